@@ -1,0 +1,82 @@
+/**
+ * Plain-data shapes of a run: what `ppnn infer --json` prints, what `ppnn bench` writes
+ * per scheme into report.json, what progress events carry to the CLI bar and the UI.
+ * Everything here is JSON-serialisable (no typed arrays, no SEAL objects) because it
+ * crosses worker, socket and IPC boundaries.
+ */
+
+export type SchemeId = 'merged' | 'unmerged' | 'gazelle' | 'cryptonets';
+export const SCHEME_IDS: readonly SchemeId[] = ['merged', 'unmerged', 'gazelle', 'cryptonets'];
+export type StageName = 'merging' | 'preprocessing' | 'online';
+
+export interface HeOpCounts {
+  encryptions: number;
+  decryptions: number;
+  ctPtMul: number;
+  ctCtMul: number;
+  rotations: number;
+  additions: number;
+  rescales: number;
+  modSwitches: number;
+  relinearizations: number;
+}
+
+export interface LayerLevelTrace {
+  /** layer name in the (merged or unmerged) network */
+  layer: string;
+  /** levels (primes) the layer's evaluation consumed */
+  levelsUsed: number;
+  /** remaining modulus-chain length of the ciphertexts the layer produced/received */
+  levels: number[];
+  /** ciphertexts and their total byte size */
+  ciphertexts: number;
+  bytes: number;
+}
+
+export interface StageMetrics {
+  wallMs: number;
+  clientMs: number;
+  serverMs: number;
+  bytesClientToServer: number;
+  bytesServerToClient: number;
+  messages: number;
+  rounds: number;
+  he?: HeOpCounts;
+  levels?: LayerLevelTrace[];
+  peakRssBytes?: number;
+}
+
+export interface ImageResult {
+  index: number;
+  label: number;
+  secure: number;
+  plaintext: number;
+  maxLogitError: number;
+}
+
+export interface InferenceReport {
+  formatVersion: 1;
+  scheme: SchemeId;
+  model: string;
+  dataset: string;
+  images: number;
+  accuracy: number;
+  plaintextAccuracy: number;
+  agreement: number;
+  maxLogitError: number;
+  stages: Record<StageName, StageMetrics>;
+  perImage: { onlineMs: number; onlineBytes: number; preprocessingMs: number; preprocessingBytes: number };
+  ckks?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; slots: number };
+  masks?: { inputHidingBits: number; shareHidingBits: number; notes: string };
+  server?: string;
+  seed: number;
+  results?: ImageResult[];
+}
+
+/** Progress events: the same stream drives the CLI progress bar and the UI charts. */
+export type ProgressEvent =
+  | { type: 'stage'; stage: StageName; state: 'start' | 'end'; wallMs?: number }
+  | { type: 'layer'; stage: StageName; layer: string; index: number; total: number; levels?: number[] }
+  | { type: 'progress'; stage: StageName; imagesDone: number; imagesTotal: number; bytesClientToServer: number; bytesServerToClient: number }
+  | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number }
+  | { type: 'log'; message: string };

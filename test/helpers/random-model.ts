@@ -1,0 +1,81 @@
+/** Seeded random networks for property tests: every supported layer mix, valid shapes. */
+import type { Layer, Model, Shape } from '../../core/model/types.ts';
+import { layerOutputShape } from '../../core/model/shapes.ts';
+
+/** Small deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const vec = (n: number, r: () => number, lo = -1, hi = 1): Float64Array => Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
+
+/**
+ * A random chain over a small CHW input: conv / batchnorm / avgpool blocks, optional
+ * activations between them, then flatten and dense / dense blocks. `activationProb`
+ * controls how often runs of linear layers are broken.
+ */
+export function randomModel(seed: number, opts: { activationProb?: number; withMaxpool?: boolean } = {}): Model {
+  const r = rng(seed);
+  const pAct = opts.activationProb ?? 0.3;
+  const C0 = 1 + Math.floor(r() * 2), H0 = 8 + Math.floor(r() * 5);
+  let shape: Shape = [C0, H0, H0];
+  const layers: Layer[] = [];
+  let i = 0;
+  const push = (l: Layer): void => {
+    layers.push(l);
+    shape = layerOutputShape(l, shape);
+  };
+  const act = (): void => {
+    const k = r();
+    if (k < 0.5) push({ kind: 'square', name: `sq${i++}` });
+    else if (k < 0.8) push({ kind: 'poly', name: `poly${i++}`, a: 0.1 + r(), b: r() - 0.5, c: r() - 0.5 });
+    else push({ kind: 'relu', name: `relu${i++}` });
+  };
+  const convBlocks = 1 + Math.floor(r() * 3);
+  for (let b = 0; b < convBlocks; b++) {
+    const [C, H] = shape as [number, number, number];
+    const k = Math.min(H, 1 + Math.floor(r() * 3));
+    const stride = r() < 0.3 && H >= 5 ? 2 : 1;
+    const pad = r() < 0.3 ? 1 : 0;
+    const out = 1 + Math.floor(r() * 3);
+    push({ kind: 'conv2d', name: `conv${i++}`, inChannels: C, outChannels: out, kernel: [k, k], stride: [stride, stride], padding: [pad, pad], weight: vec(out * C * k * k, r), bias: vec(out, r) });
+    if (r() < 0.6) push({ kind: 'batchnorm', name: `bn${i++}`, channels: out, gamma: vec(out, r, 0.5, 1.5), beta: vec(out, r), mean: vec(out, r), variance: vec(out, r, 0.2, 2), epsilon: 1e-5 });
+    const h = (shape as number[])[1]!;
+    if (r() < 0.5 && h >= 2) push({ kind: 'avgpool', name: `pool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
+    else if (opts.withMaxpool && r() < 0.2 && h >= 2) push({ kind: 'maxpool', name: `mpool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
+    if (r() < pAct) act();
+  }
+  push({ kind: 'flatten', name: `flat${i++}` });
+  const denseBlocks = 1 + Math.floor(r() * 3);
+  for (let b = 0; b < denseBlocks; b++) {
+    const n = shape[0]!;
+    const m = 2 + Math.floor(r() * 10);
+    push({ kind: 'dense', name: `fc${i++}`, inFeatures: n, outFeatures: m, weight: vec(m * n, r, -0.5, 0.5), bias: vec(m, r) });
+    if (r() < 0.3) push({ kind: 'batchnorm', name: `bn${i++}`, channels: m, gamma: vec(m, r, 0.5, 1.5), beta: vec(m, r), mean: vec(m, r), variance: vec(m, r, 0.2, 2), epsilon: 1e-5 });
+    if (b < denseBlocks - 1 && r() < pAct) act();
+  }
+  return { name: `random-${seed}`, inputShape: [C0, H0, H0], layers, meta: {} };
+}
+
+export function randomInput(model: Model, seed: number): Float64Array {
+  const r = rng(seed ^ 0x9e3779b9);
+  const n = model.inputShape.reduce((a, b) => a * b, 1);
+  return vec(n, r);
+}
+
+/** Max |a−b| / (1 + max|b|): relative-plus-absolute error used across the tests. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let d = 0, m = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    m = Math.max(m, Math.abs(b[i]!));
+  }
+  return d / (1 + m);
+}
