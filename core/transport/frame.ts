@@ -187,7 +187,11 @@ export function decodeFrame(frame: Uint8Array, limits?: FrameLimits): Message {
   const blobs: Uint8Array[] = new Array(blobCount);
   for (let i = 0; i < blobCount; i++) {
     const length = blobLengths[i] as number;
-    blobs[i] = frame.slice(offset, offset + length);
+    // An explicit copy, not frame.slice(): on a Node Buffer (what ws delivers) slice()
+    // returns a view that would pin, and alias, the whole received frame.
+    const blob = new Uint8Array(length);
+    blob.set(frame.subarray(offset, offset + length));
+    blobs[i] = blob;
     offset += length;
   }
   return { tag, header, blobs };

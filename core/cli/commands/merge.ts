@@ -1,0 +1,47 @@
+import { writeFileSync } from 'node:fs';
+import { modelToJSON } from '../../model/json.ts';
+import { loadModel } from '../../model/load.ts';
+import { mergeModel, type LinearCost } from '../../model/merge.ts';
+import { inferShapes } from '../../model/shapes.ts';
+import type { Model } from '../../model/types.ts';
+import { boolFlag, requireFlag, stringFlag } from '../args.ts';
+import type { Command } from '../command.ts';
+
+/** One line per layer: name, kind, output shape (what `ppnn merge` and `ppnn info` print). */
+export function describeLayers(model: Model): { name: string; kind: string; output: number[] }[] {
+  const shapes = inferShapes(model.inputShape, model.layers);
+  return model.layers.map((l, i) => ({ name: l.name, kind: l.kind, output: [...shapes[i]!] }));
+}
+
+const fmt = (c: LinearCost): string =>
+  `maps→rounds ${c.onlineRounds}, MACs ${Math.round(c.macs)}, ct×pt ${c.heCtPtMul.toFixed(1)}, HE levels ${c.heLevels}, online bytes ${c.onlineBytes}, est ${c.estimatedMs.toFixed(2)} ms`;
+
+export const mergeCommand: Command = {
+  name: 'merge',
+  summary: 'run the merging stage: layers and counts before/after, per-merge savings',
+  usage: 'ppnn merge --model M [--json] [--out merged.json]',
+  async run(args, io) {
+    const model = await loadModel(requireFlag(args, 'model', 'a built-in name or a model file'));
+    const t0 = performance.now();
+    const { model: merged, report } = mergeModel(model);
+    const ms = performance.now() - t0;
+    const out = stringFlag(args, 'out');
+    if (out) writeFileSync(out, JSON.stringify(modelToJSON(merged)));
+    const result = { model: model.name, mergeMs: ms, before: { layers: describeLayers(model), counts: report.before }, after: { layers: describeLayers(merged), counts: report.after }, saved: report.saved, decisions: report.decisions };
+    if (boolFlag(args, 'json')) {
+      io.out(JSON.stringify(result));
+      return 0;
+    }
+    io.out(`model ${model.name}: ${model.layers.length} layers → ${merged.layers.length} layers (merging took ${ms.toFixed(1)} ms)`);
+    io.out('before:');
+    for (const l of result.before.layers) io.out(`  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} [${l.output.join(',')}]`);
+    io.out('after:');
+    for (const l of result.after.layers) io.out(`  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} [${l.output.join(',')}]`);
+    io.out('decisions:');
+    for (const d of report.decisions) io.out(`  ${d.accepted ? 'merged ' : 'kept   '} ${d.layers.join(' + ')}: ${d.reason}`);
+    io.out(`before: ${fmt(report.before.cost)}`);
+    io.out(`after:  ${fmt(report.after.cost)}`);
+    io.out(`saved:  ${fmt(report.saved)}`);
+    return 0;
+  },
+};

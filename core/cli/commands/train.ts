@@ -1,0 +1,143 @@
+/**
+ * `ppnn train`: train one of the bundled architectures with TensorFlow.js (wasm backend)
+ * and save it, unmerged, in the project's JSON format with the metadata the secure
+ * protocol needs (input normalisation, float64 test accuracy, per-layer input bounds).
+ */
+import type { CliIO, Command, ParsedArgs } from '../command.ts';
+import { boolFlag, intFlag, numberFlag, requireFlag, stringFlag } from '../args.ts';
+import { ProgressBar } from '../progress.ts';
+import { loadDataset } from '../../data/datasets.ts';
+import { architecturePlan, ARCHITECTURES } from '../../train/architectures.ts';
+import { exportModel } from '../../train/network.ts';
+import { float64Accuracy, measureInputBounds, saveModel } from '../../train/finalize.ts';
+import { loadTf } from '../../train/tf.ts';
+import type { EpochReport, TrainOptions } from '../../train/trainer.ts';
+import { recalibrateBatchNorms, train } from '../../train/trainer.ts';
+
+export interface TrainRequest extends TrainOptions {
+  arch: string;
+  dataset: string;
+  out: string;
+  /** images used for the float64 accuracy and the input bounds (0 = whole splits) */
+  measureLimit: number;
+}
+
+export interface TrainSummary {
+  out: string;
+  arch: string;
+  dataset: string;
+  trainedWith: string;
+  epochs: EpochReport[];
+  /** float64 forward of the saved JSON over the test split */
+  accuracy: { value: number; images: number };
+  inputBounds: number[];
+  trainSeconds: number;
+  secondsPerEpoch: number;
+}
+
+/** The canonical command line recorded in meta.trainedWith (defaults spelled out). */
+export function trainCommandLine(r: TrainRequest): string {
+  const parts = ['ppnn train', `--arch ${r.arch}`, `--dataset ${r.dataset}`, `--epochs ${r.epochs}`, `--batch ${r.batchSize}`, `--lr ${r.learningRate}`, `--wd ${r.weightDecay}`, `--seed ${r.seed}`];
+  if (r.limit > 0) parts.push(`--limit ${r.limit}`);
+  if (r.measureLimit > 0) parts.push(`--measure-limit ${r.measureLimit}`);
+  parts.push(`--out ${r.out}`);
+  return parts.join(' ');
+}
+
+/**
+ * Train, save, re-read and measure. Returns the summary; the file at `r.out` holds the
+ * model with meta.accuracy and meta.inputBounds filled in. Throws DATASET_* errors from
+ * loading and ARGUMENT_INVALID for an unknown architecture.
+ */
+export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTTY'>): Promise<TrainSummary> {
+  const plan = architecturePlan(r.arch);
+  const [trainSet, testSet] = await Promise.all([loadDataset(r.dataset, 'train'), loadDataset(r.dataset, 'test')]);
+  const tf = await loadTf();
+  const epochs: EpochReport[] = [];
+  let bar: ProgressBar | undefined;
+  const t0 = Date.now();
+  const net = train(tf, plan, trainSet, testSet, r, {
+    onBatch(done, total, loss) {
+      if (done <= r.batchSize) bar = new ProgressBar(`epoch ${epochs.length + 1}/${r.epochs}`, total, { isTTY: io.isTTY });
+      bar?.update(done, `loss ${loss.toFixed(4)}`);
+    },
+    onEpoch(e) {
+      bar?.done();
+      epochs.push(e);
+      io.err(`epoch ${e.epoch}/${r.epochs}  loss ${e.loss.toFixed(4)}  train ${(100 * e.trainAccuracy).toFixed(2)}%  test ${(100 * e.testAccuracy).toFixed(2)}% (tfjs)  ${e.seconds.toFixed(1)}s`);
+    },
+  });
+  const trainSeconds = (Date.now() - t0) / 1000;
+  recalibrateBatchNorms(tf, net, trainSet, plan.normalization, 20000);
+  const trainedWith = trainCommandLine(r);
+  const meta = {
+    dataset: r.dataset,
+    labels: [...trainSet.labelNames],
+    inputNormalization: plan.normalization,
+    seed: r.seed,
+    trainedWith,
+    architecture: r.arch,
+  };
+  // save once, re-read, and measure on exactly what is on disk
+  let model = await saveModel(exportModel(net, r.arch, meta), r.out);
+  tf.dispose(net.variables);
+  const progress = (label: string) => {
+    let b: ProgressBar | undefined;
+    return { done: () => b?.done(), cb: (done: number, total: number) => { b ??= new ProgressBar(label, total, { isTTY: io.isTTY }); b.update(done); } };
+  };
+  const accBar = progress('float64 test accuracy');
+  const accuracy = float64Accuracy(model, testSet, r.measureLimit, accBar.cb);
+  accBar.done();
+  const boundBar = progress('input bounds (train)');
+  const inputBounds = measureInputBounds(model, trainSet, r.measureLimit, boundBar.cb);
+  boundBar.done();
+  model = { ...model, meta: { ...model.meta, accuracy: { value: accuracy.value, dataset: r.dataset, split: 'test', images: accuracy.images }, inputBounds } };
+  await saveModel(model, r.out);
+  io.err(`saved ${r.out}: float64 test accuracy ${(100 * accuracy.value).toFixed(2)}% on ${accuracy.images} images`);
+  return { out: r.out, arch: r.arch, dataset: r.dataset, trainedWith, epochs, accuracy, inputBounds, trainSeconds, secondsPerEpoch: trainSeconds / Math.max(1, r.epochs) };
+}
+
+/** Read the request from flags; defaults are the ones the bundled models were tuned with. */
+export function parseTrainRequest(args: ParsedArgs): TrainRequest {
+  const arch = requireFlag(args, 'arch', Object.keys(ARCHITECTURES).join('|'));
+  const plan = architecturePlan(arch);
+  return {
+    arch,
+    dataset: stringFlag(args, 'dataset', plan.dataset)!,
+    out: requireFlag(args, 'out', 'path of the model JSON to write'),
+    epochs: intFlag(args, 'epochs', 20, 1, 1000),
+    batchSize: intFlag(args, 'batch', 256, 1, 65536),
+    learningRate: numberFlag(args, 'lr', 0.003, 1e-7, 1),
+    weightDecay: numberFlag(args, 'wd', 5e-3, 0, 1),
+    seed: intFlag(args, 'seed', 1, 0, 2 ** 31 - 1),
+    limit: intFlag(args, 'limit', 0, 0),
+    measureLimit: intFlag(args, 'measure-limit', 0, 0),
+    augment: plan.augment,
+    clipNorm: 5,
+  };
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a bundled architecture (tfjs wasm) and save it as a ppnn model JSON',
+  usage: [
+    'ppnn train --arch ARCH --out FILE [options]',
+    '',
+    `  --arch ARCH          ${Object.keys(ARCHITECTURES).join(' | ')}`,
+    '  --dataset NAME|PATH  mnist | fashion-mnist | IDX directory | IMAGES:LABELS (default: the arch\'s dataset)',
+    '  --epochs N           default 20',
+    '  --batch N            default 256',
+    '  --lr X               peak AdamW learning rate (warm-up + cosine decay), default 0.003',
+    '  --wd X               decoupled weight decay on conv/dense weights, default 0.005',
+    '  --seed S             init, shuffling and augmentation seed, default 1',
+    '  --limit N            train on the first N training images only',
+    '  --measure-limit N    measure accuracy / input bounds on N images instead of whole splits',
+    '  --json               print a JSON summary on stdout',
+  ].join('\n'),
+  async run(args: ParsedArgs, io: CliIO): Promise<number> {
+    const summary = await runTraining(parseTrainRequest(args), io);
+    if (boolFlag(args, 'json')) io.out(JSON.stringify(summary));
+    else io.out(`${summary.out}: ${(100 * summary.accuracy.value).toFixed(2)}% (${summary.accuracy.images} test images, float64 forward)`);
+    return 0;
+  },
+};

@@ -1,0 +1,34 @@
+/**
+ * Preprocessing behind a small interface (CrypTen habit). The real provider is CKKS
+ * (core/protocol/ckks-provider.ts). A plaintext "trusted dealer" provider exists only to
+ * test the online stage in isolation: the same online test suite runs on both.
+ */
+import type { ClientLinearStep, ServerLinearStep, ServerMaskRanges } from './plan.ts';
+
+export interface ProviderInfo {
+  /** 'ckks' or 'dealer' (insecure, tests only) */
+  kind: 'ckks' | 'dealer';
+  /** provider parameters the server proposes (e.g. CKKS parameters); plain data */
+  params: unknown;
+}
+
+export interface ClientPreprocessor {
+  readonly kind: ProviderInfo['kind'];
+  /** blobs the server needs before evaluating (e.g. Galois keys); may be empty */
+  setupBlobs(): Uint8Array[];
+  /** masks (one per image, step.inSize values each) → request blobs */
+  encryptMasks(step: ClientLinearStep, masks: Float64Array[]): Uint8Array[];
+  /** response blobs → per image y_c = M·r − s, and p = (M·r)⊙a − t when step.next */
+  decryptShares(step: ClientLinearStep, response: Uint8Array[], count: number): { share: Float64Array[]; product?: Float64Array[] };
+  /** plain-data statistics (HE op counts, level trace) */
+  stats(): unknown;
+  /** free everything (safe to call twice) */
+  close(): void;
+}
+
+export interface ServerPreprocessor {
+  readonly kind: ProviderInfo['kind'];
+  evaluate(step: ServerLinearStep, request: Uint8Array[], count: number, ranges: ServerMaskRanges): Promise<{ response: Uint8Array[]; s: Float64Array[]; a?: Float64Array[]; t?: Float64Array[] }>;
+  stats(): unknown;
+  close(): void;
+}

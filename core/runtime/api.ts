@@ -1,0 +1,25 @@
+/**
+ * The engine's public surface for front ends (CLI, Electron IPC, the browser web host).
+ * Only plain data crosses it. Implementations live in core/runtime/*.ts.
+ */
+import type { InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
+
+export interface RunRequest {
+  /** built-in model name or a model file path */
+  model: string;
+  /** built-in dataset name or IDX path */
+  dataset: string;
+  /** number of test images, from the start of the test split */
+  limit: number;
+  scheme: SchemeId;
+  /** ws://host:port of a `ppnn serve` server; local worker threads when absent */
+  server?: string;
+  seed?: number;
+}
+
+export interface RunHandlers {
+  onEvent?: (ev: ProgressEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type RunSession = (req: RunRequest, handlers?: RunHandlers) => Promise<InferenceReport>;
