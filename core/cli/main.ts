@@ -15,6 +15,8 @@ const loaders: Record<string, () => Promise<Command>> = {
   merge: async () => mergeCommand,
   info: async () => infoCommand,
   train: async () => (await import('./commands/train.ts')).trainCommand,
+  infer: async () => (await import('./commands/infer.ts')).inferCommand,
+  serve: async () => (await import('./commands/serve.ts')).serveCommand,
 };
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */

@@ -68,7 +68,7 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
     },
   });
   const trainSeconds = (Date.now() - t0) / 1000;
-  recalibrateBatchNorms(tf, net, trainSet, plan.normalization, 20000);
+  recalibrateBatchNorms(tf, net, trainSet, plan.normalization, r.limit > 0 ? Math.min(r.limit, 20000) : 20000);
   const trainedWith = trainCommandLine(r);
   const meta = {
     dataset: r.dataset,

@@ -1,0 +1,167 @@
+/**
+ * runSession: one secure-inference run, as the CLI (`ppnn infer`) and the app start it.
+ * The main thread loads the model for the merging stage and the plaintext reference,
+ * starts the roles in worker threads (or only the client, against a remote server),
+ * relays progress events and assembles the InferenceReport.
+ */
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { loadDataset } from '../data/datasets.ts';
+import { PpnnError, errorFromJSON } from '../errors.ts';
+import { argmax, forward } from '../model/forward.ts';
+import { loadModel } from '../model/load.ts';
+import { mergeModel } from '../model/merge.ts';
+import { shapeSize } from '../model/types.ts';
+import { summarizeHe } from '../protocol/ckks-provider.ts';
+import type { ClientSessionResult, StageTally } from '../protocol/client.ts';
+import type { ServerSessionSummary } from '../protocol/server.ts';
+import type { ImageResult, InferenceReport, StageMetrics } from '../report/types.ts';
+import type { RunHandlers, RunRequest } from './api.ts';
+import { checkDatasetFits, modelInput } from './plaintext.ts';
+import type { RoleWorkerData, RoleWorkerEvent } from './role-worker.ts';
+
+const WORKER_URL = new URL('./role-worker.ts', import.meta.url);
+
+function median(v: number[]): number {
+  if (v.length === 0) return 0;
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function stage(t: StageTally, clientMs: number, serverMs: number): StageMetrics {
+  return { wallMs: t.wallMs, clientMs, serverMs, bytesClientToServer: t.bytesClientToServer, bytesServerToClient: t.bytesServerToClient, messages: t.messages, rounds: t.rounds };
+}
+
+/** Start a role worker; resolves with its 'done' result, rejects with its coded error. */
+function startRole<T>(data: RoleWorkerData, transfer: import('node:worker_threads').TransferListItem[], onEvent: (ev: RoleWorkerEvent) => void, signal?: AbortSignal): { done: Promise<T>; worker: Worker } {
+  const worker = new Worker(WORKER_URL, { workerData: data, transferList: transfer });
+  const done = new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const abort = (): void => {
+      settled = true;
+      void worker.terminate();
+      reject(new PpnnError('CANCELLED', 'session cancelled'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    worker.on('message', (ev: RoleWorkerEvent) => {
+      if (ev.type === 'done') { settled = true; resolve(ev.result as T); }
+      else if (ev.type === 'error') { settled = true; reject(errorFromJSON(ev.error)); }
+      else onEvent(ev);
+    });
+    worker.on('error', (e) => { if (!settled) { settled = true; reject(e); } });
+    worker.on('exit', (code) => {
+      signal?.removeEventListener('abort', abort);
+      if (!settled) reject(new PpnnError('INTERNAL', `${data.role} worker exited with code ${code} before finishing`));
+    });
+  });
+  return { done, worker };
+}
+
+/** Run `req` end to end. Throws PpnnError with a code (bad model/dataset, protocol failures, CANCELLED). */
+export async function runSession(req: RunRequest, handlers: RunHandlers = {}): Promise<InferenceReport> {
+  if (req.scheme !== 'merged' && req.scheme !== 'unmerged') {
+    throw new PpnnError('ARGUMENT_INVALID', `scheme '${req.scheme}' is not run by runSession (merged | unmerged; baselines run through the bench harness)`);
+  }
+  if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
+  const emit = handlers.onEvent ?? (() => {});
+  const model = await loadModel(req.model);
+  const ds = await loadDataset(req.dataset, 'test');
+  checkDatasetFits(model, ds);
+  const count = Math.min(req.limit, ds.count);
+
+  emit({ type: 'stage', stage: 'merging', state: 'start' });
+  const m0 = performance.now();
+  const merged = req.scheme === 'merged' ? mergeModel(model) : mergeModel(model, { force: 'none' });
+  const mergeMs = performance.now() - m0;
+  emit({ type: 'stage', stage: 'merging', state: 'end', wallMs: mergeMs });
+
+  // plaintext reference (the harness knows both sides; neither role sees it)
+  const plain = Array.from({ length: count }, (_, i) => forward(model, modelInput(model, ds, i)));
+  const imageSize = shapeSize(ds.shape);
+  const images = ds.images.slice(0, count * imageSize);
+
+  const results: ImageResult[] = [];
+  let correct = 0, agree = 0, maxErr = 0, bytesC2S = 0, bytesS2C = 0;
+  emit({ type: 'stage', stage: 'preprocessing', state: 'start' });
+  const onClientEvent = (ev: RoleWorkerEvent): void => {
+    if (ev.type === 'preprocessed') {
+      const t = ev.tally as StageTally;
+      bytesC2S += t.bytesClientToServer;
+      bytesS2C += t.bytesServerToClient;
+      emit({ type: 'progress', stage: 'preprocessing', imagesDone: ev.start + ev.count, imagesTotal: count, bytesClientToServer: bytesC2S, bytesServerToClient: bytesS2C });
+    } else if (ev.type === 'image') {
+      const ref = plain[ev.index]!;
+      let err = 0;
+      for (let k = 0; k < ref.length; k++) err = Math.max(err, Math.abs(ev.logits[k]! - ref[k]!));
+      maxErr = Math.max(maxErr, err);
+      const r: ImageResult = { index: ev.index, label: ds.labels[ev.index]!, secure: argmax(ev.logits), plaintext: argmax(ref), maxLogitError: err };
+      if (r.secure === r.label) correct++;
+      if (r.secure === r.plaintext) agree++;
+      results.push(r);
+      bytesC2S += 0;
+      emit({ type: 'image', result: r, runningAccuracy: correct / results.length, runningAgreement: agree / results.length });
+      emit({ type: 'progress', stage: 'online', imagesDone: results.length, imagesTotal: count, bytesClientToServer: bytesC2S, bytesServerToClient: bytesS2C });
+    }
+  };
+
+  const wall0 = performance.now();
+  const seed = req.seed;
+  const clientData = (port?: import('node:worker_threads').MessagePort): RoleWorkerData => ({
+    role: 'client', scheme: req.scheme as 'merged' | 'unmerged', images, imageSize, count,
+    ...(port ? { port } : {}), ...(req.server ? { server: req.server } : {}), ...(seed !== undefined ? { seed } : {}),
+  });
+  let client: ClientSessionResult, server: ServerSessionSummary | undefined;
+  if (req.server) {
+    const c = startRole<ClientSessionResult>(clientData(), [], onClientEvent, handlers.signal);
+    client = await c.done;
+  } else {
+    const { port1, port2 } = new MessageChannel();
+    const s = startRole<ServerSessionSummary>({ role: 'server', model: req.model, port: port1 }, [port1], () => {}, handlers.signal);
+    const c = startRole<ClientSessionResult>(clientData(port2), [port2], onClientEvent, handlers.signal);
+    try {
+      [client, server] = await Promise.all([c.done, s.done]);
+    } catch (e) {
+      void c.worker.terminate();
+      void s.worker.terminate();
+      throw e;
+    }
+  }
+  const wallMs = performance.now() - wall0;
+  emit({ type: 'stage', stage: 'online', state: 'end', wallMs });
+
+  const he = summarizeHe(client.stats, server?.stats);
+  const pre = client.preprocessing, on = client.online;
+  const plainCorrect = plain.reduce((n, y, i) => n + (argmax(y) === ds.labels[i] ? 1 : 0), 0);
+  results.sort((a, b) => a.index - b.index);
+  const setupAndPre: StageTally = { ...pre };
+  for (const k of Object.keys(setupAndPre) as (keyof StageTally)[]) setupAndPre[k] += client.setup[k];
+  return {
+    formatVersion: 1,
+    scheme: req.scheme,
+    model: model.name,
+    dataset: ds.name,
+    images: count,
+    accuracy: correct / count,
+    plaintextAccuracy: plainCorrect / count,
+    agreement: agree / count,
+    maxLogitError: maxErr,
+    stages: {
+      merging: { wallMs: mergeMs, clientMs: 0, serverMs: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 },
+      preprocessing: { ...stage(setupAndPre, setupAndPre.wallMs - setupAndPre.serverMs, server?.preprocessingMs ?? setupAndPre.serverMs), he: he.counts, levels: he.levels },
+      online: stage(on, on.wallMs - on.serverMs, server?.onlineMs ?? on.serverMs),
+    },
+    perImage: {
+      onlineMs: median(client.perImage.onlineMs),
+      onlineBytes: median(client.perImage.onlineBytes),
+      preprocessingMs: median(client.perImage.preprocessingMs),
+      preprocessingBytes: median(client.perImage.preprocessingBytes),
+    },
+    ckks: he.params,
+    masks: { inputHidingBits: client.masks.inputBits, shareHidingBits: client.masks.shareBits, notes: 'statistical hiding per value, see docs/PROTOCOL.md' },
+    ...(req.server ? { server: req.server } : {}),
+    seed: seed ?? -1,
+    results,
+    mergeSummary: { before: merged.report.before.linearMaps, after: merged.report.after.linearMaps },
+    wallMs,
+  } as InferenceReport;
+}
