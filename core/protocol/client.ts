@@ -69,7 +69,7 @@ function add(into: StageTally, d: StageTally): void {
 }
 
 /** Run a whole client session over `t` on `inputs` (model-ready float64 vectors). */
-export async function runClientSession(t: Transport, inputs: readonly Float64Array[], opts: ClientSessionOptions): Promise<ClientSessionResult> {
+export async function runClientSession(t: Transport, inputsOrMaker: readonly Float64Array[] | ((arch: Architecture) => readonly Float64Array[]), opts: ClientSessionOptions): Promise<ClientSessionResult> {
   const recv = { timeoutMs: opts.receiveTimeoutMs ?? 10 * 60_000, ...(opts.signal ? { signal: opts.signal } : {}) };
   let provider: ClientPreprocessor | undefined;
   try {
@@ -79,6 +79,8 @@ export async function runClientSession(t: Transport, inputs: readonly Float64Arr
     const archMsg = await expectMessage(t, TAG.arch, recv);
     const { architecture, masks, provider: info, maxBatch } = archMsg.header as { architecture: Architecture; masks: MaskParams; provider: ProviderInfo; maxBatch: number };
     const steps = planClient(architecture, masks);
+    // inputs may depend on the architecture (its public input normalisation)
+    const inputs = typeof inputsOrMaker === 'function' ? inputsOrMaker(architecture) : inputsOrMaker;
     const inSize = shapeSize(architecture.inputShape);
     inputs.forEach((x, i) => {
       if (x.length !== inSize) throw new PpnnError('SHAPE_MISMATCH', `input ${i} has ${x.length} values, the model expects [${architecture.inputShape.join(',')}]`);

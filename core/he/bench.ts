@@ -1,0 +1,193 @@
+/**
+ * Preprocessing benchmark: runs client and server in this process on random masks for a
+ * list of linear layers and reports, per layer and in total, client/server time, op
+ * counts, levels, bytes each way and per-image figures, plus `predictedMs` = Σ op count ×
+ * per-op cost from a micro-benchmark in the same run (measured/predicted is reported).
+ */
+import { PpnnError } from '../errors.ts';
+import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
+import { HeClient } from './client.ts';
+import { HeContext } from './context.ts';
+import { planLayer } from './layout.ts';
+import type { Layout } from './layout.ts';
+import { chooseParams } from './params.ts';
+import type { CkksParams } from './params.ts';
+import { Scope } from './seal.ts';
+import { HeServer } from './server.ts';
+import { rotationStepsFor } from './setup.ts';
+import { OP_NAMES, addCounts, zeroCounts } from './stats.ts';
+import type { HeOpCounts } from './stats.ts';
+
+export interface LayerBench {
+  layer: string;
+  kind: 'conv2d' | 'dense';
+  description: string;
+  clientMs: number;
+  serverMs: number;
+  ops: HeOpCounts;
+  /** level of the client's ciphertexts and of the responses (levels consumed = difference) */
+  inputLevel: number;
+  outputLevel: number;
+  ciphertextsToServer: number;
+  ciphertextsToClient: number;
+  bytesToServer: number;
+  bytesToClient: number;
+  predictedMs: number;
+  perImage: { ms: number; bytes: number };
+}
+
+export interface PreprocessingBench {
+  params: CkksParams;
+  layout: Layout;
+  images: number;
+  workers: number;
+  setup: { keygenMs: number; serverLoadMs: number; bytes: number; rotationSteps: number };
+  /** ms per operation measured in this run (micro-benchmark at the input level) */
+  opCostMs: Record<keyof HeOpCounts, number>;
+  layers: LayerBench[];
+  total: Omit<LayerBench, 'layer' | 'kind' | 'description' | 'inputLevel' | 'outputLevel'> & { ratioMeasuredToPredicted: number };
+}
+
+export interface BenchOptions {
+  images: number;
+  layout: Layout;
+  workers: number;
+  /** CHW input shape per layer index (required for conv layers) */
+  inputShapes?: readonly (Shape | undefined)[];
+  /** layers (by index) followed by a square activation: also compute the product (depth 2) */
+  product?: readonly boolean[];
+  params?: CkksParams;
+}
+
+const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random() * 2 - 1);
+
+/** Per-op cost (ms) at the given input level, median-free mean of `reps` runs. */
+export async function measureOpCosts(params: CkksParams, level: number, reps = 8): Promise<Record<keyof HeOpCounts, number>> {
+  const he = await HeContext.create(params);
+  const s = new Scope();
+  try {
+    const seal = he.seal;
+    const kg = s.own(new seal.KeyGenerator(he.context));
+    const sk = s.own(kg.secretKey()), pk = s.own(kg.createPublicKey());
+    const enc = s.own(new seal.Encryptor(he.context, pk, sk)), encPk = s.own(new seal.Encryptor(he.context, pk));
+    const dec = s.own(new seal.Decryptor(he.context, sk));
+    const gk = s.own(kg.createGaloisKeysWithSteps(Int32Array.from([0, 1])));
+    const v = rand(he.slots);
+    const time = (f: () => void): number => { f(); const t = performance.now(); for (let i = 0; i < reps; i++) f(); return (performance.now() - t) / reps; };
+    const pt = he.encode(s, v, he.scale, level);
+    const ct = s.own(new seal.Ciphertext());
+    enc.encryptSymmetric(pt, ct);
+    const wpt = he.encode(s, v, he.primes[level]!, level);
+    const tmp = s.own(new seal.Ciphertext());
+    const c: Record<keyof HeOpCounts, number> = { ...zeroCounts() };
+    c.encode = time(() => { const p = he.encode(s, v, he.scale, level); s.release(p); });
+    c.encrypt = time(() => { he.encryptSymmetricBytes(enc, pt, 'mask'); });
+    c.mulPlain = time(() => he.evaluator.multiplyPlain(ct, wpt, tmp));
+    c.add = time(() => he.evaluator.add(ct, ct, tmp));
+    c.rotate = time(() => he.evaluator.rotateVector(ct, 1, gk, tmp));
+    c.conjugate = time(() => he.evaluator.complexConjugate(ct, gk, tmp));
+    c.rescale = time(() => { he.evaluator.multiplyPlain(ct, wpt, tmp); he.evaluator.rescaleToNextInplace(tmp); }) - c.mulPlain;
+    c.modSwitch = time(() => { he.evaluator.cipherModSwitchToNext(ct, tmp); });
+    c.encryptZero = time(() => { const z = he.encryptZeroAt(s, encPk, level, ct.scale()); s.release(z); });
+    const low = s.own(new seal.Ciphertext());
+    he.evaluator.cipherModSwitchTo(ct, he.parmsIdAt(0), low);
+    const out = s.own(new seal.Plaintext());
+    c.decrypt = time(() => { dec.decrypt(low, out); he.decode(out); });
+    return c;
+  } finally {
+    s.free();
+    he.delete();
+  }
+}
+
+/**
+ * Run the preprocessing of `layers` for `images` random masks. Returns per-layer and
+ * total figures (see PreprocessingBench). Throws SHAPE_MISMATCH when a conv layer has no
+ * input shape, HE_PARAMS when parameters cannot be found.
+ */
+export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLayer)[], opts: BenchOptions): Promise<PreprocessingBench> {
+  const product = opts.product ?? [];
+  const depth = product.some(Boolean) ? 2 : 1;
+  const params = opts.params ?? chooseParams({ depth, maxAbsValue: 2 ** 14, precision: 1e-7 });
+  const slots = params.polyModulusDegree / 2;
+  const specs = layers.map((layer, i) => {
+    const inputShape = opts.inputShapes?.[i];
+    if (layer.kind === 'conv2d' && !inputShape) throw new PpnnError('SHAPE_MISMATCH', `benchPreprocessing: conv layer '${layer.name}' needs opts.inputShapes[${i}]`);
+    return { spec: layer, inputShape: inputShape ?? [layer.kind === 'dense' ? layer.inFeatures : 0] };
+  });
+  const steps = rotationStepsFor(specs, opts.layout, slots);
+  let t = performance.now();
+  const client = await HeClient.create(params, { rotationSteps: steps });
+  const keygenMs = performance.now() - t;
+  const setupBytes = client.setupMessage();
+  t = performance.now();
+  const server = await HeServer.create(params, setupBytes, { workers: opts.workers });
+  const serverLoadMs = performance.now() - t;
+  try {
+    const opCostMs = await measureOpCosts(params, depth);
+    const results: LayerBench[] = [];
+    for (const [i, layer] of layers.entries()) {
+      const shape = specs[i]!.inputShape;
+      const inSize = shape.reduce((a, b) => a * b, 1);
+      const masks = Array.from({ length: opts.images }, () => rand(inSize));
+      const withProduct = product[i] === true;
+      const t0 = performance.now();
+      const cts = client.encryptMasks(layer, masks, opts.layout, { inputShape: shape, product: withProduct });
+      const t1 = performance.now();
+      const res = await server.evaluate(layer, cts, opts.images, { layout: opts.layout, sRange: 2 ** 12, product: withProduct ? { aRange: 1, tRange: 2 ** 12 } : undefined, inputShape: shape });
+      const t2 = performance.now();
+      client.decryptShares(layer, res.response, opts.images);
+      const t3 = performance.now();
+      const cs = client.stats.layers.find((l) => l.layer === layer.name)!, ss = server.stats.layers.find((l) => l.layer === layer.name)!;
+      const ops = addCounts(addCounts(zeroCounts(), cs.ops), ss.ops);
+      const predictedMs = OP_NAMES.reduce((a, k) => a + ops[k] * opCostMs[k], 0);
+      const clientMs = t1 - t0 + (t3 - t2), serverMs = t2 - t1;
+      results.push({
+        layer: layer.name, kind: layer.kind, description: `${opts.layout}: ${describe(layer, shape, opts.images, slots, opts.layout)}`,
+        clientMs, serverMs, ops, inputLevel: withProduct ? 2 : 1, outputLevel: 0,
+        ciphertextsToServer: cts.length, ciphertextsToClient: res.response.length,
+        bytesToServer: cs.bytesToServer, bytesToClient: cs.bytesToClient, predictedMs,
+        perImage: { ms: (clientMs + serverMs) / opts.images, bytes: (cs.bytesToServer + cs.bytesToClient) / opts.images },
+      });
+    }
+    const sum = (f: (l: LayerBench) => number) => results.reduce((a, l) => a + f(l), 0);
+    const total = {
+      clientMs: sum((l) => l.clientMs), serverMs: sum((l) => l.serverMs), ops: results.reduce((a, l) => addCounts(a, l.ops), zeroCounts()),
+      ciphertextsToServer: sum((l) => l.ciphertextsToServer), ciphertextsToClient: sum((l) => l.ciphertextsToClient),
+      bytesToServer: sum((l) => l.bytesToServer), bytesToClient: sum((l) => l.bytesToClient), predictedMs: sum((l) => l.predictedMs),
+      perImage: { ms: sum((l) => l.perImage.ms), bytes: sum((l) => l.perImage.bytes) },
+      ratioMeasuredToPredicted: 0,
+    };
+    total.ratioMeasuredToPredicted = (total.clientMs + total.serverMs) / total.predictedMs;
+    return { params, layout: opts.layout, images: opts.images, workers: server.workers, setup: { keygenMs, serverLoadMs, bytes: setupBytes.length, rotationSteps: steps.length }, opCostMs, layers: results, total };
+  } finally {
+    client.delete();
+    await server.delete();
+  }
+}
+
+/** The plan's own layout description (plans are pure and cheap to rebuild). */
+function describe(layer: Conv2dLayer | DenseLayer, shape: Shape, images: number, slots: number, layout: Layout): string {
+  return planLayer(layer, { images, slots, layout, inputShape: layer.kind === 'conv2d' ? shape : undefined }).description;
+}
+
+const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
+const mb = (b: number) => `${(b / 1048576).toFixed(2)} MiB`;
+
+/** Text table of a bench result (pure). */
+export function formatPreprocessingBench(b: PreprocessingBench): string {
+  const lines: string[] = [];
+  lines.push(`CKKS preprocessing — layout ${b.layout}, ${b.images} images, ${b.workers} worker(s), N=${b.params.polyModulusDegree}, primes [${b.params.coeffModulusBits.join(',')}], Δ=2^${b.params.scaleBits}`);
+  lines.push(`setup: keygen ${b.setup.keygenMs.toFixed(0)} ms, server load ${b.setup.serverLoadMs.toFixed(0)} ms, ${mb(b.setup.bytes)} (${b.setup.rotationSteps} rotation keys + conjugation + public key)`);
+  lines.push(`op cost (ms): ${Object.entries(b.opCostMs).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  const head = ['layer', 'client ms', 'server ms', 'pred ms', 'mulPlain', 'rot', 'conj', 'add', 'enc', 'levels', 'cts ↑/↓', 'bytes ↑', 'bytes ↓', 'ms/img', 'bytes/img'];
+  const rows = b.layers.map((l) => [l.layer, l.clientMs.toFixed(0), l.serverMs.toFixed(0), l.predictedMs.toFixed(0), String(l.ops.mulPlain), String(l.ops.rotate), String(l.ops.conjugate), String(l.ops.add), String(l.ops.encrypt), `${l.inputLevel}→${l.outputLevel}`, `${l.ciphertextsToServer}/${l.ciphertextsToClient}`, mb(l.bytesToServer), kb(l.bytesToClient), l.perImage.ms.toFixed(1), kb(l.perImage.bytes)]);
+  const t = b.total;
+  rows.push(['TOTAL', t.clientMs.toFixed(0), t.serverMs.toFixed(0), t.predictedMs.toFixed(0), String(t.ops.mulPlain), String(t.ops.rotate), String(t.ops.conjugate), String(t.ops.add), String(t.ops.encrypt), '', `${t.ciphertextsToServer}/${t.ciphertextsToClient}`, mb(t.bytesToServer), kb(t.bytesToClient), t.perImage.ms.toFixed(1), kb(t.perImage.bytes)]);
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
+  lines.push(fmt(head), ...rows.map(fmt));
+  for (const l of b.layers) lines.push(`  ${l.layer}: ${l.description}`);
+  lines.push(`measured / predicted (client+server vs Σ ops × op cost): ${t.ratioMeasuredToPredicted.toFixed(2)}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,243 @@
+/**
+ * HeContext: one SEAL context with its encoder and evaluator, owned by one Scope, and
+ * the ONLY place HE operations run — each method counts itself in `stats` and is wrapped
+ * in sealGuard. Client, server and evaluation workers each hold one.
+ *
+ * Wire format of a ciphertext: an 8-byte envelope ['P','C', version 1, role, fingerprint
+ * u32 LE of the CkksParams] followed by SEAL's own serialisation (zstd-compressed). The
+ * fingerprint lets a ciphertext made under other parameters fail fast as PARAMS_MISMATCH
+ * before SEAL parses it; SEAL's loader then validates the rest (CIPHERTEXT_INVALID).
+ */
+import type { Ciphertext, Encryptor, GaloisKeys, ParmsIdType, Plaintext, CKKSEncoder, Evaluator, SEALContext } from 'node-seal';
+import { PpnnError } from '../errors.ts';
+import { paramsFingerprint, validateParams } from './params.ts';
+import type { CkksParams } from './params.ts';
+import { Scope, loadSeal, sealGuard } from './seal.ts';
+import type { Seal } from './seal.ts';
+import { StatsRecorder } from './stats.ts';
+
+const ENVELOPE_BYTES = 8;
+export const ROLE_BYTE = { mask: 1, share: 2, product: 3, partial: 4 } as const;
+export type WireRole = keyof typeof ROLE_BYTE;
+
+export class HeContext {
+  readonly seal: Seal;
+  readonly params: CkksParams;
+  readonly scope = new Scope();
+  readonly stats = new StatsRecorder();
+  readonly context: SEALContext;
+  readonly encoder: CKKSEncoder;
+  readonly evaluator: Evaluator;
+  readonly slots: number;
+  /** Δ = 2^scaleBits */
+  readonly scale: number;
+  /** prime values q0, q1, … (data primes only), as doubles: used as exact plaintext scales */
+  readonly primes: readonly number[];
+  readonly fingerprint: number;
+  /** parms ids by chain index (0 = only q0 left; params.depth = top data level) */
+  readonly #levels: ParmsIdType[] = [];
+
+  private constructor(seal: Seal, params: CkksParams) {
+    this.seal = seal;
+    this.params = params;
+    this.fingerprint = paramsFingerprint(params);
+    this.scale = 2 ** params.scaleBits;
+    const s = this.scope;
+    try {
+      this.context = sealGuard('creating the CKKS context', () => {
+        const parms = s.own(new seal.EncryptionParameters(seal.SchemeType.ckks));
+        parms.setPolyModulusDegree(params.polyModulusDegree);
+        parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits))));
+        const ctx = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
+        if (!ctx.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the parameters: ${ctx.toHuman()}`);
+        return ctx;
+      }, 'HE_PARAMS');
+      this.encoder = s.own(new seal.CKKSEncoder(this.context));
+      this.evaluator = s.own(new seal.Evaluator(this.context));
+      this.slots = this.encoder.slotCount();
+      const primes: number[] = [];
+      sealGuard('reading the modulus chain', () => {
+        let data = s.own(this.context.firstContextData());
+        const moduli = s.own(s.own(data.parms()).coeffModulus());
+        for (let i = 0; i < moduli.size(); i++) primes.push(Number(s.own(moduli.get(i)!).value()));
+        for (;;) {
+          this.#levels[data.chainIndex()] = s.own(data.parmsId());
+          if (data.chainIndex() === 0) break;
+          data = s.own(data.nextContextData());
+        }
+      });
+      this.primes = primes;
+      if (this.#levels.length !== params.depth + 1) throw new PpnnError('HE_PARAMS', `modulus chain has ${this.#levels.length} data levels, expected ${params.depth + 1}`);
+    } catch (e) {
+      s.free();
+      throw e;
+    }
+  }
+
+  /** Build the context for `params` (validated first: HE_PARAMS on an insecure/bad set). */
+  static async create(params: CkksParams): Promise<HeContext> {
+    validateParams(params);
+    const seal = await loadSeal();
+    return new HeContext(seal, params);
+  }
+
+  get topLevel(): number {
+    return this.params.depth;
+  }
+
+  parmsIdAt(level: number): ParmsIdType {
+    const p = this.#levels[level];
+    if (!p) throw new PpnnError('INTERNAL', `no data level ${level}`);
+    return p;
+  }
+
+  levelOf(ct: Ciphertext): number {
+    return sealGuard('reading a ciphertext level', () => withData(this, ct.parmsId(), (d) => d.chainIndex()));
+  }
+
+  /** Encode `values` (zero-padded to the slot count) at `scale`, brought down to `level`. */
+  encode(scope: Scope, values: Float64Array, scale: number, level: number): Plaintext {
+    if (values.length > this.slots) throw new PpnnError('INTERNAL', `encode: ${values.length} values > ${this.slots} slots`);
+    return sealGuard('encoding', () => {
+      const pt = scope.own(new this.seal.Plaintext());
+      this.encoder.encode(values, scale, pt);
+      if (level < this.topLevel) this.evaluator.plainModSwitchToInplace(pt, this.parmsIdAt(level));
+      this.stats.count('encode');
+      return pt;
+    });
+  }
+
+  decode(pt: Plaintext): Float64Array {
+    return sealGuard('decoding', () => this.encoder.decodeFloat64(pt) as Float64Array);
+  }
+
+  /** Symmetric seeded encryption of `pt`, serialised with zstd and enveloped. */
+  encryptSymmetricBytes(encryptor: Encryptor, pt: Plaintext, role: WireRole): Uint8Array {
+    return sealGuard('encrypting', () => {
+      const ser = encryptor.encryptSymmetricSerializable(pt);
+      try {
+        this.stats.count('encrypt');
+        return this.envelope(ser.saveToArray(this.seal.ComprModeType.zstd) as Uint8Array, role);
+      } finally {
+        ser.delete();
+      }
+    });
+  }
+
+  saveBytes(ct: Ciphertext, role: WireRole, compress = true): Uint8Array {
+    return sealGuard('serialising a ciphertext', () => this.envelope(ct.saveToArray(compress ? this.seal.ComprModeType.zstd : this.seal.ComprModeType.none) as Uint8Array, role));
+  }
+
+  private envelope(body: Uint8Array, role: WireRole): Uint8Array {
+    const out = new Uint8Array(ENVELOPE_BYTES + body.length);
+    out[0] = 0x50; out[1] = 0x43; out[2] = 1; out[3] = ROLE_BYTE[role];
+    new DataView(out.buffer).setUint32(4, this.fingerprint, true);
+    out.set(body, ENVELOPE_BYTES);
+    return out;
+  }
+
+  /**
+   * Load peer bytes as a ciphertext of this context. Throws PARAMS_MISMATCH (other
+   * parameters / wrong level), CIPHERTEXT_INVALID (not a ciphertext, truncated, corrupt,
+   * wrong role, not a fresh 2-component NTT ciphertext). Never lets a WASM error escape.
+   */
+  loadBytes(scope: Scope, bytes: Uint8Array, role: WireRole, expectLevel: number | undefined, what: string): Ciphertext {
+    this.checkEnvelope(bytes, role, what);
+    const ct = scope.own(new this.seal.Ciphertext());
+    sealGuard(what, () => ct.loadFromArray(this.context, bytes.subarray(ENVELOPE_BYTES)), 'CIPHERTEXT_INVALID');
+    const level = this.levelOf(ct);
+    if (ct.size() !== 2 || !ct.isNttForm()) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a 2-component NTT ciphertext`);
+    if (expectLevel !== undefined && level !== expectLevel) throw new PpnnError('PARAMS_MISMATCH', `${what}: at level ${level}, expected ${expectLevel}`);
+    return ct;
+  }
+
+  /** Cheap check of the envelope only (type, magic, parameter fingerprint, role); see loadBytes. */
+  checkEnvelope(bytes: Uint8Array, role: WireRole, what: string): void {
+    if (!(bytes instanceof Uint8Array)) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a Uint8Array`);
+    if (bytes.length <= ENVELOPE_BYTES || bytes[0] !== 0x50 || bytes[1] !== 0x43 || bytes[2] !== 1) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: not a PPNN ciphertext (bad envelope, ${bytes.length} bytes)`);
+    const fp = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+    if (fp !== this.fingerprint) throw new PpnnError('PARAMS_MISMATCH', `${what}: made under other CKKS parameters (fingerprint ${fp.toString(16)} ≠ ${this.fingerprint.toString(16)})`);
+    if (bytes[3] !== ROLE_BYTE[role]) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a '${role}' ciphertext`);
+  }
+
+  // ---- counted evaluator operations (all in-place on `dest` or returning a new owned ct) ----
+
+  mulPlain(scope: Scope, ct: Ciphertext, pt: Plaintext): Ciphertext {
+    return sealGuard('ct×pt multiply', () => {
+      const out = scope.own(new this.seal.Ciphertext());
+      this.evaluator.multiplyPlain(ct, pt, out);
+      this.stats.count('mulPlain');
+      return out;
+    });
+  }
+
+  /** acc += x (ciphertexts at the same level and scale) */
+  addInplace(acc: Ciphertext, x: Ciphertext): void {
+    sealGuard('add', () => this.evaluator.addInplace(acc, x));
+    this.stats.count('add');
+  }
+
+  addPlainInplace(acc: Ciphertext, pt: Plaintext): void {
+    sealGuard('add plain', () => this.evaluator.addPlainInplace(acc, pt));
+    this.stats.count('add');
+  }
+
+  rotate(scope: Scope, ct: Ciphertext, steps: number, keys: GaloisKeys): Ciphertext {
+    return sealGuard(`rotation by ${steps}`, () => {
+      const out = scope.own(new this.seal.Ciphertext());
+      this.evaluator.rotateVector(ct, steps, keys, out);
+      this.stats.count('rotate');
+      return out;
+    });
+  }
+
+  conjugate(scope: Scope, ct: Ciphertext, keys: GaloisKeys): Ciphertext {
+    return sealGuard('conjugation', () => {
+      const out = scope.own(new this.seal.Ciphertext());
+      this.evaluator.complexConjugate(ct, keys, out);
+      this.stats.count('conjugate');
+      return out;
+    });
+  }
+
+  rescaleInplace(ct: Ciphertext): void {
+    sealGuard('rescale', () => this.evaluator.rescaleToNextInplace(ct));
+    this.stats.count('rescale');
+  }
+
+  modSwitchInplace(ct: Ciphertext, level: number): void {
+    let now = this.levelOf(ct);
+    while (now > level) {
+      sealGuard('mod switch', () => this.evaluator.cipherModSwitchToNextInplace(ct));
+      this.stats.count('modSwitch');
+      now--;
+    }
+  }
+
+  /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */
+  encryptZeroAt(scope: Scope, encryptor: Encryptor, level: number, scale: number): Ciphertext {
+    const zero = this.encode(scope, new Float64Array(0), scale, level);
+    return sealGuard('encrypting zero', () => {
+      const ct = scope.own(new this.seal.Ciphertext());
+      encryptor.encrypt(zero, ct);
+      scope.release(zero);
+      this.stats.count('encryptZero');
+      return ct;
+    });
+  }
+
+  delete(): void {
+    this.scope.free();
+  }
+}
+
+/** Run fn on the ContextData of `pid`, freeing both transient handles. */
+function withData<T>(he: HeContext, pid: ParmsIdType, fn: (d: ReturnType<SEALContext['getContextData']>) => T): T {
+  const s = new Scope();
+  try {
+    s.own(pid);
+    return fn(s.own(he.context.getContextData(pid)));
+  } finally {
+    s.free();
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Server-side evaluation of a batch of output ciphertexts — shared by the inline path
+ * (HeServer) and the piscina workers (eval-worker.ts), so both run the same code.
+ *
+ * For every output:   acc = Σ pt ⊙ rot(input, step)        (level L, scale Δ·q_L)
+ *                     rescale → level L−1, scale Δ; fold rotations (cheaper after rescale)
+ *                     acc += encode(−s/2)                    → share/2 in every slot (after the product)
+ *   [product]         p = rescale(acc ⊙ encode(a)) + encode(−t/2)   → ((M·r)⊙a − t)/2, taken before the s mask
+ *   finish each:      mod-switch to level 0 (circuit privacy: lowest level that holds the
+ *                     values), add a public-key encryption of zero (re-randomises c1, which
+ *                     otherwise equals c1_fresh·W and would reveal W), then ct += conj(ct):
+ *                     doubles the real part (hence the halves above) and erases the
+ *                     imaginary part of the noise, which no real-valued mask can hide.
+ * Weights are encoded at scale exactly q_L (the prime the rescale drops) so the result
+ * comes back at Δ. All-zero plaintexts are skipped (sparse avgpool/batch-norm convs).
+ */
+import type { Ciphertext, Encryptor, GaloisKeys, Plaintext } from 'node-seal';
+import type { HeContext } from './context.ts';
+import type { Term } from './layout.ts';
+import { Scope } from './seal.ts';
+
+export interface EvalOutputJob {
+  readonly index: number;
+  readonly terms: readonly Term[];
+  readonly foldSteps: readonly number[];
+  /** −s for every slot of this output ciphertext */
+  readonly negMask: Float64Array;
+  /** a/2 and −t for every slot (a is halved because the conjugation doubles) */
+  readonly product?: { readonly halfA: Float64Array; readonly negT: Float64Array } | undefined;
+}
+
+export interface EvalJob {
+  readonly layer: string;
+  /** level of the client's ciphertexts (1, or 2 when a product is computed) */
+  readonly inputLevel: number;
+  readonly outputs: readonly EvalOutputJob[];
+  /** weight slot vectors by plaintext id (null or absent = all zero, skipped) */
+  readonly pts: ReadonlyMap<number, Float64Array | null>;
+}
+
+export interface ServerKeys {
+  readonly galois: GaloisKeys;
+  /** public-key encryptor (re-randomisation) */
+  readonly encryptor: Encryptor;
+}
+
+export interface EvalResult {
+  readonly share: Uint8Array[];
+  readonly product: Uint8Array[];
+}
+
+/** Evaluate `job`; `input(i)` returns client ciphertext i (owned by the caller). Frees all temporaries. */
+export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) => Ciphertext, job: EvalJob): EvalResult {
+  const scope = new Scope();
+  try {
+    const L = job.inputLevel;
+    const ptCache = new Map<number, Plaintext | null>();
+    const plaintext = (id: number): Plaintext | null => {
+      let pt = ptCache.get(id);
+      if (pt === undefined) {
+        const v = job.pts.get(id) ?? null;
+        pt = v ? he.encode(scope, v.map((x) => x * 0.5), he.primes[L]!, L) : null;
+        ptCache.set(id, pt);
+      }
+      return pt;
+    };
+    // Group terms by (input, rotation): each rotated input is computed once and shared.
+    const groups = new Map<string, { input: number; rotation: number; uses: [number, number][] }>();
+    job.outputs.forEach((out, o) => {
+      for (const t of out.terms) {
+        const key = `${t.input}/${t.rotation}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { input: t.input, rotation: t.rotation, uses: [] }));
+        g.uses.push([o, t.pt]);
+      }
+    });
+    const acc: (Ciphertext | null)[] = job.outputs.map(() => null);
+    for (const g of groups.values()) {
+      if (g.uses.every(([, id]) => plaintext(id) === null)) continue;
+      const src = input(g.input);
+      const x = g.rotation ? he.rotate(scope, src, g.rotation, keys.galois) : src;
+      for (const [o, id] of g.uses) {
+        const pt = plaintext(id);
+        if (!pt) continue;
+        const prod = he.mulPlain(scope, x, pt);
+        const a = acc[o];
+        if (a) { he.addInplace(a, prod); scope.release(prod); } else acc[o] = prod;
+      }
+      if (x !== src) scope.release(x);
+    }
+    for (const pt of ptCache.values()) if (pt) scope.release(pt);
+
+    const share: Uint8Array[] = [], product: Uint8Array[] = [];
+    job.outputs.forEach((out, o) => {
+      // All key switching (fold rotations, conjugation) happens BEFORE the rescale: its
+      // noise (≈ q0/P·σN in absolute terms) is then divided by q_L like everything else.
+      const ct = acc[o] ?? he.encryptZeroAt(scope, keys.encryptor, L, he.scale * he.primes[L]!); // all weights zero: M·r = 0
+      for (const s of out.foldSteps) { const r = he.rotate(scope, ct, s, keys.galois); he.addInplace(ct, r); scope.release(r); }
+      makeCircuitPrivate(he, scope, keys, ct);
+      he.rescaleInplace(ct);
+      // The correlated product is taken from M·r BEFORE the share mask is added:
+      // (M·r)⊙a − t has magnitude |M·r|·|a|, so t need only exceed that by 2^k, where
+      // share⊙a would carry |s|·|a| and cost the online stage ~k bits of float precision
+      // (docs/PROTOCOL.md, "Activation protocol").
+      if (out.product) {
+        const aPt = he.encode(scope, out.product.halfA, he.primes[L - 1]!, L - 1);
+        const p = he.mulPlain(scope, ct, aPt);
+        scope.release(aPt);
+        makeCircuitPrivate(he, scope, keys, p);
+        he.rescaleInplace(p);
+        addEncoded(he, scope, p, out.product.negT, p.scale(), L - 2);
+        he.modSwitchInplace(p, 0);
+        product.push(he.saveBytes(p, 'product'));
+        scope.release(p);
+      }
+      addEncoded(he, scope, ct, out.negMask, ct.scale(), L - 1);
+      he.modSwitchInplace(ct, 0);
+      share.push(he.saveBytes(ct, 'share'));
+      scope.release(ct);
+      acc[o] = null;
+    });
+    return { share, product };
+  } finally {
+    scope.free();
+  }
+}
+
+function addEncoded(he: HeContext, scope: Scope, ct: Ciphertext, values: Float64Array, scale: number, level: number): void {
+  const pt = he.encode(scope, values, scale, level);
+  he.addPlainInplace(ct, pt);
+  scope.release(pt);
+}
+
+/**
+ * Re-randomise (add a public-key encryption of zero: c1 becomes uniform instead of
+ * c1_fresh·W, which would reveal W) and replace the message by twice its real part
+ * (ct += conj(ct)): the imaginary part of the noise, which no real-valued mask can hide,
+ * is erased. Callers encode half the weights so the doubling restores the value.
+ */
+function makeCircuitPrivate(he: HeContext, scope: Scope, keys: ServerKeys, ct: Ciphertext): void {
+  const zero = he.encryptZeroAt(scope, keys.encryptor, he.levelOf(ct), ct.scale());
+  he.addInplace(ct, zero);
+  scope.release(zero);
+  const conj = he.conjugate(scope, ct, keys.galois);
+  he.addInplace(ct, conj);
+  scope.release(conj);
+}

@@ -1,0 +1,186 @@
+/**
+ * HeServer: the server's half of CKKS preprocessing. Holds the client's public key and
+ * Galois keys (never a secret key), evaluates Enc(M·r − s) (and Enc((M·r)⊙a − t)) with
+ * its weights, samples the masks s, a, t, and returns circuit-private ciphertexts (see
+ * eval-core.ts). Independent output ciphertexts can run on a piscina worker pool.
+ */
+import type { Ciphertext, Encryptor, GaloisKeys } from 'node-seal';
+import { PpnnError } from '../errors.ts';
+import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
+import { HeContext } from './context.ts';
+import { evaluateJob } from './eval-core.ts';
+import type { EvalJob, EvalOutputJob, EvalResult, ServerKeys } from './eval-core.ts';
+import { planLayer } from './layout.ts';
+import type { HePlan, Layout } from './layout.ts';
+import { uniformMask } from './masks.ts';
+import type { CkksParams } from './params.ts';
+import { EvalPool } from './pool.ts';
+import { Scope, sealGuard } from './seal.ts';
+import { decodeSetup } from './setup.ts';
+import type { HeStats } from './stats.ts';
+
+export interface EvaluateOptions {
+  readonly layout: Layout;
+  /** s[b] uniform in [−sRange, sRange] (also in every unused slot) */
+  readonly sRange: number;
+  /** also return Enc((M·r)⊙a − t) with a ∈ ±aRange, t ∈ ±tRange (depth 2) */
+  readonly product?: { readonly aRange: number; readonly tRange: number } | undefined;
+  /** CHW input shape of a conv layer (default: square) */
+  readonly inputShape?: Shape | undefined;
+}
+
+export interface EvaluateResult {
+  response: Uint8Array[];
+  s: Float64Array[];
+  a?: Float64Array[];
+  t?: Float64Array[];
+}
+
+export interface ServerOptions {
+  /** worker threads for evaluation; 0 or 1 = inline (default) */
+  readonly workers?: number;
+}
+
+let sessionCounter = 0;
+
+export class HeServer {
+  readonly he: HeContext;
+  readonly #keys: ServerKeys;
+  readonly #pool: EvalPool | undefined;
+  #deleted = false;
+
+  private constructor(he: HeContext, keys: ServerKeys, pool: EvalPool | undefined) {
+    this.he = he;
+    this.#keys = keys;
+    this.#pool = pool;
+  }
+
+  /**
+   * Load the client's set-up message under `params`. Throws PARAMS_MISMATCH (message for
+   * other parameters), CIPHERTEXT_INVALID (malformed keys), HE_PARAMS.
+   */
+  static async create(params: CkksParams, setupMessage: Uint8Array, opts: ServerOptions = {}): Promise<HeServer> {
+    const he = await HeContext.create(params);
+    try {
+      const keys = loadServerKeys(he, setupMessage);
+      const workers = opts.workers ?? 0;
+      const pool = workers > 1 ? new EvalPool(workers, `${process.pid}-${++sessionCounter}-${Date.now()}`, params, setupMessage) : undefined;
+      try {
+        await pool?.warm();
+      } catch (e) {
+        await pool?.destroy();
+        throw e;
+      }
+      return new HeServer(he, keys, pool);
+    } catch (e) {
+      he.delete();
+      throw e;
+    }
+  }
+
+  get params(): CkksParams { return this.he.params; }
+  get workers(): number { return this.#pool?.size ?? 1; }
+
+  /**
+   * Evaluate one linear layer (no bias) on the client's ciphertexts for B images.
+   * Returns the response ciphertexts (shares, then products) and the masks drawn.
+   * Throws SHAPE_MISMATCH (weights/shape), CIPHERTEXT_INVALID (wrong count, bad bytes),
+   * PARAMS_MISMATCH (other parameters or level), HE_PARAMS (product without depth 2).
+   */
+  async evaluate(layer: Conv2dLayer | DenseLayer, cts: readonly Uint8Array[], B: number, opts: EvaluateOptions): Promise<EvaluateResult> {
+    if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
+    checkLayer(layer);
+    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange)) throw new RangeError(`evaluate: sRange must be positive, got ${opts.sRange}`);
+    const product = opts.product;
+    if (product && (!(product.aRange > 0) || !(product.tRange > 0))) throw new RangeError('evaluate: product.aRange and product.tRange must be positive');
+    if (product && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the correlated product needs depth-2 parameters`);
+    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape });
+    if (!Array.isArray(cts) || cts.length !== plan.inputCount) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ${(cts as { length?: number })?.length}`);
+    const inputLevel = product ? 2 : 1;
+    const t0 = performance.now();
+    this.he.stats.use(layer.name);
+
+    const nOut = plan.outputs.length, S = this.he.slots;
+    const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
+    const aFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.aRange)) : undefined;
+    const tFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.tRange)) : undefined;
+    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
+      index: i, terms: o.terms, foldSteps: o.foldSteps,
+      negMask: sFull[i]!.map((x) => -x),
+      product: product ? { halfA: aFull![i]!.map((x) => 0.5 * x), negT: tFull![i]!.map((x) => -x) } : undefined,
+    }));
+
+    const scope = new Scope();
+    let result: EvalResult;
+    try {
+      // Inline: load (= fully validate) every ciphertext before any work. Pool: check the
+      // envelopes here and let each worker load (and validate) the ciphertexts it uses —
+      // loading costs ~3 ms per ciphertext, so doing it twice would eat the parallel gain.
+      cts.forEach((bytes, i) => {
+        const what = `layer '${layer.name}' ciphertext ${i}`;
+        if (this.#pool) this.he.checkEnvelope(bytes, 'mask', what);
+        this.he.stats.record({ layer: layer.name, direction: 'toServer', role: 'mask', level: inputLevel, primes: inputLevel + 1, bytes: bytes.length });
+      });
+      if (!this.#pool) {
+        const loaded: Ciphertext[] = cts.map((bytes, i) => this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`));
+        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, buildJob(layer, plan, inputLevel, outputs));
+      } else {
+        const { result: r, ops } = await this.#pool.run(layer, plan, inputLevel, outputs, cts);
+        this.he.stats.merge(ops);
+        result = r;
+      }
+    } finally {
+      scope.free();
+    }
+    const response = [...result.share, ...result.product];
+    result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
+    result.product.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'product', level: 0, primes: 1, bytes: b.length }));
+    this.he.stats.addTime(layer.name, performance.now() - t0);
+    const pick = (full: Float64Array[]) => Array.from({ length: B }, (_, b) => {
+      const v = new Float64Array(plan.outputSize);
+      for (let k = 0; k < plan.outputSize; k++) v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
+      return v;
+    });
+    const out: EvaluateResult = { response, s: pick(sFull) };
+    if (aFull && tFull) { out.a = pick(aFull); out.t = pick(tFull); }
+    return out;
+  }
+
+  get stats(): HeStats { return this.he.stats.snapshot(); }
+
+  /** Free SEAL objects and stop the worker pool. Safe to call twice. */
+  async delete(): Promise<void> {
+    this.#deleted = true;
+    this.he.delete();
+    await this.#pool?.destroy();
+  }
+}
+
+/** The evaluation job for a subset of outputs (weights as slot vectors, only those used). */
+export function buildJob(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLevel: number, outputs: readonly EvalOutputJob[]): EvalJob {
+  const pts = new Map<number, Float64Array | null>();
+  for (const o of outputs) for (const t of o.terms) if (!pts.has(t.pt)) pts.set(t.pt, plan.weightVector(layer.weight, t.pt));
+  return { layer: layer.name, inputLevel, outputs, pts };
+}
+
+/** Public key (re-randomisation) and Galois keys from the set-up message, owned by he.scope. */
+export function loadServerKeys(he: HeContext, setupMessage: Uint8Array): ServerKeys {
+  const parts = decodeSetup(setupMessage, he.fingerprint);
+  const s = he.scope;
+  const pk = s.own(new he.seal.PublicKey());
+  sealGuard('loading the public key', () => pk.loadFromArray(he.context, parts.publicKey), 'CIPHERTEXT_INVALID');
+  const galois: GaloisKeys = s.own(new he.seal.GaloisKeys());
+  sealGuard('loading the Galois keys', () => galois.loadFromArray(he.context, parts.galoisKeys), 'CIPHERTEXT_INVALID');
+  const encryptor: Encryptor = sealGuard('creating the encryptor', () => s.own(new he.seal.Encryptor(he.context, pk)));
+  return { galois, encryptor };
+}
+
+function checkLayer(layer: Conv2dLayer | DenseLayer): void {
+  if (layer.kind === 'dense') {
+    if (!(layer.weight instanceof Float64Array) || layer.weight.length !== layer.inFeatures * layer.outFeatures) throw new PpnnError('SHAPE_MISMATCH', `dense '${layer.name}': weight has ${layer.weight?.length} values, expected ${layer.inFeatures}×${layer.outFeatures}`);
+  } else if (layer.kind === 'conv2d') {
+    const n = layer.outChannels * layer.inChannels * layer.kernel[0] * layer.kernel[1];
+    if (!(layer.weight instanceof Float64Array) || layer.weight.length !== n) throw new PpnnError('SHAPE_MISMATCH', `conv '${layer.name}': weight has ${layer.weight?.length} values, expected ${n}`);
+  } else throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `CKKS preprocessing supports conv2d and dense, not ${(layer as { kind: string }).kind}`);
+  for (const w of layer.weight) if (!Number.isFinite(w)) throw new PpnnError('MODEL_INVALID', `layer '${layer.name}': non-finite weight`);
+}

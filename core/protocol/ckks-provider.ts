@@ -1,0 +1,135 @@
+/**
+ * The real preprocessing provider: CKKS via core/he. The server proposes parameters from
+ * the planned network (depth 2 when some linear map feeds a square activation, else 1;
+ * value range from the mask ranges, which only the server can bound because it knows
+ * ‖M‖); the client validates them (128-bit security) before making keys.
+ */
+import { PpnnError } from '../errors.ts';
+import { chooseParams, validateParams, HeClient, HeServer, rotationStepsFor, type CkksParams, type HeStats, type Layout } from '../he/index.ts';
+import type { Architecture } from '../model/types.ts';
+import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
+import type { ClientProviderFactory } from './client.ts';
+import { inputMaskRange, planClient, serverMaskRanges, type ClientLinearStep, type MaskParams, type ServerStep } from './plan.ts';
+import type { ClientPreprocessor, ProviderInfo, ServerPreprocessor } from './provider.ts';
+import type { ServerProviderFactory } from './server.ts';
+
+export interface CkksProposal {
+  params: CkksParams;
+  layout: Layout;
+  /**
+   * Per linear step index: the correlated product is evaluated as p/f (a/f, t/f) and the
+   * client multiplies by f. CKKS error is absolute, so f trades the product's precision
+   * (error × f) for range, letting the shares keep the full precision of Δ. Public.
+   */
+  productScale: Record<number, number>;
+}
+
+/** Absolute error a decrypted share may carry (raw units): well below the 1e-3 logit budget. */
+const SHARE_PRECISION = 1e-5;
+
+const heShape = (step: ClientLinearStep) => (step.spec.kind === 'conv2d' ? { spec: step.spec, inputShape: step.inShape } : { spec: step.spec });
+
+export function ckksServerProviders(opts: { layout?: Layout; workers?: number } = {}): ServerProviderFactory {
+  const layout = opts.layout ?? 'fast';
+  return {
+    propose(steps: ServerStep[], masks: MaskParams): ProviderInfo {
+      // The shares (M·r − s) set the value range; products are scaled into it (see productScale).
+      let maxAbs = 1, depth: 1 | 2 = 1;
+      for (const st of steps) {
+        if (st.kind !== 'linear') continue;
+        const mr = st.rowNorm * inputMaskRange(st, masks);
+        maxAbs = Math.max(maxAbs, inputMaskRange(st, masks), mr + serverMaskRanges(st, masks).sRange);
+      }
+      const productScale: Record<number, number> = {};
+      for (const st of steps) {
+        if (st.kind !== 'linear') continue;
+        const ranges = serverMaskRanges(st, masks);
+        if (!ranges.product) continue;
+        depth = 2;
+        const productAbs = st.rowNorm * inputMaskRange(st, masks) * ranges.product.aRange + ranges.product.tRange;
+        productScale[st.index] = 2 ** Math.max(0, Math.ceil(Math.log2(productAbs / maxAbs)));
+      }
+      const params = chooseParams({ depth, maxAbsValue: maxAbs, precision: SHARE_PRECISION });
+      return { kind: 'ckks', params: { params, layout, productScale } satisfies CkksProposal };
+    },
+    async create(info, setupBlobs): Promise<ServerPreprocessor> {
+      const { params, layout: lay, productScale } = info.params as CkksProposal;
+      if (setupBlobs.length !== 1) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
+      const server = await HeServer.create(params, setupBlobs[0]!, opts.workers ? { workers: opts.workers } : {});
+      return {
+        kind: 'ckks',
+        async evaluate(step, request, count, ranges) {
+          const f = productScale[step.index] ?? 1;
+          const r = await server.evaluate(step.layer, request, count, {
+            layout: lay, sRange: ranges.sRange,
+            product: ranges.product ? { aRange: ranges.product.aRange / f, tRange: ranges.product.tRange / f } : undefined,
+            ...(step.layer.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
+          });
+          // the server keeps the unscaled a, t: p = f·(M·r ⊙ a/f − t/f) = (M·r)⊙a − t
+          if (f !== 1 && r.a && r.t) {
+            r.a = r.a.map((v) => v.map((x) => x * f));
+            r.t = r.t.map((v) => v.map((x) => x * f));
+          }
+          return r;
+        },
+        stats: () => server.stats,
+        close: () => server.delete(),
+      };
+    },
+  };
+}
+
+export function ckksClientProviders(): ClientProviderFactory {
+  return {
+    async create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor> {
+      if (info.kind !== 'ckks') throw new PpnnError('PROTOCOL_VIOLATION', `server proposed provider '${info.kind}'; this client only accepts CKKS`);
+      const { params, layout, productScale } = info.params as CkksProposal;
+      validateParams(params);
+      const steps = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 }).filter((s): s is ClientLinearStep => s.kind === 'linear');
+      const rotationSteps = rotationStepsFor(steps.map(heShape), layout, params.polyModulusDegree / 2);
+      const client = await HeClient.create(params, { rotationSteps });
+      return {
+        kind: 'ckks',
+        setupBlobs: () => [client.setupMessage()],
+        encryptMasks: (step, masks) => client.encryptMasks(step.spec, masks, layout, { product: step.next !== undefined, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),
+        decryptShares: (step, response, count) => {
+          const out = client.decryptShares(step.spec, response, count);
+          const f = productScale?.[step.index] ?? 1;
+          if (f !== 1 && out.product) out.product = out.product.map((v) => v.map((x) => x * f));
+          return out;
+        },
+        stats: () => client.stats,
+        close: () => client.delete(),
+      };
+    },
+  };
+}
+
+/** Merge client and server HE statistics into the report's op counts and per-layer level trace. */
+export function summarizeHe(clientStats: unknown, serverStats: unknown): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
+  const counts: HeOpCounts = { encryptions: 0, decryptions: 0, ctPtMul: 0, ctCtMul: 0, rotations: 0, additions: 0, rescales: 0, modSwitches: 0, relinearizations: 0 };
+  const levels = new Map<string, LayerLevelTrace>();
+  for (const st of [clientStats, serverStats] as (HeStats | undefined)[]) {
+    if (!st?.layers) continue;
+    for (const l of st.layers) {
+      const o = l.ops as unknown as Record<string, number>;
+      counts.encryptions += (o.encrypt ?? 0) + (o.encryptZero ?? 0);
+      counts.decryptions += o.decrypt ?? 0;
+      counts.ctPtMul += o.mulPlain ?? 0;
+      counts.ctCtMul += o.mulCipher ?? 0;
+      counts.rotations += (o.rotate ?? 0) + (o.conjugate ?? 0);
+      counts.additions += o.add ?? 0;
+      counts.rescales += o.rescale ?? 0;
+      counts.modSwitches += o.modSwitch ?? 0;
+      const tr = levels.get(l.layer) ?? { layer: l.layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 };
+      for (const c of l.ciphertexts) {
+        if (!tr.levels.includes(c.level)) tr.levels.push(c.level);
+        tr.ciphertexts++;
+        tr.bytes += c.bytes;
+      }
+      tr.levelsUsed = tr.levels.length ? Math.max(...tr.levels) - Math.min(...tr.levels) : 0;
+      levels.set(l.layer, tr);
+    }
+  }
+  return { counts, levels: [...levels.values()] };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { benchPreprocessing, formatPreprocessingBench } from '../../core/he/bench.ts';
+import { liveSealObjects } from '../../core/he/seal.ts';
+import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
+
+const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random() - 0.5);
+
+describe('benchPreprocessing', () => {
+  it('reports per-layer and total figures as plain data and formats them', async () => {
+    const conv: Conv2dLayer = { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 2, kernel: [3, 3], stride: [2, 2], padding: [1, 1], weight: rand(18), bias: new Float64Array(2) };
+    const fc: DenseLayer = { kind: 'dense', name: 'fc', inFeatures: 32, outFeatures: 4, weight: rand(128), bias: new Float64Array(4) };
+    const b = await benchPreprocessing([conv, fc], { images: 2, layout: 'fast', workers: 0, inputShapes: [[1, 8, 8]] });
+    expect(JSON.parse(JSON.stringify(b)).layers).toHaveLength(2);
+    const [c] = b.layers;
+    expect(c!.ops.rotate).toBe(0);
+    expect(c!.ops.encrypt).toBe(c!.ciphertextsToServer);
+    expect(c!.ops.decrypt).toBe(c!.ciphertextsToClient);
+    expect(c!.bytesToServer).toBeGreaterThan(0);
+    expect(b.total.predictedMs).toBeGreaterThan(0);
+    expect(b.total.ratioMeasuredToPredicted).toBeGreaterThan(0);
+    const text = formatPreprocessingBench(b);
+    expect(text).toContain('TOTAL');
+    expect(text).toContain('measured / predicted');
+    expect(liveSealObjects()).toBe(0);
+  }, 20_000);
+
+  it('needs an input shape for conv layers', async () => {
+    const conv: Conv2dLayer = { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], weight: rand(1), bias: new Float64Array(1) };
+    await expect(benchPreprocessing([conv], { images: 1, layout: 'fast', workers: 0 })).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+  });
+});

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { conv2d, dense } from '../../core/model/forward.ts';
+import { planLayer, simulatePlan } from '../../core/he/layout.ts';
+import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
+
+function rand(n: number, sparsity = 0): Float64Array {
+  return Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : Math.random() * 2 - 1));
+}
+
+function decodeAll(plan: ReturnType<typeof planLayer>, outs: Float64Array[], B: number): Float64Array[] {
+  return Array.from({ length: B }, (_, b) => Float64Array.from({ length: plan.outputSize }, (_, k) => outs[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!));
+}
+
+function maxDiff(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+const convCases: [string, Omit<Conv2dLayer, 'weight' | 'bias' | 'kind' | 'name'>, [number, number, number]][] = [
+  ['1→8 6×6 s2 on 28×28', { inChannels: 1, outChannels: 8, kernel: [6, 6], stride: [2, 2], padding: [0, 0] }, [1, 28, 28]],
+  ['3→5 3×3 s1 p1 on 7×6', { inChannels: 3, outChannels: 5, kernel: [3, 3], stride: [1, 1], padding: [1, 1] }, [3, 7, 6]],
+  ['2→4 3×2 s2 p(1,0) on 9×8', { inChannels: 2, outChannels: 4, kernel: [3, 2], stride: [2, 2], padding: [1, 0] }, [2, 9, 8]],
+];
+
+describe('slot layouts (plaintext simulation)', () => {
+  for (const [name, shape, inShape] of convCases) for (const layout of ['fast', 'reference'] as const) for (const B of [1, 7]) {
+    it(`conv ${name} ${layout} B=${B} equals the plaintext convolution`, () => {
+      const layer: Conv2dLayer = { kind: 'conv2d', name: 'c', ...shape, weight: rand(shape.outChannels * shape.inChannels * shape.kernel[0] * shape.kernel[1], 0.3), bias: new Float64Array(shape.outChannels) };
+      const masks = Array.from({ length: B }, () => rand(inShape[0] * inShape[1] * inShape[2]));
+      const plan = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape });
+      const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+      for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
+      if (layout === 'fast' && shape.inChannels === 1) expect(plan.outputs.every((o) => o.foldSteps.length === 0)).toBe(true);
+    });
+  }
+  for (const [n, m] of [[256, 10], [10, 37], [100, 100], [5, 3]]) for (const layout of ['fast', 'reference'] as const) {
+    it(`dense ${n}→${m} ${layout} equals the plaintext product`, () => {
+      const layer: DenseLayer = { kind: 'dense', name: 'd', inFeatures: n!, outFeatures: m!, weight: rand(n! * m!, 0.2), bias: new Float64Array(m!) };
+      const B = 5;
+      const masks = Array.from({ length: B }, () => rand(n!));
+      const plan = planLayer(layer, { images: B, slots: 1024, layout });
+      const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+      for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, dense(layer, masks[b]!))).toBeLessThan(1e-12);
+    });
+  }
+});
+
+describe('fast conv packing choice', () => {
+  it('stacks input channels for a multi-channel conv on a batch (fewer uploads) and stays exact', () => {
+    const layer: Conv2dLayer = { kind: 'conv2d', name: 'conv2', inChannels: 8, outChannels: 16, kernel: [6, 6], stride: [2, 2], padding: [0, 0], weight: rand(16 * 8 * 36), bias: new Float64Array(16) };
+    const B = 16;
+    const plan = planLayer(layer, { images: B, slots: 4096, layout: 'fast', inputShape: [8, 12, 12] });
+    expect(plan.inputCount).toBeLessThan(8 * 36);
+    const masks = Array.from({ length: B }, () => rand(8 * 144));
+    const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+    for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, [8, 12, 12]))).toBeLessThan(1e-12);
+  });
+});

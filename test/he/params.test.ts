@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { chooseParams, validateParams, MAX_BITS_128, predictedPrecision } from '../../core/he/params.ts';
+import type { CkksParams } from '../../core/he/params.ts';
+import { loadSeal } from '../../core/he/seal.ts';
+
+const code = (fn: () => unknown): string | undefined => {
+  try { fn(); } catch (e) { return (e as { code?: string }).code ?? (e as Error).name; }
+  return undefined;
+};
+
+describe('CKKS parameter choice', () => {
+  it('uses SEAL’s own 128-bit bounds', async () => {
+    const seal = await loadSeal();
+    for (const n of [4096, 8192, 16384, 32768]) expect(seal.CoeffModulus.MaxBitCount(n, seal.SecLevelType.tc128)).toBe(MAX_BITS_128[n]);
+  });
+
+  it('chooses the smallest secure N for depth 1 and 2 and meets the precision', () => {
+    for (const depth of [1, 2] as const) for (const [maxAbs, precision] of [[1, 1e-4], [2 ** 14, 1e-7], [2 ** 20, 1e-6]] as const) {
+      const p = chooseParams({ depth, maxAbsValue: maxAbs, precision });
+      expect(p.coeffModulusBits.length).toBe(depth + 2);
+      expect(p.coeffModulusBits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(MAX_BITS_128[p.polyModulusDegree]!);
+      expect(predictedPrecision(p)).toBeLessThanOrEqual(precision);
+      expect(() => validateParams(p, { depth, maxAbsValue: maxAbs, precision })).not.toThrow();
+    }
+    expect(chooseParams({ depth: 2, maxAbsValue: 2 ** 14, precision: 1e-7 }).polyModulusDegree).toBe(8192);
+    expect(chooseParams({ depth: 1, maxAbsValue: 1, precision: 1e-3, minSlots: 8192 }).polyModulusDegree).toBe(16384);
+  });
+
+  it('throws HE_PARAMS when no 60-bit prime can hold the range, RangeError on bad requests', () => {
+    expect(code(() => chooseParams({ depth: 1, maxAbsValue: 2 ** 40, precision: 1e-9 }))).toBe('HE_PARAMS');
+    expect(code(() => chooseParams({ depth: 3 as 1, maxAbsValue: 1, precision: 1e-3 }))).toBe('RangeError');
+    expect(code(() => chooseParams({ depth: 1, maxAbsValue: -1, precision: 1e-3 }))).toBe('RangeError');
+    expect(code(() => chooseParams({ depth: 1, maxAbsValue: 1, precision: 0 }))).toBe('RangeError');
+  });
+
+  it('validateParams rejects insecure or malformed sets and unmet client needs', () => {
+    const good = chooseParams({ depth: 2, maxAbsValue: 2 ** 14, precision: 1e-7 });
+    const bad: [Partial<CkksParams>, string][] = [
+      [{ coeffModulusBits: [60, 60, 60, 60] }, 'HE_PARAMS'], // 240 > 218 bits: insecure
+      [{ polyModulusDegree: 2048 }, 'HE_PARAMS'],
+      [{ coeffModulusBits: [53, 52, 60] }, 'HE_PARAMS'], // wrong prime count for depth 2
+      [{ coeffModulusBits: [53, 52, 52, 40] }, 'HE_PARAMS'], // special prime too small
+      [{ scaleBits: 70 }, 'HE_PARAMS'],
+      [{ securityLevel: 64 as 128 }, 'HE_PARAMS'],
+    ];
+    for (const [patch, want] of bad) expect(code(() => validateParams({ ...good, ...patch } as CkksParams))).toBe(want);
+    expect(code(() => validateParams(good, { precision: 1e-12 }))).toBe('PARAMS_MISMATCH');
+    expect(code(() => validateParams(good, { maxAbsValue: 2 ** 30 }))).toBe('PARAMS_MISMATCH');
+    expect(code(() => validateParams(good, { minSlots: 8192 }))).toBe('PARAMS_MISMATCH');
+    expect(code(() => validateParams({ ...good, depth: 1, coeffModulusBits: [53, 60, 60] }, { depth: 2 }))).toBe('PARAMS_MISMATCH');
+  });
+});

@@ -1,0 +1,39 @@
+/** A small network with the structure of the bundled models, and a CKKS session runner over an in-memory transport. */
+import { calibrateBounds } from '../../core/model/bounds.ts';
+import type { Model } from '../../core/model/types.ts';
+import { runClientSession } from '../../core/protocol/client.ts';
+import { ckksClientProviders, ckksServerProviders } from '../../core/protocol/ckks-provider.ts';
+import { cryptoMasks, type MaskSource } from '../../core/protocol/random.ts';
+import { serveSession } from '../../core/protocol/server.ts';
+import { memoryPair } from '../../core/transport/memory.ts';
+import type { Transport } from '../../core/transport/transport.ts';
+import { randomInput, rng } from './random-model.ts';
+
+/** conv → bn → avgpool → square → flatten → dense → dense: the shape of the bundled models, small. */
+export function smallSquareNet(seed: number): Model {
+  const r = rng(seed);
+  const v = (n: number, s = 1) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const m: Model = {
+    name: 'small', inputShape: [1, 10, 10], meta: {},
+    layers: [
+      { kind: 'conv2d', name: 'conv', inChannels: 1, outChannels: 3, kernel: [3, 3], stride: [1, 1], padding: [0, 0], weight: v(27, 0.5), bias: v(3, 0.1) },
+      { kind: 'batchnorm', name: 'bn', channels: 3, gamma: v(3).map((x) => 1 + x / 4), beta: v(3, 0.1), mean: v(3, 0.1), variance: v(3).map((x) => 1 + x / 4), epsilon: 1e-5 },
+      { kind: 'avgpool', name: 'pool', kernel: [2, 2], stride: [2, 2], padding: [0, 0] },
+      { kind: 'square', name: 'sq' },
+      { kind: 'flatten', name: 'flat' },
+      { kind: 'dense', name: 'fc1', inFeatures: 48, outFeatures: 12, weight: v(48 * 12, 0.3), bias: v(12, 0.1) },
+      { kind: 'dense', name: 'fc2', inFeatures: 12, outFeatures: 4, weight: v(48, 0.5), bias: v(4, 0.1) },
+    ],
+  };
+  const calib = Array.from({ length: 30 }, (_, i) => randomInput(m, 900 + i));
+  return { ...m, meta: { inputBounds: calibrateBounds(m, calib) } };
+}
+
+export async function runCkks(model: Model, inputs: Float64Array[], scheme: 'merged' | 'unmerged', batchSize = 4, wrap: { client?: (t: Transport) => Transport; server?: (t: Transport) => Transport; random?: MaskSource } = {}) {
+  const [c0, s0] = memoryPair();
+  const ct = wrap.client ? wrap.client(c0) : c0, st = wrap.server ? wrap.server(s0) : s0;
+  const server = serveSession(st, { model, providers: ckksServerProviders() });
+  const client = await runClientSession(ct, inputs, { scheme, providers: ckksClientProviders(), random: wrap.random ?? cryptoMasks, batchSize });
+  return { client, summary: await server };
+}
+
