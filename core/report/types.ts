@@ -80,3 +80,33 @@ export type ProgressEvent =
   | { type: 'progress'; stage: StageName; imagesDone: number; imagesTotal: number; bytesClientToServer: number; bytesServerToClient: number }
   | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number }
   | { type: 'log'; message: string };
+
+/** Ratios of a scheme's figures to the `merged` scheme's (1 = same; < 1 = cheaper than merged). */
+export interface SchemeRatios {
+  onlineMs: number;
+  onlineBytes: number;
+  onlineRounds: number;
+  preprocessingMs: number;
+  preprocessingBytes: number;
+  totalMs: number;
+}
+
+/** What `ppnn bench` writes to report.json (and the UI imports). */
+export interface BenchReport {
+  format: 'ppnn-bench-report';
+  version: 1;
+  createdAt: string;
+  command: string;
+  model: string;
+  dataset: string;
+  images: number;
+  repeat: number;
+  seed: number;
+  machine: { platform: string; arch: string; cpus: number; cpuModel: string; memoryBytes: number; node: string };
+  versions: Record<string, string>;
+  /** one aggregated report per scheme (medians over repeats), same images for all */
+  schemes: InferenceReport[];
+  /** every individual run, in the order they ran (schemes alternate) */
+  runs: { scheme: SchemeId; repeat: number; onlineMs: number; preprocessingMs: number; wallMs: number }[];
+  ratios: Partial<Record<SchemeId, SchemeRatios>>;
+}

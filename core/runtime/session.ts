@@ -57,6 +57,11 @@ function startRole<T>(data: RoleWorkerData, transfer: import('node:worker_thread
   return { done, worker };
 }
 
+function ckksOf(p: unknown): InferenceReport['ckks'] {
+  const params = (p as { params?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number } } | null)?.params;
+  return params ? { polyModulusDegree: params.polyModulusDegree, coeffModulusBits: [...params.coeffModulusBits], scaleBits: params.scaleBits, slots: params.polyModulusDegree / 2 } : undefined;
+}
+
 /** Run `req` end to end. Throws PpnnError with a code (bad model/dataset, protocol failures, CANCELLED). */
 export async function runSession(req: RunRequest, handlers: RunHandlers = {}): Promise<InferenceReport> {
   if (req.scheme !== 'merged' && req.scheme !== 'unmerged') {
@@ -156,7 +161,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       preprocessingMs: median(client.perImage.preprocessingMs),
       preprocessingBytes: median(client.perImage.preprocessingBytes),
     },
-    ckks: he.params,
+    ckks: ckksOf(client.provider.params),
     masks: { inputHidingBits: client.masks.inputBits, shareHidingBits: client.masks.shareBits, notes: 'statistical hiding per value, see docs/PROTOCOL.md' },
     ...(req.server ? { server: req.server } : {}),
     seed: seed ?? -1,
