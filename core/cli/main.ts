@@ -17,6 +17,8 @@ const loaders: Record<string, () => Promise<Command>> = {
   train: async () => (await import('./commands/train.ts')).trainCommand,
   infer: async () => (await import('./commands/infer.ts')).inferCommand,
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
+  report: async () => (await import('./commands/report.ts')).reportCommand,
+  bench: async () => (await import('./commands/bench.ts')).benchCommand,
 };
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */

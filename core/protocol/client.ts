@@ -11,7 +11,7 @@ import { expectMessage, type Transport, type TransportStats } from '../transport
 import { bytesToF64, f64ToBytes } from '../transport/frame.ts';
 import { activationOnlineClient, affineActivationShare, linearOnlineClient, type ClientLinearState } from './layers.ts';
 import { PROTOCOL_ID, TAG, splitBlobs } from './messages.ts';
-import { inputMaskRange, planClient, type ClientStep, type MaskParams } from './plan.ts';
+import { DEFAULT_MASKS, inputMaskRange, planClient, type ClientStep, type MaskParams } from './plan.ts';
 import type { ClientPreprocessor, ProviderInfo } from './provider.ts';
 import type { MaskSource } from './random.ts';
 import type { ProtocolScheme } from './server.ts';
@@ -75,7 +75,7 @@ export async function runClientSession(t: Transport, inputsOrMaker: readonly Flo
   try {
     const setupStart = performance.now();
     const snap0 = { ...t.stats };
-    t.send({ tag: TAG.hello, header: { protocol: PROTOCOL_ID, scheme: opts.scheme, inputBits: opts.inputBits ?? 8 }, blobs: [] });
+    t.send({ tag: TAG.hello, header: { protocol: PROTOCOL_ID, scheme: opts.scheme, inputBits: opts.inputBits ?? DEFAULT_MASKS.inputBits }, blobs: [] });
     const archMsg = await expectMessage(t, TAG.arch, recv);
     const { architecture, masks, provider: info, maxBatch } = archMsg.header as { architecture: Architecture; masks: MaskParams; provider: ProviderInfo; maxBatch: number };
     const steps = planClient(architecture, masks);
@@ -93,7 +93,21 @@ export async function runClientSession(t: Transport, inputsOrMaker: readonly Flo
     const logits: Float64Array[] = [];
     const preprocessing = emptyTally(), online = emptyTally();
     const perImage = { onlineMs: [] as number[], onlineBytes: [] as number[], preprocessingMs: [] as number[], preprocessingBytes: [] as number[] };
-    for (let start = 0; start < inputs.length; start += batchSize) {
+    if (opts.scheme === 'gazelle') {
+      // no preprocessing: every linear map is an HE round trip in the online stage
+      for (let i = 0; i < inputs.length; i++) {
+        if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'session cancelled');
+        const { logits: y, tally } = await gazelleImage(t, steps, provider, inputs[i]!, recv);
+        add(online, tally);
+        logits.push(y);
+        perImage.onlineMs.push(tally.wallMs);
+        perImage.onlineBytes.push(tally.bytesClientToServer + tally.bytesServerToClient);
+        perImage.preprocessingMs.push(0);
+        perImage.preprocessingBytes.push(0);
+        opts.onImage?.(i, y, tally);
+      }
+    }
+    for (let start = 0; opts.scheme !== 'gazelle' && start < inputs.length; start += batchSize) {
       if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'session cancelled');
       const batch = inputs.slice(start, start + batchSize);
       const pre = await preprocessBatch(t, steps, masks, provider, batch.length, opts.random, recv);
@@ -166,6 +180,27 @@ async function onlineImage(t: Transport, steps: ClientStep[], state: Map<number,
     } else if (step.poly.a === 0) {
       share = affineActivationShare(step.poly, share, true);
     }
+  }
+  const res = await expectMessage(t, TAG.onResult, recv);
+  const serverShare = bytesToF64(res.blobs[0]!, share.length);
+  const logits = share.map((v, i) => v + serverShare[i]!);
+  const serverMs = Number((res.header as { serverMs?: number }).serverMs) || 0;
+  return { logits, tally: { ...traffic(t, snap), wallMs: performance.now() - t0, serverMs, rounds } };
+}
+
+/** gazelle, one image: Enc(<v>c) up, Enc(M·A(v) − s) down, for every linear map. */
+async function gazelleImage(t: Transport, steps: ClientStep[], provider: ClientPreprocessor, x: Float64Array, recv: { timeoutMs: number; signal?: AbortSignal }) {
+  if (!provider.encryptOnline || !provider.decryptOnline) throw new PpnnError('INTERNAL', `provider '${provider.kind}' cannot run gazelle`);
+  const t0 = performance.now();
+  const snap = { ...t.stats };
+  let share: Float64Array = x;
+  let rounds = 0;
+  for (const step of steps) {
+    if (step.kind !== 'linear') continue;
+    t.send({ tag: TAG.onEnc, header: { step: step.index }, blobs: provider.encryptOnline(step, share) });
+    const resp = await expectMessage(t, TAG.onEval, recv);
+    share = provider.decryptOnline(step, resp.blobs);
+    rounds++;
   }
   const res = await expectMessage(t, TAG.onResult, recv);
   const serverShare = bytesToF64(res.blobs[0]!, share.length);

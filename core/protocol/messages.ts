@@ -11,6 +11,8 @@
  *   on.act     S→C  d = y_s − a (one activation)
  *   on.share   C→S  <z>c − r(i+1)
  *   on.result  S→C  the server's share of the logits, { serverMs }
+ *   on.enc     C→S  gazelle: Enc(<v>c) for linear step { step }
+ *   on.eval    S→C  gazelle: Enc(M·A(<v>c + <v>s) − s)
  *   bye        C→S  end of session
  *   error      both  PpnnError.toJSON()
  */
@@ -28,6 +30,8 @@ export const TAG = {
   onAct: 'on.act',
   onShare: 'on.share',
   onResult: 'on.result',
+  onEnc: 'on.enc',
+  onEval: 'on.eval',
   bye: 'bye',
 } as const;
 

@@ -62,7 +62,7 @@ export interface MaskParams {
   defaultBound: number;
 }
 
-export const DEFAULT_MASKS: MaskParams = { inputBits: 8, shareBits: 8, defaultBound: 64 };
+export const DEFAULT_MASKS: MaskParams = { inputBits: 6, shareBits: 5, defaultBound: 64 };
 
 function polyOf(l: LayerSpec): Poly | undefined {
   if (l.kind === 'square') return { a: 1, b: 0, c: 0 };
@@ -154,4 +154,12 @@ export function serverMaskRanges(step: ServerLinearStep, masks: MaskParams): Ser
   const aRange = 2 ** masks.shareBits * step.next.inputBound;
   const tRange = 2 ** masks.shareBits * mr * aRange;
   return { sRange, product: { aRange, tRange } };
+}
+
+/**
+ * gazelle: s hides M·A(v) (the client decrypts M·A(v) − s); |A(v)| ≤ the step's public
+ * input bound, so s ∈ ±2^shareBits · ‖M‖∞ · bound.
+ */
+export function gazelleShareRange(step: ServerLinearStep, masks: MaskParams): number {
+  return 2 ** masks.shareBits * Math.max(step.rowNorm * step.inputBound, 1e-12);
 }

@@ -24,6 +24,19 @@ export interface ClientPreprocessor {
   stats(): unknown;
   /** free everything (safe to call twice) */
   close(): void;
+  /** gazelle: encrypt the client's current share (one image) for an online HE evaluation */
+  encryptOnline?(step: ClientLinearStep, share: Float64Array): Uint8Array[];
+  /** gazelle: decrypt M·A(<v>c + <v>s) − s for one image */
+  decryptOnline?(step: ClientLinearStep, response: Uint8Array[]): Float64Array;
+}
+
+/** Server-side options of a gazelle (online HE) evaluation. */
+export interface OnlineEvalOptions {
+  sRange: number;
+  /** the server's share of the layer input, added homomorphically (absent for the first layer) */
+  serverShare?: Float64Array;
+  /** activation applied slot-wise to the summed shares before the linear map */
+  activation?: { a: number; b: number; c: number };
 }
 
 export interface ServerPreprocessor {
@@ -31,4 +44,6 @@ export interface ServerPreprocessor {
   evaluate(step: ServerLinearStep, request: Uint8Array[], count: number, ranges: ServerMaskRanges): Promise<{ response: Uint8Array[]; s: Float64Array[]; a?: Float64Array[]; t?: Float64Array[] }>;
   stats(): unknown;
   close(): void;
+  /** gazelle: Enc(M·A(c + serverShare) − s) for one image; returns the response and s */
+  evaluateOnline?(step: ServerLinearStep, request: Uint8Array[], opts: OnlineEvalOptions): Promise<{ response: Uint8Array[]; s: Float64Array }>;
 }

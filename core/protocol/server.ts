@@ -23,18 +23,19 @@ import { PpnnError } from '../errors.ts';
 import { architectureOf } from '../model/json.ts';
 import { mergeModel } from '../model/merge.ts';
 import type { Model } from '../model/types.ts';
-import { expectMessage, sendError, type Transport } from '../transport/transport.ts';
+import { expectMessage, sendError, type Message, type Transport } from '../transport/transport.ts';
 import { f64ToBytes, bytesToF64 } from '../transport/frame.ts';
 import { activationOnlineServer, affineActivationShare, linearOnlineServer, type ServerLinearState } from './layers.ts';
 import { TAG, PROTOCOL_ID, headerInt, splitBlobs } from './messages.ts';
-import { DEFAULT_MASKS, planServer, serverMaskRanges, type MaskParams, type ServerStep } from './plan.ts';
+import { DEFAULT_MASKS, gazelleShareRange, planServer, serverMaskRanges, type MaskParams, type Poly, type ServerStep } from './plan.ts';
 import type { ProviderInfo, ServerPreprocessor } from './provider.ts';
 
-export type ProtocolScheme = 'merged' | 'unmerged';
+/** merged / unmerged: the paper's protocol; gazelle: the same network, linear maps by HE online. */
+export type ProtocolScheme = 'merged' | 'unmerged' | 'gazelle';
 
 /** How the server builds its preprocessing provider for a planned network. */
 export interface ServerProviderFactory {
-  propose(steps: ServerStep[], masks: MaskParams): ProviderInfo;
+  propose(steps: ServerStep[], masks: MaskParams, scheme: ProtocolScheme): ProviderInfo;
   create(info: ProviderInfo, setupBlobs: Uint8Array[]): Promise<ServerPreprocessor>;
 }
 
@@ -65,6 +66,7 @@ export function schemeModel(model: Model, scheme: ProtocolScheme): Model {
   if (!per) mergedCache.set(model, (per = new Map()));
   let m = per.get(scheme);
   if (!m) {
+    // gazelle runs the same merged network: the comparison isolates HE-online vs float-online
     m = mergeModel(model, scheme === 'unmerged' ? { force: 'none' } : {}).model;
     per.set(scheme, m);
   }
@@ -79,17 +81,27 @@ export async function serveSession(t: Transport, opts: ServeOptions): Promise<Se
     const hello = await expectMessage(t, TAG.hello, timeout);
     const h = hello.header as { protocol?: unknown; scheme?: unknown };
     if (h?.protocol !== PROTOCOL_ID) throw new PpnnError('PROTOCOL_VIOLATION', `hello: unsupported protocol ${JSON.stringify(h?.protocol)} (this server speaks ${PROTOCOL_ID})`);
-    if (h.scheme !== 'merged' && h.scheme !== 'unmerged') throw new PpnnError('ARGUMENT_INVALID', `hello: scheme must be 'merged' or 'unmerged', got ${JSON.stringify(h.scheme)}`);
+    if (h.scheme !== 'merged' && h.scheme !== 'unmerged' && h.scheme !== 'gazelle') throw new PpnnError('ARGUMENT_INVALID', `hello: scheme must be 'merged', 'unmerged' or 'gazelle', got ${JSON.stringify(h.scheme)}`);
     const scheme = h.scheme;
     const masks: MaskParams = { ...DEFAULT_MASKS, inputBits: headerInt(hello.header, 'inputBits', 'hello', 40), shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits };
     const model = schemeModel(opts.model, scheme);
     const steps = planServer(model, masks);
-    const info = opts.providers.propose(steps, masks);
+    if (scheme === 'gazelle' && steps[steps.length - 1]!.kind !== 'linear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', 'gazelle: the network must end with a linear layer (activations are applied homomorphically before the next linear map)');
+    const info = opts.providers.propose(steps, masks, scheme);
     t.send({ tag: TAG.arch, header: { architecture: architectureOf(model), masks, provider: info, maxBatch: opts.maxBatch ?? 256 }, blobs: [] });
     const setup = await expectMessage(t, TAG.setup, timeout);
     provider = await opts.providers.create(info, setup.blobs);
 
     let images = 0, preprocessingMs = 0, onlineMs = 0;
+    if (scheme === 'gazelle') {
+      for (;;) {
+        const first = await expectMessage(t, [TAG.onEnc, TAG.bye], timeout);
+        if (first.tag === TAG.bye) break;
+        onlineMs += await serveGazelleImage(t, steps, provider, masks, first, timeout);
+        images++;
+      }
+      return { scheme, images, preprocessingMs, onlineMs, stats: provider.stats() };
+    }
     for (;;) {
       const msg = await expectMessage(t, [TAG.preMasks, TAG.bye], timeout);
       if (msg.tag === TAG.bye) break;
@@ -125,6 +137,33 @@ export async function serveSession(t: Transport, opts: ServeOptions): Promise<Se
   } finally {
     provider?.close();
   }
+}
+
+/**
+ * gazelle, one image: every linear map is evaluated homomorphically on the client's
+ * encrypted share plus the server's share, the preceding activation applied slot-wise
+ * inside HE; the server keeps s + b as its new share. Returns the server's compute ms.
+ */
+async function serveGazelleImage(t: Transport, steps: ServerStep[], provider: ServerPreprocessor, masks: MaskParams, first: Message, timeout: { timeoutMs: number }): Promise<number> {
+  if (!provider.evaluateOnline) throw new PpnnError('INTERNAL', `provider '${provider.kind}' cannot evaluate online (gazelle)`);
+  let share: Float64Array | undefined;
+  let activation: Poly | undefined;
+  let msg: Message | undefined = first;
+  let computeMs = 0;
+  for (const step of steps) {
+    if (step.kind === 'activation') { activation = step.poly; continue; }
+    msg ??= await expectMessage(t, TAG.onEnc, timeout);
+    if (headerInt(msg.header, 'step', msg.tag) !== step.index) throw new PpnnError('PROTOCOL_VIOLATION', `on.enc: expected step ${step.index}`);
+    const t0 = performance.now();
+    const r = await provider.evaluateOnline(step, msg.blobs, { sRange: gazelleShareRange(step, masks), ...(share ? { serverShare: share } : {}), ...(activation ? { activation } : {}) });
+    share = r.s.map((v, i) => v + step.layer.bias[step.layer.kind === 'dense' ? i : Math.floor(i / (step.outSize / step.layer.outChannels))]!);
+    computeMs += performance.now() - t0;
+    t.send({ tag: TAG.onEval, header: { step: step.index }, blobs: r.response });
+    activation = undefined;
+    msg = undefined;
+  }
+  t.send({ tag: TAG.onResult, header: { serverMs: computeMs }, blobs: [f64ToBytes(share!)] });
+  return computeMs;
 }
 
 /** Online stage for one image; returns the server's compute time in ms. */

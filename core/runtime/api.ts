@@ -15,6 +15,10 @@ export interface RunRequest {
   /** ws://host:port of a `ppnn serve` server; local worker threads when absent */
   server?: string;
   seed?: number;
+  /** hiding bits of the client's input masks (docs/PROTOCOL.md); default 6 */
+  inputBits?: number;
+  /** hiding bits of the server's share masks (local runs; a remote server picks its own); default 5 */
+  shareBits?: number;
 }
 
 export interface RunHandlers {

@@ -64,8 +64,8 @@ function ckksOf(p: unknown): InferenceReport['ckks'] {
 
 /** Run `req` end to end. Throws PpnnError with a code (bad model/dataset, protocol failures, CANCELLED). */
 export async function runSession(req: RunRequest, handlers: RunHandlers = {}): Promise<InferenceReport> {
-  if (req.scheme !== 'merged' && req.scheme !== 'unmerged') {
-    throw new PpnnError('ARGUMENT_INVALID', `scheme '${req.scheme}' is not run by runSession (merged | unmerged; baselines run through the bench harness)`);
+  if (req.scheme !== 'merged' && req.scheme !== 'unmerged' && req.scheme !== 'gazelle') {
+    throw new PpnnError('ARGUMENT_INVALID', `scheme '${req.scheme}' is not an interactive scheme (merged | unmerged | gazelle); cryptonets runs through the bench harness`);
   }
   if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
   const emit = handlers.onEvent ?? (() => {});
@@ -76,7 +76,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
 
   emit({ type: 'stage', stage: 'merging', state: 'start' });
   const m0 = performance.now();
-  const merged = req.scheme === 'merged' ? mergeModel(model) : mergeModel(model, { force: 'none' });
+  const merged = req.scheme === 'unmerged' ? mergeModel(model, { force: 'none' }) : mergeModel(model);
   const mergeMs = performance.now() - m0;
   emit({ type: 'stage', stage: 'merging', state: 'end', wallMs: mergeMs });
 
@@ -112,8 +112,9 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   const wall0 = performance.now();
   const seed = req.seed;
   const clientData = (port?: import('node:worker_threads').MessagePort): RoleWorkerData => ({
-    role: 'client', scheme: req.scheme as 'merged' | 'unmerged', images, imageSize, count,
+    role: 'client', scheme: req.scheme as 'merged' | 'unmerged' | 'gazelle', images, imageSize, count,
     ...(port ? { port } : {}), ...(req.server ? { server: req.server } : {}), ...(seed !== undefined ? { seed } : {}),
+    ...(req.inputBits !== undefined ? { inputBits: req.inputBits } : {}),
   });
   let client: ClientSessionResult, server: ServerSessionSummary | undefined;
   if (req.server) {
@@ -121,7 +122,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     client = await c.done;
   } else {
     const { port1, port2 } = new MessageChannel();
-    const s = startRole<ServerSessionSummary>({ role: 'server', model: req.model, port: port1 }, [port1], () => {}, handlers.signal);
+    const s = startRole<ServerSessionSummary>({ role: 'server', model: req.model, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}) }, [port1], () => {}, handlers.signal);
     const c = startRole<ClientSessionResult>(clientData(port2), [port2], onClientEvent, handlers.signal);
     try {
       [client, server] = await Promise.all([c.done, s.done]);

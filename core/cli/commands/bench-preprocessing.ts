@@ -1,0 +1,49 @@
+/**
+ * `ppnn bench --stage preprocessing`: the CKKS preprocessing of every linear map of the
+ * merged and of the unmerged network, with the fast and the reference convolution, using
+ * the parameters the protocol itself would propose for that network.
+ */
+import { benchPreprocessing, formatPreprocessingBench, type PreprocessingBench } from '../../he/bench.ts';
+import { loadModel } from '../../model/load.ts';
+import { ckksServerProviders, type CkksProposal } from '../../protocol/ckks-provider.ts';
+import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../../protocol/plan.ts';
+import { schemeModel, type ProtocolScheme } from '../../protocol/server.ts';
+import { boolFlag, intFlag, requireFlag } from '../args.ts';
+import type { CliIO, ParsedArgs } from '../command.ts';
+
+export interface PreprocessingBenchRun {
+  network: ProtocolScheme;
+  layout: 'fast' | 'reference';
+  bench: PreprocessingBench;
+}
+
+export async function runPreprocessingBench(args: ParsedArgs, io: CliIO): Promise<number> {
+  const model = await loadModel(requireFlag(args, 'model', 'a built-in name or a model file'));
+  const images = intFlag(args, 'images', 16, 1, 4096);
+  const workers = intFlag(args, 'workers', 1, 0, 16);
+  const runs: PreprocessingBenchRun[] = [];
+  for (const network of ['merged', 'unmerged'] as const) {
+    const steps = planServer(schemeModel(model, network), DEFAULT_MASKS).filter((s): s is ServerLinearStep => s.kind === 'linear');
+    const { params } = ckksServerProviders().propose(steps, DEFAULT_MASKS).params as CkksProposal;
+    for (const layout of ['fast', 'reference'] as const) {
+      io.err(`preprocessing bench: ${network} network, ${layout} layout, ${images} images…`);
+      const bench = await benchPreprocessing(steps.map((s) => s.layer), {
+        images, layout, workers, params,
+        inputShapes: steps.map((s) => (s.layer.kind === 'conv2d' ? s.inShape : undefined)),
+        product: steps.map((s) => s.next !== undefined),
+      });
+      runs.push({ network, layout, bench });
+    }
+  }
+  if (boolFlag(args, 'json')) {
+    io.out(JSON.stringify({ model: model.name, images, workers, runs }));
+    return 0;
+  }
+  for (const r of runs) io.out(`\n== ${r.network} network ==\n${formatPreprocessingBench(r.bench)}`);
+  io.out('\nsummary (per image):  network   layout      ms   KiB  rotations  ct×pt  measured/predicted');
+  for (const r of runs) {
+    const t = r.bench.total, n = r.bench.images;
+    io.out(`                      ${r.network.padEnd(9)} ${r.layout.padEnd(9)} ${(t.perImage.ms).toFixed(1).padStart(6)} ${(t.perImage.bytes / 1024).toFixed(0).padStart(5)} ${(t.ops.rotate / n).toFixed(2).padStart(10)} ${(t.ops.mulPlain / n).toFixed(1).padStart(6)} ${t.ratioMeasuredToPredicted.toFixed(2).padStart(10)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,237 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { reportCommand } from '../../core/cli/commands/report.ts';
+import { parseArgs } from '../../core/cli/args.ts';
+import { isPpnnError } from '../../core/errors.ts';
+import { computeRatios } from '../../core/report/ratios.ts';
+import { parseReport, readReport } from '../../core/report/read.ts';
+import { CSV_COLUMNS, reportToCsv, reportToHtml, writeReport } from '../../core/report/writers.ts';
+import type { BenchReport } from '../../core/report/types.ts';
+import { benchFixture } from './fixture.ts';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'ppnn-report-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+/** Minimal RFC 4180 parser, independent of the writer, to check the CSV parses back. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [], cell = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(cell); cell = ''; }
+    else if (ch === '\r') { /* CRLF: the \n ends the row */ }
+    else if (ch === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
+    else cell += ch;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
+
+function expectReportInvalid(fn: () => unknown, message: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(isPpnnError(e)).toBe(true);
+    expect((e as { code: string }).code).toBe('REPORT_INVALID');
+    expect((e as Error).message).toMatch(message);
+    return;
+  }
+  throw new Error('expected REPORT_INVALID, nothing was thrown');
+}
+
+describe('computeRatios', () => {
+  it('divides each scheme by merged: online time, both-way bytes, rounds, preprocessing, total', () => {
+    const r = benchFixture();
+    const ratios = computeRatios(r.schemes);
+    const [merged, unmerged, , cryptonets] = r.schemes;
+    expect(ratios.merged).toEqual({ onlineMs: 1, onlineBytes: 1, onlineRounds: 1, preprocessingMs: 1, preprocessingBytes: 1, totalMs: 1 });
+    expect(ratios.unmerged!.onlineMs).toBeCloseTo(910 / 480, 12);
+    expect(ratios.unmerged!.onlineBytes).toBeCloseTo((3_800_000 + 2_700_000) / (1_300_000 + 900_000), 12);
+    expect(ratios.unmerged!.onlineRounds).toBe(2);
+    expect(ratios.unmerged!.preprocessingMs).toBeCloseTo(97_000 / 52_000, 12);
+    expect(ratios.unmerged!.preprocessingBytes).toBeCloseTo(110 / 60, 12);
+    const total = (s: typeof merged) => s!.stages.merging.wallMs + s!.stages.preprocessing.wallMs + s!.stages.online.wallMs;
+    expect(ratios.unmerged!.totalMs).toBeCloseTo(total(unmerged) / total(merged), 12);
+    expect(ratios.cryptonets!.preprocessingMs).toBe(0);
+    expect(ratios.cryptonets!.onlineRounds).toBeCloseTo(1 / 5, 12);
+    expect(ratios.cryptonets!.totalMs).toBeCloseTo(total(cryptonets) / total(merged), 12);
+  });
+  it('is empty without merged; 0/0 is 1 and x/0 is Infinity', () => {
+    const r = benchFixture();
+    expect(computeRatios(r.schemes.filter((s) => s.scheme !== 'merged'))).toEqual({});
+    expect(computeRatios([])).toEqual({});
+    const merged = structuredClone(r.schemes[0]!);
+    merged.stages.merging.wallMs = 0;
+    const other = structuredClone(r.schemes[1]!);
+    merged.stages.online.rounds = 0; other.stages.online.rounds = 3;
+    merged.stages.preprocessing.bytesClientToServer = 0; merged.stages.preprocessing.bytesServerToClient = 0;
+    other.stages.preprocessing.bytesClientToServer = 0; other.stages.preprocessing.bytesServerToClient = 0;
+    const q = computeRatios([merged, other]);
+    expect(q.unmerged!.onlineRounds).toBe(Number.POSITIVE_INFINITY);
+    expect(q.unmerged!.preprocessingBytes).toBe(1);
+    expect(() => computeRatios('x' as never)).toThrow(TypeError);
+  });
+});
+
+describe('writeReport / readReport', () => {
+  const report = benchFixture();
+  const dir = tmp();
+  const paths = writeReport(join(dir, 'nested', 'out'), report);
+
+  it('writes the three files and report.json round-trips through readReport (dir or file)', () => {
+    expect(paths.json.endsWith('report.json') && paths.csv.endsWith('report.csv') && paths.html.endsWith('report.html')).toBe(true);
+    expect(readReport(join(dir, 'nested', 'out'))).toEqual(report);
+    expect(readReport(paths.json)).toEqual(report);
+    expect(readFileSync(paths.json, 'utf8')).toContain('\n  "format": "ppnn-bench-report"'); // pretty-printed
+  });
+
+  it('CSV: header + one row per scheme × stage, parses back to the figures', () => {
+    const rows = parseCsv(readFileSync(paths.csv, 'utf8'));
+    expect(rows.length).toBe(1 + report.schemes.length * 3);
+    expect(rows[0]).toEqual([...CSV_COLUMNS]);
+    const col = (name: string) => CSV_COLUMNS.indexOf(name);
+    for (const row of rows) expect(row.length).toBe(CSV_COLUMNS.length);
+    const gazelleOnline = rows.find((r) => r[0] === 'gazelle' && r[1] === 'online')!;
+    expect(Number(gazelleOnline[col('wallMs')])).toBe(61_000);
+    expect(Number(gazelleOnline[col('he_rotations')])).toBe(310 * 150);
+    const mergedPre = rows.find((r) => r[0] === 'merged' && r[1] === 'preprocessing')!;
+    expect(Number(mergedPre[col('bytesClientToServer')])).toBe(report.schemes[0]!.stages.preprocessing.bytesClientToServer);
+    expect(Number(mergedPre[col('he_ctPtMul')])).toBe(12_000);
+    expect(Number(mergedPre[col('agreement')])).toBe(1);
+    const mergedOnline = rows.find((r) => r[0] === 'merged' && r[1] === 'online')!;
+    expect(mergedOnline[col('he_ctPtMul')]).toBe(''); // no HE online in the paper's scheme
+  });
+
+  it('CSV quotes commas, quotes and newlines', () => {
+    const r = benchFixture();
+    r.schemes[0]!.model = 'mnist, "v2"\nbeta';
+    const rows = parseCsv(reportToCsv(r));
+    expect(rows.length).toBe(13);
+    expect(rows[1]![CSV_COLUMNS.indexOf('model')]).toBe('mnist, "v2"\nbeta');
+  });
+
+  it('HTML is self-contained: Chart.js inlined, data embedded, no network src/href/url()', () => {
+    const html = readFileSync(paths.html, 'utf8');
+    expect(html).toContain('Chart.js v4');
+    expect(html.length).toBeGreaterThan(200_000);
+    const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+    expect(JSON.parse(data![1]!)).toEqual(JSON.parse(JSON.stringify(report)));
+    expect(html).not.toMatch(/<script[^>]*\ssrc\s*=/i);
+    expect(html).not.toMatch(/<link[^>]*\shref\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/<(img|iframe|embed|object|source)\b/i);
+    expect(html).toMatch(/Content-Security-Policy" content="default-src 'none'/);
+    for (const id of ['chart-time', 'chart-bytes', 'chart-levels', 'chart-quality']) expect(html).toContain(`<canvas id="${id}"`);
+    for (const s of report.schemes) expect(html).toContain(`>${s.scheme}</td>`);
+    expect(html).toContain(report.machine.cpuModel);
+    expect(html).toContain('1.90×'); // unmerged online time vs merged, in the ratios table
+  });
+
+  it('HTML escapes report text and cannot be broken out of by embedded data', () => {
+    const r = benchFixture();
+    r.command = 'ppnn bench </script><script>alert(1)</script> & "x"';
+    const html = reportToHtml(r, { chartJs: '/* stub */' });
+    expect(html).not.toContain('<script>alert(1)');
+    expect(html).toContain('&#60;/script&#62;');
+    const data = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+    expect(JSON.parse(data![1]!).command).toBe(r.command);
+  });
+});
+
+describe('readReport refuses what it cannot read faithfully', () => {
+  const dir = tmp();
+  const put = (name: string, value: unknown) => {
+    const file = join(dir, name);
+    writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+    return file;
+  };
+
+  it('unknown or old versions are refused, never misread', () => {
+    expectReportInvalid(() => readReport(put('v2.json', { ...benchFixture(), version: 2 })), /report format version 2 is not supported by this build \(reads 1\)/);
+    expectReportInvalid(() => readReport(put('v0.json', { ...benchFixture(), version: 0 })), /report format version 0 is not supported/);
+    const { version: _v, ...noVersion } = benchFixture();
+    expectReportInvalid(() => readReport(put('nov.json', noVersion)), /'version'/);
+    expectReportInvalid(() => readReport(put('infer-v2.json', { ...benchFixture().schemes[0], formatVersion: 2 })), /format version 2, not supported/);
+  });
+
+  it('garbage, other formats and ill-typed fields are REPORT_INVALID naming the field', () => {
+    expectReportInvalid(() => readReport(put('garbage.json', '{"format": "ppnn-bench-rep')), /not valid JSON/);
+    expectReportInvalid(() => readReport(put('array.json', [1, 2])), /JSON object/);
+    expectReportInvalid(() => readReport(put('other.json', { format: 'something-else', version: 1 })), /'format'/);
+    const cases: [(r: BenchReport & Record<string, unknown>) => void, RegExp][] = [
+      [(r) => { delete (r as Partial<BenchReport>).schemes; }, /'report\.schemes' must be an array/],
+      [(r) => { r.schemes = []; }, /'schemes' is empty/],
+      [(r) => { (r.machine as Record<string, unknown>).cpus = 'two'; }, /'machine\.cpus'/],
+      [(r) => { (r.schemes[1]!.stages.online as unknown as Record<string, unknown>).wallMs = null; }, /'schemes\[1\]\.stages\.online\.wallMs'/],
+      [(r) => { delete (r.schemes[2]!.stages as Partial<typeof r.schemes[2]['stages']>).preprocessing; }, /'schemes\[2\]\.stages\.preprocessing' must be an object/],
+      [(r) => { (r.schemes[0] as unknown as Record<string, unknown>).scheme = 'delphi2'; }, /'schemes\[0\]\.scheme' must be one of/],
+      [(r) => { (r.schemes[3]!.stages.preprocessing.levels![0] as unknown as Record<string, unknown>).levels = ['x']; }, /levels\[0\]\.levels/],
+      [(r) => { (r.runs[0] as unknown as Record<string, unknown>).onlineMs = '5'; }, /'runs\[0\]\.onlineMs'/],
+      [(r) => { (r as Record<string, unknown>).ratios = { merged: { onlineMs: 'x' } }; }, /'ratios\.merged\.onlineMs'/],
+      [(r) => { delete (r as Partial<BenchReport>).createdAt; }, /'report\.createdAt' must be a string/],
+    ];
+    cases.forEach(([mutate, message], i) => {
+      const r = benchFixture() as BenchReport & Record<string, unknown>;
+      mutate(r);
+      expectReportInvalid(() => readReport(put(`bad${i}.json`, r)), message);
+    });
+  });
+
+  it('a missing file is FILE_NOT_FOUND; a zero-merged ratio (null in JSON) reads back as Infinity', () => {
+    expect(() => readReport(join(dir, 'nope'))).toThrow(expect.objectContaining({ code: 'FILE_NOT_FOUND' }));
+    const r = benchFixture();
+    r.ratios.unmerged!.onlineRounds = Number.POSITIVE_INFINITY;
+    expect(readReport(put('inf.json', r)).ratios.unmerged!.onlineRounds).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a single `ppnn infer --json` report is wrapped into a one-scheme BenchReport', () => {
+    const single = benchFixture().schemes[0]!;
+    const r = readReport(put('infer.json', single));
+    expect(r.format).toBe('ppnn-bench-report');
+    expect(r.schemes).toEqual([single]);
+    expect(r.ratios.merged!.onlineMs).toBe(1);
+    expect(r.machine.cpuModel).toBe('unknown');
+    expect(parseReport(JSON.stringify(r))).toEqual(r);
+  });
+});
+
+describe('ppnn report', () => {
+  const dir = tmp();
+  writeReport(dir, benchFixture());
+  const run = async (argv: string[]) => {
+    const out: string[] = [];
+    const code = await reportCommand.run(parseArgs(argv), { out: (t) => out.push(t), err: () => {}, isTTY: false });
+    return { code, text: out.join('\n') };
+  };
+
+  it('prints one row per scheme with figures and ratios', async () => {
+    const { code, text } = await run([dir]);
+    expect(code).toBe(0);
+    const lines = text.split('\n');
+    const header = lines.find((l) => l.startsWith('scheme'))!;
+    expect(header).toMatch(/online ms\/img.*×time/);
+    for (const s of ['merged', 'unmerged', 'gazelle', 'cryptonets']) expect(lines.some((l) => l.startsWith(`${s} `))).toBe(true);
+    const unmerged = lines.find((l) => l.startsWith('unmerged '))!;
+    expect(unmerged).toContain('9.10'); // online ms per image
+    expect(unmerged).toContain('1.90×');
+    expect(text).toContain('command: ppnn bench --model mnist');
+  });
+
+  it('--json prints the validated report (also as --json DIR); bad arguments are ARGUMENT_INVALID', async () => {
+    expect(JSON.parse((await run([dir, '--json'])).text)).toEqual(benchFixture());
+    expect(JSON.parse((await run(['--json', dir])).text).schemes.length).toBe(4);
+    await expect(run([])).rejects.toMatchObject({ code: 'ARGUMENT_INVALID' });
+    await expect(run([dir, dir])).rejects.toMatchObject({ code: 'ARGUMENT_INVALID' });
+    await expect(run([join(dir, 'missing')])).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+  });
+});
