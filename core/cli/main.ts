@@ -19,6 +19,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   report: async () => (await import('./commands/report.ts')).reportCommand,
   bench: async () => (await import('./commands/bench.ts')).benchCommand,
+  app: async () => (await import('./commands/app.ts')).appCommand,
 };
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */

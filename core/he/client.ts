@@ -24,6 +24,12 @@ export interface EncryptOptions {
   readonly inputShape?: Shape;
   /** the server will also compute the correlated product (needs depth 2): encrypt one level higher */
   readonly product?: boolean;
+  /**
+   * gazelle (online HE): the values are the client's SHARE of the layer input, bounded by
+   * params.inputMaxAbs instead of maxAbsValue; with `activation` the server applies it
+   * before the linear map (HeServer.evaluateOnShares), so encrypt one level higher.
+   */
+  readonly online?: { readonly activation: boolean };
 }
 
 export interface DecryptedShares {
@@ -50,9 +56,10 @@ export class HeClient {
 
   /**
    * Keys for `params` (validated: HE_PARAMS), Galois keys for `rotationSteps` (see
-   * rotationStepsFor) plus conjugation. Rejects with HE_PARAMS / HE_ERROR.
+   * rotationStepsFor) plus conjugation, and relinearization keys when `relinKeys` (the
+   * server squares ciphertexts: gazelle's online activations). Rejects with HE_PARAMS / HE_ERROR.
    */
-  static async create(params: CkksParams, opts: { rotationSteps: readonly number[] }): Promise<HeClient> {
+  static async create(params: CkksParams, opts: { rotationSteps: readonly number[]; relinKeys?: boolean }): Promise<HeClient> {
     const steps = [...new Set(opts.rotationSteps)];
     for (const s of steps) if (!Number.isInteger(s) || s === 0 || Math.abs(s) >= params.polyModulusDegree / 2) throw new RangeError(`rotationSteps: ${s} is not a non-zero rotation within the slot count`);
     const he = await HeContext.create(params);
@@ -65,8 +72,10 @@ export class HeClient {
         const publicKey = s.own(keygen.createPublicKey()); // the Encryptor's constructor insists on one
         const gkSer = s.own(keygen.createGaloisKeysSerializableWithSteps(Int32Array.from([0, ...steps])));
         const zstd = he.seal.ComprModeType.zstd;
-        const setup = encodeSetup({ fingerprint: he.fingerprint, steps, publicKey: pkSer.saveToArray(zstd) as Uint8Array, galoisKeys: gkSer.saveToArray(zstd) as Uint8Array });
+        const rkSer = opts.relinKeys ? s.own(keygen.createRelinKeysSerializable()) : undefined;
+        const setup = encodeSetup({ fingerprint: he.fingerprint, steps, publicKey: pkSer.saveToArray(zstd) as Uint8Array, galoisKeys: gkSer.saveToArray(zstd) as Uint8Array, relinKeys: rkSer?.saveToArray(zstd) as Uint8Array | undefined });
         s.release(gkSer); s.release(pkSer);
+        if (rkSer) s.release(rkSer);
         const encryptor = s.own(new he.seal.Encryptor(he.context, publicKey, secret));
         const decryptor = s.own(new he.seal.Decryptor(he.context, secret));
         s.release(keygen);
@@ -90,7 +99,8 @@ export class HeClient {
   /**
    * Encrypt the B masks of one layer (B = masks.length) in `layout`. Returns the
    * serialised seeded ciphertexts in plan order. Throws SHAPE_MISMATCH (wrong mask size),
-   * RangeError (non-finite or |r| > params.maxAbsValue), HE_PARAMS (product needs depth 2
+   * RangeError (non-finite or |r| > params.maxAbsValue — params.inputMaxAbs for `online`
+   * shares — or product with online), HE_PARAMS (product / online activation needs depth 2
    * or an image does not fit the slots).
    */
   encryptMasks(spec: HeLayerSpec, masks: readonly Float64Array[], layout: Layout, opts: EncryptOptions = {}): Uint8Array[] {
@@ -98,12 +108,16 @@ export class HeClient {
     if (!Array.isArray(masks) || masks.length === 0) throw new RangeError('encryptMasks: masks must be a non-empty array of Float64Array');
     const product = opts.product === true;
     if (product && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${spec.name}': the correlated product needs depth-2 parameters`);
+    const online = opts.online;
+    if (online && product) throw new RangeError('encryptMasks: product and online cannot be combined');
+    if (online?.activation && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${spec.name}': an online activation needs depth-2 parameters`);
+    const maxAbs = online ? (this.params.inputMaxAbs ?? this.params.maxAbsValue) : this.params.maxAbsValue;
     const plan = planLayer(spec, { images: masks.length, slots: this.slots, layout, inputShape: opts.inputShape ?? (spec.kind === 'conv2d' ? squareShape(spec.inChannels, masks[0]?.length ?? 0) : undefined) });
     masks.forEach((r, b) => {
       if (!(r instanceof Float64Array) || r.length !== plan.inputSize) throw new PpnnError('SHAPE_MISMATCH', `layer '${spec.name}': mask ${b} has ${(r as { length?: number })?.length} values, expected ${plan.inputSize}`);
-      for (const x of r) if (!(Math.abs(x) <= this.params.maxAbsValue)) throw new RangeError(`encryptMasks: mask ${b} holds ${x}, outside ±maxAbsValue ${this.params.maxAbsValue}`);
+      for (const x of r) if (!(Math.abs(x) <= maxAbs)) throw new RangeError(`encryptMasks: mask ${b} holds ${x}, outside ±${online ? 'inputMaxAbs' : 'maxAbsValue'} ${maxAbs}`);
     });
-    const level = product ? 2 : 1;
+    const level = product || online?.activation ? 2 : 1;
     const t0 = performance.now();
     this.he.stats.use(spec.name);
     const out = withScope((scope) => plan.inputVectors(masks).map((v) => {

@@ -8,7 +8,7 @@
  * fingerprint lets a ciphertext made under other parameters fail fast as PARAMS_MISMATCH
  * before SEAL parses it; SEAL's loader then validates the rest (CIPHERTEXT_INVALID).
  */
-import type { Ciphertext, Encryptor, GaloisKeys, ParmsIdType, Plaintext, CKKSEncoder, Evaluator, SEALContext } from 'node-seal';
+import type { Ciphertext, Encryptor, GaloisKeys, ParmsIdType, Plaintext, CKKSEncoder, Evaluator, RelinKeys, SEALContext } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import { paramsFingerprint, validateParams } from './params.ts';
 import type { CkksParams } from './params.ts';
@@ -180,6 +180,32 @@ export class HeContext {
   addPlainInplace(acc: Ciphertext, pt: Plaintext): void {
     sealGuard('add plain', () => this.evaluator.addPlainInplace(acc, pt));
     this.stats.count('add');
+  }
+
+  /** ct² as a new 3-component ciphertext (a ct×ct multiplication; relinearize next). */
+  square(scope: Scope, ct: Ciphertext): Ciphertext {
+    return sealGuard('ct×ct multiply (square)', () => {
+      const out = scope.own(new this.seal.Ciphertext());
+      this.evaluator.square(ct, out);
+      this.stats.count('mulCipher');
+      return out;
+    });
+  }
+
+  /** a·b as a new 3-component ciphertext (same level and scale; relinearize next). */
+  mulCipher(scope: Scope, a: Ciphertext, b: Ciphertext): Ciphertext {
+    return sealGuard('ct×ct multiply', () => {
+      const out = scope.own(new this.seal.Ciphertext());
+      this.evaluator.multiply(a, b, out);
+      this.stats.count('mulCipher');
+      return out;
+    });
+  }
+
+  /** Back to 2 components after a ct×ct multiplication (key switch with the relinearization keys). */
+  relinearizeInplace(ct: Ciphertext, keys: RelinKeys): void {
+    sealGuard('relinearization', () => this.evaluator.relinearizeInplace(ct, keys));
+    this.stats.count('relinearize');
   }
 
   rotate(scope: Scope, ct: Ciphertext, steps: number, keys: GaloisKeys): Ciphertext {

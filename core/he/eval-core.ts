@@ -14,7 +14,7 @@
  * Weights are encoded at scale exactly q_L (the prime the rescale drops) so the result
  * comes back at Δ. All-zero plaintexts are skipped (sparse avgpool/batch-norm convs).
  */
-import type { Ciphertext, Encryptor, GaloisKeys, Plaintext } from 'node-seal';
+import type { Ciphertext, Encryptor, GaloisKeys, Plaintext, RelinKeys } from 'node-seal';
 import type { HeContext } from './context.ts';
 import type { Term } from './layout.ts';
 import { Scope } from './seal.ts';
@@ -36,12 +36,18 @@ export interface EvalJob {
   readonly outputs: readonly EvalOutputJob[];
   /** weight slot vectors by plaintext id (null or absent = all zero, skipped) */
   readonly pts: ReadonlyMap<number, Float64Array | null>;
+  /** every weight is multiplied by this (gazelle: the activation's leading coefficient; default 1) */
+  readonly weightFactor?: number;
+  /** scale of the input ciphertexts (default Δ; Δ²/q after an online squaring): weights are encoded at q_L·Δ/inputScale so results come back at Δ */
+  readonly inputScale?: number;
 }
 
 export interface ServerKeys {
   readonly galois: GaloisKeys;
   /** public-key encryptor (re-randomisation) */
   readonly encryptor: Encryptor;
+  /** relinearization keys, when the client sent them (gazelle's online squaring) */
+  readonly relin?: RelinKeys | undefined;
 }
 
 export interface EvalResult {
@@ -54,12 +60,13 @@ export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) 
   const scope = new Scope();
   try {
     const L = job.inputLevel;
+    const half = 0.5 * (job.weightFactor ?? 1), weightScale = he.primes[L]! * (he.scale / (job.inputScale ?? he.scale));
     const ptCache = new Map<number, Plaintext | null>();
     const plaintext = (id: number): Plaintext | null => {
       let pt = ptCache.get(id);
       if (pt === undefined) {
         const v = job.pts.get(id) ?? null;
-        pt = v ? he.encode(scope, v.map((x) => x * 0.5), he.primes[L]!, L) : null;
+        pt = v ? he.encode(scope, v.map((x) => x * half), weightScale, L) : null;
         ptCache.set(id, pt);
       }
       return pt;

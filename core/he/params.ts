@@ -6,7 +6,7 @@
  *
  *  - Multiplicative depth. Enc(M·r − s) costs one ct×pt multiplication, i.e. ONE rescale;
  *    the correlated product Enc((M·r)⊙a − t) for a following square activation costs
- *    one more. So `depth` ∈ {1, 2} data primes are consumed by rescaling, plus the last
+ *    one more (an online activation, too). So `depth` ∈ {1, 2, 3} data primes are consumed by rescaling, plus the last
  *    prime q0 that holds the result, plus the special prime used only by key switching.
  *    Chain: [q0, q_1 … q_depth, special].
  *  - Scale Δ = 2^scaleBits. CKKS error is ABSOLUTE: after decryption a value carries an
@@ -24,6 +24,13 @@
  *    (q0/P)·σ·N in absolute terms (measured: 2^19 when q0 ≈ P at N = 8192, i.e. 8·10⁻⁶ at
  *    Δ = 2^36). Our fold rotations and conjugations run before a rescale, which divides
  *    that noise by q_L; only the reference conv's input rotations keep it (see docs/HE.md).
+ *  - Online (gazelle) circuits, `inputMaxAbs` set: the client encrypts its SHARE of the
+ *    layer input (large: masked, up to inputMaxAbs) at the top level; the server adds its
+ *    own share (the sum is small), squares (ct×ct, scale Δ²), rescales, then applies the
+ *    linear map. So the top level must hold inputMaxAbs·Δ — levels 1 and up hold
+ *    q0·q1 ≥ that — and the top depth − 1 rescale primes follow a squaring: they are sized
+ *    ≈ Δ so that Δ²/q brings the scale back to ≈ Δ. q1 (dropped after the ct×pt weights,
+ *    whose plaintext is encoded at scale q1) keeps the rest of the budget.
  *  - N: the smallest power of two whose 128-bit bound (SEAL's CoeffModulus.MaxBitCount,
  *    HomomorphicEncryption.org standard table) admits Σ bits, and with N/2 ≥ minSlots.
  *    Smaller N means faster ops and smaller ciphertexts, but fewer slots per ciphertext.
@@ -38,17 +45,26 @@ export interface CkksParams {
   readonly coeffModulusBits: readonly number[];
   /** Δ = 2^scaleBits: encoding scale of every fresh plaintext and of every result */
   readonly scaleBits: number;
-  readonly depth: 1 | 2;
+  readonly depth: 1 | 2 | 3;
   readonly securityLevel: 128;
   /** what the set was chosen for (documentation; validateParams re-derives the guarantees) */
   readonly maxAbsValue: number;
   readonly precision: number;
+  /** online (gazelle) sets only: largest |client share| encrypted at the top level */
+  readonly inputMaxAbs?: number;
 }
 
 export interface ParamsRequest {
-  readonly depth: 1 | 2;
+  /** levels consumed: 1 per linear map, +1 for a correlated product or an online activation */
+  readonly depth: 1 | 2 | 3;
   /** largest |value| any slot may hold (masks and products included), in the units encrypted */
   readonly maxAbsValue: number;
+  /**
+   * Online (gazelle) circuit: largest |value| the client encrypts (its share of a layer
+   * input, which may be far larger than maxAbsValue). Sizes the top depth − 1 rescale
+   * primes ≈ Δ (they follow squarings) and checks q0·q1 holds inputMaxAbs·Δ.
+   */
+  readonly inputMaxAbs?: number;
   /** wanted absolute error of a decrypted value, e.g. 1e-7 */
   readonly precision: number;
   readonly minSlots?: number;
@@ -94,8 +110,10 @@ function topBits(maxAbsValue: number): number {
  * on malformed requests.
  */
 export function chooseParams(req: ParamsRequest): CkksParams {
-  if (req.depth !== 1 && req.depth !== 2) throw new RangeError(`chooseParams: depth must be 1 or 2, got ${String(req.depth)}`);
+  if (req.depth !== 1 && req.depth !== 2 && req.depth !== 3) throw new RangeError(`chooseParams: depth must be 1, 2 or 3, got ${String(req.depth)}`);
   if (!(req.maxAbsValue > 0) || !Number.isFinite(req.maxAbsValue)) throw new RangeError(`chooseParams: maxAbsValue must be a positive finite number, got ${req.maxAbsValue}`);
+  const online = req.inputMaxAbs !== undefined;
+  if (online && (!(req.inputMaxAbs! > 0) || !Number.isFinite(req.inputMaxAbs))) throw new RangeError(`chooseParams: inputMaxAbs must be a positive finite number, got ${req.inputMaxAbs}`);
   if (!(req.precision > 0) || !(req.precision < 1)) throw new RangeError(`chooseParams: precision must be in (0, 1), got ${req.precision}`);
   const minSlots = req.minSlots ?? 1;
   if (!Number.isInteger(minSlots) || minSlots < 1) throw new RangeError(`chooseParams: minSlots must be a positive integer, got ${minSlots}`);
@@ -111,6 +129,13 @@ export function chooseParams(req: ParamsRequest): CkksParams {
     const special = MAX_PRIME_BITS;
     const minimal = q0 + req.depth * scaleBits + special;
     if (minimal > MAX_BITS_128[n]!) { reasons.push(`N=${n}: ${minimal} bits > ${MAX_BITS_128[n]} allowed at 128-bit security`); continue; }
+    if (online) {
+      // Primes after a squaring ≈ Δ (scale Δ²/q ≈ Δ); q1 (weights) takes the rest.
+      const q1 = Math.min(MAX_PRIME_BITS, MAX_BITS_128[n]! - q0 - special - (req.depth - 1) * scaleBits);
+      if (q0 + q1 < scaleBits + topBits(req.inputMaxAbs!)) { reasons.push(`N=${n}: q0·q1 (${q0 + q1} bits) cannot hold |input| ≤ ${req.inputMaxAbs} at Δ = 2^${scaleBits}`); continue; }
+      const bits = [q0, q1, ...Array<number>(req.depth - 1).fill(scaleBits), special];
+      return { scheme: 'ckks', polyModulusDegree: n, coeffModulusBits: bits, scaleBits, depth: req.depth, securityLevel: 128, maxAbsValue: req.maxAbsValue, precision: req.precision, inputMaxAbs: req.inputMaxAbs };
+    }
     // Spend the rest of the 128-bit budget on the rescale primes: a plaintext (weights, a)
     // is encoded at scale q_i, so its relative precision is ≈ 2^-(bits(q_i) − 7), and that
     // error is multiplied by the ciphertext's values (masks, shares: large). Same op cost.
@@ -131,7 +156,7 @@ export function validateParams(p: CkksParams, expect?: Partial<ParamsRequest>): 
   if (typeof p !== 'object' || p === null || p.scheme !== 'ckks') bad('scheme must be ckks');
   const n = p.polyModulusDegree;
   if (!(n in MAX_BITS_128) || n < 4096) bad(`poly modulus degree ${n} not one of ${DEGREES.join(', ')}`);
-  if (p.depth !== 1 && p.depth !== 2) bad(`depth ${String(p.depth)} not 1 or 2`);
+  if (p.depth !== 1 && p.depth !== 2 && p.depth !== 3) bad(`depth ${String(p.depth)} not 1, 2 or 3`);
   const bits = p.coeffModulusBits;
   if (!Array.isArray(bits) || bits.length !== p.depth + 2) bad(`expected ${p.depth + 2} primes (q0, ${p.depth} rescale primes, special), got ${String(bits?.length)}`);
   for (const b of bits) if (!Number.isInteger(b) || b < MIN_PRIME_BITS || b > MAX_PRIME_BITS) bad(`prime size ${b} outside [${MIN_PRIME_BITS}, ${MAX_PRIME_BITS}] bits`);
@@ -145,8 +170,13 @@ export function validateParams(p: CkksParams, expect?: Partial<ParamsRequest>): 
   const mismatch = (why: string): never => { throw new PpnnError('PARAMS_MISMATCH', `server's CKKS parameters do not meet the client's needs: ${why}`); };
   if (expect.depth !== undefined && p.depth < expect.depth) mismatch(`depth ${p.depth} < ${expect.depth}`);
   if (expect.minSlots !== undefined && n / 2 < expect.minSlots) mismatch(`${n / 2} slots < ${expect.minSlots}`);
-  if (expect.precision !== undefined && predictedPrecision(p) > expect.precision) mismatch(`predicted error ${predictedPrecision(p).toExponential(2)} > ${expect.precision}`);
+  // Online circuits square at the top level: the scale falls to Δ²/q_top, so a top prime
+  // larger than Δ costs precision bits (the error is absolute in units of that scale).
+  const lost = expect.inputMaxAbs !== undefined && p.depth >= 2 ? Math.max(0, bits[p.depth]! - p.scaleBits) : 0;
+  const predicted = predictedPrecision(p) * 2 ** lost;
+  if (expect.precision !== undefined && predicted > expect.precision) mismatch(`predicted error ${predicted.toExponential(2)} > ${expect.precision}`);
   if (expect.maxAbsValue !== undefined && bits[0]! < p.scaleBits + topBits(expect.maxAbsValue)) mismatch(`last prime of ${bits[0]} bits cannot hold |values| ≤ ${expect.maxAbsValue} at Δ = 2^${p.scaleBits}`);
+  if (expect.inputMaxAbs !== undefined && bits[0]! + bits[1]! < p.scaleBits + topBits(expect.inputMaxAbs)) mismatch(`q0·q1 (${bits[0]! + bits[1]!} bits) cannot hold client shares |values| ≤ ${expect.inputMaxAbs} at Δ = 2^${p.scaleBits}`);
 }
 
 /** 32-bit FNV-1a fingerprint of the parameter set: tags every ciphertext on the wire. */

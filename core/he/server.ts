@@ -4,7 +4,7 @@
  * its weights, samples the masks s, a, t, and returns circuit-private ciphertexts (see
  * eval-core.ts). Independent output ciphertexts can run on a piscina worker pool.
  */
-import type { Ciphertext, Encryptor, GaloisKeys } from 'node-seal';
+import type { Ciphertext, Encryptor, GaloisKeys, RelinKeys } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
 import { HeContext } from './context.ts';
@@ -13,6 +13,8 @@ import type { EvalJob, EvalOutputJob, EvalResult, ServerKeys } from './eval-core
 import { planLayer } from './layout.ts';
 import type { HePlan, Layout } from './layout.ts';
 import { uniformMask } from './masks.ts';
+import { activationLevels, applyOnlineActivation, checkActivation } from './online.ts';
+import type { PolyActivation } from './online.ts';
 import type { CkksParams } from './params.ts';
 import { EvalPool } from './pool.ts';
 import { Scope, sealGuard } from './seal.ts';
@@ -34,6 +36,18 @@ export interface EvaluateResult {
   s: Float64Array[];
   a?: Float64Array[];
   t?: Float64Array[];
+}
+
+export interface OnSharesOptions {
+  readonly layout: Layout;
+  /** s[b] uniform in [−sRange, sRange] (also in every unused slot) */
+  readonly sRange: number;
+  /** CHW input shape of a conv layer (default: square) */
+  readonly inputShape?: Shape | undefined;
+  /** the server's share y_s of the layer input, per image (default: zeros, e.g. the first layer) */
+  readonly serverShare?: readonly Float64Array[] | undefined;
+  /** A(y) = a·y² + b·y + c applied slot-wise to y = y_c + y_s before the linear map (default: identity) */
+  readonly activation?: PolyActivation | undefined;
 }
 
 export interface ServerOptions {
@@ -136,14 +150,56 @@ export class HeServer {
     result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
     result.product.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'product', level: 0, primes: 1, bytes: b.length }));
     this.he.stats.addTime(layer.name, performance.now() - t0);
-    const pick = (full: Float64Array[]) => Array.from({ length: B }, (_, b) => {
-      const v = new Float64Array(plan.outputSize);
-      for (let k = 0; k < plan.outputSize; k++) v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
-      return v;
-    });
+    const pick = (full: Float64Array[]) => pickOutputs(plan, B, full);
     const out: EvaluateResult = { response, s: pick(sFull) };
     if (aFull && tFull) { out.a = pick(aFull); out.t = pick(tFull); }
     return out;
+  }
+
+  /**
+   * gazelle's online linear layer: Enc(M·A(y_c + y_s) − s) from the client's Enc(y_c)
+   * (encryptMasks with `online`, level 2 with an activation, else 1) and the server's
+   * share y_s — see online.ts. Same finish (circuit privacy, level 0) as evaluate. Runs
+   * inline even on a pooled server. Throws as evaluate, plus SHAPE_MISMATCH (serverShare
+   * sizes), RangeError (bad activation), HE_PARAMS (activation without depth 2 or without
+   * the client's relinearization keys).
+   */
+  async evaluateOnShares(layer: Conv2dLayer | DenseLayer, cts: readonly Uint8Array[], B: number, opts: OnSharesOptions): Promise<{ response: Uint8Array[]; s: Float64Array[] }> {
+    if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
+    checkLayer(layer);
+    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange)) throw new RangeError(`evaluateOnShares: sRange must be positive, got ${opts.sRange}`);
+    const act = opts.activation;
+    if (act) checkActivation(act);
+    if (act && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': an online activation needs depth-2 parameters`);
+    if (activationLevels(act) > 0 && !this.#keys.relin) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the client's set-up message has no relinearization keys (HeClient.create with relinKeys: true)`);
+    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape });
+    const share = opts.serverShare ?? Array.from({ length: B }, () => new Float64Array(plan.inputSize));
+    if (!Array.isArray(share) || share.length !== B) throw new PpnnError('SHAPE_MISMATCH', `layer '${layer.name}': serverShare must hold ${B} vectors, got ${(share as { length?: number })?.length}`);
+    share.forEach((v, b) => {
+      if (!(v instanceof Float64Array) || v.length !== plan.inputSize) throw new PpnnError('SHAPE_MISMATCH', `layer '${layer.name}': serverShare ${b} has ${(v as { length?: number })?.length} values, expected ${plan.inputSize}`);
+      for (const x of v) if (!Number.isFinite(x)) throw new RangeError(`evaluateOnShares: serverShare ${b} holds ${x}`);
+    });
+    if (!Array.isArray(cts) || cts.length !== plan.inputCount) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ${(cts as { length?: number })?.length}`);
+    const inputLevel = act ? 2 : 1;
+    const t0 = performance.now();
+    this.he.stats.use(layer.name);
+    const nOut = plan.outputs.length, S = this.he.slots;
+    const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
+    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({ index: i, terms: o.terms, foldSteps: o.foldSteps, negMask: sFull[i]!.map((x) => -x) }));
+    const scope = new Scope();
+    let result: EvalResult;
+    try {
+      const loaded: Ciphertext[] = cts.map((bytes, i) => this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`));
+      cts.forEach((bytes) => this.he.stats.record({ layer: layer.name, direction: 'toServer', role: 'mask', level: inputLevel, primes: inputLevel + 1, bytes: bytes.length }));
+      const inputs = applyOnlineActivation(this.he, scope, this.#keys.relin, plan, loaded, inputLevel, share, act);
+      const job = { ...buildJob(layer, plan, inputs.level, outputs), weightFactor: inputs.weightFactor, inputScale: inputs.scale };
+      result = evaluateJob(this.he, this.#keys, (i) => inputs.cts[i]!, job);
+    } finally {
+      scope.free();
+    }
+    result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
+    this.he.stats.addTime(layer.name, performance.now() - t0);
+    return { response: result.share, s: pickOutputs(plan, B, sFull) };
   }
 
   get stats(): HeStats { return this.he.stats.snapshot(); }
@@ -156,6 +212,15 @@ export class HeServer {
   }
 }
 
+/** Per-image output vectors (plan order) picked from full slot vectors per output ciphertext. */
+function pickOutputs(plan: HePlan, B: number, full: readonly Float64Array[]): Float64Array[] {
+  return Array.from({ length: B }, (_, b) => {
+    const v = new Float64Array(plan.outputSize);
+    for (let k = 0; k < plan.outputSize; k++) v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
+    return v;
+  });
+}
+
 /** The evaluation job for a subset of outputs (weights as slot vectors, only those used). */
 export function buildJob(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLevel: number, outputs: readonly EvalOutputJob[]): EvalJob {
   const pts = new Map<number, Float64Array | null>();
@@ -163,7 +228,7 @@ export function buildJob(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLev
   return { layer: layer.name, inputLevel, outputs, pts };
 }
 
-/** Public key (re-randomisation) and Galois keys from the set-up message, owned by he.scope. */
+/** Public key (re-randomisation), Galois keys and (if sent) relinearization keys from the set-up message, owned by he.scope. */
 export function loadServerKeys(he: HeContext, setupMessage: Uint8Array): ServerKeys {
   const parts = decodeSetup(setupMessage, he.fingerprint);
   const s = he.scope;
@@ -172,7 +237,13 @@ export function loadServerKeys(he: HeContext, setupMessage: Uint8Array): ServerK
   const galois: GaloisKeys = s.own(new he.seal.GaloisKeys());
   sealGuard('loading the Galois keys', () => galois.loadFromArray(he.context, parts.galoisKeys), 'CIPHERTEXT_INVALID');
   const encryptor: Encryptor = sealGuard('creating the encryptor', () => s.own(new he.seal.Encryptor(he.context, pk)));
-  return { galois, encryptor };
+  let relin: RelinKeys | undefined;
+  if (parts.relinKeys) {
+    const rk: RelinKeys = s.own(new he.seal.RelinKeys());
+    sealGuard('loading the relinearization keys', () => rk.loadFromArray(he.context, parts.relinKeys!), 'CIPHERTEXT_INVALID');
+    relin = rk;
+  }
+  return { galois, encryptor, relin };
 }
 
 function checkLayer(layer: Conv2dLayer | DenseLayer): void {

@@ -4,7 +4,9 @@
  * step 0 (complex conjugation, circuit privacy), all seeded and zstd-compressed by SEAL.
  *
  * Layout: 'PS' v1, fingerprint u32 LE, step count u32, steps i32[], pk length u32, pk,
- * galois length u32, galois. A message under other parameters is PARAMS_MISMATCH.
+ * galois length u32, galois. Version 2 appends relin length u32, relinearization keys
+ * (sent only when the server must multiply ciphertexts: gazelle's online activations).
+ * A message under other parameters is PARAMS_MISMATCH.
  */
 import { PpnnError } from '../errors.ts';
 import { planLayer } from './layout.ts';
@@ -16,13 +18,14 @@ export interface SetupParts {
   readonly steps: readonly number[];
   readonly publicKey: Uint8Array;
   readonly galoisKeys: Uint8Array;
+  readonly relinKeys?: Uint8Array | undefined;
 }
 
 export function encodeSetup(p: SetupParts): Uint8Array {
-  const size = 4 + 4 + 4 + 4 * p.steps.length + 4 + p.publicKey.length + 4 + p.galoisKeys.length;
+  const size = 4 + 4 + 4 + 4 * p.steps.length + 4 + p.publicKey.length + 4 + p.galoisKeys.length + (p.relinKeys ? 4 + p.relinKeys.length : 0);
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
-  out[0] = 0x50; out[1] = 0x53; out[2] = 1;
+  out[0] = 0x50; out[1] = 0x53; out[2] = p.relinKeys ? 2 : 1;
   let o = 4;
   dv.setUint32(o, p.fingerprint, true); o += 4;
   dv.setUint32(o, p.steps.length, true); o += 4;
@@ -30,14 +33,18 @@ export function encodeSetup(p: SetupParts): Uint8Array {
   dv.setUint32(o, p.publicKey.length, true); o += 4;
   out.set(p.publicKey, o); o += p.publicKey.length;
   dv.setUint32(o, p.galoisKeys.length, true); o += 4;
-  out.set(p.galoisKeys, o);
+  out.set(p.galoisKeys, o); o += p.galoisKeys.length;
+  if (p.relinKeys) {
+    dv.setUint32(o, p.relinKeys.length, true); o += 4;
+    out.set(p.relinKeys, o);
+  }
   return out;
 }
 
-/** Parse a set-up message; throws CIPHERTEXT_INVALID on malformed bytes, PARAMS_MISMATCH on another parameter set. */
+/** Parse a set-up message (relinKeys present for version 2); throws CIPHERTEXT_INVALID on malformed bytes, PARAMS_MISMATCH on another parameter set. */
 export function decodeSetup(bytes: Uint8Array, fingerprint: number): SetupParts {
   const bad = (why: string): never => { throw new PpnnError('CIPHERTEXT_INVALID', `HE set-up message: ${why}`); };
-  if (!(bytes instanceof Uint8Array) || bytes.length < 16 || bytes[0] !== 0x50 || bytes[1] !== 0x53 || bytes[2] !== 1) bad('bad header');
+  if (!(bytes instanceof Uint8Array) || bytes.length < 16 || bytes[0] !== 0x50 || bytes[1] !== 0x53 || (bytes[2] !== 1 && bytes[2] !== 2)) bad('bad header');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = 4;
   const fp = dv.getUint32(o, true); o += 4;
@@ -55,7 +62,8 @@ export function decodeSetup(bytes: Uint8Array, fingerprint: number): SetupParts 
   };
   const publicKey = take();
   const galoisKeys = take();
-  return { fingerprint: fp, steps, publicKey, galoisKeys };
+  const relinKeys = bytes[2] === 2 ? take() : undefined;
+  return { fingerprint: fp, steps, publicKey, galoisKeys, relinKeys };
 }
 
 /**

@@ -8,7 +8,10 @@ export interface HeOpCounts {
   encrypt: number;
   decrypt: number;
   mulPlain: number;
+  /** ct×ct multiplications (squarings included: gazelle's online activations) */
   mulCipher: number;
+  /** relinearizations after a ct×ct multiplication (a key switch) */
+  relinearize: number;
   rotate: number;
   /** complex conjugation (a key switch like a rotation; used for circuit privacy) */
   conjugate: number;
@@ -21,10 +24,10 @@ export interface HeOpCounts {
 
 export type OpName = keyof HeOpCounts;
 
-export const OP_NAMES: readonly OpName[] = ['encode', 'encrypt', 'decrypt', 'mulPlain', 'mulCipher', 'rotate', 'conjugate', 'add', 'rescale', 'modSwitch', 'encryptZero'];
+export const OP_NAMES: readonly OpName[] = ['encode', 'encrypt', 'decrypt', 'mulPlain', 'mulCipher', 'relinearize', 'rotate', 'conjugate', 'add', 'rescale', 'modSwitch', 'encryptZero'];
 
 export function zeroCounts(): HeOpCounts {
-  return { encode: 0, encrypt: 0, decrypt: 0, mulPlain: 0, mulCipher: 0, rotate: 0, conjugate: 0, add: 0, rescale: 0, modSwitch: 0, encryptZero: 0 };
+  return { encode: 0, encrypt: 0, decrypt: 0, mulPlain: 0, mulCipher: 0, relinearize: 0, rotate: 0, conjugate: 0, add: 0, rescale: 0, modSwitch: 0, encryptZero: 0 };
 }
 
 export function addCounts(into: HeOpCounts, more: Readonly<HeOpCounts>): HeOpCounts {

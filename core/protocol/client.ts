@@ -37,7 +37,7 @@ export interface ClientSessionOptions {
   random: MaskSource;
   receiveTimeoutMs?: number;
   signal?: AbortSignal;
-  onPreprocessed?: (batchStart: number, count: number, tally: StageTally) => void;
+  onPreprocessed?: (batchStart: number, count: number, tally: StageTally, stats: unknown) => void;
   onImage?: (index: number, logits: Float64Array, online: StageTally) => void;
 }
 
@@ -112,7 +112,7 @@ export async function runClientSession(t: Transport, inputsOrMaker: readonly Flo
       const batch = inputs.slice(start, start + batchSize);
       const pre = await preprocessBatch(t, steps, masks, provider, batch.length, opts.random, recv);
       add(preprocessing, pre.tally);
-      opts.onPreprocessed?.(start, batch.length, pre.tally);
+      opts.onPreprocessed?.(start, batch.length, pre.tally, provider.stats());
       for (let i = 0; i < batch.length; i++) {
         const { logits: y, tally } = await onlineImage(t, steps, pre.state, i, batch[i]!, recv);
         add(online, tally);

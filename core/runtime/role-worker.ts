@@ -8,7 +8,8 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { toPpnnError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import type { Architecture } from '../model/types.ts';
-import { ckksClientProviders, ckksServerProviders } from '../protocol/ckks-provider.ts';
+import { ckksClientProviders, ckksServerProviders, summarizeHe } from '../protocol/ckks-provider.ts';
+import type { LayerLevelTrace } from '../report/types.ts';
 import { runClientSession } from '../protocol/client.ts';
 import { cryptoMasks, seededMasks } from '../protocol/random.ts';
 import { serveSession, type ProtocolScheme } from '../protocol/server.ts';
@@ -21,8 +22,8 @@ export type RoleWorkerData =
   | { role: 'client'; scheme: ProtocolScheme; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number };
 
 export type RoleWorkerEvent =
-  | { type: 'preprocessed'; start: number; count: number; tally: unknown }
-  | { type: 'image'; index: number; logits: number[]; onlineMs: number; onlineBytes: number }
+  | { type: 'preprocessed'; start: number; count: number; tally: unknown; levels: LayerLevelTrace[] }
+  | { type: 'image'; index: number; logits: number[]; onlineMs: number; bytesClientToServer: number; bytesServerToClient: number }
   | { type: 'done'; result: unknown }
   | { type: 'error'; error: { code: string; message: string } };
 
@@ -53,8 +54,8 @@ async function main(): Promise<void> {
     random: d.seed !== undefined ? seededMasks(d.seed) : cryptoMasks,
     ...(d.batchSize ? { batchSize: d.batchSize } : {}),
     ...(d.inputBits !== undefined ? { inputBits: d.inputBits } : {}),
-    onPreprocessed: (start, count, tally) => post({ type: 'preprocessed', start, count, tally }),
-    onImage: (index, logits, tally) => post({ type: 'image', index, logits: Array.from(logits), onlineMs: tally.wallMs, onlineBytes: tally.bytesClientToServer + tally.bytesServerToClient }),
+    onPreprocessed: (start, count, tally, stats) => post({ type: 'preprocessed', start, count, tally, levels: summarizeHe(stats, undefined).levels }),
+    onImage: (index, logits, tally) => post({ type: 'image', index, logits: Array.from(logits), onlineMs: tally.wallMs, bytesClientToServer: tally.bytesClientToServer, bytesServerToClient: tally.bytesServerToClient }),
   });
   const { logits: _l, ...rest } = result;
   post({ type: 'done', result: rest });

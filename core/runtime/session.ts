@@ -86,15 +86,25 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   const images = ds.images.slice(0, count * imageSize);
 
   const results: ImageResult[] = [];
-  let correct = 0, agree = 0, maxErr = 0, bytesC2S = 0, bytesS2C = 0;
+  let correct = 0, agree = 0, maxErr = 0;
+  // traffic so far, per stage (the UI draws bytes per stage and direction live)
+  const preBytes = { c2s: 0, s2c: 0 }, onl = { c2s: 0, s2c: 0 };
+  let onlineStarted = false;
   emit({ type: 'stage', stage: 'preprocessing', state: 'start' });
   const onClientEvent = (ev: RoleWorkerEvent): void => {
     if (ev.type === 'preprocessed') {
       const t = ev.tally as StageTally;
-      bytesC2S += t.bytesClientToServer;
-      bytesS2C += t.bytesServerToClient;
-      emit({ type: 'progress', stage: 'preprocessing', imagesDone: ev.start + ev.count, imagesTotal: count, bytesClientToServer: bytesC2S, bytesServerToClient: bytesS2C });
+      preBytes.c2s += t.bytesClientToServer;
+      preBytes.s2c += t.bytesServerToClient;
+      ev.levels.forEach((l, i) => emit({ type: 'layer', stage: 'preprocessing', layer: l.layer, index: i, total: ev.levels.length, levels: l.levels }));
+      emit({ type: 'progress', stage: 'preprocessing', imagesDone: ev.start + ev.count, imagesTotal: count, bytesClientToServer: preBytes.c2s, bytesServerToClient: preBytes.s2c });
     } else if (ev.type === 'image') {
+      if (!onlineStarted) {
+        onlineStarted = true;
+        emit({ type: 'stage', stage: 'online', state: 'start' });
+      }
+      onl.c2s += ev.bytesClientToServer;
+      onl.s2c += ev.bytesServerToClient;
       const ref = plain[ev.index]!;
       let err = 0;
       for (let k = 0; k < ref.length; k++) err = Math.max(err, Math.abs(ev.logits[k]! - ref[k]!));
@@ -103,9 +113,8 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       if (r.secure === r.label) correct++;
       if (r.secure === r.plaintext) agree++;
       results.push(r);
-      bytesC2S += 0;
       emit({ type: 'image', result: r, runningAccuracy: correct / results.length, runningAgreement: agree / results.length });
-      emit({ type: 'progress', stage: 'online', imagesDone: results.length, imagesTotal: count, bytesClientToServer: bytesC2S, bytesServerToClient: bytesS2C });
+      emit({ type: 'progress', stage: 'online', imagesDone: results.length, imagesTotal: count, bytesClientToServer: onl.c2s, bytesServerToClient: onl.s2c });
     }
   };
 
@@ -133,7 +142,8 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     }
   }
   const wallMs = performance.now() - wall0;
-  emit({ type: 'stage', stage: 'online', state: 'end', wallMs });
+  emit({ type: 'stage', stage: 'preprocessing', state: 'end', wallMs: client.preprocessing.wallMs + client.setup.wallMs });
+  emit({ type: 'stage', stage: 'online', state: 'end', wallMs: client.online.wallMs });
 
   const he = summarizeHe(client.stats, server?.stats);
   const pre = client.preprocessing, on = client.online;

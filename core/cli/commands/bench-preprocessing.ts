@@ -24,7 +24,7 @@ export async function runPreprocessingBench(args: ParsedArgs, io: CliIO): Promis
   const runs: PreprocessingBenchRun[] = [];
   for (const network of ['merged', 'unmerged'] as const) {
     const steps = planServer(schemeModel(model, network), DEFAULT_MASKS).filter((s): s is ServerLinearStep => s.kind === 'linear');
-    const { params } = ckksServerProviders().propose(steps, DEFAULT_MASKS).params as CkksProposal;
+    const { params } = ckksServerProviders().propose(steps, DEFAULT_MASKS, network).params as CkksProposal;
     for (const layout of ['fast', 'reference'] as const) {
       io.err(`preprocessing bench: ${network} network, ${layout} layout, ${images} images…`);
       const bench = await benchPreprocessing(steps.map((s) => s.layer), {

@@ -1,0 +1,155 @@
+/**
+ * The one contract between the UI (renderer) and the core, served two ways: Electron IPC
+ * (electron/preload.ts exposes one method per channel) and the local web host
+ * (core/bridge/web-host.ts, JSON over WebSocket). Main, preload, web host and renderer all
+ * import these types, so a channel cannot drift between them.
+ *
+ * Only plain JSON data crosses: bytes travel as base64 strings because the WebSocket path
+ * is JSON, and typed arrays would silently become objects there. This file has no runtime
+ * imports so the sandboxed preload and the browser bundle can include it as is.
+ */
+import type { ErrorCode } from '../errors.ts';
+import type { LinearCost, MergeDecision, NetworkCounts } from '../model/merge.ts';
+import type { InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
+
+/** Every handler answers with this; failures carry a stable PpnnError code. */
+export type BridgeResult<T> = { ok: true; value: T } | { ok: false; error: BridgeError };
+export interface BridgeError {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface LayerRow {
+  name: string;
+  kind: string;
+  output: number[];
+}
+
+export interface ModelSummary {
+  /** what session:start takes as `model`: a built-in name or a file the core stored */
+  ref: string;
+  name: string;
+  source: 'builtin' | 'file';
+  inputShape: number[];
+  dataset?: string;
+  labels?: string[];
+  /** accuracy recorded when the model was trained */
+  trainedAccuracy?: { value: number; dataset: string; split: string; images: number };
+  before: { layers: LayerRow[]; counts: NetworkCounts };
+  after: { layers: LayerRow[]; counts: NetworkCounts };
+  decisions: MergeDecision[];
+  saved: LinearCost;
+  mergeMs: number;
+}
+
+export interface DatasetSummary {
+  /** what session:start takes as `dataset`: a built-in name or IDX files the core stored */
+  ref: string;
+  name: string;
+  split: 'train' | 'test';
+  count: number;
+  /** CHW of one image */
+  shape: [number, number, number];
+  labelNames: string[];
+}
+
+export interface DatasetSample {
+  index: number;
+  label: number;
+  /** H×W raw pixels 0..255, base64 */
+  pixels: string;
+}
+
+export interface SessionStartRequest {
+  /** ModelSummary.ref */
+  model: string;
+  /** DatasetSummary.ref */
+  dataset: string;
+  limit: number;
+  scheme: SchemeId;
+  /** ws://host:port of a `ppnn serve`; local worker threads when absent */
+  server?: string;
+  seed?: number;
+}
+
+export type ReportFormat = 'json' | 'csv' | 'html';
+
+export interface ExportedReport {
+  fileName: string;
+  mime: string;
+  text: string;
+}
+
+/** Request channels: payload the UI sends, value the core answers. */
+export interface BridgeRequests {
+  'model:list': { payload: Record<string, never>; value: { models: string[]; datasets: string[]; schemes: SchemeId[] } };
+  'model:load': {
+    payload: { source: 'builtin'; name: string } | { source: 'file'; name: string; /** base64 */ bytes: string };
+    value: ModelSummary;
+  };
+  'dataset:load': {
+    payload: { source: 'builtin'; name: string; split?: 'train' | 'test' } | { source: 'files'; name: string; /** base64 IDX */ images: string; /** base64 IDX */ labels: string };
+    value: DatasetSummary;
+  };
+  'dataset:samples': { payload: { ref: string; split?: 'train' | 'test'; offset: number; count: number }; value: DatasetSample[] };
+  'session:start': { payload: SessionStartRequest; value: { sessionId: string } };
+  'session:cancel': { payload: { sessionId: string }; value: { cancelled: boolean } };
+  'server:connect': { payload: { url: string }; value: { url: string; reachable: true; ms: number } };
+  'report:export': { payload: { reports: InferenceReport[]; format: ReportFormat }; value: ExportedReport };
+  'report:import': { payload: { fileName: string; text: string }; value: InferenceReport[] };
+  /** Electron only: the HTML report printed to PDF via webContents.printToPDF and saved through a dialog */
+  'report:pdf': { payload: { reports: InferenceReport[] }; value: { saved: boolean; path?: string } };
+}
+
+/** Events the core pushes to the UI. */
+export interface BridgeEvents {
+  'session:event': { sessionId: string; event: ProgressEvent };
+  'session:done': { sessionId: string; report: InferenceReport };
+  'session:error': { sessionId: string; error: BridgeError };
+  /** Electron only: a model picked through the File menu's open dialog was loaded */
+  'model:opened': { result: BridgeResult<ModelSummary> };
+}
+
+export type RequestChannel = keyof BridgeRequests;
+export type EventChannel = keyof BridgeEvents;
+export type PayloadOf<C extends RequestChannel> = BridgeRequests[C]['payload'];
+export type ValueOf<C extends RequestChannel> = BridgeRequests[C]['value'];
+
+export const REQUEST_CHANNELS: readonly RequestChannel[] = [
+  'model:list', 'model:load', 'dataset:load', 'dataset:samples', 'session:start', 'session:cancel', 'server:connect', 'report:export', 'report:import', 'report:pdf',
+];
+export const EVENT_CHANNELS: readonly EventChannel[] = ['session:event', 'session:done', 'session:error', 'model:opened'];
+
+/** 'model:load' → 'modelLoad' (type level). */
+export type MethodName<C extends string> = C extends `${infer A}:${infer B}` ? `${A}${Capitalize<B>}` : never;
+/** 'session:event' → 'onSessionEvent' (type level). */
+export type ListenerName<E extends string> = `on${Capitalize<MethodName<E>>}`;
+
+/** 'model:load' → 'modelLoad'. */
+export function methodName<C extends string>(channel: C): MethodName<C> {
+  const [a, b = ''] = channel.split(':');
+  return `${a}${b.charAt(0).toUpperCase()}${b.slice(1)}` as MethodName<C>;
+}
+
+/** 'session:done' → 'onSessionDone'. */
+export function listenerName<E extends string>(event: E): ListenerName<E> {
+  const m = methodName(event) as string;
+  return `on${m.charAt(0).toUpperCase()}${m.slice(1)}` as ListenerName<E>;
+}
+
+/**
+ * What the renderer sees as `window.ppnn` (Electron) or the WebSocket client (browser):
+ * one method per request channel, one subscribe method per event (returns unsubscribe).
+ */
+export type PpnnApi = {
+  [C in RequestChannel as MethodName<C>]: (payload: PayloadOf<C>) => Promise<BridgeResult<ValueOf<C>>>;
+} & {
+  [E in EventChannel as ListenerName<E>]: (listener: (payload: BridgeEvents[E]) => void) => () => void;
+} & {
+  /** 'electron' when PDF export and native dialogs exist */
+  readonly host: 'electron' | 'browser';
+};
+
+/** The node-side implementation both hosts route to (core/bridge/handlers.ts). */
+export type BridgeHandlers = { [C in RequestChannel]: (payload: PayloadOf<C>) => Promise<BridgeResult<ValueOf<C>>> };
+export type EmitEvent = <E extends EventChannel>(event: E, payload: BridgeEvents[E]) => void;

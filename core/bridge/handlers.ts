@@ -1,0 +1,212 @@
+/**
+ * Node-side implementation of the bridge contract: every channel calls the real engine
+ * and answers `{ ok, value } | { ok: false, error }`. Electron's main process and the web
+ * host both route to one `createBridgeHandlers(emit)` per window / socket, so sessions and
+ * uploaded files belong to the UI that started them and die with it (`dispose`).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, extname, join } from 'node:path';
+import { WebSocket } from 'ws';
+import { describeLayers } from '../cli/commands/merge.ts';
+import { BUILTIN_DATASETS, loadDataset, type Dataset } from '../data/datasets.ts';
+import { PpnnError, toPpnnError } from '../errors.ts';
+import { builtinModels, loadModel, modelFromBytes } from '../model/load.ts';
+import { mergeModel } from '../model/merge.ts';
+import type { Model } from '../model/types.ts';
+import { SCHEME_IDS } from '../report/types.ts';
+import type { RunSession } from '../runtime/api.ts';
+import type { BridgeHandlers, BridgeResult, DatasetSummary, EmitEvent, ModelSummary, PayloadOf } from './contract.ts';
+import { reportsFromJSON, reportsToCSV, reportsToHTML, reportsToJSON } from './report-files.ts';
+
+export interface BridgeHost {
+  handlers: BridgeHandlers;
+  /** cancel running sessions and delete uploaded files */
+  dispose(): void;
+}
+
+/** Largest upload accepted (a model or an IDX file), after base64 decoding. */
+const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+const MAX_SAMPLES = 400;
+
+/** Wraps a handler body: thrown errors become `{ ok: false, error }` with a PpnnError code. */
+async function answer<T>(body: () => T | Promise<T>): Promise<BridgeResult<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (e) {
+    const err = toPpnnError(e);
+    const code = e instanceof TypeError || e instanceof RangeError ? 'ARGUMENT_INVALID' : err.code;
+    return { ok: false, error: { code, message: err.message } };
+  }
+}
+
+function decodeUpload(base64: unknown, what: string): Uint8Array {
+  if (typeof base64 !== 'string' || base64.length === 0) throw new PpnnError('ARGUMENT_INVALID', `${what}: expected the file's bytes as base64`);
+  if (base64.length * 0.75 > MAX_UPLOAD_BYTES) throw new PpnnError('ARGUMENT_INVALID', `${what}: file larger than ${MAX_UPLOAD_BYTES / 1048576} MiB`);
+  return new Uint8Array(Buffer.from(base64, 'base64'));
+}
+
+function summarizeModel(model: Model, ref: string, source: 'builtin' | 'file'): ModelSummary {
+  const t0 = performance.now();
+  const { model: merged, report } = mergeModel(model);
+  const mergeMs = performance.now() - t0;
+  const acc = model.meta.accuracy;
+  return {
+    ref, name: model.name, source, inputShape: [...model.inputShape],
+    ...(model.meta.dataset ? { dataset: model.meta.dataset } : {}),
+    ...(model.meta.labels ? { labels: [...model.meta.labels] } : {}),
+    ...(acc ? { trainedAccuracy: { ...acc } } : {}),
+    before: { layers: describeLayers(model), counts: report.before },
+    after: { layers: describeLayers(merged), counts: report.after },
+    decisions: report.decisions, saved: report.saved, mergeMs,
+  };
+}
+
+function summarizeDataset(ds: Dataset, ref: string): DatasetSummary {
+  return { ref, name: ds.name, split: ds.split, count: ds.count, shape: [...ds.shape], labelNames: [...ds.labelNames] };
+}
+
+/**
+ * The engine's session runner, loaded on first use: worker pools and SEAL are heavy, and
+ * a missing or broken runtime must become a readable error, not a crashed host.
+ */
+async function loadRunSession(): Promise<RunSession> {
+  const spec = '../runtime/session.ts';
+  let mod: { runSession?: RunSession };
+  try {
+    mod = (await import(spec)) as { runSession?: RunSession };
+  } catch (e) {
+    throw new PpnnError('INTERNAL', `the secure-inference runtime could not be loaded (${(e as Error).message})`);
+  }
+  if (typeof mod.runSession !== 'function') throw new PpnnError('INTERNAL', 'core/runtime/session.ts does not export runSession');
+  return mod.runSession;
+}
+
+/** Resolves when a WebSocket handshake with `url` succeeds; PEER_DISCONNECTED / TIMEOUT otherwise. */
+function probeServer(url: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs });
+    const timer = setTimeout(() => { ws.terminate(); reject(new PpnnError('TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`)); }, timeoutMs);
+    ws.once('open', () => { clearTimeout(timer); ws.close(1000, 'probe'); resolve(performance.now() - t0); });
+    ws.once('error', (e) => { clearTimeout(timer); reject(new PpnnError('PEER_DISCONNECTED', `cannot reach ${url}: ${e.message}`)); });
+  });
+}
+
+function checkServerUrl(url: unknown): string {
+  if (typeof url !== 'string' || !/^wss?:\/\/[^\s/]+/.test(url)) throw new PpnnError('ARGUMENT_INVALID', `server address must look like ws://host:port, got ${JSON.stringify(url)}`);
+  return url;
+}
+
+/**
+ * Handlers for one UI (window or socket). `emit` delivers session events to that UI only.
+ */
+export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
+  const sessions = new Map<string, AbortController>();
+  let uploadDir: string | undefined;
+  let nextSession = 1;
+  const storeUpload = (name: string, bytes: Uint8Array): string => {
+    uploadDir ??= mkdtempSync(join(tmpdir(), 'ppnn-studio-'));
+    const path = join(uploadDir, `${Date.now().toString(36)}-${basename(name).replace(/[^\w.-]/g, '_')}`);
+    writeFileSync(path, bytes);
+    return path;
+  };
+
+  const handlers: BridgeHandlers = {
+    'model:list': () => answer(() => ({ models: builtinModels(), datasets: [...BUILTIN_DATASETS], schemes: [...SCHEME_IDS] })),
+
+    'model:load': (p) => answer(async () => {
+      if (p?.source === 'builtin') return summarizeModel(await loadModel(String(p.name)), String(p.name), 'builtin');
+      if (p?.source === 'file') {
+        const ext = extname(String(p.name)).toLowerCase();
+        if (ext !== '.json' && ext !== '.onnx') throw new PpnnError('MODEL_INVALID', `${p.name}: a model file must end in .json (PPNN model) or .onnx`);
+        const bytes = decodeUpload(p.bytes, String(p.name));
+        const model = await modelFromBytes(bytes, String(p.name));
+        return summarizeModel(model, storeUpload(String(p.name), bytes), 'file');
+      }
+      throw new PpnnError('ARGUMENT_INVALID', "model:load needs source 'builtin' or 'file'");
+    }),
+
+    'dataset:load': (p) => answer(async () => {
+      if (p?.source === 'builtin') return summarizeDataset(await loadDataset(String(p.name), p.split ?? 'test'), String(p.name));
+      if (p?.source === 'files') {
+        const images = storeUpload(`${p.name}-images.idx`, decodeUpload(p.images, 'images file'));
+        const labels = storeUpload(`${p.name}-labels.idx`, decodeUpload(p.labels, 'labels file'));
+        const ref = `${images}:${labels}`;
+        return summarizeDataset(await loadDataset(ref, 'test'), ref);
+      }
+      throw new PpnnError('ARGUMENT_INVALID', "dataset:load needs source 'builtin' or 'files'");
+    }),
+
+    'dataset:samples': (p) => answer(async () => {
+      const ds = await loadDataset(String(p?.ref), p?.split ?? 'test');
+      const offset = Math.max(0, Math.floor(Number(p?.offset) || 0));
+      const count = Math.min(MAX_SAMPLES, Math.max(0, Math.floor(Number(p?.count) || 0)), Math.max(0, ds.count - offset));
+      const size = ds.shape[1] * ds.shape[2];
+      return Array.from({ length: count }, (_, k) => {
+        const index = offset + k;
+        return { index, label: ds.labels[index]!, pixels: Buffer.from(ds.images.subarray(index * size, (index + 1) * size)).toString('base64') };
+      });
+    }),
+
+    'session:start': (p: PayloadOf<'session:start'>) => answer(async () => {
+      if (!p || typeof p.model !== 'string' || typeof p.dataset !== 'string') throw new PpnnError('ARGUMENT_INVALID', 'session:start needs a loaded model and dataset');
+      if (!Number.isInteger(p.limit) || p.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `number of images must be a positive integer, got ${p.limit}`);
+      if (!SCHEME_IDS.includes(p.scheme)) throw new PpnnError('ARGUMENT_INVALID', `unknown scheme '${p.scheme}' (${SCHEME_IDS.join(', ')})`);
+      const server = p.server ? checkServerUrl(p.server) : undefined;
+      const runSession = await loadRunSession();
+      const sessionId = `s${nextSession++}`;
+      const abort = new AbortController();
+      sessions.set(sessionId, abort);
+      const req = { model: p.model, dataset: p.dataset, limit: p.limit, scheme: p.scheme, ...(server ? { server } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}) };
+      // Answer first, run after: the UI subscribes by sessionId and must not miss events.
+      setImmediate(() => {
+        runSession(req, { signal: abort.signal, onEvent: (event) => emit('session:event', { sessionId, event }) })
+          .then((report) => emit('session:done', { sessionId, report }))
+          .catch((e: unknown) => {
+            const err = toPpnnError(e);
+            emit('session:error', { sessionId, error: { code: abort.signal.aborted ? 'CANCELLED' : err.code, message: abort.signal.aborted ? 'run cancelled' : err.message } });
+          })
+          .finally(() => sessions.delete(sessionId));
+      });
+      return { sessionId };
+    }),
+
+    'session:cancel': (p) => answer(() => {
+      const abort = sessions.get(String(p?.sessionId));
+      abort?.abort(new PpnnError('CANCELLED', 'run cancelled'));
+      return { cancelled: abort !== undefined };
+    }),
+
+    'server:connect': (p) => answer(async () => {
+      const url = checkServerUrl(p?.url);
+      const ms = await probeServer(url, 5000);
+      return { url, reachable: true as const, ms };
+    }),
+
+    'report:export': (p) => answer(() => {
+      const reports = p?.reports;
+      if (!Array.isArray(reports) || reports.length === 0) throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
+      if (p.format === 'json') return { fileName: 'report.json', mime: 'application/json', text: reportsToJSON(reports) };
+      if (p.format === 'csv') return { fileName: 'report.csv', mime: 'text/csv', text: reportsToCSV(reports) };
+      if (p.format === 'html') return { fileName: 'report.html', mime: 'text/html', text: reportsToHTML(reports) };
+      throw new PpnnError('ARGUMENT_INVALID', `unknown report format '${String(p.format)}' (json, csv, html)`);
+    }),
+
+    'report:import': (p) => answer(() => reportsFromJSON(String(p?.text ?? ''), String(p?.fileName ?? 'report.json'))),
+
+    'report:pdf': () => answer(() => {
+      throw new PpnnError('ARGUMENT_INVALID', 'PDF export is available in the desktop app; in the browser export HTML and print it');
+    }),
+  };
+
+  return {
+    handlers,
+    dispose() {
+      for (const abort of sessions.values()) abort.abort(new PpnnError('CANCELLED', 'window closed'));
+      sessions.clear();
+      if (uploadDir) rmSync(uploadDir, { recursive: true, force: true });
+      uploadDir = undefined;
+    },
+  };
+}
