@@ -1,0 +1,120 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { flushSync } from 'svelte';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
+import type { ModelSummary } from '../../core/bridge/contract.ts';
+import type { InferenceReport } from '../../core/report/types.ts';
+import ErrorMessage from '../../renderer/src/components/ErrorMessage.svelte';
+import { setBridge } from '../../renderer/src/lib/bridge.ts';
+import { app, initApp } from '../../renderer/src/lib/state.svelte.ts';
+import ModelView from '../../renderer/src/views/ModelView.svelte';
+import RunView from '../../renderer/src/views/RunView.svelte';
+import { fakeBridge, type FakeBridge } from './fake-bridge.ts';
+
+const cost = { macs: 100, heCtPtMul: 10, heAdditions: 5, heRotations: 2, heLevels: 3, onlineRounds: 3, onlineBytes: 2048, preprocessingBytes: 4096, estimatedMs: 12 };
+const summary: ModelSummary = {
+  ref: 'mnist', name: 'mnist-square', source: 'builtin', inputShape: [1, 28, 28],
+  before: { layers: [{ name: 'conv1', kind: 'conv2d', output: [8, 24, 24] }, { name: 'pool1', kind: 'avgpool', output: [8, 12, 12] }, { name: 'sq', kind: 'square', output: [8, 12, 12] }], counts: { layers: 3, linearMaps: 2, activations: 1, cost } },
+  after: { layers: [{ name: 'conv1+pool1', kind: 'conv2d', output: [8, 12, 12] }, { name: 'sq', kind: 'square', output: [8, 12, 12] }], counts: { layers: 2, linearMaps: 1, activations: 1, cost: { ...cost, heCtPtMul: 6, heLevels: 2, onlineRounds: 2 } } },
+  decisions: [{ layers: ['conv1', 'pool1'], into: 'conv1+pool1', accepted: true, reason: 'exact conv∘pool', before: cost, after: { ...cost, heCtPtMul: 6, heLevels: 2, onlineRounds: 2 } }],
+  saved: { ...cost, heCtPtMul: 4, heLevels: 1, onlineRounds: 1, onlineBytes: 0, macs: 0, heAdditions: 0, heRotations: 0, preprocessingBytes: 0, estimatedMs: 3 },
+  mergeMs: 1.5,
+};
+
+let bridge: FakeBridge;
+beforeEach(async () => {
+  bridge = fakeBridge();
+  bridge.answer('model:list', { ok: true, value: { models: ['mnist'], datasets: ['mnist'], schemes: ['merged', 'unmerged'] } });
+  setBridge(bridge.api);
+  app.model = null; app.modelError = null; app.dataset = null; app.runs = []; app.imported = []; app.runError = null;
+  await initApp();
+});
+
+describe('ErrorMessage', () => {
+  test('shows the code, the message and a hint, and can be dismissed', async () => {
+    const onDismiss = vi.fn();
+    render(ErrorMessage, { error: { code: 'MODEL_INVALID', message: 'layer 3: weight has 10 values, expected 12' }, onDismiss });
+    const alert = screen.getByRole('alert');
+    expect(alert.textContent).toContain('not a valid PPNN model');
+    expect(alert.textContent).toContain('layer 3: weight has 10 values, expected 12');
+    expect(alert.textContent).toContain('[MODEL_INVALID]');
+    await fireEvent.click(screen.getByRole('button', { name: 'Dismiss' }));
+    expect(onDismiss).toHaveBeenCalledOnce();
+  });
+
+  test('renders nothing without an error', () => {
+    render(ErrorMessage, { error: null });
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+});
+
+describe('ModelView', () => {
+  test('loads the chosen built-in and lists layers before/after merging with the savings', async () => {
+    bridge.answer('model:load', { ok: true, value: summary });
+    render(ModelView);
+    await fireEvent.click(screen.getByRole('button', { name: 'Load model' }));
+    await vi.waitFor(() => expect(screen.getByTestId('model-summary')).toBeTruthy());
+    expect(bridge.calls.find((c) => c.channel === 'model:load')?.payload).toEqual({ source: 'builtin', name: 'mnist' });
+    expect(screen.getAllByText('conv1+pool1', { selector: 'td' })).toHaveLength(2); // after-merging list and the decision
+    expect(screen.getByText('3 layers → 2 after merging', { exact: false })).toBeTruthy();
+    expect(screen.getByText('4 ct×pt, 1 HE levels, 1 rounds, 0.0 ms est.')).toBeTruthy();
+  });
+
+  test('a core error is shown as a readable message', async () => {
+    bridge.answer('model:load', { ok: false, error: { code: 'MODEL_UNKNOWN', message: "no model 'x'" } });
+    render(ModelView);
+    await fireEvent.click(screen.getByRole('button', { name: 'Load model' }));
+    await vi.waitFor(() => expect(screen.getByRole('alert').textContent).toContain("no model 'x'"));
+  });
+});
+
+describe('RunView', () => {
+  test('folds live events into progress, accuracy and the results table, then the report', async () => {
+    app.model = summary;
+    app.dataset = { ref: 'mnist', name: 'mnist', split: 'test', count: 10000, shape: [1, 28, 28], labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+    bridge.answer('session:start', { ok: true, value: { sessionId: 's1' } });
+    bridge.answer('dataset:samples', { ok: true, value: [] });
+    render(RunView);
+    const images = screen.getByTestId('images');
+    await fireEvent.input(images, { target: { value: '2' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Start run' }));
+    await vi.waitFor(() => expect(screen.getByTestId('run-status').textContent).toContain('0/2'));
+    expect(bridge.calls.find((c) => c.channel === 'session:start')?.payload).toEqual({ model: 'mnist', dataset: 'mnist', limit: 2, scheme: 'merged' });
+
+    bridge.emit('session:event', { sessionId: 's1', event: { type: 'stage', stage: 'online', state: 'start' } });
+    bridge.emit('session:event', { sessionId: 's1', event: { type: 'image', result: { index: 0, label: 7, secure: 7, plaintext: 7, maxLogitError: 1e-4 }, runningAccuracy: 1, runningAgreement: 1 } });
+    bridge.emit('session:event', { sessionId: 's1', event: { type: 'progress', stage: 'online', imagesDone: 1, imagesTotal: 2, bytesClientToServer: 100, bytesServerToClient: 50 } });
+    flushSync();
+    expect(screen.getByTestId('run-status').textContent).toContain('online · 1/2 images');
+    expect(screen.getByTestId('accuracy').textContent).toBe('100.0 %');
+    expect(screen.getByTestId('results').querySelectorAll('tbody tr')).toHaveLength(1);
+
+    bridge.emit('session:event', { sessionId: 's1', event: { type: 'image', result: { index: 1, label: 2, secure: 1, plaintext: 2, maxLogitError: 2e-4 }, runningAccuracy: 0.5, runningAgreement: 0.5 } });
+    const stage = { wallMs: 10, clientMs: 6, serverMs: 4, bytesClientToServer: 1000, bytesServerToClient: 2000, messages: 4, rounds: 2 };
+    const report: InferenceReport = {
+      formatVersion: 1, scheme: 'merged', model: 'mnist-square', dataset: 'mnist', images: 2, accuracy: 0.5, plaintextAccuracy: 1, agreement: 0.5, maxLogitError: 2e-4,
+      stages: { merging: stage, preprocessing: stage, online: stage }, perImage: { onlineMs: 5, onlineBytes: 1500, preprocessingMs: 5, preprocessingBytes: 1500 }, seed: 1,
+    };
+    bridge.emit('session:done', { sessionId: 's1', report });
+    flushSync();
+    expect(screen.getByTestId('run-status').textContent).toContain('done · 2 images');
+    expect(screen.getByTestId('accuracy').textContent).toBe('50.0 %');
+    const rows = screen.getByTestId('results').querySelectorAll('tbody tr');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]!.textContent).toContain('(differs)');
+    expect(app.allReports).toHaveLength(1);
+  });
+
+  test('a failed run shows the core error', async () => {
+    app.model = summary;
+    app.dataset = { ref: 'mnist', name: 'mnist', split: 'test', count: 10000, shape: [1, 28, 28], labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+    bridge.answer('session:start', { ok: true, value: { sessionId: 's9' } });
+    bridge.answer('dataset:samples', { ok: true, value: [] });
+    render(RunView);
+    await fireEvent.click(screen.getByRole('button', { name: 'Start run' }));
+    await vi.waitFor(() => expect(screen.getByTestId('run-status')).toBeTruthy());
+    bridge.emit('session:error', { sessionId: 's9', error: { code: 'HE_PARAMS', message: 'no CKKS parameters fit' } });
+    flushSync();
+    expect(screen.getByTestId('run-status').textContent).toContain('failed');
+    expect(screen.getByRole('alert').textContent).toContain('no CKKS parameters fit');
+  });
+});

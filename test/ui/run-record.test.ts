@@ -1,0 +1,41 @@
+import { describe, expect, test } from 'vitest';
+import type { InferenceReport } from '../../core/report/types.ts';
+import { accuracyChart, bytesChart, levelChart, timeChart } from '../../renderer/src/lib/charts.ts';
+import { applyEvent, finishRun, newRunRecord, runFraction } from '../../renderer/src/lib/run-record.ts';
+
+const request = { model: 'mnist', dataset: 'mnist', limit: 4, scheme: 'merged' as const };
+
+describe('run record and chart data', () => {
+  test('live events build the level, bytes, time and accuracy series', () => {
+    const run = newRunRecord('s1', request);
+    applyEvent(run, { type: 'stage', stage: 'merging', state: 'end', wallMs: 3 });
+    applyEvent(run, { type: 'layer', stage: 'preprocessing', layer: 'conv1', index: 0, total: 2, levels: [3, 2, 2] });
+    applyEvent(run, { type: 'layer', stage: 'preprocessing', layer: 'dense1', index: 1, total: 2, levels: [1] });
+    applyEvent(run, { type: 'progress', stage: 'preprocessing', imagesDone: 4, imagesTotal: 4, bytesClientToServer: 2048, bytesServerToClient: 4096 });
+    expect(runFraction(run)).toBeCloseTo(0.5);
+    applyEvent(run, { type: 'image', result: { index: 0, label: 1, secure: 1, plaintext: 1, maxLogitError: 0 }, runningAccuracy: 1, runningAgreement: 1 });
+    applyEvent(run, { type: 'progress', stage: 'online', imagesDone: 1, imagesTotal: 4, bytesClientToServer: 512, bytesServerToClient: 1024 });
+    expect(runFraction(run)).toBeCloseTo(5 / 8);
+    expect(levelChart(run)).toMatchObject({ labels: ['conv1', 'dense1'], datasets: [{ data: [3, 1] }, { data: [2, 1] }] });
+    expect(bytesChart(run).datasets.map((d) => d.data)).toEqual([[0, 2, 0.5], [0, 4, 1]]);
+    expect(timeChart(run).datasets[0]!.data).toEqual([3, 0, 0]);
+    expect(accuracyChart(run).datasets.map((d) => d.data)).toEqual([[100], [100]]);
+  });
+
+  test('the final report replaces live figures with exact ones', () => {
+    const run = newRunRecord('s1', request);
+    applyEvent(run, { type: 'layer', stage: 'preprocessing', layer: 'conv1', index: 0, total: 1, levels: [5] });
+    const stage = (ms: number) => ({ wallMs: ms, clientMs: ms / 2, serverMs: ms / 2, bytesClientToServer: ms * 10, bytesServerToClient: ms * 20, messages: 1, rounds: 1 });
+    const report: InferenceReport = {
+      formatVersion: 1, scheme: 'merged', model: 'm', dataset: 'mnist', images: 4, accuracy: 0.75, plaintextAccuracy: 0.75, agreement: 1, maxLogitError: 1e-5,
+      stages: { merging: stage(1), preprocessing: { ...stage(100), levels: [{ layer: 'conv1', levelsUsed: 1, levels: [4, 3], ciphertexts: 2, bytes: 10 }] }, online: stage(10) },
+      perImage: { onlineMs: 2.5, onlineBytes: 75, preprocessingMs: 25, preprocessingBytes: 750 }, seed: 1,
+    };
+    finishRun(run, report);
+    expect(run.status).toBe('done');
+    expect(runFraction(run)).toBe(1);
+    expect(run.layerLevels).toEqual([{ layer: 'conv1', entry: 4, left: 3 }]);
+    expect(timeChart(run).datasets.map((d) => d.label)).toEqual(['wall clock (ms)', 'client (ms)', 'server (ms)']);
+    expect(timeChart(run).datasets[2]!.data).toEqual([0.5, 50, 5]);
+  });
+});
