@@ -9,9 +9,9 @@ import { chooseParams, validateParams, HeClient, HeServer, rotationStepsFor, typ
 import type { Architecture } from '../model/types.ts';
 import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
 import type { ClientProviderFactory } from './client.ts';
-import { inputMaskRange, planClient, serverMaskRanges, type ClientLinearStep, type MaskParams, type ServerStep } from './plan.ts';
+import { gazelleShareRange, inputMaskRange, planClient, serverMaskRanges, type ClientLinearStep, type ClientStep, type MaskParams, type ServerStep } from './plan.ts';
 import type { ClientPreprocessor, ProviderInfo, ServerPreprocessor } from './provider.ts';
-import type { ServerProviderFactory } from './server.ts';
+import type { ProtocolScheme, ServerProviderFactory } from './server.ts';
 
 export interface CkksProposal {
   params: CkksParams;
@@ -22,6 +22,8 @@ export interface CkksProposal {
    * (error × f) for range, letting the shares keep the full precision of Δ. Public.
    */
   productScale: Record<number, number>;
+  /** the protocol the parameters were made for (gazelle needs relinearisation keys) */
+  scheme: ProtocolScheme;
 }
 
 /** Absolute error a decrypted share may carry (raw units): well below the 1e-3 logit budget. */
@@ -32,7 +34,8 @@ const heShape = (step: ClientLinearStep) => (step.spec.kind === 'conv2d' ? { spe
 export function ckksServerProviders(opts: { layout?: Layout; workers?: number } = {}): ServerProviderFactory {
   const layout = opts.layout ?? 'fast';
   return {
-    propose(steps: ServerStep[], masks: MaskParams): ProviderInfo {
+    propose(steps: ServerStep[], masks: MaskParams, scheme: ProtocolScheme): ProviderInfo {
+      if (scheme === 'gazelle') return proposeGazelle(steps, masks, layout);
       // The shares (M·r − s) set the value range; products are scaled into it (see productScale).
       let maxAbs = 1, depth: 1 | 2 = 1;
       for (const st of steps) {
@@ -50,7 +53,7 @@ export function ckksServerProviders(opts: { layout?: Layout; workers?: number } 
         productScale[st.index] = 2 ** Math.max(0, Math.ceil(Math.log2(productAbs / maxAbs)));
       }
       const params = chooseParams({ depth, maxAbsValue: maxAbs, precision: SHARE_PRECISION });
-      return { kind: 'ckks', params: { params, layout, productScale } satisfies CkksProposal };
+      return { kind: 'ckks', params: { params, layout, productScale, scheme } satisfies CkksProposal };
     },
     async create(info, setupBlobs): Promise<ServerPreprocessor> {
       const { params, layout: lay, productScale } = info.params as CkksProposal;
@@ -72,22 +75,57 @@ export function ckksServerProviders(opts: { layout?: Layout; workers?: number } 
           }
           return r;
         },
+        async evaluateOnline(step, request, o) {
+          const r = await server.evaluateOnShares(step.layer, request, 1, {
+            layout: lay, sRange: o.sRange,
+            ...(o.serverShare ? { serverShare: [o.serverShare] } : {}),
+            ...(o.activation ? { activation: o.activation } : {}),
+            ...(step.layer.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
+          });
+          return { response: r.response, s: r.s[0]! };
+        },
         stats: () => server.stats,
-        close: () => server.delete(),
+        close: () => { void server.delete(); },
       };
     },
   };
+}
+
+/**
+ * gazelle: depth = the activation's level (a square costs one ct×ct level) + the linear map.
+ * The client's encrypted share can be as large as the previous layer's share mask, so the
+ * top of the chain must hold it (inputMaxAbs); results M·A(v) − s are bounded by sRange.
+ */
+function proposeGazelle(steps: ServerStep[], masks: MaskParams, layout: Layout): ProviderInfo {
+  let maxAbs = 1, inputMaxAbs = 1, depth: 1 | 2 = 1, prevRange = 0;
+  steps.forEach((st, i) => {
+    if (st.kind !== 'linear') return;
+    const sRange = gazelleShareRange(st, masks);
+    maxAbs = Math.max(maxAbs, 2 * sRange);
+    inputMaxAbs = Math.max(inputMaxAbs, i === 0 ? st.inputBound : 2 * prevRange);
+    if (i > 0 && steps[i - 1]!.kind === 'activation') depth = 2;
+    prevRange = sRange;
+  });
+  const params = chooseParams({ depth, maxAbsValue: maxAbs, precision: SHARE_PRECISION, inputMaxAbs });
+  return { kind: 'ckks', params: { params, layout, productScale: {}, scheme: 'gazelle' } satisfies CkksProposal };
+}
+
+/** A gazelle linear step applies the preceding activation homomorphically. */
+function followsActivation(steps: readonly ClientStep[], step: ClientLinearStep): boolean {
+  return step.index > 0 && steps[step.index - 1]!.kind === 'activation';
 }
 
 export function ckksClientProviders(): ClientProviderFactory {
   return {
     async create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor> {
       if (info.kind !== 'ckks') throw new PpnnError('PROTOCOL_VIOLATION', `server proposed provider '${info.kind}'; this client only accepts CKKS`);
-      const { params, layout, productScale } = info.params as CkksProposal;
+      const { params, layout, productScale, scheme } = info.params as CkksProposal;
       validateParams(params);
-      const steps = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 }).filter((s): s is ClientLinearStep => s.kind === 'linear');
+      const all = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 });
+      const steps = all.filter((s): s is ClientLinearStep => s.kind === 'linear');
       const rotationSteps = rotationStepsFor(steps.map(heShape), layout, params.polyModulusDegree / 2);
-      const client = await HeClient.create(params, { rotationSteps });
+      const gazelle = scheme === 'gazelle';
+      const client = await HeClient.create(params, { rotationSteps, relinKeys: gazelle && all.some((s) => s.kind === 'activation' && s.poly.a !== 0) });
       return {
         kind: 'ckks',
         setupBlobs: () => [client.setupMessage()],
@@ -98,6 +136,8 @@ export function ckksClientProviders(): ClientProviderFactory {
           if (f !== 1 && out.product) out.product = out.product.map((v) => v.map((x) => x * f));
           return out;
         },
+        encryptOnline: (step, share) => client.encryptMasks(step.spec, [share], layout, { online: { activation: followsActivation(all, step) }, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),
+        decryptOnline: (step, response) => client.decryptShares(step.spec, response, 1).share[0]!,
         stats: () => client.stats,
         close: () => client.delete(),
       };
@@ -121,6 +161,7 @@ export function summarizeHe(clientStats: unknown, serverStats: unknown): { count
       counts.additions += o.add ?? 0;
       counts.rescales += o.rescale ?? 0;
       counts.modSwitches += o.modSwitch ?? 0;
+      counts.relinearizations += o.relinearize ?? 0;
       const tr = levels.get(l.layer) ?? { layer: l.layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 };
       for (const c of l.ciphertexts) {
         if (!tr.levels.includes(c.level)) tr.levels.push(c.level);

@@ -28,9 +28,27 @@ describe('CKKS parameter choice', () => {
 
   it('throws HE_PARAMS when no 60-bit prime can hold the range, RangeError on bad requests', () => {
     expect(code(() => chooseParams({ depth: 1, maxAbsValue: 2 ** 40, precision: 1e-9 }))).toBe('HE_PARAMS');
-    expect(code(() => chooseParams({ depth: 3 as 1, maxAbsValue: 1, precision: 1e-3 }))).toBe('RangeError');
+    expect(code(() => chooseParams({ depth: 4 as 1, maxAbsValue: 1, precision: 1e-3 }))).toBe('RangeError');
     expect(code(() => chooseParams({ depth: 1, maxAbsValue: -1, precision: 1e-3 }))).toBe('RangeError');
     expect(code(() => chooseParams({ depth: 1, maxAbsValue: 1, precision: 0 }))).toBe('RangeError');
+  });
+
+  it('online (gazelle) chains: top primes ≈ Δ after squarings, q0·q1 holds the client share, depth up to 3', () => {
+    for (const depth of [2, 3] as const) {
+      const p = chooseParams({ depth, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: 2 ** 30 });
+      const bits = p.coeffModulusBits;
+      expect(bits.length).toBe(depth + 2);
+      expect(bits.slice(2, -1).every((b) => b === p.scaleBits)).toBe(true);
+      expect(bits[0]! + bits[1]!).toBeGreaterThanOrEqual(p.scaleBits + 30 + 3);
+      expect(bits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(MAX_BITS_128[p.polyModulusDegree]!);
+      expect(() => validateParams(p, { depth, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: 2 ** 30 })).not.toThrow();
+    }
+    const p = chooseParams({ depth: 2, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: 2 ** 30 });
+    expect(code(() => validateParams(p, { inputMaxAbs: 2 ** 80 }))).toBe('PARAMS_MISMATCH');
+    // a classic chain squares at a 60-bit prime: Δ²/q loses the precision
+    const classic = chooseParams({ depth: 2, maxAbsValue: 2 ** 12, precision: 1e-6 });
+    expect(code(() => validateParams(classic, { inputMaxAbs: 2 ** 20, precision: 1e-6 }))).toBe('PARAMS_MISMATCH');
+    expect(code(() => chooseParams({ depth: 2, maxAbsValue: 1, precision: 1e-3, inputMaxAbs: 0 }))).toBe('RangeError');
   });
 
   it('validateParams rejects insecure or malformed sets and unmet client needs', () => {

@@ -29,7 +29,7 @@ export function smallSquareNet(seed: number): Model {
   return { ...m, meta: { inputBounds: calibrateBounds(m, calib) } };
 }
 
-export async function runCkks(model: Model, inputs: Float64Array[], scheme: 'merged' | 'unmerged', batchSize = 4, wrap: { client?: (t: Transport) => Transport; server?: (t: Transport) => Transport; random?: MaskSource } = {}) {
+export async function runCkks(model: Model, inputs: Float64Array[], scheme: 'merged' | 'unmerged' | 'gazelle', batchSize = 4, wrap: { client?: (t: Transport) => Transport; server?: (t: Transport) => Transport; random?: MaskSource } = {}) {
   const [c0, s0] = memoryPair();
   const ct = wrap.client ? wrap.client(c0) : c0, st = wrap.server ? wrap.server(s0) : s0;
   const server = serveSession(st, { model, providers: ckksServerProviders() });

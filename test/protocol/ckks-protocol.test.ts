@@ -4,9 +4,9 @@ import { liveSealObjects } from '../../core/he/index.ts';
 import { randomInput, relErr } from '../helpers/random-model.ts';
 import { runCkks, smallSquareNet } from '../helpers/small-net.ts';
 
-describe('merged / unmerged protocol with real CKKS preprocessing', () => {
+describe('merged / unmerged / gazelle protocols with real CKKS', () => {
   afterAll(() => expect(liveSealObjects()).toBe(0));
-  for (const scheme of ['merged', 'unmerged'] as const) {
+  for (const scheme of ['merged', 'unmerged', 'gazelle'] as const) {
     it(`matches the plaintext forward pass (${scheme})`, async () => {
       const model = smallSquareNet(3);
       const inputs = Array.from({ length: 5 }, (_, i) => randomInput(model, 40 + i));
