@@ -24,12 +24,8 @@ export interface BenchOptions {
   shareBits?: number;
 }
 
-/** How one scheme is run; cryptonets lives in core/baselines (pure HE, no protocol rounds). */
+/** Every scheme runs through runSession (cryptonets in its own worker, the others as two roles). */
 async function runScheme(scheme: SchemeId, o: BenchOptions, onEvent: (ev: ProgressEvent) => void, signal?: AbortSignal): Promise<InferenceReport> {
-  if (scheme === 'cryptonets') {
-    const { runCryptoNetsReport } = await import('../baselines/cryptonets-report.ts');
-    return runCryptoNetsReport({ model: o.model, dataset: o.dataset, limit: o.limit, seed: o.seed }, { onEvent, ...(signal ? { signal } : {}) });
-  }
   const req: RunRequest = {
     model: o.model, dataset: o.dataset, limit: o.limit, scheme, seed: o.seed,
     ...(o.inputBits !== undefined ? { inputBits: o.inputBits } : {}), ...(o.shareBits !== undefined ? { shareBits: o.shareBits } : {}),

@@ -9,7 +9,7 @@ import { toPpnnError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
 import type { Architecture } from '../model/types.ts';
 import { ckksClientProviders, ckksServerProviders, summarizeHe } from '../protocol/ckks-provider.ts';
-import type { LayerLevelTrace } from '../report/types.ts';
+import type { LayerLevelTrace, ProgressEvent } from '../report/types.ts';
 import { runClientSession } from '../protocol/client.ts';
 import { cryptoMasks, seededMasks } from '../protocol/random.ts';
 import { serveSession, type ProtocolScheme } from '../protocol/server.ts';
@@ -18,12 +18,14 @@ import { wsConnect } from '../transport/websocket.ts';
 import type { Transport } from '../transport/transport.ts';
 
 export type RoleWorkerData =
+  | { role: 'cryptonets'; model: string; dataset: string; limit: number; seed: number }
   | { role: 'server'; model: string; port: MessagePort; shareBits?: number }
   | { role: 'client'; scheme: ProtocolScheme; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number };
 
 export type RoleWorkerEvent =
   | { type: 'preprocessed'; start: number; count: number; tally: unknown; levels: LayerLevelTrace[] }
   | { type: 'image'; index: number; logits: number[]; onlineMs: number; bytesClientToServer: number; bytesServerToClient: number }
+  | { type: 'event'; event: ProgressEvent }
   | { type: 'done'; result: unknown }
   | { type: 'error'; error: { code: string; message: string } };
 
@@ -39,6 +41,13 @@ function inputsFor(d: Extract<RoleWorkerData, { role: 'client' }>, arch: Archite
 
 async function main(): Promise<void> {
   const d = workerData as RoleWorkerData;
+  if (d.role === 'cryptonets') {
+    // pure HE: no peer; run off the main thread so a UI host stays responsive
+    const { runCryptoNetsReport } = await import('../baselines/cryptonets-report.ts');
+    const report = await runCryptoNetsReport({ model: d.model, dataset: d.dataset, limit: d.limit, seed: d.seed }, { onEvent: (event) => post({ type: 'event', event }) });
+    post({ type: 'done', result: report });
+    return;
+  }
   if (d.role === 'server') {
     const model = await loadModel(d.model);
     const t = messagePortTransport(d.port);

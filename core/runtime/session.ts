@@ -62,10 +62,20 @@ function ckksOf(p: unknown): InferenceReport['ckks'] {
   return params ? { polyModulusDegree: params.polyModulusDegree, coeffModulusBits: [...params.coeffModulusBits], scaleBits: params.scaleBits, slots: params.polyModulusDegree / 2 } : undefined;
 }
 
+/** cryptonets: non-interactive pure HE, run in one worker (both roles' computations, bytes counted). */
+async function runCryptoNetsSession(req: RunRequest, handlers: RunHandlers): Promise<InferenceReport> {
+  if (req.server) throw new PpnnError('ARGUMENT_INVALID', 'cryptonets runs locally only (it has no interactive protocol to serve)');
+  if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
+  const emit = handlers.onEvent ?? (() => {});
+  const w = startRole<InferenceReport>({ role: 'cryptonets', model: req.model, dataset: req.dataset, limit: req.limit, seed: req.seed ?? -1 }, [], (ev) => { if (ev.type === 'event') emit(ev.event); }, handlers.signal);
+  return w.done;
+}
+
 /** Run `req` end to end. Throws PpnnError with a code (bad model/dataset, protocol failures, CANCELLED). */
 export async function runSession(req: RunRequest, handlers: RunHandlers = {}): Promise<InferenceReport> {
+  if (req.scheme === 'cryptonets') return runCryptoNetsSession(req, handlers);
   if (req.scheme !== 'merged' && req.scheme !== 'unmerged' && req.scheme !== 'gazelle') {
-    throw new PpnnError('ARGUMENT_INVALID', `scheme '${req.scheme}' is not an interactive scheme (merged | unmerged | gazelle); cryptonets runs through the bench harness`);
+    throw new PpnnError('ARGUMENT_INVALID', `unknown scheme '${String(req.scheme)}' (merged | unmerged | gazelle | cryptonets)`);
   }
   if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
   const emit = handlers.onEvent ?? (() => {});

@@ -1,5 +1,5 @@
 import { runSession } from '../../runtime/session.ts';
-import type { InferenceReport } from '../../report/types.ts';
+import { SCHEME_IDS, type InferenceReport, type SchemeId } from '../../report/types.ts';
 import { PpnnError } from '../../errors.ts';
 import { boolFlag, intFlag, requireFlag, stringFlag } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -26,17 +26,17 @@ export function formatReport(r: InferenceReport): string {
 export const inferCommand: Command = {
   name: 'infer',
   summary: 'secure two-party inference (preprocessing + online) on N images',
-  usage: 'ppnn infer --model M --dataset D [--limit N] [--scheme merged|unmerged|gazelle] [--server ws://HOST:PORT] [--seed S] [--input-bits K] [--share-bits K] [--json]\n  locally, server and client run in two worker threads; with --server only the client runs here\n  (the local --model is then used only for the plaintext reference figures)',
+  usage: 'ppnn infer --model M --dataset D [--limit N] [--scheme merged|unmerged|gazelle|cryptonets] [--server ws://HOST:PORT] [--seed S] [--input-bits K] [--share-bits K] [--json]\n  locally, server and client run in two worker threads; with --server only the client runs here\n  (the local --model is then used only for the plaintext reference figures)',
   async run(args, io) {
     const scheme = stringFlag(args, 'scheme', 'merged')!;
-    if (scheme !== 'merged' && scheme !== 'unmerged' && scheme !== 'gazelle') throw new PpnnError('ARGUMENT_INVALID', `--scheme must be merged, unmerged or gazelle, got '${scheme}' (cryptonets: ppnn bench)`);
+    if (!(SCHEME_IDS as readonly string[]).includes(scheme)) throw new PpnnError('ARGUMENT_INVALID', `--scheme must be one of ${SCHEME_IDS.join(', ')}, got '${scheme}'`);
     const limit = intFlag(args, 'limit', 100, 1, 1_000_000);
     const server = stringFlag(args, 'server');
     if (server !== undefined && !/^wss?:\/\/[^\s/]+/.test(server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// URL, got '${server}'`);
     const seedFlag = stringFlag(args, 'seed');
     const bar = new ProgressBar(scheme, limit, io);
     const report = await runSession(
-      { model: requireFlag(args, 'model', 'a built-in name or a model file'), dataset: requireFlag(args, 'dataset', 'mnist, fashion-mnist or IDX files'), limit, scheme, ...(server ? { server } : {}), ...(seedFlag !== undefined ? { seed: intFlag(args, 'seed', 0) } : {}),
+      { model: requireFlag(args, 'model', 'a built-in name or a model file'), dataset: requireFlag(args, 'dataset', 'mnist, fashion-mnist or IDX files'), limit, scheme: scheme as SchemeId, ...(server ? { server } : {}), ...(seedFlag !== undefined ? { seed: intFlag(args, 'seed', 0) } : {}),
         ...(args.flags['input-bits'] !== undefined ? { inputBits: intFlag(args, 'input-bits', 6, 0, 40) } : {}),
         ...(args.flags['share-bits'] !== undefined ? { shareBits: intFlag(args, 'share-bits', 5, 0, 40) } : {}) },
       { onEvent: (ev) => { if (ev.type === 'image') bar.update(ev.result.index + 1, `acc ${(100 * ev.runningAccuracy).toFixed(1)}%`); } },

@@ -6,6 +6,7 @@
 import type { CliIO, Command, ParsedArgs } from '../command.ts';
 import { boolFlag, intFlag, numberFlag, requireFlag, stringFlag } from '../args.ts';
 import { ProgressBar } from '../progress.ts';
+import { PpnnError } from '../../errors.ts';
 import { loadDataset } from '../../data/datasets.ts';
 import { architecturePlan, ARCHITECTURES } from '../../train/architectures.ts';
 import { exportModel } from '../../train/network.ts';
@@ -52,6 +53,11 @@ export function trainCommandLine(r: TrainRequest): string {
 export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTTY'>): Promise<TrainSummary> {
   const plan = architecturePlan(r.arch);
   const [trainSet, testSet] = await Promise.all([loadDataset(r.dataset, 'train'), loadDataset(r.dataset, 'test')]);
+  for (const ds of [trainSet, testSet]) {
+    if (ds.shape[1] !== 28 || ds.shape[2] !== 28 || ds.labelNames.length !== 10) {
+      throw new PpnnError('SHAPE_MISMATCH', `--dataset ${r.dataset} (${ds.split}): the architectures take 28×28 images in 10 classes, got ${ds.shape[1]}×${ds.shape[2]} in ${ds.labelNames.length}`);
+    }
+  }
   const tf = await loadTf();
   const epochs: EpochReport[] = [];
   let bar: ProgressBar | undefined;
@@ -107,7 +113,7 @@ export function parseTrainRequest(args: ParsedArgs): TrainRequest {
     out: requireFlag(args, 'out', 'path of the model JSON to write'),
     epochs: intFlag(args, 'epochs', 20, 1, 1000),
     batchSize: intFlag(args, 'batch', 256, 1, 65536),
-    learningRate: numberFlag(args, 'lr', 0.003, 1e-7, 1),
+    learningRate: numberFlag(args, 'lr', 0.01, 1e-7, 1),
     weightDecay: numberFlag(args, 'wd', 5e-3, 0, 1),
     seed: intFlag(args, 'seed', 1, 0, 2 ** 31 - 1),
     limit: intFlag(args, 'limit', 0, 0),
@@ -125,9 +131,9 @@ export const trainCommand: Command = {
     '',
     `  --arch ARCH          ${Object.keys(ARCHITECTURES).join(' | ')}`,
     '  --dataset NAME|PATH  mnist | fashion-mnist | IDX directory | IMAGES:LABELS (default: the arch\'s dataset)',
-    '  --epochs N           default 20',
+    '  --epochs N           default 20 (the bundled square models use 30)',
     '  --batch N            default 256',
-    '  --lr X               peak AdamW learning rate (warm-up + cosine decay), default 0.003',
+    '  --lr X               peak AdamW learning rate (warm-up + cosine decay), default 0.01',
     '  --wd X               decoupled weight decay on conv/dense weights, default 0.005',
     '  --seed S             init, shuffling and augmentation seed, default 1',
     '  --limit N            train on the first N training images only',
