@@ -4,10 +4,11 @@
  * IR (CHW, unmerged) for modelToJSON.
  *
  * Convolutions use a custom gradient: the wasm backend has fast Conv2D and
- * Conv2DBackpropInput kernels but no Conv2DBackpropFilter. The filter gradient is the
- * im2col form dW = colsᵀ·dy (25 strided slices, one matMul); the input gradient is the
- * "full" convolution of dy with the 180°-rotated, channel-swapped filter, which the
- * fast Conv2D kernel computes.
+ * Conv2DBackpropInput kernels but no Conv2DBackpropFilter. Both gradients are therefore
+ * written as forward convolutions, which run on the fast (XNNPACK) Conv2D kernel: the
+ * filter gradient convolves the input with dy using the batch axis as channels, the
+ * input gradient is the "full" convolution of dy with the 180°-rotated, channel-swapped
+ * filter. (An im2col of 25 strided slices + matMul was ~5× slower on wasm.)
  */
 import type { Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
 import { mulberry32 } from '../data/datasets.ts';
@@ -103,15 +104,6 @@ export function buildNetwork(tf: TF, plan: ArchitecturePlan, seed: number, input
   return { plan, layers, variables };
 }
 
-/** im2col of an NHWC batch for a valid k×k convolution: [B·oh·ow, k·k·C] in (a, b, c) order, matching w.reshape([k·k·C, out]). */
-function im2col(tf: TF, x: Tensor4D, k: number): Tensor2D {
-  const [b, h, w, c] = x.shape;
-  const oh = h - k + 1, ow = w - k + 1;
-  const parts: Tensor4D[] = [];
-  for (let a = 0; a < k; a++) for (let d = 0; d < k; d++) parts.push(tf.slice(x, [0, a, d, 0], [b, oh, ow, c]));
-  return tf.reshape(tf.concat(parts, 3), [b * oh * ow, k * k * c]);
-}
-
 type ConvFn = (x: Tensor4D, w: Tensor4D) => Tensor4D;
 const convCache = new WeakMap<object, Map<boolean, ConvFn>>();
 
@@ -126,18 +118,15 @@ function trainableConv(tf: TF, needsInputGrad: boolean): ConvFn {
     const value = tf.conv2d(x, w, 1, 'valid');
     const gradFunc = (dy: Tensor4D, saved: Tensor[]): Tensor[] => {
       const [xs, ws] = saved as [Tensor4D, Tensor4D];
-      const [k, , cin, cout] = ws.shape;
+      const k = ws.shape[0];
       // dW[a,b,i,o] = Σ_{n,y,x} x[n,y+a,x+b,i]·dy[n,y,x,o]: a valid convolution of x with
-      // the batch axis as channels ([i,H,W,n] ⊛ [oh,ow,n,o] → [i,k,k,o]), which runs on
-      // the fast Conv2D kernel (slice/concat im2col is ~5× slower on wasm).
+      // the batch axis as channels ([i,H,W,n] ⊛ [oh,ow,n,o] → [i,k,k,o])
       const xT = tf.transpose(xs, [3, 1, 2, 0]) as Tensor4D;
       const dyT = tf.transpose(dy, [1, 2, 0, 3]) as Tensor4D;
       const dw = tf.transpose(tf.conv2d(xT, dyT, 1, 'valid'), [1, 2, 0, 3]);
-      void cout;
       if (!needsInputGrad) return [tf.zerosLike(xs), dw];
       const flipped = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as Tensor4D;
       const padded = tf.pad(dy, [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]]);
-      void cin;
       return [tf.conv2d(padded, flipped, 1, 'valid'), dw];
     };
     return { value, gradFunc };
@@ -242,9 +231,8 @@ export function exportModel(net: Network, name: string, meta: ModelMeta): Model 
           let j = i;
           if (chw && chw.length === 3) {
             const [C, H, W] = chw as [number, number, number];
-            const c = Math.floor(i / (H * W)), rest = i % (H * W);
-            j = rest * C + c;
-            void W;
+            const c = Math.floor(i / (H * W)), pixel = i % (H * W);
+            j = pixel * C + c;
           }
           for (let o = 0; o < outF; o++) weight[o * inF + i] = src[j * outF + o]!;
         }

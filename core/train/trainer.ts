@@ -5,7 +5,7 @@
  * end so the exported moving statistics are population statistics of the clean
  * training images rather than a noisy average over augmented batches.
  */
-import type { Tensor, Tensor2D, Tensor4D, Variable } from '@tensorflow/tfjs-core';
+import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/datasets.ts';
 import { mulberry32 } from '../data/datasets.ts';
 import type { ArchitecturePlan } from './architectures.ts';
@@ -166,7 +166,7 @@ export function train(tf: TF, plan: ArchitecturePlan, trainSet: Dataset, testSet
         const { value, grads } = tf.variableGrads(() => {
           const logits = forwardBatch(tf, net, x, 'train', stats);
           predicted = tf.argMax(logits, 1).dataSync() as Int32Array;
-          return tf.losses.softmaxCrossEntropy(y, logits) as unknown as import('@tensorflow/tfjs-core').Scalar;
+          return tf.losses.softmaxCrossEntropy(y, logits) as Scalar;
         }, net.variables);
         // global-norm clipping
         const names = Object.keys(grads);
@@ -200,4 +200,3 @@ export function train(tf: TF, plan: ArchitecturePlan, trainSet: Dataset, testSet
   return net;
 }
 
-export type { Tensor2D };

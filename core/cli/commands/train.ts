@@ -39,6 +39,10 @@ export interface TrainSummary {
 /** The canonical command line recorded in meta.trainedWith (defaults spelled out). */
 export function trainCommandLine(r: TrainRequest): string {
   const parts = ['ppnn train', `--arch ${r.arch}`, `--dataset ${r.dataset}`, `--epochs ${r.epochs}`, `--batch ${r.batchSize}`, `--lr ${r.learningRate}`, `--wd ${r.weightDecay}`, `--seed ${r.seed}`];
+  const plan = architecturePlan(r.arch);
+  // augmentation flags only when they differ from the architecture's defaults
+  if (r.augment.shift !== plan.augment.shift) parts.push(`--shift ${r.augment.shift}`);
+  if (r.augment.flip !== plan.augment.flip) parts.push(`--flip ${r.augment.flip ? 'on' : 'off'}`);
   if (r.limit > 0) parts.push(`--limit ${r.limit}`);
   if (r.measureLimit > 0) parts.push(`--measure-limit ${r.measureLimit}`);
   parts.push(`--out ${r.out}`);
@@ -103,6 +107,14 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
   return { out: r.out, arch: r.arch, dataset: r.dataset, trainedWith, epochs, accuracy, inputBounds, trainSeconds, secondsPerEpoch: trainSeconds / Math.max(1, r.epochs) };
 }
 
+function onOffFlag(args: ParsedArgs, name: string, fallback: boolean): boolean {
+  const v = stringFlag(args, name);
+  if (v === undefined) return fallback;
+  if (v === 'on' || v === 'true') return true;
+  if (v === 'off' || v === 'false') return false;
+  throw new PpnnError('ARGUMENT_INVALID', `--${name} must be on or off, got '${v}'`);
+}
+
 /** Read the request from flags; defaults are the ones the bundled models were tuned with. */
 export function parseTrainRequest(args: ParsedArgs): TrainRequest {
   const arch = requireFlag(args, 'arch', Object.keys(ARCHITECTURES).join('|'));
@@ -118,7 +130,7 @@ export function parseTrainRequest(args: ParsedArgs): TrainRequest {
     seed: intFlag(args, 'seed', 1, 0, 2 ** 31 - 1),
     limit: intFlag(args, 'limit', 0, 0),
     measureLimit: intFlag(args, 'measure-limit', 0, 0),
-    augment: plan.augment,
+    augment: { shift: intFlag(args, 'shift', plan.augment.shift, 0, 8), flip: onOffFlag(args, 'flip', plan.augment.flip) },
     clipNorm: 5,
   };
 }
@@ -136,6 +148,8 @@ export const trainCommand: Command = {
     '  --lr X               peak AdamW learning rate (warm-up + cosine decay), default 0.01',
     '  --wd X               decoupled weight decay on conv/dense weights, default 0.005',
     '  --seed S             init, shuffling and augmentation seed, default 1',
+    '  --shift N            augmentation: random shifts of ±N pixels (default: the arch\'s)',
+    '  --flip on|off        augmentation: random horizontal flips (default: the arch\'s)',
     '  --limit N            train on the first N training images only',
     '  --measure-limit N    measure accuracy / input bounds on N images instead of whole splits',
     '  --json               print a JSON summary on stdout',
