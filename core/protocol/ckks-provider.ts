@@ -149,8 +149,12 @@ export function ckksClientProviders(): ClientProviderFactory {
 export function summarizeHe(clientStats: unknown, serverStats: unknown): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
   const counts: HeOpCounts = { encryptions: 0, decryptions: 0, ctPtMul: 0, ctCtMul: 0, rotations: 0, additions: 0, rescales: 0, modSwitches: 0, relinearizations: 0 };
   const levels = new Map<string, LayerLevelTrace>();
+  // ops: each side counts its own; ciphertext records: both sides record every ciphertext that
+  // crosses the wire, so the level trace is taken from one side only (the client's when present)
+  const traceFrom = (clientStats as HeStats | undefined)?.layers ? clientStats : serverStats;
   for (const st of [clientStats, serverStats] as (HeStats | undefined)[]) {
     if (!st?.layers) continue;
+    const trace = st === traceFrom;
     for (const l of st.layers) {
       const o = l.ops as unknown as Record<string, number>;
       counts.encryptions += (o.encrypt ?? 0) + (o.encryptZero ?? 0);
@@ -162,6 +166,7 @@ export function summarizeHe(clientStats: unknown, serverStats: unknown): { count
       counts.rescales += o.rescale ?? 0;
       counts.modSwitches += o.modSwitch ?? 0;
       counts.relinearizations += o.relinearize ?? 0;
+      if (!trace) continue;
       const tr = levels.get(l.layer) ?? { layer: l.layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 };
       for (const c of l.ciphertexts) {
         if (!tr.levels.includes(c.level)) tr.levels.push(c.level);
