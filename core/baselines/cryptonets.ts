@@ -1,0 +1,249 @@
+/**
+ * CryptoNets baseline (Gilad-Bachrach et al., 2016) on our CKKS layer: pure HE,
+ * non-interactive. The client encrypts its images, the server evaluates the whole
+ * (merged, square-activated) network on the ciphertexts, the client decrypts the logits.
+ *
+ * Layout: images batched across the slots — slot j of every ciphertext belongs to image j,
+ * one ciphertext per input value (pixel), up to N/2 images per batch. Every layer is then
+ * slot-wise arithmetic: no rotations, so no Galois keys; only relinearisation keys.
+ *
+ * Encryption: symmetric (secret-key) and seeded. Nobody but the client ever encrypts (the
+ * server never re-randomises: CryptoNets has no circuit-privacy step), so no public key
+ * needs to travel; and a seeded symmetric ciphertext replaces its uniformly random half by
+ * a 64-byte PRNG seed, halving the dominant upload. Security is the same RLWE assumption.
+ * Everything on the wire is SEAL's own zstd-compressed serialisation; we count its bytes.
+ */
+import type { Ciphertext, ParmsIdType } from 'node-seal';
+import { PpnnError } from '../errors.ts';
+import { mergeModel } from '../model/merge.ts';
+import type { Model } from '../model/types.ts';
+import { shapeSize } from '../model/types.ts';
+import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
+import { Scope, loadSeal, sealGuard } from '../he/seal.ts';
+import type { Seal } from '../he/seal.ts';
+import { chainIndexOf, evaluateNetwork } from './cryptonets-eval.ts';
+import type { ServerHe } from './cryptonets-eval.ts';
+import { chooseCryptoNetsParams, cryptoNetsLayers } from './cryptonets-params.ts';
+import type { CryptoNetsLayer, CryptoNetsParams } from './cryptonets-params.ts';
+
+export interface CryptoNetsProgress {
+  layer: string;
+  index: number;
+  total: number;
+  /** chain index of the layer's output ciphertexts (0 = only q0 left) */
+  level: number;
+}
+
+export interface CryptoNetsOptions {
+  onProgress?: (ev: CryptoNetsProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface CryptoNetsResult {
+  /** one logit vector per input image, in input order */
+  logits: Float64Array[];
+  params: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; slots: number };
+  clientMs: number;
+  serverMs: number;
+  bytesClientToServer: number;
+  bytesServerToClient: number;
+  he: HeOpCounts;
+  /**
+   * Per layer of the merged network, preceded by the encrypted input ('input'): chain
+   * index of the output ciphertexts (`levels`, one entry per batch level seen), levels
+   * consumed, ciphertext count (all batches), and their size (in-memory SEAL size; for 'input'
+   * and the last layer, the compressed bytes actually sent).
+   */
+  levels: LayerLevelTrace[];
+}
+
+const YIELD_EVERY_MS = 100;
+
+function zeroOps(): HeOpCounts {
+  return { encryptions: 0, decryptions: 0, ctPtMul: 0, ctCtMul: 0, rotations: 0, additions: 0, rescales: 0, modSwitches: 0, relinearizations: 0 };
+}
+
+/** SEALContext, encoder and evaluator for `p`, plus the chain (primes, parms ids), owned by `s`. */
+function makeContext(seal: Seal, s: Scope, p: CryptoNetsParams) {
+  return sealGuard('creating the CKKS context', () => {
+    const parms = s.own(new seal.EncryptionParameters(seal.SchemeType.ckks));
+    parms.setPolyModulusDegree(p.polyModulusDegree);
+    parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(p.polyModulusDegree, Int32Array.from(p.coeffModulusBits))));
+    const context = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
+    if (!context.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the cryptonets parameters: ${context.toHuman()}`);
+    const primes: number[] = [];
+    const parmsIds: ParmsIdType[] = [];
+    let data = s.own(context.firstContextData());
+    const moduli = s.own(s.own(data.parms()).coeffModulus());
+    for (let i = 0; i < moduli.size(); i++) primes.push(Number(s.own(moduli.get(i)!).value()));
+    for (;;) {
+      parmsIds[data.chainIndex()] = s.own(data.parmsId());
+      if (data.chainIndex() === 0) break;
+      data = s.own(data.nextContextData());
+    }
+    if (parmsIds.length !== p.depth + 1) throw new PpnnError('HE_PARAMS', `cryptonets: modulus chain has ${parmsIds.length} data levels, expected ${p.depth + 1}`);
+    return { context, encoder: s.own(new seal.CKKSEncoder(context)), evaluator: s.own(new seal.Evaluator(context)), primes, parmsIds };
+  }, 'HE_PARAMS');
+}
+
+function validate(model: Model, images: Float64Array[]): void {
+  if (!Array.isArray(images)) throw new TypeError('runCryptoNets: images must be an array of Float64Array');
+  const size = shapeSize(model.inputShape);
+  images.forEach((x, j) => {
+    if (!(x instanceof Float64Array)) throw new TypeError(`runCryptoNets: images[${j}] is not a Float64Array`);
+    if (x.length !== size) throw new PpnnError('SHAPE_MISMATCH', `runCryptoNets: images[${j}] has ${x.length} values, model '${model.name}' expects [${model.inputShape.join(',')}] = ${size}`);
+    for (const v of x) if (!Number.isFinite(v)) throw new RangeError(`runCryptoNets: images[${j}] holds a non-finite value`);
+  });
+}
+
+/**
+ * Run CryptoNets on `images` (model-ready inputs): merge `model`, choose parameters,
+ * encrypt (client), evaluate (server), decrypt (client), batch by batch of N/2 images.
+ * Returns logits, costs, HE op counts and the per-layer level trace. Throws
+ * MODEL_UNSUPPORTED_LAYER (relu, maxpool …), SHAPE_MISMATCH, HE_PARAMS (network too deep
+ * for 128-bit security), CANCELLED (signal), HE_ERROR; TypeError/RangeError on bad
+ * arguments. Every SEAL object is freed before it returns or throws.
+ */
+export async function runCryptoNets(model: Model, images: Float64Array[], opts: CryptoNetsOptions = {}): Promise<CryptoNetsResult> {
+  validate(model, images);
+  const network = mergeModel(model).model;
+  const layers = cryptoNetsLayers(network);
+  const p = chooseCryptoNetsParams(network, layers);
+  const he = zeroOps();
+  const trace = new Map<string, LayerLevelTrace>();
+  const traceOf = (layer: string): LayerLevelTrace => {
+    let t = trace.get(layer);
+    if (!t) { t = { layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 }; trace.set(layer, t); }
+    return t;
+  };
+  const result: CryptoNetsResult = {
+    logits: [],
+    params: { polyModulusDegree: p.polyModulusDegree, coeffModulusBits: [...p.coeffModulusBits], scaleBits: p.scaleBits, slots: p.slots },
+    clientMs: 0, serverMs: 0, bytesClientToServer: 0, bytesServerToClient: 0, he, levels: [],
+  };
+  if (images.length === 0) return result;
+  const seal = await loadSeal();
+  const clientScope = new Scope();
+  const serverScope = new Scope();
+  let lastYield = performance.now();
+  const tick = async (): Promise<void> => {
+    if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'cryptonets run cancelled');
+    if (performance.now() - lastYield < YIELD_EVERY_MS) return;
+    await new Promise<void>((r) => setImmediate(r));
+    lastYield = performance.now();
+    if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'cryptonets run cancelled');
+  };
+  try {
+    // ---- client: keys (the relinearisation keys go to the server once, seeded) ----
+    let t0 = performance.now();
+    const cc = makeContext(seal, clientScope, p);
+    const keys = sealGuard('generating CKKS keys', () => {
+      const keygen = clientScope.own(new seal.KeyGenerator(cc.context));
+      const secret = clientScope.own(keygen.secretKey());
+      const publicKey = clientScope.own(keygen.createPublicKey()); // node-seal's Encryptor constructor insists on one; never sent
+      const rk = clientScope.own(keygen.createRelinKeysSerializable());
+      const relinBytes = rk.saveToArray(seal.ComprModeType.zstd) as Uint8Array;
+      clientScope.release(rk);
+      const encryptor = clientScope.own(new seal.Encryptor(cc.context, publicKey, secret));
+      const decryptor = clientScope.own(new seal.Decryptor(cc.context, secret));
+      clientScope.release(keygen);
+      return { relinBytes, encryptor, decryptor };
+    });
+    result.bytesClientToServer += keys.relinBytes.length;
+    result.clientMs += performance.now() - t0;
+
+    // ---- server: its own context, the relinearisation keys ----
+    t0 = performance.now();
+    const sc = makeContext(seal, serverScope, p);
+    const relinKeys = serverScope.own(new seal.RelinKeys());
+    sealGuard('loading relinearisation keys', () => relinKeys.loadFromArray(sc.context, keys.relinBytes), 'CIPHERTEXT_INVALID');
+    const server: ServerHe = { seal, ...sc, relinKeys, slots: p.slots, counts: he };
+    result.serverMs += performance.now() - t0;
+
+    const inputSize = shapeSize(network.inputShape);
+    const total = layers.length;
+    for (let start = 0; start < images.length; start += p.slots) {
+      const batch = images.slice(start, start + p.slots);
+      // ---- client: one seeded symmetric ciphertext per pixel, values of the batch in the slots ----
+      t0 = performance.now();
+      const upload: Uint8Array[] = [];
+      const values = new Float64Array(batch.length);
+      const pt = clientScope.own(new seal.Plaintext());
+      for (let i = 0; i < inputSize; i++) {
+        for (let j = 0; j < batch.length; j++) values[j] = batch[j]![i]!;
+        upload.push(sealGuard('encrypting the input', () => {
+          cc.encoder.encode(values, 2 ** p.scaleBits, pt);
+          const ser = keys.encryptor.encryptSymmetricSerializable(pt);
+          try { return ser.saveToArray(seal.ComprModeType.zstd) as Uint8Array; } finally { ser.delete(); }
+        }));
+        he.encryptions++;
+        result.bytesClientToServer += upload[i]!.length;
+        if (i % 64 === 0) { result.clientMs += performance.now() - t0; await tick(); t0 = performance.now(); }
+      }
+      clientScope.release(pt);
+      result.clientMs += performance.now() - t0;
+      const inputTrace = traceOf('input');
+      inputTrace.ciphertexts += inputSize;
+      inputTrace.bytes += upload.reduce((a, u) => a + u.length, 0);
+      if (!inputTrace.levels.includes(p.depth)) inputTrace.levels.push(p.depth);
+
+      // ---- server: load, evaluate the whole network, serialise the logits ----
+      t0 = performance.now();
+      // inputs are deserialised when the first layer needs them (see EncryptedTensor.load)
+      const load = (i: number): Ciphertext => {
+        const ct = serverScope.own(new seal.Ciphertext());
+        sealGuard('loading an input ciphertext', () => ct.loadFromArray(sc.context, upload[i]!), 'CIPHERTEXT_INVALID');
+        upload[i] = new Uint8Array(0); // the server keeps the ciphertext, not the bytes
+        if (chainIndexOf(server, ct) !== p.depth) throw new PpnnError('CIPHERTEXT_INVALID', 'cryptonets: input ciphertext not at the top level');
+        return ct;
+      };
+      const bytesPerPrime = 2 * p.polyModulusDegree * 8;
+      const out = await evaluateNetwork(server, serverScope, layers, { cts: [], shape: network.inputShape, level: p.depth, load }, {
+        tick,
+        layerDone: (d) => {
+          const t = traceOf(d.layer);
+          t.levelsUsed = d.levelsUsed;
+          if (!t.levels.includes(d.level)) t.levels.push(d.level);
+          t.ciphertexts += d.ciphertexts;
+          t.bytes += d.ciphertexts * bytesPerPrime * (d.level + 1);
+          opts.onProgress?.({ layer: d.layer, index: d.index, total, level: d.level });
+        },
+      });
+      const download = out.cts.map((ct) => sealGuard('serialising a logit ciphertext', () => ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array));
+      for (const ct of out.cts) serverScope.release(ct);
+      result.serverMs += performance.now() - t0;
+      const sent = download.reduce((a, u) => a + u.length, 0);
+      result.bytesServerToClient += sent;
+      if (layers.length > 0) {
+        const last = traceOf(layers[layers.length - 1]!.name);
+        last.bytes += sent - out.cts.length * bytesPerPrime * (out.level + 1); // the last layer's outputs are what was sent
+      }
+
+      // ---- client: decrypt, decode, read slot j for image j ----
+      t0 = performance.now();
+      const logits = batch.map(() => new Float64Array(download.length));
+      const ct = clientScope.own(new seal.Ciphertext());
+      const dec = clientScope.own(new seal.Plaintext());
+      download.forEach((bytes, k) => {
+        const slots = sealGuard('decrypting a logit', () => {
+          ct.loadFromArray(cc.context, bytes);
+          keys.decryptor.decrypt(ct, dec);
+          return cc.encoder.decodeFloat64(dec) as Float64Array;
+        }, 'CIPHERTEXT_INVALID');
+        he.decryptions++;
+        for (let j = 0; j < batch.length; j++) logits[j]![k] = slots[j]!;
+      });
+      clientScope.release(dec);
+      clientScope.release(ct);
+      result.clientMs += performance.now() - t0;
+      result.logits.push(...logits);
+    }
+    result.levels = [...trace.values()];
+    return result;
+  } finally {
+    serverScope.free();
+    clientScope.free();
+  }
+}
+
+export type { CryptoNetsLayer, CryptoNetsParams };
