@@ -2,64 +2,60 @@
  * CryptoNets server: evaluates the whole network on ciphertexts laid out one per value
  * (slot j of every ciphertext = image j), with only the relinearisation keys.
  *
- *  - conv2d / dense: each output is Σ w·ct over its receptive field, every weight a
- *    constant plaintext encoded at scale exactly q_l (the prime the following rescale
- *    divides out), so the layer leaves the scale unchanged; then bias as a plaintext
- *    added at the rescaled ciphertext's exact scale. Zero weights are skipped. Loop order
- *    is output-group major (a conv output channel, a dense row): the group's weights are
- *    encoded once (deduplicated by value), used for every output position, then freed —
- *    a layer-wide cache would hold 4608 plaintexts (~1 GB) for MNIST's second conv.
+ * Memory: the network is a STREAM, not a sequence of materialised layers. A layer's output
+ * ciphertext is produced, activated, and at once scattered into the accumulators of the
+ * next linear layer (conv: into every output whose window contains it; dense: into every
+ * output), then freed. So at most one layer's worth of accumulators per linear layer is
+ * alive (bundled MNIST: 256 for the second conv, 100 and 10 for the dense layers), never a
+ * whole layer of outputs (1152 conv1 outputs at N = 16384 were 1.8 GB). An accumulator is
+ * complete when all its inputs have contributed (counted in advance); then it is rescaled,
+ * gets its bias and the following activation, and flows on.
+ * The first linear layer reads the client's upload: its inputs stay serialised (JS memory)
+ * and are deserialised on first use and freed after their last use; a first convolution
+ * gathers position by position so only a band of input rows is alive.
+ *
+ *  - conv2d / dense: Σ w·ct, every weight a constant plaintext at scale exactly q_l (the
+ *    prime the following rescale divides out), so the layer leaves the scale unchanged;
+ *    bias added after the rescale at the ciphertext's exact scale. Zero weights are skipped.
+ *    Constants are built by ConstantEncoder (no FFT); a layer whose weights are reused and
+ *    fit CACHE_BYTES keeps them (MNIST conv1: 288 × 1 MB), others build them per use.
  *  - square: ct×ct, relinearise, rescale. poly a·x² + b·x + c: u = a·x + b (one level),
  *    then x·u with x mod-switched down to u's level (second level), + c.
- *  - Layer by layer; a layer's input ciphertexts are freed as soon as it is done, and an
- *    activation that follows a linear layer is applied to each output as it is produced.
  *
- * All handles belong to the caller's Scope; this module never frees what it did not make.
+ * All handles belong to the caller's Scope; this module frees what it made as it goes.
  */
-import type { Ciphertext, CKKSEncoder, Evaluator, ParmsIdType, Plaintext, RelinKeys, SEALContext } from 'node-seal';
+import type { Ciphertext, Plaintext, RelinKeys } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import { layerOutputShape } from '../model/shapes.ts';
 import type { Shape } from '../model/types.ts';
 import type { HeOpCounts } from '../report/types.ts';
 import { Scope, sealGuard } from '../he/seal.ts';
-import type { Seal } from '../he/seal.ts';
 import { layerDepth } from './cryptonets-params.ts';
 import type { CryptoNetsLayer } from './cryptonets-params.ts';
+import { ConstantEncoder } from './cryptonets-plain.ts';
+import type { ConstantContext } from './cryptonets-plain.ts';
 
 /** The server's HE objects (owned by the caller). */
-export interface ServerHe {
-  readonly seal: Seal;
-  readonly context: SEALContext;
-  readonly encoder: CKKSEncoder;
-  readonly evaluator: Evaluator;
+export interface ServerHe extends ConstantContext {
   readonly relinKeys: RelinKeys;
-  readonly slots: number;
   /** data primes q0 … q_D as doubles (exact rescale divisors) */
   readonly primes: readonly number[];
-  /** parms id by chain index (0 = only q0 left) */
-  readonly parmsIds: readonly ParmsIdType[];
   readonly counts: HeOpCounts;
 }
 
-/** Ciphertexts of one tensor: one per value (CHW order), all at `level` with the same scale. */
-export interface EncryptedTensor {
+/** The encrypted network input: `count` ciphertexts at `level`, deserialised on demand. */
+export interface EncryptedInput {
+  shape: Shape;
+  level: number;
+  /** deserialise input ciphertext i (owned by the evaluator's scope); called once per i */
+  load: (i: number) => Ciphertext;
+}
+
+/** The encrypted logits, owned by the caller's scope. */
+export interface EncryptedOutput {
   cts: Ciphertext[];
   shape: Shape;
   level: number;
-  /**
-   * Lazy tensor (the network input): `cts` starts empty and ciphertext i is deserialised
-   * on first use. A first convolution then streams over its input, freeing each pixel's
-   * ciphertext after its last use, so the whole input never sits in memory at once.
-   */
-  load?: (i: number) => Ciphertext;
-}
-
-/** Deserialise every remaining ciphertext of a lazy tensor. */
-function materialise(x: EncryptedTensor): EncryptedTensor {
-  if (!x.load) return x;
-  const n = x.shape.reduce((a, b) => a * b, 1);
-  for (let i = 0; i < n; i++) x.cts[i] ??= x.load(i);
-  return { cts: x.cts, shape: x.shape, level: x.level };
 }
 
 export interface LayerDone {
@@ -76,6 +72,9 @@ export interface EvalHooks {
   layerDone: (d: LayerDone) => void;
 }
 
+/** Cached weight plaintexts of one reusing layer may take this much WASM memory. */
+const CACHE_BYTES = 384 * 2 ** 20;
+
 /** Read the chain index of a ciphertext (measured, not assumed). */
 export function chainIndexOf(he: Pick<ServerHe, 'context'>, ct: Ciphertext): number {
   const s = new Scope();
@@ -86,74 +85,45 @@ export function chainIndexOf(he: Pick<ServerHe, 'context'>, ct: Ciphertext): num
   }
 }
 
-/** Constant plaintext `value` in every slot, at `scale`, brought down to chain index `level`. */
-function encodeConstant(he: ServerHe, scope: Scope, value: number, scale: number, level: number): Plaintext {
-  return sealGuard('encoding a constant', () => {
-    const pt = scope.own(new he.seal.Plaintext());
-    he.encoder.encode(new Float64Array(he.slots).fill(value), scale, pt);
-    if (level < he.parmsIds.length - 1) he.evaluator.plainModSwitchToInplace(pt, he.parmsIds[level]!);
-    return pt;
-  });
-}
+/** Consumer of one tensor's ciphertexts, in any order; takes ownership of `ct`. */
+type Sink = (i: number, ct: Ciphertext) => Promise<void>;
+type Linear = Extract<CryptoNetsLayer, { kind: 'conv2d' | 'dense' }>;
+type Activation = Extract<CryptoNetsLayer, { kind: 'square' | 'poly' }>;
 
-/** One affine output: the (input index, weight) terms of its receptive field. */
-type Terms = { idx: number[]; w: number[] };
-
-/**
- * Σ w·x over `terms`, rescaled, plus bias. The weight plaintexts come from `weightPt`
- * (group cache). A row with no usable weight gets the smallest representable one (1/q_l)
- * on its first input: SEAL refuses to produce a transparent (all-zero) ciphertext, and
- * the added |x|/q_l is far below CKKS noise.
- */
-function affineOutput(he: ServerHe, scope: Scope, x: (i: number) => Ciphertext, terms: Terms, q: number, tmp: Ciphertext, weightPt: (w: number) => Plaintext): Ciphertext {
-  const acc = scope.own(new he.seal.Ciphertext());
-  let first = true;
-  sealGuard('ct×pt multiply-accumulate', () => {
-    for (let k = 0; k < terms.idx.length; k++) {
-      const w = terms.w[k]!;
-      if (Math.round(Math.abs(w) * q) === 0) continue;
-      const pt = weightPt(w);
-      if (first) { he.evaluator.multiplyPlain(x(terms.idx[k]!), pt, acc); first = false; } else {
-        he.evaluator.multiplyPlain(x(terms.idx[k]!), pt, tmp);
-        he.evaluator.addInplace(acc, tmp);
-        he.counts.additions++;
-      }
-      he.counts.ctPtMul++;
+/** Per-layer bookkeeping: counts outputs, checks the planned level on the first, reports on the last. */
+class LayerTracker {
+  #emitted = 0;
+  readonly #he: ServerHe;
+  readonly #hooks: EvalHooks;
+  readonly #done: LayerDone;
+  constructor(he: ServerHe, hooks: EvalHooks, l: CryptoNetsLayer, index: number, before: number, level: number, total: number) {
+    this.#he = he;
+    this.#hooks = hooks;
+    this.#done = { layer: l.name, index, level, levelsUsed: before - level, ciphertexts: total };
+  }
+  /** Call once per output ciphertext, before handing it on. */
+  produced(ct: Ciphertext): void {
+    const d = this.#done;
+    if (this.#emitted === 0) {
+      const measured = chainIndexOf(this.#he, ct);
+      if (measured !== d.level) throw new PpnnError('INTERNAL', `cryptonets: layer '${d.layer}' left its output at level ${measured}, planned ${d.level}`);
     }
-    if (first) {
-      he.evaluator.multiplyPlain(x(terms.idx[0] ?? 0), weightPt(1 / q), acc);
-      he.counts.ctPtMul++;
-    }
-    he.evaluator.rescaleToNextInplace(acc);
-    he.counts.rescales++;
-  });
-  return acc;
-}
-
-/** Add the constant `value` (at the ciphertext's exact scale and level) to every ct; 0 adds nothing. */
-function addConstant(he: ServerHe, scope: Scope, cts: readonly Ciphertext[], value: number, level: number, cache: Map<number, Plaintext>): void {
-  if (value === 0 || cts.length === 0) return;
-  let pt = cache.get(value);
-  if (!pt) { pt = encodeConstant(he, scope, value, cts[0]!.scale(), level); cache.set(value, pt); }
-  for (const ct of cts) {
-    sealGuard('adding a constant', () => he.evaluator.addPlainInplace(ct, pt));
-    he.counts.additions++;
+    if (++this.#emitted === d.ciphertexts) this.#hooks.layerDone(d);
   }
 }
 
-/** Receptive-field terms of output group `o` at each position (conv) or of row `o` (dense). */
-function groupTerms(l: Extract<CryptoNetsLayer, { kind: 'conv2d' | 'dense' }>, input: Shape, o: number): Terms[] {
+/** (input index, weight) terms of output group `o` at each position (conv) or of row `o` (dense). */
+function groupTerms(l: Linear, input: Shape, o: number): { idx: number[]; w: number[] }[] {
   if (l.kind === 'dense') {
-    const idx = Array.from({ length: l.inFeatures }, (_, i) => i);
-    return [{ idx, w: Array.from(l.weight.subarray(o * l.inFeatures, (o + 1) * l.inFeatures)) }];
+    return [{ idx: Array.from({ length: l.inFeatures }, (_, i) => i), w: Array.from(l.weight.subarray(o * l.inFeatures, (o + 1) * l.inFeatures)) }];
   }
   const [C, H, W] = input as [number, number, number];
   const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
   const out = layerOutputShape(l, input) as [number, number, number];
-  const terms: Terms[] = [];
+  const terms: { idx: number[]; w: number[] }[] = [];
   for (let oy = 0; oy < out[1]; oy++) {
     for (let ox = 0; ox < out[2]; ox++) {
-      const t: Terms = { idx: [], w: [] };
+      const t = { idx: [] as number[], w: [] as number[] };
       for (let c = 0; c < C; c++) {
         for (let a = 0; a < kh; a++) {
           const iy = oy * sh + a - ph;
@@ -172,72 +142,89 @@ function groupTerms(l: Extract<CryptoNetsLayer, { kind: 'conv2d' | 'dense' }>, i
   return terms;
 }
 
-async function affineLayer(he: ServerHe, scope: Scope, l: Extract<CryptoNetsLayer, { kind: 'conv2d' | 'dense' }>, input: EncryptedTensor, hooks: EvalHooks, then?: (ct: Ciphertext) => Ciphertext): Promise<EncryptedTensor> {
-  if (input.level < 1) throw new PpnnError('INTERNAL', `cryptonets: no level left for layer '${l.name}'`);
-  const q = he.primes[input.level]!;
-  const groups = l.kind === 'dense' ? l.outFeatures : l.outChannels;
-  const tmp = scope.own(new he.seal.Ciphertext());
-  const biasPts = new Map<number, Plaintext>();
-  const level = input.level;
-  const encoder = (cache: Map<number, Plaintext>) => (w: number): Plaintext => {
-    let pt = cache.get(w);
-    if (!pt) { pt = encodeConstant(he, scope, w, q, level); cache.set(w, pt); }
-    return pt;
+/**
+ * Where input `i` goes: (output index, weight) pairs, zero weights included (they count
+ * towards completion). Output index is CHW for a conv.
+ */
+function fanOut(l: Linear, input: Shape, out: Shape, i: number, visit: (j: number, w: number) => void): void {
+  if (l.kind === 'dense') {
+    for (let o = 0; o < l.outFeatures; o++) visit(o, l.weight[o * l.inFeatures + i]!);
+    return;
+  }
+  const [C, H, W] = input as [number, number, number];
+  const [, OH, OW] = out as [number, number, number];
+  const c = Math.floor(i / (H * W)), iy = Math.floor(i / W) % H, ix = i % W;
+  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
+  for (let a = 0; a < kh; a++) {
+    const ny = iy + ph - a;
+    if (ny < 0 || ny % sh !== 0 || ny / sh >= OH) continue;
+    for (let b = 0; b < kw; b++) {
+      const nx = ix + pw - b;
+      if (nx < 0 || nx % sw !== 0 || nx / sw >= OW) continue;
+      for (let o = 0; o < l.outChannels; o++) visit((o * OH + ny / sh) * OW + nx / sw, l.weight[((o * C + c) * kh + a) * kw + b]!);
+    }
+  }
+}
+
+/** Weight plaintexts at level `level`, scale q: layer-wide cache when reused and small enough, else built per use. */
+function weightSource(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Linear, input: Shape, level: number) {
+  const q = he.primes[level]!;
+  const reused = l.kind === 'conv2d' && layerOutputShape(l, input).slice(1).reduce((a, b) => a * b, 1) > 1;
+  const bytes = l.weight.length * 2 * he.slots * 8 * (level + 1);
+  const cache = reused && bytes <= CACHE_BYTES ? new Map<number, Plaintext>() : undefined;
+  return {
+    q,
+    /** zero at this scale: skipped */
+    negligible: (w: number) => Math.round(Math.abs(w) * q) === 0,
+    get(w: number): Plaintext {
+      if (!cache) return consts.encode(scope, w, q, level);
+      let pt = cache.get(w);
+      if (!pt) { pt = consts.encode(scope, w, q, level); cache.set(w, pt); }
+      return pt;
+    },
+    put(pt: Plaintext): void { if (!cache) scope.release(pt); },
+    done(): void { if (cache) for (const pt of cache.values()) scope.release(pt); },
   };
-  const nIn = input.shape.reduce((a, b) => a * b, 1);
-  // Stream over a lazy input (position-major, layer-wide weight cache) when the weights
-  // are few next to the input ciphertexts they let us free early (MNIST's first conv:
-  // 288 weights, 784 pixels); otherwise output-channel-major with all inputs loaded.
-  if (l.kind === 'conv2d' && input.load && l.weight.length <= 2 * nIn) {
-    const load = input.load;
-    const x = input.cts;
-    const get = (i: number): Ciphertext => (x[i] ??= load(i));
-    const terms = Array.from({ length: groups }, (_, o) => groupTerms(l, input.shape, o));
-    const positions = terms[0]!.length;
-    const uses = new Int32Array(nIn);
-    for (const g of terms) for (const t of g) for (const i of t.idx) uses[i]!++;
-    const cache = new Map<number, Plaintext>();
-    const weightPt = encoder(cache);
-    const out: Ciphertext[] = new Array<Ciphertext>(groups * positions);
-    for (let p = 0; p < positions; p++) {
-      for (let o = 0; o < groups; o++) {
-        const t = terms[o]![p]!;
-        const y = affineOutput(he, scope, get, t, q, tmp, weightPt);
-        addConstant(he, scope, [y], l.bias[o]!, level - 1, biasPts);
-        out[o * positions + p] = then ? then(y) : y;
-        for (const i of t.idx) if (--uses[i]! === 0 && x[i]) { scope.release(x[i]!); delete x[i]; }
-        await hooks.tick();
-      }
+}
+
+/** acc (+)= x·w, counting the ops; `acc` undefined = first term. Returns the accumulator. */
+function multiplyAccumulate(he: ServerHe, scope: Scope, src: ReturnType<typeof weightSource>, x: Ciphertext, w: number, acc: Ciphertext | undefined, tmp: Ciphertext): Ciphertext {
+  const pt = src.get(w);
+  sealGuard('ct×pt multiply-accumulate', () => {
+    if (!acc) { acc = scope.own(new he.seal.Ciphertext()); he.evaluator.multiplyPlain(x, pt, acc); } else {
+      he.evaluator.multiplyPlain(x, pt, tmp);
+      he.evaluator.addInplace(acc, tmp);
+      he.counts.additions++;
     }
-    for (const pt of cache.values()) scope.release(pt);
-    for (const pt of biasPts.values()) scope.release(pt);
-    scope.release(tmp);
-    return { cts: out, shape: layerOutputShape(l, input.shape), level: level - 1 };
-  }
-  const x = materialise(input).cts;
-  const out: Ciphertext[] = [];
-  for (let o = 0; o < groups; o++) {
-    const cache = new Map<number, Plaintext>();
-    const weightPt = encoder(cache);
-    const group: Ciphertext[] = [];
-    for (const t of groupTerms(l, input.shape, o)) {
-      group.push(affineOutput(he, scope, (i) => x[i]!, t, q, tmp, weightPt));
-      await hooks.tick();
-    }
-    addConstant(he, scope, group, l.bias[o]!, level - 1, biasPts);
-    for (const pt of cache.values()) scope.release(pt);
-    out.push(...(then ? group.map(then) : group));
-  }
-  for (const pt of biasPts.values()) scope.release(pt);
-  scope.release(tmp);
-  return { cts: out, shape: layerOutputShape(l, input.shape), level: level - 1 };
+  });
+  he.counts.ctPtMul++;
+  src.put(pt);
+  return acc!;
 }
 
 /**
- * The activation `l` as a per-ciphertext map at input level `level`: `apply(ct)` returns
- * the activated ciphertext and releases `ct`; `done()` frees the cached constants.
+ * Finish one affine output: if no weight contributed, the smallest representable one (1/q)
+ * on `any` (SEAL refuses to make a transparent ciphertext; |x|/q is far below CKKS noise);
+ * rescale; add the bias at the exact scale.
  */
-function activation(he: ServerHe, scope: Scope, l: Extract<CryptoNetsLayer, { kind: 'square' | 'poly' }>, level: number): { apply: (ct: Ciphertext) => Ciphertext; done: () => void; level: number } {
+function finishAffine(he: ServerHe, scope: Scope, consts: ConstantEncoder, src: ReturnType<typeof weightSource>, acc: Ciphertext | undefined, any: Ciphertext, bias: number, level: number, tmp: Ciphertext): Ciphertext {
+  const y = acc ?? multiplyAccumulate(he, scope, src, any, 1 / src.q, undefined, tmp);
+  sealGuard('rescaling an affine output', () => he.evaluator.rescaleToNextInplace(y));
+  he.counts.rescales++;
+  if (bias !== 0) {
+    const pt = consts.encode(scope, bias, y.scale(), level - 1);
+    sealGuard('adding a bias', () => he.evaluator.addPlainInplace(y, pt));
+    scope.release(pt);
+    he.counts.additions++;
+  }
+  return y;
+}
+
+/**
+ * The activation `l` at input level `level` as a sink transformer: each ciphertext is
+ * activated, released, and the result handed on. `done()` frees the cached constants.
+ */
+function activation(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Activation, level: number) {
   const depth = layerDepth(l);
   if (level < depth) throw new PpnnError('INTERNAL', `cryptonets: not enough levels left for layer '${l.name}'`);
   const a = l.kind === 'poly' ? l.a : 1, b = l.kind === 'poly' ? l.b : 0, c = l.kind === 'poly' ? l.c : 0;
@@ -246,7 +233,7 @@ function activation(he: ServerHe, scope: Scope, l: Extract<CryptoNetsLayer, { ki
   // every ciphertext of a layer has the same history, hence the same scale: encode once
   const constPt = (key: string, v: number, scale: number, lv: number): Plaintext => {
     let pt = pts.get(key);
-    if (!pt) { pt = encodeConstant(he, scope, v, scale, lv); pts.set(key, pt); }
+    if (!pt) { pt = consts.encode(scope, v, scale, lv); pts.set(key, pt); }
     return pt;
   };
   const q = he.primes[level]!;
@@ -279,52 +266,130 @@ function activation(he: ServerHe, scope: Scope, l: Extract<CryptoNetsLayer, { ki
   return { apply, done: () => { for (const pt of pts.values()) scope.release(pt); }, level: level - depth };
 }
 
+/** A built pipeline stage: its sink, and what to free / check once the stream is over. */
+interface Stage { sink: Sink; done: () => void }
+
 /**
- * Evaluate `layers` on the encrypted input (consumed: its ciphertexts are released).
- * Returns the encrypted logits, owned by `scope`. Reports every finished layer with the
- * measured chain index of its output. Throws INTERNAL when the measured level differs
- * from the planned one, HE_ERROR on a SEAL failure, whatever `hooks.tick` throws.
+ * Evaluate `layers` on the encrypted input, streaming (see the file comment). Returns the
+ * encrypted logits, owned by `scope`. Reports every finished layer, in order, with the
+ * measured chain index of its output. Throws INTERNAL when a measured level differs from
+ * the planned one, HE_ERROR on a SEAL failure, whatever `hooks.tick` throws.
  */
-export async function evaluateNetwork(he: ServerHe, scope: Scope, layers: readonly CryptoNetsLayer[], input: EncryptedTensor, hooks: EvalHooks): Promise<EncryptedTensor> {
-  let x = input;
-  const report = (i: number, before: number, y: EncryptedTensor): void => {
-    const measured = y.cts.length > 0 ? chainIndexOf(he, y.cts[0]!) : y.level;
-    if (measured !== y.level) throw new PpnnError('INTERNAL', `cryptonets: layer '${layers[i]!.name}' left its output at level ${measured}, planned ${y.level}`);
-    hooks.layerDone({ layer: layers[i]!.name, index: i, level: measured, levelsUsed: before - measured, ciphertexts: y.cts.length });
-  };
-  for (let i = 0; i < layers.length; i++) {
-    const l = layers[i]!;
-    const before = x.level;
+export async function evaluateNetwork(he: ServerHe, scope: Scope, layers: readonly CryptoNetsLayer[], input: EncryptedInput, hooks: EvalHooks): Promise<EncryptedOutput> {
+  const consts = new ConstantEncoder(he);
+  // plan shapes and levels
+  const shapes: Shape[] = [input.shape];
+  const levels: number[] = [input.level];
+  for (const l of layers) {
+    shapes.push(layerOutputShape(l, shapes[shapes.length - 1]!));
+    const lv = levels[levels.length - 1]! - layerDepth(l);
+    if (lv < 0) throw new PpnnError('INTERNAL', `cryptonets: no level left for layer '${l.name}'`);
+    levels.push(lv);
+  }
+  const size = (s: Shape) => s.reduce((a, b) => a * b, 1);
+  const outShape = shapes[layers.length]!;
+  const result: Ciphertext[] = new Array<Ciphertext>(size(outShape));
+  const tmp = scope.own(new he.seal.Ciphertext());
+  const cleanups: (() => void)[] = [];
+
+  // build back to front: stage k consumes tensor k (the input of layer k)
+  let next: Sink = async (i, ct) => { result[i] = ct; };
+  let gather: { l: Extract<Linear, { kind: 'conv2d' }>; sink: Sink } | undefined;
+  for (let k = layers.length - 1; k >= 0; k--) {
+    const l = layers[k]!;
+    const track = new LayerTracker(he, hooks, l, k, levels[k]!, levels[k + 1]!, size(shapes[k + 1]!));
+    const downstream = next;
     if (l.kind === 'flatten') {
-      x = { ...materialise(x), shape: layerOutputShape(l, x.shape) };
-      report(i, before, x);
-    } else if (l.kind === 'conv2d' || l.kind === 'dense') {
-      // An activation right after is applied to each output as soon as it exists (fused):
-      // the layer's outputs then never all sit in memory at the higher level, which
-      // keeps SEAL's memory pool (it never shrinks) ~40% smaller on MNIST.
-      const next = layers[i + 1];
-      const act = next && (next.kind === 'square' || next.kind === 'poly') ? activation(he, scope, next, x.level - 1) : undefined;
-      const y = await affineLayer(he, scope, l, x, hooks, act?.apply);
-      act?.done();
-      for (const ct of x.cts) if (ct) scope.release(ct);
-      if (act) {
-        hooks.layerDone({ layer: l.name, index: i, level: x.level - 1, levelsUsed: 1, ciphertexts: y.cts.length });
-        x = { ...y, level: act.level };
-        report(i + 1, before - 1, x);
-        i++;
-      } else {
-        x = y;
-        report(i, before, x);
-      }
+      next = async (i, ct) => { track.produced(ct); await downstream(i, ct); };
+    } else if (l.kind === 'square' || l.kind === 'poly') {
+      const act = activation(he, scope, consts, l, levels[k]!);
+      cleanups.push(act.done);
+      next = async (i, ct) => { const y = act.apply(ct); track.produced(y); await hooks.tick(); await downstream(i, y); };
+    } else if (k === 0 && l.kind === 'conv2d') {
+      gather = { l, sink: async (i, ct) => { track.produced(ct); await downstream(i, ct); } };
+      next = downstream; // driven directly from the input below
     } else {
-      const act = activation(he, scope, l, x.level);
-      x = materialise(x);
-      const cts: Ciphertext[] = [];
-      for (const ct of x.cts) { cts.push(act.apply(ct)); await hooks.tick(); }
-      act.done();
-      x = { cts, shape: x.shape, level: act.level };
-      report(i, before, x);
+      const stage = scatterStage(he, scope, consts, l, shapes[k]!, shapes[k + 1]!, levels[k]!, tmp, async (i, ct) => { track.produced(ct); await downstream(i, ct); }, hooks);
+      cleanups.push(stage.done);
+      next = stage.sink;
     }
   }
-  return x;
+  try {
+    if (gather) await gatherConv(he, scope, consts, gather.l, input, tmp, gather.sink, hooks);
+    else {
+      for (let i = 0; i < size(input.shape); i++) { await next(i, input.load(i)); await hooks.tick(); }
+    }
+  } finally {
+    for (const f of cleanups) f();
+    scope.release(tmp);
+  }
+  for (let i = 0; i < result.length; i++) if (!result[i]) throw new PpnnError('INTERNAL', `cryptonets: logit ${i} was never produced`);
+  return { cts: result, shape: outShape, level: levels[layers.length]! };
+}
+
+/**
+ * Linear layer fed one input ciphertext at a time (any order): scatter w·x into every
+ * output that uses x, release x; an output whose contributions are all in is finished
+ * and handed to `emit`. Holds at most one accumulator per output.
+ */
+function scatterStage(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Linear, inShape: Shape, outShape: Shape, level: number, tmp: Ciphertext, emit: Sink, hooks: EvalHooks): Stage {
+  const nIn = inShape.reduce((a, b) => a * b, 1);
+  const nOut = outShape.reduce((a, b) => a * b, 1);
+  const perChannel = l.kind === 'conv2d' ? nOut / l.outChannels : 1;
+  const remaining = new Int32Array(nOut);
+  for (let i = 0; i < nIn; i++) fanOut(l, inShape, outShape, i, (j) => remaining[j]!++);
+  const acc: (Ciphertext | undefined)[] = new Array(nOut);
+  const src = weightSource(he, scope, consts, l, inShape, level);
+  const targets: number[] = [], weights: number[] = [];
+  const sink: Sink = async (i, x) => {
+    targets.length = 0; weights.length = 0;
+    fanOut(l, inShape, outShape, i, (j, w) => { targets.push(j); weights.push(w); });
+    const js = targets.slice(), ws = weights.slice(); // emit() below re-enters other stages, not this one
+    try {
+      for (let k = 0; k < js.length; k++) {
+        const j = js[k]!, w = ws[k]!;
+        if (!src.negligible(w)) acc[j] = multiplyAccumulate(he, scope, src, x, w, acc[j], tmp);
+        if (--remaining[j]! === 0) {
+          const y = finishAffine(he, scope, consts, src, acc[j], x, l.bias[Math.floor(j / perChannel)]!, level, tmp);
+          acc[j] = undefined;
+          await emit(j, y);
+        }
+        await hooks.tick();
+      }
+    } finally {
+      scope.release(x);
+    }
+  };
+  return { sink, done: () => src.done() };
+}
+
+/**
+ * First convolution, fed from the serialised upload: output position by position (all
+ * channels), each input deserialised on first use and released after its last, so only a
+ * band of input rows is alive.
+ */
+async function gatherConv(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Extract<Linear, { kind: 'conv2d' }>, input: EncryptedInput, tmp: Ciphertext, emit: Sink, hooks: EvalHooks): Promise<void> {
+  const nIn = input.shape.reduce((a, b) => a * b, 1);
+  const terms = Array.from({ length: l.outChannels }, (_, o) => groupTerms(l, input.shape, o));
+  const positions = terms[0]!.length;
+  const uses = new Int32Array(nIn);
+  for (const g of terms) for (const t of g) for (const i of t.idx) uses[i]!++;
+  const x: (Ciphertext | undefined)[] = new Array(nIn);
+  const get = (i: number): Ciphertext => (x[i] ??= input.load(i));
+  const src = weightSource(he, scope, consts, l, input.shape, input.level);
+  try {
+    for (let p = 0; p < positions; p++) {
+      for (let o = 0; o < l.outChannels; o++) {
+        const t = terms[o]![p]!;
+        let acc: Ciphertext | undefined;
+        for (let k = 0; k < t.idx.length; k++) if (!src.negligible(t.w[k]!)) acc = multiplyAccumulate(he, scope, src, get(t.idx[k]!), t.w[k]!, acc, tmp);
+        const y = finishAffine(he, scope, consts, src, acc, get(t.idx[0] ?? 0), l.bias[o]!, input.level, tmp);
+        for (const i of t.idx) if (--uses[i]! === 0 && x[i]) { scope.release(x[i]!); x[i] = undefined; }
+        await emit(o * positions + p, y);
+        await hooks.tick();
+      }
+    }
+  } finally {
+    src.done();
+  }
 }

@@ -72,17 +72,19 @@ function makeContext(seal: Seal, s: Scope, p: CryptoNetsParams) {
     const context = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
     if (!context.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the cryptonets parameters: ${context.toHuman()}`);
     const primes: number[] = [];
+    const primeValues: bigint[] = [];
     const parmsIds: ParmsIdType[] = [];
     let data = s.own(context.firstContextData());
     const moduli = s.own(s.own(data.parms()).coeffModulus());
-    for (let i = 0; i < moduli.size(); i++) primes.push(Number(s.own(moduli.get(i)!).value()));
+    for (let i = 0; i < moduli.size(); i++) primeValues.push(s.own(moduli.get(i)!).value());
+    for (const q of primeValues) primes.push(Number(q));
     for (;;) {
       parmsIds[data.chainIndex()] = s.own(data.parmsId());
       if (data.chainIndex() === 0) break;
       data = s.own(data.nextContextData());
     }
     if (parmsIds.length !== p.depth + 1) throw new PpnnError('HE_PARAMS', `cryptonets: modulus chain has ${parmsIds.length} data levels, expected ${p.depth + 1}`);
-    return { context, encoder: s.own(new seal.CKKSEncoder(context)), evaluator: s.own(new seal.Evaluator(context)), primes, parmsIds };
+    return { context, encoder: s.own(new seal.CKKSEncoder(context)), evaluator: s.own(new seal.Evaluator(context)), primes, primeValues, parmsIds };
   }, 'HE_PARAMS');
 }
 
@@ -189,7 +191,7 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
 
       // ---- server: load, evaluate the whole network, serialise the logits ----
       t0 = performance.now();
-      // inputs are deserialised when the first layer needs them (see EncryptedTensor.load)
+      // inputs stay serialised until the first layer needs them, one at a time (see evaluateNetwork)
       const load = (i: number): Ciphertext => {
         const ct = serverScope.own(new seal.Ciphertext());
         sealGuard('loading an input ciphertext', () => ct.loadFromArray(sc.context, upload[i]!), 'CIPHERTEXT_INVALID');
@@ -198,7 +200,7 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
         return ct;
       };
       const bytesPerPrime = 2 * p.polyModulusDegree * 8;
-      const out = await evaluateNetwork(server, serverScope, layers, { cts: [], shape: network.inputShape, level: p.depth, load }, {
+      const out = await evaluateNetwork(server, serverScope, layers, { shape: network.inputShape, level: p.depth, load }, {
         tick,
         layerDone: (d) => {
           const t = traceOf(d.layer);

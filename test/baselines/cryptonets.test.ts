@@ -82,6 +82,36 @@ describe('cryptonets baseline', () => {
     expect(liveSealObjects()).toBe(0);
   }, 30_000);
 
+  it('streams a second, strided and padded convolution through its accumulators', async () => {
+    // conv → square → conv (stride 2, padding 1): the second conv is evaluated by scattering
+    // each squared output into the windows that contain it, not by gathering its inputs
+    const r = rng(7);
+    const v = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+    const model: Model = {
+      name: 'two-conv', inputShape: [1, 8, 8], meta: {},
+      layers: [
+        { kind: 'conv2d', name: 'c1', inChannels: 1, outChannels: 2, kernel: [3, 3], stride: [1, 1], padding: [0, 0], weight: v(18, 0.5), bias: v(2, 0.2) },
+        { kind: 'square', name: 's1' },
+        { kind: 'conv2d', name: 'c2', inChannels: 2, outChannels: 3, kernel: [3, 3], stride: [2, 2], padding: [1, 1], weight: v(54, 0.4), bias: v(3, 0.1) },
+        { kind: 'square', name: 's2' }, // keeps c2 a conv (unmerged with fc)
+        { kind: 'flatten', name: 'flat' },
+        { kind: 'dense', name: 'fc', inFeatures: 27, outFeatures: 4, weight: v(108, 0.3), bias: v(4, 0.1) },
+      ],
+    };
+    const xs = Array.from({ length: 3 }, () => v(64, 1));
+    const res = await runCryptoNets(model, xs);
+    expectClose(res.logits, model, xs);
+    expect(res.levels.map((l) => [l.layer, l.levels[0], l.ciphertexts])).toEqual([['input', 5, 64], ['c1', 4, 72], ['s1', 3, 72], ['c2', 2, 27], ['s2', 1, 27], ['flat', 1, 27], ['fc', 0, 4]]);
+    // c2: each output position sums the in-bounds taps of its padded 3×3 window over 2 channels
+    let taps = 0;
+    for (let oy = 0; oy < 3; oy++) for (let ox = 0; ox < 3; ox++) for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) {
+      const iy = oy * 2 + a - 1, ix = ox * 2 + b - 1;
+      if (iy >= 0 && iy < 6 && ix >= 0 && ix < 6) taps++;
+    }
+    expect(res.he.ctPtMul).toBe(2 * 36 * 9 + 3 * 2 * taps + 108);
+    expect(liveSealObjects()).toBe(0);
+  }, 30_000);
+
   it('refuses relu with MODEL_UNSUPPORTED_LAYER naming the layer', async () => {
     await expect(runCryptoNets(tinyNet(1, 'relu'), images(2, 5))).rejects.toMatchObject({ code: 'MODEL_UNSUPPORTED_LAYER', message: expect.stringContaining("'act'") });
     expect(liveSealObjects()).toBe(0);
