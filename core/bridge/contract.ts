@@ -8,6 +8,7 @@
  * is JSON, and typed arrays would silently become objects there. This file has no runtime
  * imports so the sandboxed preload and the browser bundle can include it as is.
  */
+import type { RunRequest } from '../runtime/api.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { LinearCost, MergeDecision, NetworkCounts } from '../model/merge.ts';
 import type { InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
@@ -60,17 +61,8 @@ export interface DatasetSample {
   pixels: string;
 }
 
-export interface SessionStartRequest {
-  /** ModelSummary.ref */
-  model: string;
-  /** DatasetSummary.ref */
-  dataset: string;
-  limit: number;
-  scheme: SchemeId;
-  /** ws://host:port of a `ppnn serve`; local worker threads when absent */
-  server?: string;
-  seed?: number;
-}
+/** The engine's RunRequest as the UI sends it (model/dataset are ModelSummary/DatasetSummary refs). */
+export type SessionStartRequest = Pick<RunRequest, 'model' | 'dataset' | 'limit' | 'scheme' | 'server' | 'seed'>;
 
 export type ReportFormat = 'json' | 'csv' | 'html';
 

@@ -1,18 +1,10 @@
 /** Seeded random networks for property tests: every supported layer mix, valid shapes. */
 import type { Layer, Model, Shape } from '../../core/model/types.ts';
 import { layerOutputShape } from '../../core/model/shapes.ts';
+import { mulberry32 } from '../../core/data/datasets.ts';
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce from the printed seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so failures reproduce from the printed seed (the data layer's mulberry32). */
+export const rng = mulberry32;
 
 const vec = (n: number, r: () => number, lo = -1, hi = 1): Float64Array => Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 

@@ -5,6 +5,7 @@
  * cover each decoding path of the importer.
  */
 import { create, toBinary } from '@bufbuild/protobuf';
+import { mulberry32 } from '../../core/data/datasets.ts';
 import type { AttributeProto, NodeProto, TensorProto, ValueInfoProto } from 'onnx-buf';
 import {
   AttributeProtoSchema, GraphProtoSchema, ModelProtoSchema, NodeProtoSchema, OperatorSetIdProtoSchema,
@@ -12,17 +13,8 @@ import {
   TypeProtoSchema, ValueInfoProtoSchema,
 } from 'onnx-buf';
 
-/** Deterministic PRNG (mulberry32) returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG returning floats in [0, 1) (the data layer's mulberry32). */
+export const seededRandom = mulberry32;
 
 /** Marks a number as a FLOAT attribute (plain numbers become INT attributes). */
 export class FloatAttr {
