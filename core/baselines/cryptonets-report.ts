@@ -6,10 +6,10 @@
  * it is reported in the online stage.
  */
 import { loadDataset } from '../data/datasets.ts';
-import { argmax, forward } from '../model/forward.ts';
+import { forward } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
-import type { ImageResult, InferenceReport, ProgressEvent } from '../report/types.ts';
-import { checkDatasetFits, modelInput } from '../runtime/plaintext.ts';
+import type { InferenceReport, ProgressEvent } from '../report/types.ts';
+import { SecureVsPlain, checkDatasetFits, modelInput } from '../runtime/plaintext.ts';
 import { runCryptoNets } from './cryptonets.ts';
 
 export async function runCryptoNetsReport(req: { model: string; dataset: string; limit: number; seed: number }, h: { onEvent?: (ev: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<InferenceReport> {
@@ -27,17 +27,10 @@ export async function runCryptoNetsReport(req: { model: string; dataset: string;
     ...(h.signal ? { signal: h.signal } : {}),
   });
   const wallMs = performance.now() - t0;
-  let correct = 0, agree = 0, plainCorrect = 0, maxErr = 0;
-  const results: ImageResult[] = r.logits.map((y, i) => {
-    let err = 0;
-    for (let k = 0; k < y.length; k++) err = Math.max(err, Math.abs(y[k]! - plain[i]![k]!));
-    maxErr = Math.max(maxErr, err);
-    const res: ImageResult = { index: i, label: ds.labels[i]!, secure: argmax(y), plaintext: argmax(plain[i]!), maxLogitError: err };
-    if (res.secure === res.label) correct++;
-    if (res.secure === res.plaintext) agree++;
-    if (res.plaintext === res.label) plainCorrect++;
-    emit({ type: 'image', result: res, runningAccuracy: correct / (i + 1), runningAgreement: agree / (i + 1) });
-    return res;
+  const score = new SecureVsPlain();
+  r.logits.forEach((y, i) => {
+    const res = score.add(i, ds.labels[i]!, y, plain[i]!);
+    emit({ type: 'image', result: res, runningAccuracy: score.runningAccuracy, runningAgreement: score.runningAgreement });
   });
   emit({ type: 'stage', stage: 'online', state: 'end', wallMs });
   const zero = { wallMs: 0, clientMs: 0, serverMs: 0, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 };
@@ -48,10 +41,7 @@ export async function runCryptoNetsReport(req: { model: string; dataset: string;
     model: model.name,
     dataset: ds.name,
     images: count,
-    accuracy: correct / count,
-    plaintextAccuracy: plainCorrect / count,
-    agreement: agree / count,
-    maxLogitError: maxErr,
+    ...score.summary(count),
     stages: {
       merging: zero,
       preprocessing: zero,
@@ -61,6 +51,6 @@ export async function runCryptoNetsReport(req: { model: string; dataset: string;
     perImage: { onlineMs: wallMs / count, onlineBytes: bytes / count, preprocessingMs: 0, preprocessingBytes: 0 },
     ckks: r.params,
     seed: req.seed,
-    results,
+    results: score.results,
   };
 }

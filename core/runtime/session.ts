@@ -7,16 +7,16 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { loadDataset } from '../data/datasets.ts';
 import { PpnnError, errorFromJSON } from '../errors.ts';
-import { argmax, forward } from '../model/forward.ts';
+import { forward } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import { mergeModel } from '../model/merge.ts';
 import { shapeSize } from '../model/types.ts';
 import { summarizeHe } from '../protocol/ckks-provider.ts';
 import type { ClientSessionResult, StageTally } from '../protocol/client.ts';
 import type { ServerSessionSummary } from '../protocol/server.ts';
-import type { ImageResult, InferenceReport, StageMetrics } from '../report/types.ts';
+import type { InferenceReport, StageMetrics } from '../report/types.ts';
 import type { RunHandlers, RunRequest } from './api.ts';
-import { checkDatasetFits, modelInput } from './plaintext.ts';
+import { SecureVsPlain, checkDatasetFits, modelInput } from './plaintext.ts';
 import type { RoleWorkerData, RoleWorkerEvent } from './role-worker.ts';
 
 const WORKER_URL = new URL('./role-worker.ts', import.meta.url);
@@ -95,8 +95,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   const imageSize = shapeSize(ds.shape);
   const images = ds.images.slice(0, count * imageSize);
 
-  const results: ImageResult[] = [];
-  let correct = 0, agree = 0, maxErr = 0;
+  const score = new SecureVsPlain();
   // traffic so far, per stage (the UI draws bytes per stage and direction live)
   const preBytes = { c2s: 0, s2c: 0 }, onl = { c2s: 0, s2c: 0 };
   let onlineStarted = false;
@@ -115,16 +114,9 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       }
       onl.c2s += ev.bytesClientToServer;
       onl.s2c += ev.bytesServerToClient;
-      const ref = plain[ev.index]!;
-      let err = 0;
-      for (let k = 0; k < ref.length; k++) err = Math.max(err, Math.abs(ev.logits[k]! - ref[k]!));
-      maxErr = Math.max(maxErr, err);
-      const r: ImageResult = { index: ev.index, label: ds.labels[ev.index]!, secure: argmax(ev.logits), plaintext: argmax(ref), maxLogitError: err };
-      if (r.secure === r.label) correct++;
-      if (r.secure === r.plaintext) agree++;
-      results.push(r);
-      emit({ type: 'image', result: r, runningAccuracy: correct / results.length, runningAgreement: agree / results.length });
-      emit({ type: 'progress', stage: 'online', imagesDone: results.length, imagesTotal: count, bytesClientToServer: onl.c2s, bytesServerToClient: onl.s2c });
+      const r = score.add(ev.index, ds.labels[ev.index]!, ev.logits, plain[ev.index]!);
+      emit({ type: 'image', result: r, runningAccuracy: score.runningAccuracy, runningAgreement: score.runningAgreement });
+      emit({ type: 'progress', stage: 'online', imagesDone: score.results.length, imagesTotal: count, bytesClientToServer: onl.c2s, bytesServerToClient: onl.s2c });
     }
   };
 
@@ -157,8 +149,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
 
   const he = summarizeHe(client.stats, server?.stats);
   const pre = client.preprocessing, on = client.online;
-  const plainCorrect = plain.reduce((n, y, i) => n + (argmax(y) === ds.labels[i] ? 1 : 0), 0);
-  results.sort((a, b) => a.index - b.index);
+  const results = [...score.results].sort((a, b) => a.index - b.index);
   const setupAndPre: StageTally = { ...pre };
   for (const k of Object.keys(setupAndPre) as (keyof StageTally)[]) setupAndPre[k] += client.setup[k];
   return {
@@ -167,10 +158,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     model: model.name,
     dataset: ds.name,
     images: count,
-    accuracy: correct / count,
-    plaintextAccuracy: plainCorrect / count,
-    agreement: agree / count,
-    maxLogitError: maxErr,
+    ...score.summary(count),
     stages: {
       merging: { wallMs: mergeMs, clientMs: 0, serverMs: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 },
       preprocessing: { ...stage(setupAndPre, setupAndPre.wallMs - setupAndPre.serverMs, server?.preprocessingMs ?? setupAndPre.serverMs), he: he.counts, levels: he.levels },
