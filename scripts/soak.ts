@@ -15,13 +15,20 @@ import { cryptoMasks } from '../core/protocol/random.ts';
 import { serveSession } from '../core/protocol/server.ts';
 import { modelInput } from '../core/runtime/plaintext.ts';
 import { memoryPair } from '../core/transport/memory.ts';
-import { parseArgs, intFlag, stringFlag } from '../core/cli/args.ts';
+import { parseCommandArgs } from '../core/cli/args.ts';
 
-const args = parseArgs(process.argv.slice(2));
-const model = await loadModel(stringFlag(args, 'model', 'mnist')!);
-const ds = await loadDataset(stringFlag(args, 'dataset', model.meta.dataset ?? 'mnist')!, 'test');
-const total = intFlag(args, 'images', 1000, 1);
-const per = intFlag(args, 'per-session', 100, 1);
+const { values: o } = parseCommandArgs({
+  options: {
+    model: { type: 'string', default: 'mnist', description: 'model' },
+    dataset: { type: 'string', description: "dataset (default: the model's)" },
+    images: { type: 'int', default: 1000, min: 1, description: 'inferences in all' },
+    'per-session': { type: 'int', default: 100, min: 1, description: 'inferences per session' },
+  },
+}, process.argv.slice(2));
+const model = await loadModel(o.model);
+const ds = await loadDataset(o.dataset ?? model.meta.dataset ?? 'mnist', 'test');
+const total = o.images;
+const per = o['per-session'];
 const mib = (b: number): string => (b / 1048576).toFixed(1);
 let done = 0, rssAfter100 = 0;
 const t0 = performance.now();

@@ -2,12 +2,12 @@
  * Stand-alone runner for `ppnn train` (same flags), for use before/without the CLI
  * dispatcher: ./node_modules/.bin/node scripts/train.ts --arch mnist-square --out assets/models/mnist.json
  */
-import { parseArgs } from '../core/cli/args.ts';
+import { parseCommandArgs } from '../core/cli/args.ts';
 import { trainCommand } from '../core/cli/commands/train.ts';
 import { isPpnnError } from '../core/errors.ts';
 
 try {
-  const code = await trainCommand.run(parseArgs(process.argv.slice(2)), {
+  const code = await trainCommand.run(parseCommandArgs(trainCommand, process.argv.slice(2)), {
     out: (t) => process.stdout.write(t + '\n'),
     err: (t) => process.stderr.write(t + '\n'),
     isTTY: process.stderr.isTTY === true,

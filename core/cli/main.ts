@@ -1,10 +1,12 @@
 /**
- * `ppnn` dispatcher: picks the subcommand, runs it, and turns every thrown error into
- * one readable line (or one JSON object with --json) plus a non-zero exit code, so no
- * stack trace reaches a user for a mistake they made.
+ * `ppnn` dispatcher: picks the subcommand, parses its options strictly against the
+ * command's table, runs it, and turns every thrown error into one readable line (or one
+ * JSON object with --json) plus a non-zero exit code, so no stack trace reaches a user
+ * for a mistake they made.
  */
-import { isPpnnError, toPpnnError } from '../errors.ts';
-import { parseArgs } from './args.ts';
+import { readFileSync } from 'node:fs';
+import { isPpnnError, PpnnError, toPpnnError } from '../errors.ts';
+import { formatHelp, parseCommandArgs, suggest } from './args.ts';
 import type { CliIO, Command } from './command.ts';
 import { evalCommand } from './commands/eval.ts';
 import { infoCommand } from './commands/info.ts';
@@ -23,41 +25,65 @@ const loaders: Record<string, () => Promise<Command>> = {
 };
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */
-const USAGE_CODES = new Set(['ARGUMENT_INVALID', 'MODEL_UNKNOWN', 'DATASET_UNKNOWN', 'FILE_NOT_FOUND', 'MODEL_INVALID', 'DATASET_INVALID', 'SHAPE_MISMATCH', 'MODEL_UNSUPPORTED_OP', 'MODEL_UNSUPPORTED_LAYER', 'REPORT_INVALID']);
+const USAGE_CODES = new Set([
+  'ARGUMENT_INVALID', 'MODEL_UNKNOWN', 'DATASET_UNKNOWN', 'FILE_NOT_FOUND', 'MODEL_INVALID', 'DATASET_INVALID',
+  'SHAPE_MISMATCH', 'MODEL_UNSUPPORTED_OP', 'MODEL_UNSUPPORTED_LAYER', 'REPORT_INVALID',
+]);
 
+/** Add (or replace) a subcommand; the loader runs only when the command is used or listed. */
 export function registerCommand(name: string, load: () => Promise<Command>): void {
   loaders[name] = load;
 }
 
+/** The version in package.json (the one `ppnn --version` prints). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
+
+function reportError(e: unknown, json: boolean, io: CliIO): number {
+  const err = toPpnnError(e);
+  if (json) io.out(JSON.stringify({ error: err.toJSON() }));
+  io.err(`error [${err.code}]: ${err.message}`);
+  if (!isPpnnError(e) && process.env.PPNN_DEBUG) io.err(String((e as Error).stack));
+  return USAGE_CODES.has(err.code) ? 2 : 1;
+}
+
+/** Run `ppnn ARGV…` and return the exit code (0 ok, 1 runtime failure, 2 bad usage). */
 export async function main(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(packageVersion());
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out('ppnn — privacy-preserving neural-network inference (PPNN Studio)\n\nusage: ppnn <command> [options]\n\ncommands:');
+    io.out(`ppnn ${packageVersion()} — privacy-preserving neural-network inference (PPNN Studio)\n`);
+    io.out('usage: ppnn <command> [options]\n\ncommands:');
     for (const [n, load] of Object.entries(loaders)) {
       const c = await load();
       io.out(`  ${n.padEnd(8)} ${c.summary}`);
     }
-    io.out('\nppnn <command> --help for its options');
+    io.out('\nppnn <command> --help lists its options with their defaults; ppnn --version prints the version');
     return name ? 0 : 2;
   }
+  // --json anywhere asks for a JSON error object too, even when the options do not parse
+  const json = rest.includes('--json');
   const load = loaders[name];
   if (!load) {
-    io.err(`error [ARGUMENT_INVALID]: unknown command '${name}' (try: ${Object.keys(loaders).join(', ')})`);
-    return 2;
+    const near = suggest(name, Object.keys(loaders));
+    const hint = near ? `did you mean '${near}'? ` : '';
+    return reportError(new PpnnError('ARGUMENT_INVALID',
+      `unknown command '${name}' (${hint}commands: ${Object.keys(loaders).join(', ')})`), json, io);
   }
-  const args = parseArgs(rest);
   const cmd = await load();
-  if (args.flags.help === true || args.flags.h === true) {
-    io.out(`${cmd.summary}\n\nusage: ${cmd.usage}`);
-    return 0;
-  }
   try {
+    const args = parseCommandArgs(cmd, rest);
+    if (args.values.help === true) {
+      io.out(formatHelp(cmd));
+      return 0;
+    }
     return await cmd.run(args, io);
   } catch (e) {
-    const err = toPpnnError(e);
-    if (args.flags.json === true) io.out(JSON.stringify({ error: err.toJSON() }));
-    io.err(`error [${err.code}]: ${err.message}`);
-    if (!isPpnnError(e) && process.env.PPNN_DEBUG) io.err(String((e as Error).stack));
-    return USAGE_CODES.has(err.code) ? 2 : 1;
+    return reportError(e, json, io);
   }
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { writeIdx } from '../../core/data/idx.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'ppnn-cli-'));
@@ -17,6 +18,47 @@ describe('ppnn CLI', () => {
   it('lists its commands', () => {
     const r = ppnn('--help');
     for (const c of ['eval', 'merge', 'info', 'infer', 'serve', 'bench', 'report', 'train']) expect(r.stdout).toContain(c);
+  });
+
+  it('--version prints package.json\'s version', () => {
+    const r = ppnn('--version');
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version);
+  });
+
+  it('an unknown option exits 2 and names the option meant', () => {
+    const r = ppnn('eval', '--model', 'mnist', '--dataset', 'mnist', '--limt', '5');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/error \[ARGUMENT_INVALID\]: unknown option '--limt' \(did you mean --limit\?\)/);
+  });
+
+  it('an enumerated value is validated: eval --split trian names train|test', () => {
+    const r = ppnn('eval', '--model', 'mnist', '--dataset', 'mnist', '--split', 'trian', '--json');
+    expect(r.code).toBe(2);
+    expect(errorCode(r.stdout)).toBe('ARGUMENT_INVALID');
+    expect(r.stderr).toMatch(/--split must be one of test\|train/);
+  });
+
+  it('every command\'s --help lists each option with its default', async () => {
+    const { main } = await import('../../core/cli/main.ts');
+    for (const name of ['eval', 'merge', 'info', 'train', 'infer', 'serve', 'report', 'bench', 'app']) {
+      const out: string[] = [];
+      const code = await main([name, '--help'], { out: (t) => out.push(t), err: () => {}, isTTY: false });
+      expect(code).toBe(0);
+      const help = out.join(' ').replace(/\s+/g, ' ');
+      const mod = await import(`../../core/cli/commands/${name}.ts`) as Record<string, { options: Record<string, { default?: unknown; defaultText?: string; type: string }> }>;
+      const cmd = Object.values(mod).find((v) => typeof v === 'object' && v !== null && 'options' in v && 'run' in v)!;
+      for (const [opt, spec] of Object.entries(cmd.options)) {
+        expect(help, `${name} --${opt}`).toContain(`--${opt}`);
+        const d = spec.defaultText ?? (Array.isArray(spec.default) ? spec.default.join(',') : spec.default);
+        if (d !== undefined && spec.type !== 'boolean') expect(help, `${name} --${opt} default`).toContain(`default: ${String(d)}`);
+      }
+    }
+    const infer: string[] = [];
+    await main(['infer', '--help'], { out: (t) => infer.push(t), err: () => {}, isTTY: false });
+    expect(infer.join(' ')).toMatch(/--input-bits K\s+statistical hiding bits of the client's input masks/);
+    expect(infer.join(' ')).toMatch(/--share-bits K\s+statistical hiding bits of the server's share masks/);
   });
 
   it('merge --json prints one object with layers before/after and the counts', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reportCommand } from '../../core/cli/commands/report.ts';
-import { parseArgs } from '../../core/cli/args.ts';
+import { parseCommandArgs } from '../../core/cli/args.ts';
 import { isPpnnError } from '../../core/errors.ts';
 import { computeRatios } from '../../core/report/ratios.ts';
 import { parseReport, readReport } from '../../core/report/read.ts';
@@ -210,7 +210,7 @@ describe('ppnn report', () => {
   writeReport(dir, benchFixture());
   const run = async (argv: string[]) => {
     const out: string[] = [];
-    const code = await reportCommand.run(parseArgs(argv), { out: (t) => out.push(t), err: () => {}, isTTY: false });
+    const code = await reportCommand.run(parseCommandArgs(reportCommand, argv), { out: (t) => out.push(t), err: () => {}, isTTY: false });
     return { code, text: out.join('\n') };
   };
 

@@ -8,8 +8,7 @@ import { loadModel } from '../../model/load.ts';
 import { ckksServerProviders, type CkksProposal } from '../../protocol/ckks-provider.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../../protocol/plan.ts';
 import { schemeModel, type ProtocolScheme } from '../../protocol/server.ts';
-import { boolFlag, intFlag, requireFlag } from '../args.ts';
-import type { CliIO, ParsedArgs } from '../command.ts';
+import type { CliIO } from '../command.ts';
 
 export interface PreprocessingBenchRun {
   network: ProtocolScheme;
@@ -17,10 +16,12 @@ export interface PreprocessingBenchRun {
   bench: PreprocessingBench;
 }
 
-export async function runPreprocessingBench(args: ParsedArgs, io: CliIO): Promise<number> {
-  const model = await loadModel(requireFlag(args, 'model', 'a built-in name or a model file'));
-  const images = intFlag(args, 'images', 16, 1, 4096);
-  const workers = intFlag(args, 'workers', 1, 0, 16);
+/** Run the preprocessing bench with `ppnn bench --stage preprocessing`'s options; prints a table or JSON. */
+export async function runPreprocessingBench(
+  o: { model: string; images: number; workers: number; json: boolean }, io: CliIO,
+): Promise<number> {
+  const model = await loadModel(o.model);
+  const { images, workers } = o;
   const runs: PreprocessingBenchRun[] = [];
   for (const network of ['merged', 'unmerged'] as const) {
     const steps = planServer(schemeModel(model, network), DEFAULT_MASKS).filter((s): s is ServerLinearStep => s.kind === 'linear');
@@ -35,7 +36,7 @@ export async function runPreprocessingBench(args: ParsedArgs, io: CliIO): Promis
       runs.push({ network, layout, bench });
     }
   }
-  if (boolFlag(args, 'json')) {
+  if (o.json) {
     io.out(JSON.stringify({ model: model.name, images, workers, runs }));
     return 0;
   }

@@ -3,42 +3,51 @@ import { PpnnError } from '../../errors.ts';
 import type { SchemeId } from '../../report/types.ts';
 import { writeReport } from '../../report/writers.ts';
 import { runBench } from '../../runtime/bench.ts';
-import { boolFlag, intFlag, requireFlag, stringFlag } from '../args.ts';
-import type { Command } from '../command.ts';
+import { JSON_OPTION } from '../args.ts';
+import { defineCommand, type OptionTable } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
 import { runPreprocessingBench } from './bench-preprocessing.ts';
+import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION } from './options.ts';
 import { formatBenchSummary } from './report.ts';
 
-export const benchCommand: Command = {
+/** `ppnn bench`'s options; `--images` and `--workers` belong to `--stage preprocessing`. */
+export const BENCH_OPTIONS = {
+  model: MODEL_OPTION,
+  dataset: { ...DATASET_OPTION, required: false, description: `${DATASET_OPTION.description} (required without --stage)` },
+  limit: { type: 'int', default: 100, min: 1, max: 100_000, description: 'images per scheme and repeat' },
+  schemes: { ...SCHEMES_OPTION, default: ['merged', 'unmerged', 'gazelle', 'cryptonets'], description: 'schemes to compare' },
+  repeat: { type: 'int', default: 1, min: 1, max: 100, description: 'runs per scheme (order rotates each repeat)' },
+  seed: { type: 'int', default: 1, min: 0, max: 2 ** 31, description: 'seed of the client masks of every run' },
+  out: { type: 'string', default: 'reports/latest', placeholder: 'DIR', description: 'where report.json/.csv/.html go' },
+  stage: { type: 'string', values: ['preprocessing'], description: 'bench one stage alone: the CKKS preprocessing per layer' },
+  images: { type: 'int', default: 16, min: 1, max: 4096, description: 'with --stage preprocessing: images per batch' },
+  workers: { type: 'int', default: 1, min: 0, max: 16, description: 'with --stage preprocessing: HE worker threads' },
+  json: { ...JSON_OPTION, description: 'print the written file names and the report as JSON' },
+} as const satisfies OptionTable;
+
+export const benchCommand = defineCommand({
   name: 'bench',
   summary: 'run schemes side by side on the same images and write report.json / .csv / .html',
-  usage: [
-    'ppnn bench --model M --dataset D [--limit N] [--schemes merged,unmerged,gazelle,cryptonets] [--repeat K] [--seed S] [--out DIR] [--json]',
-    'ppnn bench --stage preprocessing --model M [--images N] [--workers K] [--json]',
-    '  the first form alternates the schemes (order rotates each repeat) and reports ratios against merged;',
-    '  the second measures the CKKS preprocessing per layer: merged vs unmerged network, fast vs reference convolution',
+  options: BENCH_OPTIONS,
+  notes: [
+    'without --stage: alternates the schemes (order rotates each repeat) and reports ratios against merged;',
+    'with --stage preprocessing: the CKKS preprocessing per layer, merged vs unmerged network, fast vs reference convolution',
   ].join('\n'),
   async run(args, io) {
-    const stage = stringFlag(args, 'stage');
-    if (stage !== undefined) {
-      if (stage !== 'preprocessing') throw new PpnnError('ARGUMENT_INVALID', `--stage supports 'preprocessing' only, got '${stage}'`);
-      return runPreprocessingBench(args, io);
-    }
-    const schemes = (stringFlag(args, 'schemes', 'merged,unmerged,gazelle,cryptonets')!).split(',').map((s) => s.trim()).filter(Boolean) as SchemeId[];
-    const limit = intFlag(args, 'limit', 100, 1, 100_000);
-    const repeat = intFlag(args, 'repeat', 1, 1, 100);
-    const seed = intFlag(args, 'seed', 1, 0, 2 ** 31);
-    const out = stringFlag(args, 'out', 'reports/latest')!;
-    const bar = new ProgressBar('bench', schemes.length * repeat * limit, io);
+    const o = args.values;
+    if (o.stage === 'preprocessing') return runPreprocessingBench(o, io);
+    if (o.dataset === undefined) throw new PpnnError('ARGUMENT_INVALID', `--dataset is required: ${DATASET_OPTION.description}`);
+    const schemes = o.schemes as SchemeId[];
+    const bar = new ProgressBar('bench', schemes.length * o.repeat * o.limit, io);
     let done = 0;
     const report = await runBench(
-      { model: requireFlag(args, 'model', 'a built-in name or a model file'), dataset: requireFlag(args, 'dataset', 'mnist, fashion-mnist or IDX files'), limit, schemes, repeat, seed, command: `ppnn bench ${process.argv.slice(3).join(' ')}`.trim() },
+      { model: o.model, dataset: o.dataset, limit: o.limit, schemes, repeat: o.repeat, seed: o.seed, command: `ppnn bench ${process.argv.slice(3).join(' ')}`.trim() },
       { onEvent: (scheme, k, ev) => { if (ev.type === 'image') bar.update(++done, `${scheme} #${k + 1}`); else if (ev.type === 'log') io.err(ev.message); } },
     );
     bar.done();
-    const files = writeReport(resolve(out), report);
-    if (boolFlag(args, 'json')) io.out(JSON.stringify({ files, report }));
+    const files = writeReport(resolve(o.out), report);
+    if (o.json) io.out(JSON.stringify({ files, report }));
     else io.out(`${formatBenchSummary(report)}\n\nwrote ${files.json}\n      ${files.csv}\n      ${files.html}`);
     return 0;
   },
-};
+});

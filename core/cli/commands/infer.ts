@@ -1,9 +1,10 @@
 import { runSession } from '../../runtime/session.ts';
-import { SCHEME_IDS, type InferenceReport, type SchemeId } from '../../report/types.ts';
+import type { InferenceReport, SchemeId } from '../../report/types.ts';
 import { PpnnError } from '../../errors.ts';
-import { boolFlag, intFlag, requireFlag, stringFlag } from '../args.ts';
-import type { Command } from '../command.ts';
+import { JSON_OPTION } from '../args.ts';
+import { defineCommand } from '../command.ts';
 import { ProgressBar } from '../progress.ts';
+import { DATASET_OPTION, INPUT_BITS_OPTION, MODEL_OPTION, SCHEME_OPTION, SHARE_BITS_OPTION } from './options.ts';
 
 /** Human-readable summary table of one report (also used by `ppnn report`). */
 export function formatReport(r: InferenceReport): string {
@@ -23,29 +24,41 @@ export function formatReport(r: InferenceReport): string {
   return lines.join('\n');
 }
 
-export const inferCommand: Command = {
+export const inferCommand = defineCommand({
   name: 'infer',
   summary: 'secure two-party inference (preprocessing + online) on N images',
-  usage: 'ppnn infer --model M --dataset D [--limit N] [--scheme merged|unmerged|gazelle|cryptonets] [--server ws://HOST:PORT] [--seed S] [--input-bits K] [--share-bits K] [--json]\n  locally, server and client run in two worker threads; with --server only the client runs here\n  (the local --model is then used only for the plaintext reference figures)',
-  async run(args, io) {
-    const scheme = stringFlag(args, 'scheme', 'merged')!;
-    if (!(SCHEME_IDS as readonly string[]).includes(scheme)) throw new PpnnError('ARGUMENT_INVALID', `--scheme must be one of ${SCHEME_IDS.join(', ')}, got '${scheme}'`);
-    const limit = intFlag(args, 'limit', 100, 1, 1_000_000);
-    const server = stringFlag(args, 'server');
-    if (server !== undefined && !/^wss?:\/\/[^\s/]+/.test(server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// URL, got '${server}'`);
-    const seedFlag = stringFlag(args, 'seed');
-    const bar = new ProgressBar(scheme, limit, io);
+  options: {
+    model: MODEL_OPTION,
+    dataset: DATASET_OPTION,
+    limit: { type: 'int', default: 100, min: 1, max: 1_000_000, description: 'images to classify (the first N of the test split)' },
+    scheme: SCHEME_OPTION,
+    server: { type: 'string', placeholder: 'ws://HOST:PORT', description: 'run only the client here, against a `ppnn serve`' },
+    seed: { type: 'int', min: 0, max: 2 ** 32 - 1, defaultText: 'random (OS CSPRNG)', description: 'seed of the client masks (reproducible runs; not for real use)' },
+    'input-bits': INPUT_BITS_OPTION,
+    'share-bits': SHARE_BITS_OPTION,
+    json: { ...JSON_OPTION, description: 'print the report (without per-image results) as JSON' },
+  },
+  notes: [
+    'locally, server and client run in two worker threads; with --server only the client runs here',
+    '(the local --model is then used only for the plaintext reference figures)',
+  ].join('\n'),
+  async run({ values: o }, io) {
+    if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// URL, got '${o.server}'`);
+    const bar = new ProgressBar(o.scheme, o.limit, io);
     const report = await runSession(
-      { model: requireFlag(args, 'model', 'a built-in name or a model file'), dataset: requireFlag(args, 'dataset', 'mnist, fashion-mnist or IDX files'), limit, scheme: scheme as SchemeId, ...(server ? { server } : {}), ...(seedFlag !== undefined ? { seed: intFlag(args, 'seed', 0) } : {}),
-        ...(args.flags['input-bits'] !== undefined ? { inputBits: intFlag(args, 'input-bits', 6, 0, 40) } : {}),
-        ...(args.flags['share-bits'] !== undefined ? { shareBits: intFlag(args, 'share-bits', 5, 0, 40) } : {}) },
+      {
+        model: o.model, dataset: o.dataset, limit: o.limit, scheme: o.scheme as SchemeId,
+        ...(o.server ? { server: o.server } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o['input-bits'] !== undefined ? { inputBits: o['input-bits'] } : {}),
+        ...(o['share-bits'] !== undefined ? { shareBits: o['share-bits'] } : {}),
+      },
       { onEvent: (ev) => { if (ev.type === 'image') bar.update(ev.result.index + 1, `acc ${(100 * ev.runningAccuracy).toFixed(1)}%`); } },
     );
     bar.done();
-    if (boolFlag(args, 'json')) {
+    if (o.json) {
       const { results: _r, ...summary } = report;
       io.out(JSON.stringify(summary));
     } else io.out(formatReport(report));
     return 0;
   },
-};
+});

@@ -1,14 +1,15 @@
 import { loadModel } from '../../model/load.ts';
-import { boolFlag, requireFlag } from '../args.ts';
-import type { Command } from '../command.ts';
+import { JSON_OPTION } from '../args.ts';
+import { defineCommand } from '../command.ts';
+import { MODEL_OPTION } from './options.ts';
 import { describeLayers } from './merge.ts';
 
-export const infoCommand: Command = {
+export const infoCommand = defineCommand({
   name: 'info',
   summary: 'layers, shapes, parameter count and metadata of a model',
-  usage: 'ppnn info --model M [--json]',
-  async run(args, io) {
-    const model = await loadModel(requireFlag(args, 'model', 'a built-in name or a model file'));
+  options: { model: MODEL_OPTION, json: JSON_OPTION },
+  async run({ values: o }, io) {
+    const model = await loadModel(o.model);
     let params = 0;
     for (const l of model.layers) {
       if (l.kind === 'conv2d' || l.kind === 'dense') params += l.weight.length + l.bias.length;
@@ -16,7 +17,7 @@ export const infoCommand: Command = {
     }
     const { inputBounds: _b, ...meta } = model.meta;
     const info = { name: model.name, inputShape: [...model.inputShape], parameters: params, layers: describeLayers(model), meta };
-    if (boolFlag(args, 'json')) io.out(JSON.stringify(info));
+    if (o.json) io.out(JSON.stringify(info));
     else {
       io.out(`${info.name}: input [${info.inputShape.join(',')}], ${params} parameters`);
       for (const l of info.layers) io.out(`  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} [${l.output.join(',')}]`);
@@ -24,4 +25,4 @@ export const infoCommand: Command = {
     }
     return 0;
   },
-};
+});

@@ -4,8 +4,9 @@ import { loadModel } from '../../model/load.ts';
 import { mergeModel, type LinearCost } from '../../model/merge.ts';
 import { inferShapes } from '../../model/shapes.ts';
 import type { Model } from '../../model/types.ts';
-import { boolFlag, requireFlag, stringFlag } from '../args.ts';
-import type { Command } from '../command.ts';
+import { JSON_OPTION } from '../args.ts';
+import { defineCommand } from '../command.ts';
+import { MODEL_OPTION } from './options.ts';
 
 /** One line per layer: name, kind, output shape (what `ppnn merge` and `ppnn info` print). */
 export function describeLayers(model: Model): { name: string; kind: string; output: number[] }[] {
@@ -16,19 +17,23 @@ export function describeLayers(model: Model): { name: string; kind: string; outp
 const fmt = (c: LinearCost): string =>
   `maps→rounds ${c.onlineRounds}, MACs ${Math.round(c.macs)}, ct×pt ${c.heCtPtMul.toFixed(1)}, HE levels ${c.heLevels}, online bytes ${c.onlineBytes}, est ${c.estimatedMs.toFixed(2)} ms`;
 
-export const mergeCommand: Command = {
+export const mergeCommand = defineCommand({
   name: 'merge',
   summary: 'run the merging stage: layers and counts before/after, per-merge savings',
-  usage: 'ppnn merge --model M [--json] [--out merged.json]',
-  async run(args, io) {
-    const model = await loadModel(requireFlag(args, 'model', 'a built-in name or a model file'));
+  options: {
+    model: MODEL_OPTION,
+    out: { type: 'string', placeholder: 'FILE', description: 'also write the merged model as JSON to FILE' },
+    json: JSON_OPTION,
+  },
+  async run({ values: o }, io) {
+    const model = await loadModel(o.model);
     const t0 = performance.now();
     const { model: merged, report } = mergeModel(model);
     const ms = performance.now() - t0;
-    const out = stringFlag(args, 'out');
+    const out = o.out;
     if (out) writeFileSync(out, JSON.stringify(modelToJSON(merged)));
     const result = { model: model.name, mergeMs: ms, before: { layers: describeLayers(model), counts: report.before }, after: { layers: describeLayers(merged), counts: report.after }, saved: report.saved, decisions: report.decisions };
-    if (boolFlag(args, 'json')) {
+    if (o.json) {
       io.out(JSON.stringify(result));
       return 0;
     }
@@ -44,4 +49,4 @@ export const mergeCommand: Command = {
     io.out(`saved:  ${fmt(report.saved)}`);
     return 0;
   },
-};
+});

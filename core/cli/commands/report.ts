@@ -1,8 +1,8 @@
-import { PpnnError } from '../../errors.ts';
 import { formatNumber } from '../../report/html.ts';
 import { readReport } from '../../report/read.ts';
 import type { BenchReport, SchemeRatios } from '../../report/types.ts';
-import type { Command } from '../command.ts';
+import { JSON_OPTION } from '../args.ts';
+import { defineCommand } from '../command.ts';
 
 const kib = (bytes: number): string => formatNumber(bytes / 1024);
 const pct = (x: number): string => (100 * x).toFixed(2);
@@ -47,18 +47,17 @@ export function formatBenchSummary(report: BenchReport): string {
   return [...head, ...table, '', foot].join('\n');
 }
 
-export const reportCommand: Command = {
+export const reportCommand = defineCommand({
   name: 'report',
   summary: 'print the summary of a benchmark report (a ppnn bench --out DIR, or a report.json)',
-  usage: 'ppnn report DIR|report.json [--json]\n  reads report.json (also a single `ppnn infer --json` output) and prints one row per scheme;\n  --json prints the validated report instead',
-  async run(args, io) {
-    // `ppnn report --json DIR` parses as --json=DIR: take that value back as the path.
-    const jsonValue = args.flags.json;
-    const paths = typeof jsonValue === 'string' && !['true', '1', 'false', '0'].includes(jsonValue) ? [jsonValue, ...args.positionals] : [...args.positionals];
-    if (paths.length !== 1) throw new PpnnError('ARGUMENT_INVALID', `ppnn report takes one directory or report.json path, got ${paths.length} (usage: ppnn report DIR [--json])`);
-    const report = readReport(paths[0]!);
-    const json = jsonValue !== undefined && jsonValue !== 'false' && jsonValue !== '0';
-    io.out(json ? JSON.stringify(report) : formatBenchSummary(report));
+  options: { json: { ...JSON_OPTION, description: 'print the validated report as JSON instead of the summary' } },
+  positionals: {
+    name: 'DIR|report.json', min: 1, max: 1,
+    description: 'a `ppnn bench --out` directory or a report.json (also a single `ppnn infer --json` output)',
+  },
+  async run({ values: o, positionals }, io) {
+    const report = readReport(positionals[0]!);
+    io.out(o.json ? JSON.stringify(report) : formatBenchSummary(report));
     return 0;
   },
-};
+});

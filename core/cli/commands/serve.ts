@@ -3,18 +3,24 @@ import { ckksServerProviders } from '../../protocol/ckks-provider.ts';
 import { serveSession } from '../../protocol/server.ts';
 import { wsListen } from '../../transport/websocket.ts';
 import { toPpnnError } from '../../errors.ts';
-import { intFlag, requireFlag, stringFlag } from '../args.ts';
-import type { Command } from '../command.ts';
+import { defineCommand } from '../command.ts';
+import { MODEL_OPTION } from './options.ts';
 
-export const serveCommand: Command = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run the server role over WebSocket (weights never leave this process)',
-  usage: 'ppnn serve --model M [--host 127.0.0.1] [--port P] [--max-sessions N]\n  prints "listening ws://HOST:PORT" on stdout once ready; Ctrl-C stops it',
-  async run(args, io) {
-    const model = await loadModel(requireFlag(args, 'model', 'a built-in name or a model file'));
-    const host = stringFlag(args, 'host', '127.0.0.1')!;
-    const port = intFlag(args, 'port', 0, 0, 65535);
-    const maxSessions = intFlag(args, 'max-sessions', 16, 1, 1024);
+  options: {
+    model: MODEL_OPTION,
+    host: { type: 'string', default: '127.0.0.1', description: 'address to listen on' },
+    port: { type: 'int', default: 0, min: 0, max: 65535, description: 'TCP port (0: any free port, printed once ready)' },
+    'max-sessions': { type: 'int', default: 16, min: 1, max: 1024, description: 'concurrent client sessions' },
+  },
+  notes: 'prints "listening ws://HOST:PORT" on stdout once ready; Ctrl-C stops it',
+  async run({ values: o }, io) {
+    const model = await loadModel(o.model);
+    const host = o.host;
+    const port = o.port;
+    const maxSessions = o['max-sessions'];
     const providers = ckksServerProviders();
     let served = 0;
     const server = await wsListen({ host, port, maxSessions }, async (t, info) => {
@@ -40,4 +46,4 @@ export const serveCommand: Command = {
     io.err(`stopped after ${served} sessions`);
     return 0;
   },
-};
+});

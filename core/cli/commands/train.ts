@@ -3,8 +3,8 @@
  * and save it, unmerged, in the project's JSON format with the metadata the secure
  * protocol needs (input normalisation, float64 test accuracy, per-layer input bounds).
  */
-import type { CliIO, Command, ParsedArgs } from '../command.ts';
-import { boolFlag, intFlag, numberFlag, requireFlag, stringFlag } from '../args.ts';
+import { defineCommand, type CliIO, type OptionTable, type ParsedArgs } from '../command.ts';
+import { JSON_OPTION } from '../args.ts';
 import { ProgressBar } from '../progress.ts';
 import { PpnnError } from '../../errors.ts';
 import { loadDataset } from '../../data/datasets.ts';
@@ -107,57 +107,54 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
   return { out: r.out, arch: r.arch, dataset: r.dataset, trainedWith, epochs, accuracy, inputBounds, trainSeconds, secondsPerEpoch: trainSeconds / Math.max(1, r.epochs) };
 }
 
-function onOffFlag(args: ParsedArgs, name: string, fallback: boolean): boolean {
-  const v = stringFlag(args, name);
-  if (v === undefined) return fallback;
-  if (v === 'on' || v === 'true') return true;
-  if (v === 'off' || v === 'false') return false;
-  throw new PpnnError('ARGUMENT_INVALID', `--${name} must be on or off, got '${v}'`);
-}
+/** `ppnn train`'s options; defaults are the ones the bundled models were tuned with. */
+export const TRAIN_OPTIONS = {
+  arch: { type: 'string', required: true, placeholder: 'ARCH', values: Object.keys(ARCHITECTURES), description: 'architecture to train' },
+  out: { type: 'string', required: true, placeholder: 'FILE', description: 'path of the model JSON to write' },
+  dataset: {
+    type: 'string', placeholder: 'NAME|PATH', defaultText: "the arch's dataset",
+    description: 'mnist | fashion-mnist | IDX directory | IMAGES:LABELS',
+  },
+  epochs: { type: 'int', default: 20, min: 1, max: 1000, description: 'training epochs (the bundled square models use 30)' },
+  batch: { type: 'int', default: 256, min: 1, max: 65536, description: 'mini-batch size' },
+  lr: { type: 'number', default: 0.01, min: 1e-7, max: 1, placeholder: 'X', description: 'peak AdamW learning rate (warm-up + cosine decay)' },
+  wd: { type: 'number', default: 5e-3, min: 0, max: 1, placeholder: 'X', description: 'decoupled weight decay on conv/dense weights' },
+  seed: { type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, description: 'init, shuffling and augmentation seed' },
+  shift: { type: 'int', min: 0, max: 8, defaultText: "the arch's", description: 'augmentation: random shifts of ±N pixels' },
+  flip: { type: 'string', values: ['on', 'off'], defaultText: "the arch's", description: 'augmentation: random horizontal flips' },
+  limit: { type: 'int', default: 0, min: 0, description: 'train on the first N training images only (0: all)' },
+  'measure-limit': { type: 'int', default: 0, min: 0, description: 'measure accuracy / input bounds on N images (0: whole splits)' },
+  json: { ...JSON_OPTION, description: 'print a JSON summary on stdout' },
+} as const satisfies OptionTable;
 
-/** Read the request from flags; defaults are the ones the bundled models were tuned with. */
-export function parseTrainRequest(args: ParsedArgs): TrainRequest {
-  const arch = requireFlag(args, 'arch', Object.keys(ARCHITECTURES).join('|'));
-  const plan = architecturePlan(arch);
+/** Read the request from the parsed options, filling the architecture's defaults. */
+export function parseTrainRequest(args: ParsedArgs<typeof TRAIN_OPTIONS>): TrainRequest {
+  const o = args.values;
+  const plan = architecturePlan(o.arch);
   return {
-    arch,
-    dataset: stringFlag(args, 'dataset', plan.dataset)!,
-    out: requireFlag(args, 'out', 'path of the model JSON to write'),
-    epochs: intFlag(args, 'epochs', 20, 1, 1000),
-    batchSize: intFlag(args, 'batch', 256, 1, 65536),
-    learningRate: numberFlag(args, 'lr', 0.01, 1e-7, 1),
-    weightDecay: numberFlag(args, 'wd', 5e-3, 0, 1),
-    seed: intFlag(args, 'seed', 1, 0, 2 ** 31 - 1),
-    limit: intFlag(args, 'limit', 0, 0),
-    measureLimit: intFlag(args, 'measure-limit', 0, 0),
-    augment: { shift: intFlag(args, 'shift', plan.augment.shift, 0, 8), flip: onOffFlag(args, 'flip', plan.augment.flip) },
+    arch: o.arch,
+    dataset: o.dataset ?? plan.dataset,
+    out: o.out,
+    epochs: o.epochs,
+    batchSize: o.batch,
+    learningRate: o.lr,
+    weightDecay: o.wd,
+    seed: o.seed,
+    limit: o.limit,
+    measureLimit: o['measure-limit'],
+    augment: { shift: o.shift ?? plan.augment.shift, flip: o.flip === undefined ? plan.augment.flip : o.flip === 'on' },
     clipNorm: 5,
   };
 }
 
-export const trainCommand: Command = {
+export const trainCommand = defineCommand({
   name: 'train',
   summary: 'train a bundled architecture (tfjs wasm) and save it as a ppnn model JSON',
-  usage: [
-    'ppnn train --arch ARCH --out FILE [options]',
-    '',
-    `  --arch ARCH          ${Object.keys(ARCHITECTURES).join(' | ')}`,
-    '  --dataset NAME|PATH  mnist | fashion-mnist | IDX directory | IMAGES:LABELS (default: the arch\'s dataset)',
-    '  --epochs N           default 20 (the bundled square models use 30)',
-    '  --batch N            default 256',
-    '  --lr X               peak AdamW learning rate (warm-up + cosine decay), default 0.01',
-    '  --wd X               decoupled weight decay on conv/dense weights, default 0.005',
-    '  --seed S             init, shuffling and augmentation seed, default 1',
-    '  --shift N            augmentation: random shifts of ±N pixels (default: the arch\'s)',
-    '  --flip on|off        augmentation: random horizontal flips (default: the arch\'s)',
-    '  --limit N            train on the first N training images only',
-    '  --measure-limit N    measure accuracy / input bounds on N images instead of whole splits',
-    '  --json               print a JSON summary on stdout',
-  ].join('\n'),
-  async run(args: ParsedArgs, io: CliIO): Promise<number> {
+  options: TRAIN_OPTIONS,
+  async run(args, io) {
     const summary = await runTraining(parseTrainRequest(args), io);
-    if (boolFlag(args, 'json')) io.out(JSON.stringify(summary));
+    if (args.values.json) io.out(JSON.stringify(summary));
     else io.out(`${summary.out}: ${(100 * summary.accuracy.value).toFixed(2)}% (${summary.accuracy.images} test images, float64 forward)`);
     return 0;
   },
-};
+});

@@ -1,0 +1,39 @@
+/**
+ * Option specs shared by several commands, so `--model`, `--dataset`, `--scheme` and the
+ * mask widths read the same in every command's --help.
+ */
+import { SCHEME_IDS } from '../../report/types.ts';
+import type { ListOption, NumberOption, StringOption } from '../command.ts';
+
+/** The scheme names every command accepts (the report's list of schemes). */
+export const SCHEME_NAMES: readonly string[] = SCHEME_IDS;
+
+export const MODEL_OPTION = {
+  type: 'string', required: true, placeholder: 'M',
+  description: 'built-in model name (mnist, fashion-mnist, mnist-relu, …) or a .json/.onnx model file',
+} as const satisfies StringOption;
+
+export const DATASET_OPTION = {
+  type: 'string', required: true, placeholder: 'D',
+  description: 'mnist, fashion-mnist, an IDX directory or IMAGES:LABELS IDX files',
+} as const satisfies StringOption;
+
+export const SCHEME_OPTION = {
+  type: 'string', values: SCHEME_NAMES, default: 'merged', description: 'protocol scheme',
+} as const satisfies StringOption;
+
+export const SCHEMES_OPTION = {
+  type: 'list', values: SCHEME_NAMES, description: 'comma-separated schemes',
+} as const satisfies ListOption;
+
+export const INPUT_BITS_OPTION = {
+  type: 'int', min: 0, max: 40, placeholder: 'K', defaultText: '6 (DEFAULT_MASKS)',
+  description: "statistical hiding bits of the client's input masks: a mask 2^K times wider than the value it "
+    + 'hides leaks at most 2^-K per value (statistical distance); costs K bits of precision (docs/PROTOCOL.md)',
+} as const satisfies NumberOption;
+
+export const SHARE_BITS_OPTION = {
+  type: 'int', min: 0, max: 40, placeholder: 'K', defaultText: '5 (DEFAULT_MASKS)',
+  description: "statistical hiding bits of the server's share masks (on M·r and the activation inputs), which keep "
+    + 'the weights from the client: leak <= 2^-K per value; costs K (or 2K) bits of precision (docs/PROTOCOL.md)',
+} as const satisfies NumberOption;
