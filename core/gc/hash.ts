@@ -45,6 +45,8 @@ export class FixedKeyPermutation {
   private readonly cipher: Cipheriv;
   /** Blocks permuted so far (a work counter for benchmarks). */
   blocks = 0;
+  /** Cipher calls so far (tests check that gates are batched). */
+  calls = 0;
 
   /** Throws RangeError unless `key` is 16 bytes. */
   constructor(key: Uint8Array = FIXED_KEY) {
@@ -58,6 +60,7 @@ export class FixedKeyPermutation {
   permute(words: Uint32Array): Uint32Array {
     const out = this.cipher.update(new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
     this.blocks += words.length >>> 2;
+    this.calls++;
     if (out.length !== words.byteLength) throw new Error('AES-ECB returned a short buffer');
     // Uint32Array views need 4-byte alignment; Buffers from the pool may start anywhere.
     if ((out.byteOffset & 3) === 0) return new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
