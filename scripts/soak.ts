@@ -9,10 +9,9 @@
 import { loadDataset } from '../core/data/datasets.ts';
 import { liveSealObjects } from '../core/he/index.ts';
 import { loadModel } from '../core/model/load.ts';
-import { runClientSession } from '../core/protocol/client.ts';
 import { ckksClientProviders, ckksServerProviders } from '../core/protocol/ckks-provider.ts';
 import { cryptoMasks } from '../core/protocol/random.ts';
-import { serveSession } from '../core/protocol/server.ts';
+import { runClientSession, serveSession } from '../core/schemes/index.ts';
 import { modelInput } from '../core/runtime/plaintext.ts';
 import { memoryPair } from '../core/transport/memory.ts';
 import { parseCommandArgs } from '../core/cli/args.ts';

@@ -8,14 +8,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { WebSocket } from 'ws';
-import { describeLayers } from '../cli/commands/merge.ts';
 import { BUILTIN_DATASETS, loadDataset, type Dataset } from '../data/datasets.ts';
 import { PpnnError, toPpnnError } from '../errors.ts';
 import { builtinModels, loadModel, modelFromBytes } from '../model/load.ts';
+import { describeLayers } from '../model/describe.ts';
 import { mergeModel } from '../model/merge.ts';
 import type { Model } from '../model/types.ts';
-import { SCHEME_IDS } from '../report/types.ts';
 import type { RunSession } from '../runtime/api.ts';
+import { schemeById, schemeIds } from '../schemes/index.ts';
 import type { BridgeHandlers, BridgeResult, DatasetSummary, EmitEvent, ModelSummary, PayloadOf } from './contract.ts';
 import { reportsFromJSON, reportsToCSV, reportsToHTML, reportsToJSON } from './report-files.ts';
 
@@ -113,7 +113,7 @@ export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
   };
 
   const handlers: BridgeHandlers = {
-    'model:list': () => answer(() => ({ models: builtinModels(), datasets: [...BUILTIN_DATASETS], schemes: [...SCHEME_IDS] })),
+    'model:list': () => answer(() => ({ models: builtinModels(), datasets: [...BUILTIN_DATASETS], schemes: schemeIds() })),
 
     'model:load': (p) => answer(async () => {
       if (p?.source === 'builtin') return summarizeModel(await loadModel(String(p.name)), String(p.name), 'builtin');
@@ -152,7 +152,7 @@ export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
     'session:start': (p: PayloadOf<'session:start'>) => answer(async () => {
       if (!p || typeof p.model !== 'string' || typeof p.dataset !== 'string') throw new PpnnError('ARGUMENT_INVALID', 'session:start needs a loaded model and dataset');
       if (!Number.isInteger(p.limit) || p.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `number of images must be a positive integer, got ${p.limit}`);
-      if (!SCHEME_IDS.includes(p.scheme)) throw new PpnnError('ARGUMENT_INVALID', `unknown scheme '${p.scheme}' (${SCHEME_IDS.join(', ')})`);
+      schemeById(p.scheme);
       const server = p.server ? checkServerUrl(p.server) : undefined;
       const runSession = await loadRunSession();
       const sessionId = `s${nextSession++}`;

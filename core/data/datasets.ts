@@ -84,19 +84,39 @@ async function loadUncached(nameOrPath: string, split: Split): Promise<Dataset> 
   throw new PpnnError('DATASET_UNKNOWN', `unknown dataset '${nameOrPath}': use a built-in (${BUILTIN_DATASETS.join(', ')}), a directory with *images* and *labels* IDX files, or IMAGES_PATH:LABELS_PATH`);
 }
 
+/** A model's public input normalisation: x = (p/255 − mean)/std per raw [0, 255] pixel. */
+export interface InputNormalization {
+  readonly mean: number;
+  readonly std: number;
+}
+
+const IDENTITY: InputNormalization = { mean: 0, std: 1 };
+
 /**
- * Network input for image `index`: x = (p/255 − mean)/std per pixel, CHW float64.
+ * THE input normalisation (data, role workers, trainer all use it): raw pixels → network
+ * input, x = (p/255 − mean)/std. Throws RangeError on a non-positive std.
+ */
+export function normalizePixels(pixels: ArrayLike<number>, normalization: InputNormalization = IDENTITY): Float64Array {
+  const { mean, std } = normalization;
+  if (!(std > 0) || !Number.isFinite(mean)) throw new RangeError(`normalization needs finite mean and std > 0, got ${JSON.stringify(normalization)}`);
+  const out = new Float64Array(pixels.length);
+  for (let i = 0; i < out.length; i++) out[i] = normalizePixel(pixels[i]!, normalization);
+  return out;
+}
+
+/** One pixel of normalizePixels (for callers that move pixels, e.g. augmentation). */
+export function normalizePixel(p: number, n: InputNormalization): number {
+  return (p / 255 - n.mean) / n.std;
+}
+
+/**
+ * Network input for image `index`: normalizePixels of its CHW pixels.
  * Throws RangeError on a bad index or a non-positive std.
  */
-export function imageToInput(ds: Dataset, index: number, normalization: { mean: number; std: number } = { mean: 0, std: 1 }): Float64Array {
+export function imageToInput(ds: Dataset, index: number, normalization: InputNormalization = IDENTITY): Float64Array {
   if (!Number.isInteger(index) || index < 0 || index >= ds.count) throw new RangeError(`imageToInput: index must be an integer in [0, ${ds.count}), got ${index}`);
-  const { mean, std } = normalization;
-  if (!(std > 0) || !Number.isFinite(mean)) throw new RangeError(`imageToInput: normalization needs finite mean and std > 0, got ${JSON.stringify(normalization)}`);
   const size = ds.shape[1] * ds.shape[2];
-  const out = new Float64Array(size);
-  const base = index * size;
-  for (let i = 0; i < size; i++) out[i] = (ds.images[base + i]! / 255 - mean) / std;
-  return out;
+  return normalizePixels(ds.images.subarray(index * size, (index + 1) * size), normalization);
 }
 
 // ---------------------------------------------------------------- IDX-backed sets

@@ -3,6 +3,8 @@
  * it feeds reports, the benchmark and the UI's ciphertext-level chart.
  */
 
+import type { HeOpCounts as ReportHeOpCounts } from '../report/types.ts';
+
 export interface HeOpCounts {
   encode: number;
   encrypt: number;
@@ -122,4 +124,21 @@ export class StatsRecorder {
     }
     return { layers, totals };
   }
+}
+
+/**
+ * The one mapping from the engine's operation names to the report's (core/report/types.ts):
+ * encryptions of zero are encryptions, conjugations are rotations (both key switches).
+ */
+export function addReportCounts(into: ReportHeOpCounts, o: Readonly<HeOpCounts>): ReportHeOpCounts {
+  into.encryptions += o.encrypt + o.encryptZero;
+  into.decryptions += o.decrypt;
+  into.ctPtMul += o.mulPlain;
+  into.ctCtMul += o.mulCipher;
+  into.rotations += o.rotate + o.conjugate;
+  into.additions += o.add;
+  into.rescales += o.rescale;
+  into.modSwitches += o.modSwitch;
+  into.relinearizations += o.relinearize;
+  return into;
 }

@@ -72,6 +72,11 @@ function pool(l: PoolLayer, x: Float64Array, shape: Shape): Float64Array {
   return out;
 }
 
+/** A conv2d or dense map on a flat CHW vector (`inShape` is the conv's input shape). */
+export function linearForward(layer: Conv2dLayer | DenseLayer, x: Float64Array, inShape: Shape): Float64Array {
+  return layer.kind === 'conv2d' ? conv2d(layer, x, inShape) : dense(layer, x);
+}
+
 /** Apply one layer to `x` of shape `shape`; returns a new array (input untouched). */
 export function applyLayer(layer: Layer, x: Float64Array, shape: Shape): Float64Array {
   switch (layer.kind) {

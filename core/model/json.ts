@@ -210,3 +210,73 @@ export function architectureOf(model: Model): Architecture {
   const shapes: Shape[] = inferShapes(model.inputShape, layers);
   return { name: model.name, inputShape: model.inputShape, layers, shapes, meta };
 }
+
+/** Validate one layer spec of a peer's architecture (shapes only: no tensors expected). */
+function specFromJSON(raw: unknown, index: number): LayerSpec {
+  if (typeof raw !== 'object' || raw === null) return invalid(`layers[${index}]: expected an object`);
+  const o = raw as Record<string, unknown>;
+  if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 200) return invalid(`layers[${index}].name: expected a name`);
+  const name = o.name;
+  const at = `layers[${index}] '${name}'`;
+  switch (o.kind) {
+    case 'conv2d':
+      return {
+        kind: 'conv2d', name, inChannels: posInt(o.inChannels, `${at}.inChannels`), outChannels: posInt(o.outChannels, `${at}.outChannels`),
+        kernel: pair(o.kernel, `${at}.kernel`, posInt), stride: pair(o.stride, `${at}.stride`, posInt), padding: pair(o.padding, `${at}.padding`, nonNegInt),
+      };
+    case 'dense':
+      return { kind: 'dense', name, inFeatures: posInt(o.inFeatures, `${at}.inFeatures`), outFeatures: posInt(o.outFeatures, `${at}.outFeatures`) };
+    case 'batchnorm':
+      return { kind: 'batchnorm', name, channels: posInt(o.channels, `${at}.channels`) };
+    case 'avgpool':
+    case 'maxpool':
+      return { kind: o.kind, name, kernel: pair(o.kernel, `${at}.kernel`, posInt), stride: pair(o.stride, `${at}.stride`, posInt), padding: pair(o.padding, `${at}.padding`, nonNegInt) };
+    case 'flatten':
+    case 'relu':
+    case 'square':
+      return { kind: o.kind, name };
+    case 'poly':
+      return { kind: 'poly', name, a: finite(o.a, `${at}.a`), b: finite(o.b, `${at}.b`), c: finite(o.c, `${at}.c`) };
+    default:
+      return invalid(`${at}: unknown layer kind ${JSON.stringify(o.kind)}`);
+  }
+}
+
+/**
+ * Validate an Architecture that arrived from a peer (the server's `arch` message): every
+ * layer field, that the shapes chain, and the public metadata the client sizes its masks
+ * with. Returns a fresh Architecture (shapes recomputed, never trusted); throws
+ * MODEL_INVALID / SHAPE_MISMATCH.
+ */
+export function architectureFromJSON(raw: unknown): Architecture {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return invalid('architecture: expected an object');
+  const o = raw as Record<string, unknown>;
+  if (!Array.isArray(o.inputShape) || o.inputShape.length < 1 || o.inputShape.length > 4 || !o.inputShape.every((d) => Number.isInteger(d) && d > 0 && d <= 1 << 16)) {
+    return invalid('architecture.inputShape: expected 1-4 positive integers');
+  }
+  if (!Array.isArray(o.layers) || o.layers.length === 0 || o.layers.length > 1024) return invalid('architecture.layers: expected 1-1024 layers');
+  const layers = o.layers.map((l, i) => specFromJSON(l, i));
+  const inputShape = [...(o.inputShape as number[])];
+  const shapes = inferShapes(inputShape, layers);
+  const m = (typeof o.meta === 'object' && o.meta !== null ? o.meta : {}) as Record<string, unknown>;
+  const meta: { -readonly [K in keyof Architecture['meta']]: Architecture['meta'][K] } = {};
+  if (m.dataset !== undefined) meta.dataset = typeof m.dataset === 'string' ? m.dataset : invalid('architecture.meta.dataset: expected a string');
+  if (m.labels !== undefined) {
+    meta.labels = Array.isArray(m.labels) && m.labels.every((l) => typeof l === 'string') ? (m.labels as string[]) : invalid('architecture.meta.labels: expected strings');
+  }
+  if (m.inputNormalization !== undefined) {
+    const n = m.inputNormalization as { mean?: unknown; std?: unknown } | null;
+    const mean = finite(n?.mean, 'architecture.meta.inputNormalization.mean');
+    const std = finite(n?.std, 'architecture.meta.inputNormalization.std');
+    if (!(std > 0)) invalid('architecture.meta.inputNormalization.std: must be > 0');
+    meta.inputNormalization = { mean, std };
+  }
+  if (m.inputBounds !== undefined) {
+    const b = m.inputBounds;
+    if (!Array.isArray(b) || b.length > layers.length || !b.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0))) {
+      return invalid('architecture.meta.inputBounds: expected one finite bound ≥ 0 (or null) per layer');
+    }
+    meta.inputBounds = b as number[];
+  }
+  return { name: typeof o.name === 'string' ? o.name.slice(0, 200) : 'model', inputShape, layers, shapes, meta };
+}

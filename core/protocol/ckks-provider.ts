@@ -5,13 +5,11 @@
  * ‖M‖); the client validates them (128-bit security) before making keys.
  */
 import { PpnnError } from '../errors.ts';
-import { chooseParams, validateParams, HeClient, HeServer, rotationStepsFor, type CkksParams, type HeStats, type Layout } from '../he/index.ts';
+import { addReportCounts, chooseParams, validateParams, HeClient, HeServer, rotationStepsFor, type CkksParams, type HeStats, type Layout } from '../he/index.ts';
 import type { Architecture } from '../model/types.ts';
 import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
-import type { ClientProviderFactory } from './client.ts';
 import { gazelleShareRange, inputMaskRange, planClient, serverMaskRanges, type ClientLinearStep, type ClientStep, type MaskParams, type ServerStep } from './plan.ts';
-import type { ClientPreprocessor, ProviderInfo, ServerPreprocessor } from './provider.ts';
-import type { ProtocolScheme, ServerProviderFactory } from './server.ts';
+import type { ClientPreprocessor, ClientProviderFactory, FloatSchemeId, ProviderInfo, ServerPreprocessor, ServerProviderFactory } from './provider.ts';
 
 export interface CkksProposal {
   params: CkksParams;
@@ -23,7 +21,7 @@ export interface CkksProposal {
    */
   productScale: Record<number, number>;
   /** the protocol the parameters were made for (gazelle needs relinearisation keys) */
-  scheme: ProtocolScheme;
+  scheme: FloatSchemeId;
 }
 
 /** Absolute error a decrypted share may carry (raw units): well below the 1e-3 logit budget. */
@@ -34,7 +32,7 @@ const heShape = (step: ClientLinearStep) => (step.spec.kind === 'conv2d' ? { spe
 export function ckksServerProviders(opts: { layout?: Layout; workers?: number } = {}): ServerProviderFactory {
   const layout = opts.layout ?? 'fast';
   return {
-    propose(steps: ServerStep[], masks: MaskParams, scheme: ProtocolScheme): ProviderInfo {
+    propose(steps: ServerStep[], masks: MaskParams, scheme: FloatSchemeId): ProviderInfo {
       if (scheme === 'gazelle') return proposeGazelle(steps, masks, layout);
       // The shares (M·r − s) set the value range; products are scaled into it (see productScale).
       let maxAbs = 1, depth: 1 | 2 = 1;
@@ -145,28 +143,20 @@ export function ckksClientProviders(): ClientProviderFactory {
   };
 }
 
-/** Merge client and server HE statistics into the report's op counts and per-layer level trace. */
-export function summarizeHe(clientStats: unknown, serverStats: unknown): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
+/**
+ * Merge client and server HE statistics into the report's op counts and per-layer level
+ * trace. Each side counts its own operations; both sides record every ciphertext that
+ * crosses the wire, so the level trace is taken from one side only (the client's when present).
+ */
+export function summarizeHe(clientStats: HeStats | null | undefined, serverStats: HeStats | null | undefined): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
   const counts: HeOpCounts = { encryptions: 0, decryptions: 0, ctPtMul: 0, ctCtMul: 0, rotations: 0, additions: 0, rescales: 0, modSwitches: 0, relinearizations: 0 };
   const levels = new Map<string, LayerLevelTrace>();
-  // ops: each side counts its own; ciphertext records: both sides record every ciphertext that
-  // crosses the wire, so the level trace is taken from one side only (the client's when present)
-  const traceFrom = (clientStats as HeStats | undefined)?.layers ? clientStats : serverStats;
-  for (const st of [clientStats, serverStats] as (HeStats | undefined)[]) {
-    if (!st?.layers) continue;
-    const trace = st === traceFrom;
+  const traceFrom = clientStats ?? serverStats;
+  for (const st of [clientStats, serverStats]) {
+    if (!st) continue;
     for (const l of st.layers) {
-      const o = l.ops as unknown as Record<string, number>;
-      counts.encryptions += (o.encrypt ?? 0) + (o.encryptZero ?? 0);
-      counts.decryptions += o.decrypt ?? 0;
-      counts.ctPtMul += o.mulPlain ?? 0;
-      counts.ctCtMul += o.mulCipher ?? 0;
-      counts.rotations += (o.rotate ?? 0) + (o.conjugate ?? 0);
-      counts.additions += o.add ?? 0;
-      counts.rescales += o.rescale ?? 0;
-      counts.modSwitches += o.modSwitch ?? 0;
-      counts.relinearizations += o.relinearize ?? 0;
-      if (!trace) continue;
+      addReportCounts(counts, l.ops);
+      if (st !== traceFrom) continue;
       const tr = levels.get(l.layer) ?? { layer: l.layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 };
       for (const c of l.ciphertexts) {
         if (!tr.levels.includes(c.level)) tr.levels.push(c.level);

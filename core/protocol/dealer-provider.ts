@@ -21,7 +21,7 @@ export function dealerClient(): ClientPreprocessor {
       const share = response.slice(0, count).map((b) => bytesToF64(b, step.outSize));
       return withProduct ? { share, product: response.slice(count).map((b) => bytesToF64(b, step.outSize)) } : { share };
     },
-    stats: () => ({}),
+    stats: () => null,
     close: () => {},
   };
 }
@@ -51,7 +51,7 @@ export function dealerServer(random: MaskSource): ServerPreprocessor {
       }
       return ranges.product ? { response: [...shares, ...products], s, a, t } : { response: shares, s };
     },
-    stats: () => ({}),
+    stats: () => null,
     close: () => {},
   };
 }

@@ -23,6 +23,8 @@ export interface Poly {
 export interface ClientLinearStep {
   kind: 'linear';
   index: number;
+  /** the layer's name (= spec.name) */
+  name: string;
   spec: LinearSpec;
   inShape: Shape;
   outShape: Shape;
@@ -80,7 +82,7 @@ function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: read
   layers.forEach((l, i) => {
     const out = layerOutputShape(l, shape);
     if (l.kind === 'conv2d' || l.kind === 'dense') {
-      steps.push({ kind: 'linear', index: steps.length, spec: l, inShape: l.kind === 'dense' ? [shapeSize(shape)] : shape, outShape: out, inSize: shapeSize(shape), outSize: shapeSize(out), inputBound: boundAt(i) });
+      steps.push({ kind: 'linear', index: steps.length, name: l.name, spec: l, inShape: l.kind === 'dense' ? [shapeSize(shape)] : shape, outShape: out, inSize: shapeSize(shape), outSize: shapeSize(out), inputBound: boundAt(i) });
     } else if (l.kind === 'flatten') {
       // CHW data is already stored flat: nothing to compute, no protocol step
     } else {

@@ -3,7 +3,12 @@
  * (core/protocol/ckks-provider.ts). A plaintext "trusted dealer" provider exists only to
  * test the online stage in isolation: the same online test suite runs on both.
  */
-import type { ClientLinearStep, ServerLinearStep, ServerMaskRanges } from './plan.ts';
+import type { HeStats } from '../he/stats.ts';
+import type { Architecture } from '../model/types.ts';
+import type { ClientLinearStep, MaskParams, ServerLinearStep, ServerMaskRanges, ServerStep } from './plan.ts';
+
+/** The float-family schemes a CKKS provider serves (gazelle needs relinearisation keys and online evaluation). */
+export type FloatSchemeId = 'merged' | 'unmerged' | 'gazelle';
 
 export interface ProviderInfo {
   /** 'ckks' or 'dealer' (insecure, tests only) */
@@ -20,8 +25,8 @@ export interface ClientPreprocessor {
   encryptMasks(step: ClientLinearStep, masks: Float64Array[]): Uint8Array[];
   /** response blobs → per image y_c = M·r − s, and p = (M·r)⊙a − t when step.next */
   decryptShares(step: ClientLinearStep, response: Uint8Array[], count: number): { share: Float64Array[]; product?: Float64Array[] };
-  /** plain-data statistics (HE op counts, level trace) */
-  stats(): unknown;
+  /** plain-data statistics (HE op counts, level trace); null without HE */
+  stats(): HeStats | null;
   /** free everything (safe to call twice) */
   close(): void;
   /** gazelle: encrypt the client's current share (one image) for an online HE evaluation */
@@ -42,8 +47,19 @@ export interface OnlineEvalOptions {
 export interface ServerPreprocessor {
   readonly kind: ProviderInfo['kind'];
   evaluate(step: ServerLinearStep, request: Uint8Array[], count: number, ranges: ServerMaskRanges): Promise<{ response: Uint8Array[]; s: Float64Array[]; a?: Float64Array[]; t?: Float64Array[] }>;
-  stats(): unknown;
+  stats(): HeStats | null;
   close(): void;
   /** gazelle: Enc(M·A(c + serverShare) − s) for one image; returns the response and s */
   evaluateOnline?(step: ServerLinearStep, request: Uint8Array[], opts: OnlineEvalOptions): Promise<{ response: Uint8Array[]; s: Float64Array }>;
+}
+
+/** How the server builds its preprocessing provider for a planned network. */
+export interface ServerProviderFactory {
+  propose(steps: ServerStep[], masks: MaskParams, scheme: FloatSchemeId): ProviderInfo;
+  create(info: ProviderInfo, setupBlobs: Uint8Array[]): Promise<ServerPreprocessor>;
+}
+
+/** How the client builds its provider from the server's proposal (it validates the proposal first). */
+export interface ClientProviderFactory {
+  create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor>;
 }

@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PpnnError } from '../errors.ts';
 import { computeRatios } from './ratios.ts';
-import { SCHEME_IDS } from './types.ts';
+import { SCHEME_ID_PATTERN } from './types.ts';
 import type { BenchReport, InferenceReport, SchemeId } from './types.ts';
 
 /**
@@ -47,7 +47,7 @@ class FieldChecker {
     return v;
   }
   scheme(o: Json, key: string, path: string): void {
-    if (!SCHEME_IDS.includes(o[key] as SchemeId)) throw invalid(this.source, `field '${path}.${key}' must be one of ${SCHEME_IDS.join(', ')}, got ${JSON.stringify(o[key]) ?? 'nothing'}`);
+    if (typeof o[key] !== 'string' || !SCHEME_ID_PATTERN.test(o[key])) throw invalid(this.source, `field '${path}.${key}' must be a scheme id, got ${JSON.stringify(o[key]) ?? 'nothing'}`);
   }
 }
 
@@ -88,7 +88,7 @@ function checkInference(c: FieldChecker, v: unknown, path: string): InferenceRep
 function checkRatios(c: FieldChecker, v: unknown): BenchReport['ratios'] {
   const ratios = c.object(v, 'ratios');
   for (const [scheme, value] of Object.entries(ratios)) {
-    if (!SCHEME_IDS.includes(scheme as SchemeId)) throw invalid(c.source, `field 'ratios.${scheme}' is not a scheme id (${SCHEME_IDS.join(', ')})`);
+    if (!SCHEME_ID_PATTERN.test(scheme)) throw invalid(c.source, `field 'ratios.${scheme}' is not a scheme id`);
     const r = c.object(value, `ratios.${scheme}`);
     for (const k of RATIO_FIELDS) {
       // JSON has no Infinity: a ratio against a zero `merged` figure is written as null.

@@ -5,8 +5,10 @@
  * crosses worker, socket and IPC boundaries.
  */
 
-export type SchemeId = 'merged' | 'unmerged' | 'gazelle' | 'cryptonets';
-export const SCHEME_IDS: readonly SchemeId[] = ['merged', 'unmerged', 'gazelle', 'cryptonets'];
+/** A scheme id of the registry (core/schemes/index.ts); reports from other builds may name others. */
+export type SchemeId = string;
+/** What a scheme id looks like (lower-case, digits, dashes): how a report reader checks one without the registry. */
+export const SCHEME_ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 export type StageName = 'merging' | 'preprocessing' | 'online';
 
 export interface HeOpCounts {
@@ -71,12 +73,18 @@ export interface InferenceReport {
   server?: string;
   seed: number;
   results?: ImageResult[];
+  /** linear maps before and after the merging stage */
+  mergeSummary?: { before: number; after: number };
+  /** whole run, wall clock */
+  wallMs?: number;
 }
 
 /** Progress events: the same stream drives the CLI progress bar and the UI charts. */
 export type ProgressEvent =
   | { type: 'stage'; stage: StageName; state: 'start' | 'end'; wallMs?: number }
   | { type: 'layer'; stage: StageName; layer: string; index: number; total: number; levels?: number[] }
+  /** preprocessing of one layer (offline step) of a batch finished; etaMs estimates the rest of the stage */
+  | { type: 'layer-progress'; stage: 'preprocessing'; layer: string; index: number; total: number; imagesInBatch: number; etaMs?: number }
   | { type: 'progress'; stage: StageName; imagesDone: number; imagesTotal: number; bytesClientToServer: number; bytesServerToClient: number }
   | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number }
   | { type: 'log'; message: string };

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { PpnnError } from '../errors.ts';
 import { computeRatios } from '../report/ratios.ts';
 import type { BenchReport, InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
-import { SCHEME_IDS } from '../report/types.ts';
+import { schemeById } from '../schemes/index.ts';
 import type { RunRequest } from './api.ts';
 import { runSession } from './session.ts';
 
@@ -60,7 +60,7 @@ function versions(): Record<string, string> {
 
 /** Run the bench. Throws ARGUMENT_INVALID for unknown schemes; scheme failures propagate with their codes. */
 export async function runBench(o: BenchOptions, handlers: { onEvent?: (scheme: SchemeId, repeat: number, ev: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<BenchReport> {
-  for (const s of o.schemes) if (!SCHEME_IDS.includes(s)) throw new PpnnError('ARGUMENT_INVALID', `unknown scheme '${s}' (known: ${SCHEME_IDS.join(', ')})`);
+  for (const s of o.schemes) schemeById(s);
   if (o.schemes.length === 0) throw new PpnnError('ARGUMENT_INVALID', 'no scheme to run');
   const byScheme = new Map<SchemeId, InferenceReport[]>();
   const runs: BenchReport['runs'] = [];

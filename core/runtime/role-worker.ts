@@ -2,56 +2,61 @@
  * Worker-thread entry for one protocol role. The local simulation runs the server and the
  * client each in its own thread, joined by a MessagePort transport that counts every byte;
  * the main thread only orchestrates and relays progress. The same file runs a client
- * against a remote `ppnn serve` (ws://) when `server` is given.
+ * against a remote `ppnn serve` (ws://) when `server` is given, and a non-interactive
+ * scheme (CryptoNets) as the 'local' role.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { normalizePixels } from '../data/datasets.ts';
 import { toPpnnError } from '../errors.ts';
-import { loadModel } from '../model/load.ts';
-import type { Architecture } from '../model/types.ts';
-import { ckksClientProviders, ckksServerProviders, summarizeHe } from '../protocol/ckks-provider.ts';
-import type { LayerLevelTrace, ProgressEvent } from '../report/types.ts';
-import { runClientSession } from '../protocol/client.ts';
+import type { MergeReport } from '../model/merge.ts';
+import type { Architecture, Model } from '../model/types.ts';
+import { summarizeHe } from '../protocol/ckks-provider.ts';
 import { cryptoMasks, seededMasks } from '../protocol/random.ts';
-import { serveSession, type ProtocolScheme } from '../protocol/server.ts';
+import type { ClientSessionResult, PreprocessProgress, ServerSessionSummary, StageTally } from '../protocol/roles.ts';
+import type { InferenceReport, LayerLevelTrace, ProgressEvent } from '../report/types.ts';
+import { runClientSession, schemeById, serveSession } from '../schemes/index.ts';
+import { primeNetwork } from '../schemes/network.ts';
 import { messagePortTransport } from '../transport/message-port.ts';
-import { wsConnect } from '../transport/websocket.ts';
 import type { Transport } from '../transport/transport.ts';
+import { wsConnect } from '../transport/websocket.ts';
 
 export type RoleWorkerData =
-  | { role: 'cryptonets'; model: string; dataset: string; limit: number; seed: number }
-  | { role: 'server'; model: string; port: MessagePort; shareBits?: number }
-  | { role: 'client'; scheme: ProtocolScheme; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number };
+  | { role: 'local'; scheme: string; model: string; dataset: string; limit: number; seed: number }
+  /** `network` is already the scheme's network (merged on the main thread): it is not merged again */
+  | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number }
+  | { role: 'client'; scheme: string; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number };
+
+/** The client result as it crosses to the main thread (logits went out one by one as 'image' events). */
+export type ClientDone = Omit<ClientSessionResult, 'logits'>;
 
 export type RoleWorkerEvent =
-  | { type: 'preprocessed'; start: number; count: number; tally: unknown; levels: LayerLevelTrace[] }
+  | { type: 'preprocessed'; start: number; count: number; tally: StageTally; levels: LayerLevelTrace[] }
+  | { type: 'preprocess-progress'; progress: PreprocessProgress }
   | { type: 'image'; index: number; logits: number[]; onlineMs: number; bytesClientToServer: number; bytesServerToClient: number }
   | { type: 'event'; event: ProgressEvent }
-  | { type: 'done'; result: unknown }
+  | { type: 'done'; result: ClientDone | ServerSessionSummary | InferenceReport }
   | { type: 'error'; error: { code: string; message: string } };
 
 const post = (ev: RoleWorkerEvent): void => parentPort!.postMessage(ev);
 
 function inputsFor(d: Extract<RoleWorkerData, { role: 'client' }>, arch: Architecture): Float64Array[] {
-  const norm = arch.meta.inputNormalization ?? { mean: 0, std: 1 };
-  return Array.from({ length: d.count }, (_, i) => {
-    const px = d.images.subarray(i * d.imageSize, (i + 1) * d.imageSize);
-    return Float64Array.from(px, (p) => (p / 255 - norm.mean) / norm.std);
-  });
+  return Array.from({ length: d.count }, (_, i) => normalizePixels(d.images.subarray(i * d.imageSize, (i + 1) * d.imageSize), arch.meta.inputNormalization));
 }
 
 async function main(): Promise<void> {
   const d = workerData as RoleWorkerData;
-  if (d.role === 'cryptonets') {
-    // pure HE: no peer; run off the main thread so a UI host stays responsive
-    const { runCryptoNetsReport } = await import('../baselines/cryptonets-report.ts');
-    const report = await runCryptoNetsReport({ model: d.model, dataset: d.dataset, limit: d.limit, seed: d.seed }, { onEvent: (event) => post({ type: 'event', event }) });
+  if (d.role === 'local') {
+    // non-interactive: no peer; run off the main thread so a UI host stays responsive
+    const scheme = schemeById(d.scheme);
+    if (scheme.kind !== 'local') throw new Error(`${d.scheme} is not a local scheme`);
+    const report = await scheme.runLocal({ model: d.model, dataset: d.dataset, limit: d.limit, seed: d.seed }, { onEvent: (event) => post({ type: 'event', event }) });
     post({ type: 'done', result: report });
     return;
   }
   if (d.role === 'server') {
-    const model = await loadModel(d.model);
+    primeNetwork(d.network, d.scheme, { report: d.mergeReport });
     const t = messagePortTransport(d.port);
-    const summary = await serveSession(t, { model, providers: ckksServerProviders(), ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}) });
+    const summary = await serveSession(t, { model: d.network, schemes: [d.scheme], ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}) });
     post({ type: 'done', result: summary });
     t.close();
     return;
@@ -59,11 +64,11 @@ async function main(): Promise<void> {
   const t: Transport = d.server ? await wsConnect(d.server) : messagePortTransport(d.port!);
   const result = await runClientSession(t, (arch) => inputsFor(d, arch), {
     scheme: d.scheme,
-    providers: ckksClientProviders(),
     random: d.seed !== undefined ? seededMasks(d.seed) : cryptoMasks,
     ...(d.batchSize ? { batchSize: d.batchSize } : {}),
     ...(d.inputBits !== undefined ? { inputBits: d.inputBits } : {}),
-    onPreprocessed: (start, count, tally, stats) => post({ type: 'preprocessed', start, count, tally, levels: summarizeHe(stats, undefined).levels }),
+    onPreprocessProgress: (progress) => post({ type: 'preprocess-progress', progress }),
+    onPreprocessed: (start, count, tally, stats) => post({ type: 'preprocessed', start, count, tally, levels: summarizeHe(stats, null).levels }),
     onImage: (index, logits, tally) => post({ type: 'image', index, logits: Array.from(logits), onlineMs: tally.wallMs, bytesClientToServer: tally.bytesClientToServer, bytesServerToClient: tally.bytesServerToClient }),
   });
   const { logits: _l, ...rest } = result;

@@ -4,20 +4,20 @@
  * starts the roles in worker threads (or only the client, against a remote server),
  * relays progress events and assembles the InferenceReport.
  */
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { loadDataset } from '../data/datasets.ts';
 import { PpnnError, errorFromJSON } from '../errors.ts';
 import { forward } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
-import { mergeModel } from '../model/merge.ts';
+import { architectureOf } from '../model/json.ts';
 import { shapeSize } from '../model/types.ts';
 import { summarizeHe } from '../protocol/ckks-provider.ts';
-import type { ClientSessionResult, StageTally } from '../protocol/client.ts';
-import type { ServerSessionSummary } from '../protocol/server.ts';
+import { addTally, type ServerSessionSummary, type StageTally } from '../protocol/roles.ts';
+import { schemeById } from '../schemes/index.ts';
 import type { InferenceReport, StageMetrics } from '../report/types.ts';
 import type { RunHandlers, RunRequest } from './api.ts';
 import { SecureVsPlain, checkDatasetFits, modelInput } from './plaintext.ts';
-import type { RoleWorkerData, RoleWorkerEvent } from './role-worker.ts';
+import type { ClientDone, RoleWorkerData, RoleWorkerEvent } from './role-worker.ts';
 
 const WORKER_URL = new URL('./role-worker.ts', import.meta.url);
 
@@ -33,7 +33,7 @@ function stage(t: StageTally, clientMs: number, serverMs: number): StageMetrics 
 }
 
 /** Start a role worker; resolves with its 'done' result, rejects with its coded error. */
-function startRole<T>(data: RoleWorkerData, transfer: import('node:worker_threads').TransferListItem[], onEvent: (ev: RoleWorkerEvent) => void, signal?: AbortSignal): { done: Promise<T>; worker: Worker } {
+function startRole<T>(data: RoleWorkerData, transfer: TransferListItem[], onEvent: (ev: RoleWorkerEvent) => void, signal?: AbortSignal): { done: Promise<T>; worker: Worker } {
   const worker = new Worker(WORKER_URL, { workerData: data, transferList: transfer });
   const done = new Promise<T>((resolve, reject) => {
     let settled = false;
@@ -62,31 +62,32 @@ function ckksOf(p: unknown): InferenceReport['ckks'] {
   return params ? { polyModulusDegree: params.polyModulusDegree, coeffModulusBits: [...params.coeffModulusBits], scaleBits: params.scaleBits, slots: params.polyModulusDegree / 2 } : undefined;
 }
 
-/** cryptonets: non-interactive pure HE, run in one worker (both roles' computations, bytes counted). */
-async function runCryptoNetsSession(req: RunRequest, handlers: RunHandlers): Promise<InferenceReport> {
-  if (req.server) throw new PpnnError('ARGUMENT_INVALID', 'cryptonets runs locally only (it has no interactive protocol to serve)');
-  if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
+/** A non-interactive scheme (e.g. cryptonets) in one worker: both roles' computations, bytes counted. */
+async function runLocalSession(req: RunRequest, handlers: RunHandlers): Promise<InferenceReport> {
+  if (req.server) throw new PpnnError('ARGUMENT_INVALID', `${req.scheme} runs locally only (it has no interactive protocol to serve)`);
   const emit = handlers.onEvent ?? (() => {});
-  const w = startRole<InferenceReport>({ role: 'cryptonets', model: req.model, dataset: req.dataset, limit: req.limit, seed: req.seed ?? -1 }, [], (ev) => { if (ev.type === 'event') emit(ev.event); }, handlers.signal);
+  const data: RoleWorkerData = { role: 'local', scheme: req.scheme, model: req.model, dataset: req.dataset, limit: req.limit, seed: req.seed ?? -1 };
+  const w = startRole<InferenceReport>(data, [], (ev) => { if (ev.type === 'event') emit(ev.event); }, handlers.signal);
   return w.done;
 }
 
 /** Run `req` end to end. Throws PpnnError with a code (bad model/dataset, protocol failures, CANCELLED). */
 export async function runSession(req: RunRequest, handlers: RunHandlers = {}): Promise<InferenceReport> {
-  if (req.scheme === 'cryptonets') return runCryptoNetsSession(req, handlers);
-  if (req.scheme !== 'merged' && req.scheme !== 'unmerged' && req.scheme !== 'gazelle') {
-    throw new PpnnError('ARGUMENT_INVALID', `unknown scheme '${String(req.scheme)}' (merged | unmerged | gazelle | cryptonets)`);
-  }
+  const scheme = schemeById(req.scheme);
   if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
+  if (scheme.kind === 'local') return runLocalSession(req, handlers);
   const emit = handlers.onEvent ?? (() => {});
   const model = await loadModel(req.model);
+  const why = scheme.unsupported(architectureOf(model));
+  if (why) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', why);
   const ds = await loadDataset(req.dataset, 'test');
   checkDatasetFits(model, ds);
   const count = Math.min(req.limit, ds.count);
 
+  // merging stage, once: the server worker receives this network and does not merge again
   emit({ type: 'stage', stage: 'merging', state: 'start' });
   const m0 = performance.now();
-  const merged = req.scheme === 'unmerged' ? mergeModel(model, { force: 'none' }) : mergeModel(model);
+  const merged = scheme.network(model);
   const mergeMs = performance.now() - m0;
   emit({ type: 'stage', stage: 'merging', state: 'end', wallMs: mergeMs });
 
@@ -99,12 +100,20 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   // traffic so far, per stage (the UI draws bytes per stage and direction live)
   const preBytes = { c2s: 0, s2c: 0 }, onl = { c2s: 0, s2c: 0 };
   let onlineStarted = false;
+  const preStart = performance.now();
   emit({ type: 'stage', stage: 'preprocessing', state: 'start' });
   const onClientEvent = (ev: RoleWorkerEvent): void => {
-    if (ev.type === 'preprocessed') {
-      const t = ev.tally as StageTally;
-      preBytes.c2s += t.bytesClientToServer;
-      preBytes.s2c += t.bytesServerToClient;
+    if (ev.type === 'preprocess-progress') {
+      const p = ev.progress;
+      // ETA from the time per offline step so far (steps differ in cost; a first estimate)
+      const stepsTotal = Math.ceil(count / Math.max(1, p.count)) * p.total;
+      const stepsDone = Math.floor(p.batchStart / Math.max(1, p.count)) * p.total + p.done;
+      const elapsed = performance.now() - preStart;
+      const etaMs = stepsDone > 0 ? (elapsed / stepsDone) * (stepsTotal - stepsDone) : undefined;
+      emit({ type: 'layer-progress', stage: 'preprocessing', layer: p.layer, index: p.done - 1, total: p.total, imagesInBatch: p.count, ...(etaMs !== undefined ? { etaMs } : {}) });
+    } else if (ev.type === 'preprocessed') {
+      preBytes.c2s += ev.tally.bytesClientToServer;
+      preBytes.s2c += ev.tally.bytesServerToClient;
       ev.levels.forEach((l, i) => emit({ type: 'layer', stage: 'preprocessing', layer: l.layer, index: i, total: ev.levels.length, levels: l.levels }));
       emit({ type: 'progress', stage: 'preprocessing', imagesDone: ev.start + ev.count, imagesTotal: count, bytesClientToServer: preBytes.c2s, bytesServerToClient: preBytes.s2c });
     } else if (ev.type === 'image') {
@@ -122,19 +131,20 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
 
   const wall0 = performance.now();
   const seed = req.seed;
-  const clientData = (port?: import('node:worker_threads').MessagePort): RoleWorkerData => ({
-    role: 'client', scheme: req.scheme as 'merged' | 'unmerged' | 'gazelle', images, imageSize, count,
+  const clientData = (port?: MessagePort): RoleWorkerData => ({
+    role: 'client', scheme: scheme.id, images, imageSize, count,
     ...(port ? { port } : {}), ...(req.server ? { server: req.server } : {}), ...(seed !== undefined ? { seed } : {}),
     ...(req.inputBits !== undefined ? { inputBits: req.inputBits } : {}),
   });
-  let client: ClientSessionResult, server: ServerSessionSummary | undefined;
+  let client: ClientDone, server: ServerSessionSummary | undefined;
   if (req.server) {
-    const c = startRole<ClientSessionResult>(clientData(), [], onClientEvent, handlers.signal);
+    const c = startRole<ClientDone>(clientData(), [], onClientEvent, handlers.signal);
     client = await c.done;
   } else {
     const { port1, port2 } = new MessageChannel();
-    const s = startRole<ServerSessionSummary>({ role: 'server', model: req.model, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}) }, [port1], () => {}, handlers.signal);
-    const c = startRole<ClientSessionResult>(clientData(port2), [port2], onClientEvent, handlers.signal);
+    const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}) };
+    const s = startRole<ServerSessionSummary>(serverData, [port1], () => {}, handlers.signal);
+    const c = startRole<ClientDone>(clientData(port2), [port2], onClientEvent, handlers.signal);
     try {
       [client, server] = await Promise.all([c.done, s.done]);
     } catch (e) {
@@ -150,11 +160,10 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   const he = summarizeHe(client.stats, server?.stats);
   const pre = client.preprocessing, on = client.online;
   const results = [...score.results].sort((a, b) => a.index - b.index);
-  const setupAndPre: StageTally = { ...pre };
-  for (const k of Object.keys(setupAndPre) as (keyof StageTally)[]) setupAndPre[k] += client.setup[k];
+  const setupAndPre = addTally(pre, client.setup);
   return {
     formatVersion: 1,
-    scheme: req.scheme,
+    scheme: scheme.id,
     model: model.name,
     dataset: ds.name,
     images: count,
@@ -177,5 +186,5 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     results,
     mergeSummary: { before: merged.report.before.linearMaps, after: merged.report.after.linearMaps },
     wallMs,
-  } as InferenceReport;
+  };
 }

@@ -7,7 +7,7 @@
  */
 import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs-core';
 import type { Dataset } from '../data/datasets.ts';
-import { mulberry32 } from '../data/datasets.ts';
+import { mulberry32, normalizePixel } from '../data/datasets.ts';
 import type { ArchitecturePlan } from './architectures.ts';
 import type { BatchStats, Network } from './network.ts';
 import { buildNetwork, forwardBatch, updateMovingStats } from './network.ts';
@@ -45,7 +45,7 @@ export interface TrainHooks {
 /** Fill `out` (NHWC float32, B×H×W×1) with normalised, optionally shifted/flipped images. */
 export function fillBatch(ds: Dataset, indices: ArrayLike<number>, norm: { mean: number; std: number }, out: Float32Array, augment?: { shift: number; flip: boolean; rand: () => number }): void {
   const H = ds.shape[1], W = ds.shape[2], size = H * W;
-  const zero = (0 - norm.mean) / norm.std;
+  const zero = normalizePixel(0, norm);
   for (let n = 0; n < indices.length; n++) {
     const src = indices[n]! * size, dst = n * size;
     let dy = 0, dx = 0, flip = false;
@@ -58,7 +58,7 @@ export function fillBatch(ds: Dataset, indices: ArrayLike<number>, norm: { mean:
       const sy = y - dy;
       for (let x = 0; x < W; x++) {
         const sx0 = x - dx, sx = flip ? W - 1 - sx0 : sx0;
-        out[dst + y * W + x] = sy >= 0 && sy < H && sx >= 0 && sx < W ? (ds.images[src + sy * W + sx]! / 255 - norm.mean) / norm.std : zero;
+        out[dst + y * W + x] = sy >= 0 && sy < H && sx >= 0 && sx < W ? normalizePixel(ds.images[src + sy * W + sx]!, norm) : zero;
       }
     }
   }

@@ -9,14 +9,14 @@ import { loadModel } from '../../core/model/load.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import { ckksServerProviders, type CkksProposal } from '../../core/protocol/ckks-provider.ts';
 import { planServer, type MaskParams, type ServerLinearStep } from '../../core/protocol/plan.ts';
-import { schemeModel } from '../../core/protocol/server.ts';
+import { interactiveScheme } from '../../core/schemes/index.ts';
 import { cryptoMasks } from '../../core/protocol/random.ts';
 
 const UNIT: MaskParams = { inputBits: 0, shareBits: 0, defaultBound: 1 };
 
 async function checkNetwork(modelName: string, scheme: 'merged' | 'unmerged'): Promise<number> {
   const model = await loadModel(modelName);
-  const steps = planServer(schemeModel(model, scheme), UNIT).filter((s): s is ServerLinearStep => s.kind === 'linear');
+  const steps = planServer(interactiveScheme(scheme).network(model).model, UNIT).filter((s): s is ServerLinearStep => s.kind === 'linear');
   const { params } = ckksServerProviders().propose(steps, UNIT, scheme).params as CkksProposal;
   const shape = (s: ServerLinearStep) => (s.layer.kind === 'conv2d' ? { spec: s.layer, inputShape: s.inShape } : { spec: s.layer });
   const client = await HeClient.create(params, { rotationSteps: rotationStepsFor(steps.map(shape), 'fast', params.polyModulusDegree / 2) });

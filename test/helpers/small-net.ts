@@ -1,10 +1,9 @@
 /** A small network with the structure of the bundled models, and a CKKS session runner over an in-memory transport. */
 import { calibrateBounds } from '../../core/model/bounds.ts';
 import type { Model } from '../../core/model/types.ts';
-import { runClientSession } from '../../core/protocol/client.ts';
 import { ckksClientProviders, ckksServerProviders } from '../../core/protocol/ckks-provider.ts';
 import { cryptoMasks, type MaskSource } from '../../core/protocol/random.ts';
-import { serveSession } from '../../core/protocol/server.ts';
+import { runClientSession, serveSession } from '../../core/schemes/index.ts';
 import { memoryPair } from '../../core/transport/memory.ts';
 import type { Transport } from '../../core/transport/transport.ts';
 import { randomInput, rng } from './random-model.ts';

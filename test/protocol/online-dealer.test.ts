@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { forward } from '../../core/model/forward.ts';
-import { runClientSession } from '../../core/protocol/client.ts';
 import { dealerClient, dealerServer } from '../../core/protocol/dealer-provider.ts';
 import { seededMasks } from '../../core/protocol/random.ts';
-import { serveSession } from '../../core/protocol/server.ts';
+import { runClientSession, serveSession } from '../../core/schemes/index.ts';
 import { memoryPair } from '../../core/transport/memory.ts';
 import type { Model } from '../../core/model/types.ts';
 import { calibrateBounds } from '../../core/model/bounds.ts';

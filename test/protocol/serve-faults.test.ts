@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { forward } from '../../core/model/forward.ts';
 import { modelToJSON } from '../../core/model/json.ts';
-import { runClientSession } from '../../core/protocol/client.ts';
+import { runClientSession } from '../../core/schemes/index.ts';
 import { ckksClientProviders } from '../../core/protocol/ckks-provider.ts';
 import { PROTOCOL_ID } from '../../core/protocol/messages.ts';
 import { cryptoMasks } from '../../core/protocol/random.ts';

@@ -7,11 +7,11 @@ import { benchPreprocessing, formatPreprocessingBench, type PreprocessingBench }
 import { loadModel } from '../../model/load.ts';
 import { ckksServerProviders, type CkksProposal } from '../../protocol/ckks-provider.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../../protocol/plan.ts';
-import { schemeModel, type ProtocolScheme } from '../../protocol/server.ts';
+import { interactiveScheme } from '../../schemes/index.ts';
 import type { CliIO } from '../command.ts';
 
 export interface PreprocessingBenchRun {
-  network: ProtocolScheme;
+  network: 'merged' | 'unmerged';
   layout: 'fast' | 'reference';
   bench: PreprocessingBench;
 }
@@ -24,7 +24,7 @@ export async function runPreprocessingBench(
   const { images, workers } = o;
   const runs: PreprocessingBenchRun[] = [];
   for (const network of ['merged', 'unmerged'] as const) {
-    const steps = planServer(schemeModel(model, network), DEFAULT_MASKS).filter((s): s is ServerLinearStep => s.kind === 'linear');
+    const steps = planServer(interactiveScheme(network).network(model).model, DEFAULT_MASKS).filter((s): s is ServerLinearStep => s.kind === 'linear');
     const { params } = ckksServerProviders().propose(steps, DEFAULT_MASKS, network).params as CkksProposal;
     for (const layout of ['fast', 'reference'] as const) {
       io.err(`preprocessing bench: ${network} network, ${layout} layout, ${images} images…`);

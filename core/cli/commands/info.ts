@@ -2,7 +2,7 @@ import { loadModel } from '../../model/load.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { MODEL_OPTION } from './options.ts';
-import { describeLayers } from './merge.ts';
+import { describeLayers } from '../../model/describe.ts';
 
 export const infoCommand = defineCommand({
   name: 'info',

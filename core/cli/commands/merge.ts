@@ -2,17 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { modelToJSON } from '../../model/json.ts';
 import { loadModel } from '../../model/load.ts';
 import { mergeModel, type LinearCost } from '../../model/merge.ts';
-import { inferShapes } from '../../model/shapes.ts';
-import type { Model } from '../../model/types.ts';
+import { describeLayers } from '../../model/describe.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { MODEL_OPTION } from './options.ts';
 
-/** One line per layer: name, kind, output shape (what `ppnn merge` and `ppnn info` print). */
-export function describeLayers(model: Model): { name: string; kind: string; output: number[] }[] {
-  const shapes = inferShapes(model.inputShape, model.layers);
-  return model.layers.map((l, i) => ({ name: l.name, kind: l.kind, output: [...shapes[i]!] }));
-}
 
 const fmt = (c: LinearCost): string =>
   `maps→rounds ${c.onlineRounds}, MACs ${Math.round(c.macs)}, ct×pt ${c.heCtPtMul.toFixed(1)}, HE levels ${c.heLevels}, online bytes ${c.onlineBytes}, est ${c.estimatedMs.toFixed(2)} ms`;

@@ -2,11 +2,11 @@
  * Option specs shared by several commands, so `--model`, `--dataset`, `--scheme` and the
  * mask widths read the same in every command's --help.
  */
-import { SCHEME_IDS } from '../../report/types.ts';
+import { schemeIds } from '../../schemes/index.ts';
 import type { ListOption, NumberOption, StringOption } from '../command.ts';
 
-/** The scheme names every command accepts (the report's list of schemes). */
-export const SCHEME_NAMES: readonly string[] = SCHEME_IDS;
+/** The scheme names every command accepts: the registry's (core/schemes/index.ts). */
+export const SCHEME_NAMES: readonly string[] = schemeIds();
 
 export const MODEL_OPTION = {
   type: 'string', required: true, placeholder: 'M',

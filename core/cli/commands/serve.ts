@@ -1,6 +1,6 @@
 import { loadModel } from '../../model/load.ts';
 import { ckksServerProviders } from '../../protocol/ckks-provider.ts';
-import { serveSession } from '../../protocol/server.ts';
+import { serveSession } from '../../schemes/index.ts';
 import { wsListen } from '../../transport/websocket.ts';
 import { toPpnnError } from '../../errors.ts';
 import { defineCommand } from '../command.ts';
