@@ -222,7 +222,7 @@ function readTensorPb(url: URL): { dims: readonly number[]; values: Float64Array
 }
 
 describe('importOnnx: real PyTorch exports (ONNX backend test data, see test/vectors/README.md)', () => {
-  const cases = readdirSync(PYTORCH_DIR).sort();
+  const cases = readdirSync(PYTORCH_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   it('ships the expected fixtures', () => expect(cases.length).toBeGreaterThanOrEqual(10));
 
   for (const name of cases) {

@@ -27,8 +27,17 @@ export interface OpContext {
   readonly batchDim: number | null;
   /** layers emitted so far (converters may replace the last one when folding) */
   readonly layers: Layer[];
+  /** default-domain opset of the model (some ops moved attributes to inputs) */
+  readonly opset: number;
+  /**
+   * Orientation of the chain value: `column` after a Gemm with the weight as operand A
+   * (Y = W·xᵀ is [out, 1], batch axis last); a Reshape to [1, -1] turns it back.
+   */
+  readonly layout: { column: boolean };
   /** decoded constant operand (initializer or Constant node) by value name, if any */
   constant(name: string): ConstTensor | undefined;
+  /** H/W pads [top, left, bottom, right] of a Pad right before this node, claimed by this node */
+  takePad(): readonly [number, number, number, number];
 }
 
 function refuse(ctx: OpContext, why: string): never {
@@ -61,14 +70,24 @@ function allOnes(v: readonly number[]): boolean {
   return v.every((x) => x === 1);
 }
 
-/** Symmetric 2-D padding from ONNX pads [top, left, bottom, right]; refuses asymmetric or SAME_* padding. */
-function symmetricPadding(ctx: OpContext): [number, number] {
+/** The node's own 2-D pads [top, left, bottom, right]; refuses SAME_* auto padding. */
+function ownPads(ctx: OpContext): number[] {
   const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') refuse(ctx, `auto_pad=${autoPad} is not supported; export with explicit pads`);
   const pads = autoPad === 'VALID' ? [0, 0, 0, 0] : ctx.attrs.ints('pads', [0, 0, 0, 0]);
   if (pads.length !== 4) refuse(ctx, `pads [${pads.join(',')}] is not 2-D`);
-  if (pads[0] !== pads[2] || pads[1] !== pads[3]) refuse(ctx, `asymmetric pads [${pads.join(',')}] are not supported (the IR pads top=bottom, left=right)`);
-  return [pads[0]!, pads[1]!];
+  return pads;
+}
+
+/**
+ * Symmetric IR padding from the node's pads plus `extra` (a folded Pad before it);
+ * refuses asymmetric totals, which the IR (top = bottom, left = right) cannot express.
+ */
+function symmetricPadding(ctx: OpContext, pads: readonly number[], extra: readonly number[] = [0, 0, 0, 0]): [number, number] {
+  const p = pads.map((v, i) => v + extra[i]!);
+  const folded = extra.some((v) => v !== 0) ? ` (including a folded Pad of [${extra.join(',')}])` : '';
+  if (p[0] !== p[2] || p[1] !== p[3]) refuse(ctx, `asymmetric pads [${p.join(',')}]${folded} are not supported (the IR pads top=bottom, left=right)`);
+  return [p[0]!, p[1]!];
 }
 
 function pair(ctx: OpContext, name: string, v: readonly number[]): [number, number] {
@@ -89,7 +108,7 @@ function convert_Conv(ctx: OpContext): void {
     if (k[0] !== kh || k[1] !== kw) malformed(ctx, `kernel_shape [${k}] disagrees with weight dims [${w.dims}]`);
   }
   const stride = pair(ctx, 'strides', ctx.attrs.ints('strides', [1, 1]));
-  const padding = symmetricPadding(ctx);
+  const padding = symmetricPadding(ctx, ownPads(ctx), ctx.takePad());
   const b = optionalConstInput(ctx, 2, 'bias B');
   if (b && b.values.length !== outChannels) malformed(ctx, `bias has ${b.values.length} values for ${outChannels} output channels`);
   const layer: Conv2dLayer = {
@@ -111,11 +130,41 @@ function broadcastBias(ctx: OpContext, c: ConstTensor, n: number, scale: number)
   return out;
 }
 
+/** Row-major [out][in] copy of a 2-D constant, transposed when `trans`, scaled by alpha. */
+function weightOf(ctx: OpContext, t: ConstTensor, trans: boolean, alpha: number): { weight: Float64Array; inF: number; outF: number } {
+  if (t.dims.length !== 2) malformed(ctx, `weight has dims [${t.dims}], expected 2-D`);
+  const [outF, inF] = trans ? [t.dims[1]!, t.dims[0]!] : [t.dims[0]!, t.dims[1]!];
+  const weight = new Float64Array(outF * inF);
+  for (let o = 0; o < outF; o++) {
+    for (let i = 0; i < inF; i++) weight[o * inF + i] = alpha * t.values[trans ? i * outF + o : o * inF + i]!;
+  }
+  return { weight, inF, outF };
+}
+
+/**
+ * Gemm with the weight as operand A: Y = alpha·A'·xᵀ + beta·C needs x as operand B with
+ * transB=1 on a row [1, F] (output the column [out, 1]), or transB=0 on a column.
+ */
+function gemmWeightFirst(ctx: OpContext, alpha: number, beta: number, transA: boolean, transB: boolean): void {
+  if (ctx.batchDim !== 1) refuse(ctx, 'the data as operand B puts the batch axis last; this is supported only for a fixed batch of 1');
+  if (transB === ctx.layout.column) refuse(ctx, `transB=${transB ? 1 : 0} on a ${ctx.layout.column ? 'column' : 'row'} value does not multiply per image`);
+  const { weight, inF, outF } = weightOf(ctx, constInput(ctx, 0, 'weight A'), transA, alpha);
+  const c = optionalConstInput(ctx, 2, 'bias C');
+  if (c && c.values.length !== 1 && (c.values.length !== outF || c.dims.at(-1) !== 1 && c.dims.length > 1)) {
+    refuse(ctx, `bias of dims [${c.dims}] does not broadcast per output row (${outF})`);
+  }
+  ctx.layers.push(dense(ctx, weight, inF, outF, c ? broadcastBias(ctx, c, outF, beta) : new Float64Array(outF)));
+  ctx.layout.column = true;
+}
+
 function convert_Gemm(ctx: OpContext): void {
-  if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be operand A (x·Bᵀ form)');
-  if (ctx.attrs.int('transA', 0) !== 0) refuse(ctx, 'transA=1 is not supported');
   const alpha = ctx.attrs.float('alpha', 1), beta = ctx.attrs.float('beta', 1);
-  const transB = ctx.attrs.int('transB', 0) !== 0;
+  const transA = ctx.attrs.int('transA', 0) !== 0, transB = ctx.attrs.int('transB', 0) !== 0;
+  if (dataIndex(ctx) === 1) { gemmWeightFirst(ctx, alpha, beta, transA, transB); return; }
+  if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be operand A or B');
+  if (transA || ctx.layout.column) {
+    refuse(ctx, 'the data as operand A must be a row [N, F] with transA=0 (transA=1 would multiply across the batch axis)');
+  }
   const b = constInput(ctx, 1, 'weight B');
   if (b.dims.length !== 2) malformed(ctx, `weight B has dims [${b.dims}], expected 2-D`);
   // ONNX Gemm is Y = alpha·A·B' + beta·C with B' = Bᵀ when transB; the IR wants [out][in].
@@ -129,6 +178,7 @@ function convert_Gemm(ctx: OpContext): void {
 }
 
 function convert_MatMul(ctx: OpContext): void {
+  if (ctx.layout.column) refuse(ctx, 'x·W on a column value (after a weight-first Gemm) is not supported; reshape to [1, -1] first');
   if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be the left operand (x·W)');
   const b = constInput(ctx, 1, 'weight');
   if (b.dims.length !== 2) refuse(ctx, `weight of dims [${b.dims}]: only a 2-D right operand is supported`);
@@ -143,6 +193,7 @@ function convert_BatchNormalization(ctx: OpContext): void {
   if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be input X');
   if (ctx.attrs.int('training_mode', 0) !== 0) refuse(ctx, 'training_mode=1 is not supported (export the model in eval mode)');
   if (ctx.attrs.int('spatial', 1) !== 1) refuse(ctx, 'spatial=0 is not supported');
+  if (ctx.layout.column) refuse(ctx, 'BatchNormalization of a column value normalises across the batch axis');
   const channels = ctx.shape[0] ?? 0;
   const [gamma, beta, mean, variance] = ['scale', 'B', 'input_mean', 'input_var'].map((role, k) => {
     const t = constInput(ctx, k + 1, role);
@@ -152,25 +203,26 @@ function convert_BatchNormalization(ctx: OpContext): void {
   ctx.layers.push({ kind: 'batchnorm', name: ctx.layerName, channels, gamma, beta, mean, variance, epsilon: ctx.attrs.float('epsilon', 1e-5) });
 }
 
-function poolCommon(ctx: OpContext): { kernel: [number, number]; stride: [number, number]; padding: [number, number] } {
+function poolCommon(ctx: OpContext, extra?: readonly number[]): { kernel: [number, number]; stride: [number, number]; padding: [number, number] } {
   if (ctx.attrs.int('ceil_mode', 0) !== 0) refuse(ctx, 'ceil_mode=1 is not supported');
   if (!allOnes(ctx.attrs.ints('dilations', [1, 1]))) refuse(ctx, 'dilations other than 1 are not supported');
   if (!ctx.attrs.has('kernel_shape')) malformed(ctx, 'kernel_shape attribute is required');
   return {
     kernel: pair(ctx, 'kernel_shape', ctx.attrs.ints('kernel_shape', [])),
     stride: pair(ctx, 'strides', ctx.attrs.ints('strides', [1, 1])),
-    padding: symmetricPadding(ctx),
+    padding: symmetricPadding(ctx, ownPads(ctx), extra),
   };
 }
 
 function convert_AveragePool(ctx: OpContext): void {
-  const p = poolCommon(ctx);
   // The IR divides by the full window (count_include_pad=1). With count_include_pad=0 the
-  // border windows divide by fewer cells; that differs whenever padding is present.
-  if ((p.padding[0] > 0 || p.padding[1] > 0) && ctx.attrs.int('count_include_pad', 0) === 0) {
-    refuse(ctx, `count_include_pad=0 with pads [${p.padding}] divides border windows by fewer cells than the IR's average pooling; export with count_include_pad=True or without padding`);
+  // border windows divide by fewer cells; that differs whenever the node pads. Zeros that a
+  // Pad before it wrote are real input cells, counted either way: they fold exactly.
+  const own = ownPads(ctx);
+  if (own.some((v) => v > 0) && ctx.attrs.int('count_include_pad', 0) === 0) {
+    refuse(ctx, `count_include_pad=0 with pads [${own}] divides border windows by fewer cells than the IR's average pooling; export with count_include_pad=True or without padding`);
   }
-  ctx.layers.push({ kind: 'avgpool', name: ctx.layerName, ...p });
+  ctx.layers.push({ kind: 'avgpool', name: ctx.layerName, ...poolCommon(ctx, ctx.takePad()) });
 }
 
 function convert_MaxPool(ctx: OpContext): void {
@@ -189,8 +241,12 @@ function flatten(ctx: OpContext): void {
 }
 
 function convert_Flatten(ctx: OpContext): void {
-  const axis = ctx.attrs.int('axis', 1);
-  if (axis !== 1) refuse(ctx, `axis=${axis} is not supported (only axis=1, which keeps the batch axis)`);
+  const raw = ctx.attrs.int('axis', 1);
+  const axis = raw < 0 ? raw + ctx.shape.length + 1 : raw;
+  // axis 0 folds the batch axis into the features: the same per-image vector when the batch is 1.
+  if (axis === 0 && ctx.batchDim === 1) ctx.layout.column = false;
+  else if (axis !== 1) refuse(ctx, `axis=${raw} is not supported (only axis=1, which keeps the batch axis, or 0 with a batch of 1)`);
+  if (ctx.layout.column && axis === 1) return; // [F, 1] stays [F, 1]
   flatten(ctx);
 }
 
@@ -200,13 +256,22 @@ function convert_Reshape(ctx: OpContext): void {
   const target = ctx.attrs.has('shape') ? ctx.attrs.ints('shape', []) : Array.from(constInput(ctx, 1, 'shape').values);
   let size = 1;
   for (const d of ctx.shape) size *= d;
-  const keepsBatch = (d: number): boolean => d === 1 || d === -1 || (d === 0 && ctx.attrs.int('allowzero', 0) === 0) || d === ctx.batchDim;
-  const ok = target.length === 2 && (
-    (target[1] === -1 && target[0] !== -1 && keepsBatch(target[0]!)) ||
-    (target[1] === size && keepsBatch(target[0]!))
-  );
-  if (!ok) refuse(ctx, `reshape to [${target}] of a [${ctx.shape}] value is not supported (only [N,-1], [1,-1], [-1,${size}] flattening)`);
-  flatten(ctx);
+  // NaN is the symbolic batch size folded from Shape(x)[0] (see ./fold.ts).
+  const keepsBatch = (d: number): boolean => Number.isNaN(d) || d === 1 || d === -1 || (d === 0 && ctx.attrs.int('allowzero', 0) === 0) || d === ctx.batchDim;
+  const sameDim = (d: number, i: number): boolean => d === ctx.shape[i] || (d === 0 && ctx.attrs.int('allowzero', 0) === 0);
+  const [first, ...rest] = target;
+  const text = target.map((d) => (Number.isNaN(d) ? 'N' : String(d))).join(',');
+  if (first === undefined || !keepsBatch(first) || rest.some(Number.isNaN)) refuse(ctx, `reshape to [${text}] does not keep the batch axis first`);
+  if (ctx.layout.column) {
+    // [F, 1] → [1, F] (or [1, -1]): the same vector as a row again.
+    if (target.length === 2 && first !== -1 && (rest[0] === -1 || rest[0] === size)) { ctx.layout.column = false; return; }
+    refuse(ctx, `reshape to [${text}] of a column value is not supported (only [1,-1])`);
+  }
+  if (target.length === 2 && ((rest[0] === -1 && first !== -1) || rest[0] === size)) { flatten(ctx); return; }
+  // A reshape to the shape the value already has (e.g. [N, C, H, W]) is a no-op.
+  const free = rest.filter((d) => d === -1).length;
+  if (rest.length === ctx.shape.length && free <= 1 && first !== -1 && rest.every((d, i) => d === -1 || sameDim(d, i))) return;
+  refuse(ctx, `reshape to [${text}] of a [${ctx.shape}] value is not supported (only [N,-1], [1,-1], [-1,${size}] flattening or the same shape)`);
 }
 
 /** Scalar value of a constant operand, or undefined when it has more than one element. */
@@ -281,6 +346,12 @@ function convert_Pow(ctx: OpContext): void {
   ctx.layers.push({ kind: 'square', name: ctx.layerName });
 }
 
+function convert_Dropout(ctx: OpContext): void {
+  // opset 12+ carries training_mode as an optional constant input; true would drop values.
+  const mode = ctx.node.input[2] ? ctx.constant(ctx.node.input[2]) : undefined;
+  if (ctx.node.input[2] && (!mode || mode.values[0] !== 0)) refuse(ctx, 'training_mode must be a constant false (export in eval mode)');
+}
+
 const CONVERTERS: Record<string, (ctx: OpContext) => void> = {
   Conv: convert_Conv,
   Gemm: convert_Gemm,
@@ -299,7 +370,7 @@ const CONVERTERS: Record<string, (ctx: OpContext) => void> = {
   Reshape: convert_Reshape,
   // Inference-time no-ops: the chain value passes through unchanged.
   Identity: () => {},
-  Dropout: () => {},
+  Dropout: convert_Dropout,
 };
 
 /** ONNX op types this importer converts (for docs and error messages). */

@@ -28,6 +28,8 @@ export interface ConstTensor {
   readonly name: string;
   readonly dims: readonly number[];
   readonly values: Float64Array;
+  /** ONNX data type code of the source tensor (integer types matter for folded Div / Cast) */
+  readonly dtype?: number;
 }
 
 function invalid(message: string): never {
@@ -109,7 +111,7 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
   for (let i = 0; i < count; i++) {
     if (!Number.isFinite(values[i]!)) invalid(`${what}: tensor '${t.name}' contains a non-finite value at index ${i}`);
   }
-  return { name: t.name, dims, values };
+  return { name: t.name, dims, values, dtype: t.dataType };
 }
 
 /**
@@ -124,10 +126,12 @@ export function constantNodeValue(node: NodeProto, what: string): ConstTensor {
       case 'value':
         if (!a.t) invalid(`${what}: 'value' attribute carries no tensor`);
         return { ...decodeTensor(a.t, what), name: out };
-      case 'value_float': return { name: out, dims: [], values: Float64Array.of(a.f) };
-      case 'value_floats': return { name: out, dims: [a.floats.length], values: Float64Array.from(a.floats) };
-      case 'value_int': return { name: out, dims: [], values: Float64Array.of(Number(a.i)) };
-      case 'value_ints': return { name: out, dims: [a.ints.length], values: Float64Array.from(a.ints, (v) => Number(v)) };
+      case 'value_float': return { name: out, dims: [], values: Float64Array.of(a.f), dtype: ONNX_DTYPE.FLOAT };
+      case 'value_floats': return { name: out, dims: [a.floats.length], values: Float64Array.from(a.floats), dtype: ONNX_DTYPE.FLOAT };
+      case 'value_int': return { name: out, dims: [], values: Float64Array.of(Number(a.i)), dtype: ONNX_DTYPE.INT64 };
+      case 'value_ints': {
+        return { name: out, dims: [a.ints.length], values: Float64Array.from(a.ints, (v) => Number(v)), dtype: ONNX_DTYPE.INT64 };
+      }
     }
   }
   throw new PpnnError('MODEL_UNSUPPORTED_OP', `${what}: Constant without a numeric value attribute (sparse/string constants are not supported)`);
