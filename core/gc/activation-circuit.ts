@@ -59,9 +59,21 @@ export function checkActivationSpec(spec: ActivationSpec): void {
   if (typeof spec.relu !== 'boolean') throw new RangeError('relu must be a boolean');
 }
 
-/** Build and compile the activation circuit of `spec`; returns it with its input layout. */
+const built = new Map<string, { circuit: Circuit; layout: ActivationLayout }>();
+
+/** Build and compile the activation circuit of `spec` with its input layout (cached: compiled circuits are immutable). */
 export function activationCircuit(spec: ActivationSpec): { circuit: Circuit; layout: ActivationLayout } {
   checkActivationSpec(spec);
+  const key = `${spec.p}/${spec.truncBits}/${spec.window}/${spec.relu}`;
+  const hit = built.get(key);
+  if (hit) return hit;
+  const made = buildActivationCircuit(spec);
+  if (built.size >= 64) built.clear(); // a handful of specs per model; bound it anyway
+  built.set(key, made);
+  return made;
+}
+
+function buildActivationCircuit(spec: ActivationSpec): { circuit: Circuit; layout: ActivationLayout } {
   const { p, truncBits: f, window: w, relu } = spec;
   const n = ringBits(p),
     h = (p - 1) / 2;

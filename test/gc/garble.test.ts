@@ -14,7 +14,7 @@ import { mulberry32 } from '../../core/data/datasets.ts';
 // primes < 2^52 of several widths: 52, 41, 40 (a BFV batching prime, ≡ 1 mod 2^14), 30 bits, and a tiny one
 const PRIMES = [4503599627370449, 2199023255531, 1099511480321, 1073741789, 97];
 
-/** Garble `count` instances, evaluate them with the active labels of `inputs` (instance-major bits); return output bits. */
+/** Garble `count` instances, evaluate with the active labels of `inputs` (instance-major bits); return output bits. */
 function runGarbled(c: Circuit, count: number, inputs: Uint8Array, perm = new FixedKeyPermutation()): Uint8Array {
   const delta = randomDelta();
   const g = garble(perm, c, count, delta, 1000);
@@ -153,7 +153,7 @@ describe('activation circuit (ReLU, max-pool, exact truncation, re-masking)', ()
     { p: PRIMES[4]!, truncBits: 2, window: 9, relu: false },
   ];
   for (const spec of cases) {
-    it(`${spec.relu ? 'ReLU' : 'identity'} window ${spec.window}, p ${ringBits(spec.p)} bits, f = ${spec.truncBits}`, () => {
+    it(`${spec.relu ? 'ReLU' : 'identity'}, window ${spec.window}, ${ringBits(spec.p)}-bit p, f = ${spec.truncBits}`, () => {
       const { p } = spec;
       const { circuit, layout } = activationCircuit(spec);
       const n = layout.n,
