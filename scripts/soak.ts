@@ -12,7 +12,7 @@ import { loadModel } from '../core/model/load.ts';
 import { ckksClientProviders, ckksServerProviders } from '../core/protocol/ckks-provider.ts';
 import { cryptoMasks } from '../core/protocol/random.ts';
 import { runClientSession, serveSession } from '../core/schemes/index.ts';
-import { modelInput } from '../core/runtime/plaintext.ts';
+import { modelInput } from '../core/model/input.ts';
 import { memoryPair } from '../core/transport/memory.ts';
 import { parseCommandArgs } from '../core/cli/args.ts';
 

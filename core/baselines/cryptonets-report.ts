@@ -9,7 +9,8 @@ import { loadDataset } from '../data/datasets.ts';
 import { forward } from '../model/forward.ts';
 import { loadModel } from '../model/load.ts';
 import type { InferenceReport, ProgressEvent } from '../report/types.ts';
-import { SecureVsPlain, checkDatasetFits, modelInput } from '../runtime/plaintext.ts';
+import { checkDatasetFits, modelInput } from '../model/input.ts';
+import { SecureVsPlain } from '../report/score.ts';
 import { runCryptoNets } from './cryptonets.ts';
 
 export async function runCryptoNetsReport(req: { model: string; dataset: string; limit: number; seed: number }, h: { onEvent?: (ev: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<InferenceReport> {

@@ -10,7 +10,7 @@ import { evaluateJob } from './eval-core.ts';
 import type { EvalJob, ServerKeys } from './eval-core.ts';
 import type { CkksParams } from './params.ts';
 import { Scope } from './seal.ts';
-import { loadServerKeys } from './server.ts';
+import { loadServerKeys } from './server-jobs.ts';
 import type { HeOpCounts } from './stats.ts';
 import { addCounts, zeroCounts } from './stats.ts';
 

@@ -11,7 +11,7 @@ import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import type { EvalOutputJob, EvalResult } from './eval-core.ts';
 import type { HePlan } from './layout.ts';
 import type { CkksParams } from './params.ts';
-import { buildJob } from './server.ts';
+import { buildJob } from './server-jobs.ts';
 import { zeroCounts, addCounts } from './stats.ts';
 import type { HeOpCounts } from './stats.ts';
 import type { WorkerTask, WorkerReply } from './eval-worker.ts';

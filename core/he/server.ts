@@ -4,7 +4,7 @@
  * its weights, samples the masks s, a, t, and returns circuit-private ciphertexts (see
  * eval-core.ts). Independent output ciphertexts can run on a piscina worker pool.
  */
-import type { Ciphertext, Encryptor, GaloisKeys, RelinKeys } from 'node-seal';
+import type { Ciphertext } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
 import { HeContext } from './context.ts';
@@ -18,7 +18,7 @@ import type { PolyActivation } from './online.ts';
 import type { CkksParams } from './params.ts';
 import { EvalPool } from './pool.ts';
 import { Scope, sealGuard } from './seal.ts';
-import { decodeSetup } from './setup.ts';
+import { buildJob, loadServerKeys } from './server-jobs.ts';
 import type { HeStats } from './stats.ts';
 
 export interface EvaluateOptions {
@@ -219,31 +219,6 @@ function pickOutputs(plan: HePlan, B: number, full: readonly Float64Array[]): Fl
     for (let k = 0; k < plan.outputSize; k++) v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
     return v;
   });
-}
-
-/** The evaluation job for a subset of outputs (weights as slot vectors, only those used). */
-export function buildJob(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLevel: number, outputs: readonly EvalOutputJob[]): EvalJob {
-  const pts = new Map<number, Float64Array | null>();
-  for (const o of outputs) for (const t of o.terms) if (!pts.has(t.pt)) pts.set(t.pt, plan.weightVector(layer.weight, t.pt));
-  return { layer: layer.name, inputLevel, outputs, pts };
-}
-
-/** Public key (re-randomisation), Galois keys and (if sent) relinearization keys from the set-up message, owned by he.scope. */
-export function loadServerKeys(he: HeContext, setupMessage: Uint8Array): ServerKeys {
-  const parts = decodeSetup(setupMessage, he.fingerprint);
-  const s = he.scope;
-  const pk = s.own(new he.seal.PublicKey());
-  sealGuard('loading the public key', () => pk.loadFromArray(he.context, parts.publicKey), 'CIPHERTEXT_INVALID');
-  const galois: GaloisKeys = s.own(new he.seal.GaloisKeys());
-  sealGuard('loading the Galois keys', () => galois.loadFromArray(he.context, parts.galoisKeys), 'CIPHERTEXT_INVALID');
-  const encryptor: Encryptor = sealGuard('creating the encryptor', () => s.own(new he.seal.Encryptor(he.context, pk)));
-  let relin: RelinKeys | undefined;
-  if (parts.relinKeys) {
-    const rk: RelinKeys = s.own(new he.seal.RelinKeys());
-    sealGuard('loading the relinearization keys', () => rk.loadFromArray(he.context, parts.relinKeys!), 'CIPHERTEXT_INVALID');
-    relin = rk;
-  }
-  return { galois, encryptor, relin };
 }
 
 function checkLayer(layer: Conv2dLayer | DenseLayer): void {

@@ -6,6 +6,7 @@
 import { arch, cpus, platform, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { PpnnError } from '../errors.ts';
+import { median } from '../report/median.ts';
 import { computeRatios } from '../report/ratios.ts';
 import type { BenchReport, InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
 import { schemeById } from '../schemes/index.ts';
@@ -33,11 +34,6 @@ async function runScheme(scheme: SchemeId, o: BenchOptions, onEvent: (ev: Progre
   return runSession(req, { onEvent, ...(signal ? { signal } : {}) });
 }
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** The run with the median online time stands for its scheme (its figures stay self-consistent). */
 function representative(runs: InferenceReport[]): InferenceReport {

@@ -15,18 +15,14 @@ import { summarizeHe } from '../protocol/ckks-provider.ts';
 import { addTally, type ServerSessionSummary, type StageTally } from '../protocol/roles.ts';
 import { schemeById } from '../schemes/index.ts';
 import type { InferenceReport, StageMetrics } from '../report/types.ts';
+import { median } from '../report/median.ts';
 import type { RunHandlers, RunRequest } from './api.ts';
-import { SecureVsPlain, checkDatasetFits, modelInput } from './plaintext.ts';
+import { checkDatasetFits, modelInput } from '../model/input.ts';
+import { SecureVsPlain } from '../report/score.ts';
 import type { ClientDone, RoleWorkerData, RoleWorkerEvent } from './role-worker.ts';
 
 const WORKER_URL = new URL('./role-worker.ts', import.meta.url);
 
-function median(v: number[]): number {
-  if (v.length === 0) return 0;
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function stage(t: StageTally, clientMs: number, serverMs: number): StageMetrics {
   return { wallMs: t.wallMs, clientMs, serverMs, bytesClientToServer: t.bytesClientToServer, bytesServerToClient: t.bytesServerToClient, messages: t.messages, rounds: t.rounds };
