@@ -83,7 +83,7 @@ export function ckksServerProviders(opts: { layout?: Layout; workers?: number } 
           return { response: r.response, s: r.s[0]! };
         },
         stats: () => server.stats,
-        close: () => { void server.delete(); },
+        close: () => server.delete(),
       };
     },
   };

@@ -48,7 +48,8 @@ export interface ServerPreprocessor {
   readonly kind: ProviderInfo['kind'];
   evaluate(step: ServerLinearStep, request: Uint8Array[], count: number, ranges: ServerMaskRanges): Promise<{ response: Uint8Array[]; s: Float64Array[]; a?: Float64Array[]; t?: Float64Array[] }>;
   stats(): HeStats | null;
-  close(): void;
+  /** free SEAL objects and stop worker pools; safe to call twice */
+  close(): void | Promise<void>;
   /** gazelle: Enc(M·A(c + serverShare) − s) for one image; returns the response and s */
   evaluateOnline?(step: ServerLinearStep, request: Uint8Array[], opts: OnlineEvalOptions): Promise<{ response: Uint8Array[]; s: Float64Array }>;
 }

@@ -52,8 +52,8 @@ export interface SessionSide<Ctx, Step extends RoleStep> {
   protocolOf(step: Step): AnyProtocol<Ctx, Step>;
   /** plain-data HE statistics (null when the provider does no HE, e.g. the test dealer) */
   stats(): HeStats | null;
-  /** free everything (SEAL objects); safe to call twice */
-  close(): void;
+  /** free everything (SEAL objects, worker pools); safe to call twice */
+  close(): void | Promise<void>;
 }
 
 export interface ClientSide<Ctx, Step extends RoleStep> extends SessionSide<Ctx, Step> {
@@ -210,7 +210,7 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
     t.send({ tag: TAG.bye, header: null, blobs: [] });
     return { architecture, masks: arch.masks, provider: arch.provider, logits, setup, preprocessing, online, perImage, stats: side.stats() };
   } finally {
-    side?.close();
+    await side?.close();
   }
 }
 
@@ -293,7 +293,7 @@ export async function runServerRole<Ctx, Step extends RoleStep>(t: Transport, mo
     sendError(t, e);
     throw e;
   } finally {
-    side?.close();
+    await side?.close();
   }
 }
 
