@@ -1,6 +1,6 @@
 /**
- * HeContext: one SEAL context with its encoder and evaluator, owned by one Scope, and
- * the ONLY place HE operations run — each method counts itself in `stats` and is wrapped
+ * HeContext: one SEAL context (CKKS or BFV) with its encoder and evaluator, owned by one
+ * Scope, and the ONLY place HE operations run — each method counts itself in `stats` and is wrapped
  * in sealGuard. Client, server and evaluation workers each hold one.
  *
  * Wire format of a ciphertext: an 8-byte envelope ['P','C', version 1, role, fingerprint
@@ -8,10 +8,12 @@
  * fingerprint lets a ciphertext made under other parameters fail fast as PARAMS_MISMATCH
  * before SEAL parses it; SEAL's loader then validates the rest (CIPHERTEXT_INVALID).
  */
-import type { Ciphertext, Encryptor, GaloisKeys, ParmsIdType, Plaintext, CKKSEncoder, Evaluator, RelinKeys, SEALContext } from 'node-seal';
+import type { BatchEncoder, Ciphertext, Encryptor, GaloisKeys, ParmsIdType, Plaintext, CKKSEncoder, Evaluator, RelinKeys, SEALContext } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import { paramsFingerprint, validateParams } from './params.ts';
 import type { CkksParams } from './params.ts';
+import { bfvFingerprint, validateBfvParams } from './bfv-params.ts';
+import type { BfvParams } from './bfv-params.ts';
 import { Scope, loadSeal, sealGuard } from './seal.ts';
 import type { Seal } from './seal.ts';
 import { StatsRecorder } from './stats.ts';
@@ -20,46 +22,59 @@ const ENVELOPE_BYTES = 8;
 export const ROLE_BYTE = { mask: 1, share: 2, product: 3, partial: 4 } as const;
 export type WireRole = keyof typeof ROLE_BYTE;
 
-export class HeContext {
+/** Parameters of either scheme the engine runs. */
+export type HeParams = CkksParams | BfvParams;
+
+export class HeContext<Params extends HeParams = CkksParams> {
   readonly seal: Seal;
-  readonly params: CkksParams;
+  readonly params: Params;
   readonly scope = new Scope();
   readonly stats = new StatsRecorder();
   readonly context: SEALContext;
-  readonly encoder: CKKSEncoder;
+  /** CKKS only */
+  readonly encoder!: CKKSEncoder;
+  /** BFV only: slot i of row 0 is element i, rows rotate cyclically over `slots` = N/2 */
+  readonly batch!: BatchEncoder;
   readonly evaluator: Evaluator;
   readonly slots: number;
   /** Δ = 2^scaleBits */
   readonly scale: number;
   /** prime values q0, q1, … (data primes only), as doubles: used as exact plaintext scales */
   readonly primes: readonly number[];
+  /** the same primes exactly (BFV noise flooding edits coefficients mod each prime) */
+  readonly primeValues: readonly bigint[];
   readonly fingerprint: number;
   /** parms ids by chain index (0 = only q0 left; params.depth = top data level) */
   readonly #levels: ParmsIdType[] = [];
 
-  private constructor(seal: Seal, params: CkksParams) {
+  private constructor(seal: Seal, params: Params) {
     this.seal = seal;
     this.params = params;
-    this.fingerprint = paramsFingerprint(params);
-    this.scale = 2 ** params.scaleBits;
+    const bfv = params.scheme === 'bfv';
+    this.fingerprint = bfv ? bfvFingerprint(params) : paramsFingerprint(params);
+    this.scale = bfv ? 1 : 2 ** params.scaleBits;
     const s = this.scope;
     try {
-      this.context = sealGuard('creating the CKKS context', () => {
-        const parms = s.own(new seal.EncryptionParameters(seal.SchemeType.ckks));
+      this.context = sealGuard(`creating the ${params.scheme.toUpperCase()} context`, () => {
+        const parms = s.own(new seal.EncryptionParameters(bfv ? seal.SchemeType.bfv : seal.SchemeType.ckks));
         parms.setPolyModulusDegree(params.polyModulusDegree);
         parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits))));
+        if (bfv) parms.setPlainModulus(s.own(new seal.Modulus(BigInt(params.plainModulus))));
         const ctx = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
         if (!ctx.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the parameters: ${ctx.toHuman()}`);
         return ctx;
       }, 'HE_PARAMS');
-      this.encoder = s.own(new seal.CKKSEncoder(this.context));
+      if (bfv) this.batch = s.own(new seal.BatchEncoder(this.context));
+      else this.encoder = s.own(new seal.CKKSEncoder(this.context));
       this.evaluator = s.own(new seal.Evaluator(this.context));
-      this.slots = this.encoder.slotCount();
-      const primes: number[] = [];
+      // BFV: one row of the 2 × N/2 batching matrix, so rotations act as CKKS's do
+      this.slots = bfv ? this.batch.slotCount() / 2 : this.encoder.slotCount();
+      const primes: number[] = [], primeValues: bigint[] = [];
       sealGuard('reading the modulus chain', () => {
         let data = s.own(this.context.firstContextData());
         const moduli = s.own(s.own(data.parms()).coeffModulus());
-        for (let i = 0; i < moduli.size(); i++) primes.push(Number(s.own(moduli.get(i)!).value()));
+        for (let i = 0; i < moduli.size(); i++) primeValues.push(s.own(moduli.get(i)!).value());
+        for (const q of primeValues) primes.push(Number(q));
         for (;;) {
           this.#levels[data.chainIndex()] = s.own(data.parmsId());
           if (data.chainIndex() === 0) break;
@@ -67,7 +82,9 @@ export class HeContext {
         }
       });
       this.primes = primes;
-      if (this.#levels.length !== params.depth + 1) throw new PpnnError('HE_PARAMS', `modulus chain has ${this.#levels.length} data levels, expected ${params.depth + 1}`);
+      this.primeValues = primeValues;
+      const depth = params.scheme === 'bfv' ? params.coeffModulusBits.length - 2 : params.depth;
+      if (this.#levels.length !== depth + 1) throw new PpnnError('HE_PARAMS', `modulus chain has ${this.#levels.length} data levels, expected ${depth + 1}`);
     } catch (e) {
       s.free();
       throw e;
@@ -75,14 +92,15 @@ export class HeContext {
   }
 
   /** Build the context for `params` (validated first: HE_PARAMS on an insecure/bad set). */
-  static async create(params: CkksParams): Promise<HeContext> {
-    validateParams(params);
+  static async create<P extends HeParams = CkksParams>(params: P): Promise<HeContext<P>> {
+    if (params.scheme === 'bfv') validateBfvParams(params);
+    else validateParams(params);
     const seal = await loadSeal();
-    return new HeContext(seal, params);
+    return new HeContext<P>(seal, params);
   }
 
   get topLevel(): number {
-    return this.params.depth;
+    return this.#levels.length - 1;
   }
 
   parmsIdAt(level: number): ParmsIdType {
@@ -105,6 +123,30 @@ export class HeContext {
       this.stats.count('encode');
       return pt;
     });
+  }
+
+  /**
+   * BFV: encode integers in [0, t) (zero-padded; `slots` = row 0, `rowTwo` fills row 1 too)
+   * at `level`. The values are Float64Array integers, as core/ring keeps them.
+   */
+  encodeInts(scope: Scope, values: Float64Array, level: number, rowTwo?: Float64Array): Plaintext {
+    const full = this.batch.slotCount();
+    if (values.length > this.slots || (rowTwo && rowTwo.length > this.slots)) throw new PpnnError('INTERNAL', `encodeInts: more values than ${this.slots} slots per row`);
+    const v = new BigUint64Array(full);
+    for (let i = 0; i < values.length; i++) v[i] = BigInt(values[i]!);
+    if (rowTwo) for (let i = 0; i < rowTwo.length; i++) v[this.slots + i] = BigInt(rowTwo[i]!);
+    return sealGuard('encoding', () => {
+      const pt = scope.own(new this.seal.Plaintext());
+      this.batch.encode(v, pt);
+      if (level < this.topLevel) this.evaluator.plainModSwitchToInplace(pt, this.parmsIdAt(level));
+      this.stats.count('encode');
+      return pt;
+    });
+  }
+
+  /** BFV: all N slots (row 0 then row 1) as integers in [0, t). */
+  decodeInts(pt: Plaintext): Float64Array {
+    return sealGuard('decoding', () => Float64Array.from(this.batch.decodeBigUint64(pt) as BigUint64Array, Number));
   }
 
   decode(pt: Plaintext): Float64Array {
@@ -146,7 +188,8 @@ export class HeContext {
     const ct = scope.own(new this.seal.Ciphertext());
     sealGuard(what, () => ct.loadFromArray(this.context, bytes.subarray(ENVELOPE_BYTES)), 'CIPHERTEXT_INVALID');
     const level = this.levelOf(ct);
-    if (ct.size() !== 2 || !ct.isNttForm()) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a 2-component NTT ciphertext`);
+    // CKKS keeps ciphertexts in NTT form, BFV in coefficient form
+    if (ct.size() !== 2 || ct.isNttForm() !== (this.params.scheme === 'ckks')) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a fresh 2-component ${this.params.scheme.toUpperCase()} ciphertext`);
     if (expectLevel !== undefined && level !== expectLevel) throw new PpnnError('PARAMS_MISMATCH', `${what}: at level ${level}, expected ${expectLevel}`);
     return ct;
   }
@@ -156,7 +199,7 @@ export class HeContext {
     if (!(bytes instanceof Uint8Array)) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a Uint8Array`);
     if (bytes.length <= ENVELOPE_BYTES || bytes[0] !== 0x50 || bytes[1] !== 0x43 || bytes[2] !== 1) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: not a PPNN ciphertext (bad envelope, ${bytes.length} bytes)`);
     const fp = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-    if (fp !== this.fingerprint) throw new PpnnError('PARAMS_MISMATCH', `${what}: made under other CKKS parameters (fingerprint ${fp.toString(16)} ≠ ${this.fingerprint.toString(16)})`);
+    if (fp !== this.fingerprint) throw new PpnnError('PARAMS_MISMATCH', `${what}: made under other ${this.params.scheme.toUpperCase()} parameters (fingerprint ${fp.toString(16)} ≠ ${this.fingerprint.toString(16)})`);
     if (bytes[3] !== ROLE_BYTE[role]) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a '${role}' ciphertext`);
   }
 
@@ -211,7 +254,8 @@ export class HeContext {
   rotate(scope: Scope, ct: Ciphertext, steps: number, keys: GaloisKeys): Ciphertext {
     return sealGuard(`rotation by ${steps}`, () => {
       const out = scope.own(new this.seal.Ciphertext());
-      this.evaluator.rotateVector(ct, steps, keys, out);
+      if (this.params.scheme === 'bfv') this.evaluator.rotateRows(ct, steps, keys, out);
+      else this.evaluator.rotateVector(ct, steps, keys, out);
       this.stats.count('rotate');
       return out;
     });
@@ -242,7 +286,7 @@ export class HeContext {
 
   /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */
   encryptZeroAt(scope: Scope, encryptor: Encryptor, level: number, scale: number): Ciphertext {
-    const zero = this.encode(scope, new Float64Array(0), scale, level);
+    const zero = this.params.scheme === 'bfv' ? this.encodeInts(scope, new Float64Array(0), level) : this.encode(scope, new Float64Array(0), scale, level);
     return sealGuard('encrypting zero', () => {
       const ct = scope.own(new this.seal.Ciphertext());
       encryptor.encrypt(zero, ct);
@@ -258,7 +302,7 @@ export class HeContext {
 }
 
 /** Run fn on the ContextData of `pid`, freeing both transient handles. */
-function withData<T>(he: HeContext, pid: ParmsIdType, fn: (d: ReturnType<SEALContext['getContextData']>) => T): T {
+function withData<T>(he: HeContext<HeParams>, pid: ParmsIdType, fn: (d: ReturnType<SEALContext['getContextData']>) => T): T {
   const s = new Scope();
   try {
     s.own(pid);
