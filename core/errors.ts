@@ -22,6 +22,10 @@ export type ErrorCode =
   | 'PROTOCOL_VIOLATION' // wrong tag for the current step, unexpected message
   | 'PEER_DISCONNECTED'
   | 'SESSION_LIMIT'
+  | 'AUTH_FAILED' // the client could not prove the server's token (wrong, missing or late)
+  | 'BUSY' // the server is at its session or memory limit; details.retryAfterMs says when to retry
+  | 'POLICY_REFUSED' // a peer asked for weaker security than this side's policy allows (e.g. --min-input-bits)
+  | 'ARCH_MISMATCH' // a local reference model's architecture differs from the server's
   | 'CANCELLED'
   | 'TIMEOUT'
   | 'REPORT_INVALID' // report file missing fields or from an unknown format version

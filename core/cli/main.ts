@@ -28,6 +28,7 @@ const loaders: Record<string, () => Promise<Command>> = {
 const USAGE_CODES = new Set([
   'ARGUMENT_INVALID', 'MODEL_UNKNOWN', 'DATASET_UNKNOWN', 'FILE_NOT_FOUND', 'MODEL_INVALID', 'DATASET_INVALID',
   'SHAPE_MISMATCH', 'MODEL_UNSUPPORTED_OP', 'MODEL_UNSUPPORTED_LAYER', 'REPORT_INVALID',
+  'AUTH_FAILED', 'ARCH_MISMATCH', 'POLICY_REFUSED',
 ]);
 
 /** Add (or replace) a subcommand; the loader runs only when the command is used or listed. */

@@ -12,8 +12,14 @@ export interface RunRequest {
   /** number of test images, from the start of the test split */
   limit: number;
   scheme: SchemeId;
-  /** ws://host:port of a `ppnn serve` server; local worker threads when absent */
+  /** ws:// or wss://host:port of a `ppnn serve` server; local worker threads when absent */
   server?: string;
+  /** remote only: the server's shared token (proved by challenge–response, never sent) */
+  token?: string;
+  /** remote wss:// only: PEM of the CA (or self-signed certificate) the server must chain to */
+  ca?: string;
+  /** remote wss:// only: 'sha256:HEX' fingerprint of the server's certificate */
+  pin?: string;
   seed?: number;
   /** hiding bits of the client's input masks (docs/PROTOCOL.md); default 6 */
   inputBits?: number;

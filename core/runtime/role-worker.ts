@@ -24,7 +24,14 @@ export type RoleWorkerData =
   | { role: 'local'; scheme: string; model: string; dataset: string; limit: number; seed: number }
   /** `network` is already the scheme's network (merged on the main thread): it is not merged again */
   | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number }
-  | { role: 'client'; scheme: string; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number };
+  | { role: 'client'; scheme: string; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number; remote?: RemoteOptions };
+
+/** How a remote client authenticates itself and checks the server (see wsConnect). */
+export interface RemoteOptions {
+  token?: string;
+  ca?: string;
+  pin?: string;
+}
 
 /** The client result as it crosses to the main thread (logits went out one by one as 'image' events). */
 export type ClientDone = Omit<ClientSessionResult, 'logits'>;
@@ -61,7 +68,7 @@ async function main(): Promise<void> {
     t.close();
     return;
   }
-  const t: Transport = d.server ? await wsConnect(d.server) : messagePortTransport(d.port!);
+  const t: Transport = d.server ? await wsConnect(d.server, { ...d.remote }) : messagePortTransport(d.port!);
   const result = await runClientSession(t, (arch) => inputsFor(d, arch), {
     scheme: d.scheme,
     random: d.seed !== undefined ? seededMasks(d.seed) : cryptoMasks,

@@ -131,6 +131,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     role: 'client', scheme: scheme.id, images, imageSize, count,
     ...(port ? { port } : {}), ...(req.server ? { server: req.server } : {}), ...(seed !== undefined ? { seed } : {}),
     ...(req.inputBits !== undefined ? { inputBits: req.inputBits } : {}),
+    ...(req.server ? { remote: { ...(req.token ? { token: req.token } : {}), ...(req.ca ? { ca: req.ca } : {}), ...(req.pin ? { pin: req.pin } : {}) } } : {}),
   });
   let client: ClientDone, server: ServerSessionSummary | undefined;
   if (req.server) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { runSession } from '../../runtime/session.ts';
 import type { InferenceReport, SchemeId } from '../../report/types.ts';
 import { PpnnError } from '../../errors.ts';
@@ -24,6 +25,26 @@ export function formatReport(r: InferenceReport): string {
   return lines.join('\n');
 }
 
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PpnnError('FILE_NOT_FOUND', `cannot read the ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** --token-file (or $PPNN_TOKEN), --ca, --pin: how a remote client proves itself and checks the server. */
+function remoteOptions(server: string | undefined, tokenFile: string | undefined, ca: string | undefined, pin: string | undefined): { token?: string; ca?: string; pin?: string } {
+  if (!server) {
+    if (tokenFile || ca || pin) throw new PpnnError('ARGUMENT_INVALID', '--token-file, --ca and --pin need --server');
+    return {};
+  }
+  if ((ca || pin) && !/^wss:/i.test(server)) throw new PpnnError('ARGUMENT_INVALID', '--ca / --pin need a wss:// server');
+  if (pin !== undefined && !/^sha256:[0-9a-fA-F:]{64,95}$/.test(pin)) throw new PpnnError('ARGUMENT_INVALID', `--pin must be sha256:HEX (64 hex digits), got '${pin}'`);
+  const token = tokenFile !== undefined ? readText(tokenFile, 'token file').trim() : process.env.PPNN_TOKEN?.trim();
+  return { ...(token ? { token } : {}), ...(ca ? { ca: readText(ca, 'CA file') } : {}), ...(pin ? { pin } : {}) };
+}
+
 export const inferCommand = defineCommand({
   name: 'infer',
   summary: 'secure two-party inference (preprocessing + online) on N images',
@@ -32,7 +53,10 @@ export const inferCommand = defineCommand({
     dataset: DATASET_OPTION,
     limit: { type: 'int', default: 100, min: 1, max: 1_000_000, description: 'images to classify (the first N of the test split)' },
     scheme: SCHEME_OPTION,
-    server: { type: 'string', placeholder: 'ws://HOST:PORT', description: 'run only the client here, against a `ppnn serve`' },
+    server: { type: 'string', placeholder: 'ws(s)://HOST:PORT', description: 'run only the client here, against a `ppnn serve`' },
+    'token-file': { type: 'string', placeholder: 'F', defaultText: '$PPNN_TOKEN', description: "with --server: the server's token (proved, never sent)" },
+    ca: { type: 'string', placeholder: 'FILE', description: 'with a wss:// --server: PEM of the CA the server certificate must chain to' },
+    pin: { type: 'string', placeholder: 'sha256:HEX', description: "with a wss:// --server: the server certificate's SHA-256 fingerprint" },
     seed: { type: 'int', min: 0, max: 2 ** 32 - 1, defaultText: 'random (OS CSPRNG)', description: 'seed of the client masks (reproducible runs; not for real use)' },
     'input-bits': INPUT_BITS_OPTION,
     'share-bits': SHARE_BITS_OPTION,
@@ -43,12 +67,13 @@ export const inferCommand = defineCommand({
     '(the local --model is then used only for the plaintext reference figures)',
   ].join('\n'),
   async run({ values: o }, io) {
-    if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// URL, got '${o.server}'`);
+    if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// or wss:// URL, got '${o.server}'`);
+    const remote = remoteOptions(o.server, o['token-file'], o.ca, o.pin);
     const bar = new ProgressBar(o.scheme, o.limit, io);
     const report = await runSession(
       {
         model: o.model, dataset: o.dataset, limit: o.limit, scheme: o.scheme as SchemeId,
-        ...(o.server ? { server: o.server } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.server ? { server: o.server, ...remote } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o['input-bits'] !== undefined ? { inputBits: o['input-bits'] } : {}),
         ...(o['share-bits'] !== undefined ? { shareBits: o['share-bits'] } : {}),
       },

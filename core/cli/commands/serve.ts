@@ -1,10 +1,36 @@
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { loadModel } from '../../model/load.ts';
-import { ckksServerProviders } from '../../protocol/ckks-provider.ts';
-import { serveSession } from '../../schemes/index.ts';
-import { wsListen } from '../../transport/websocket.ts';
-import { toPpnnError } from '../../errors.ts';
+import { PpnnError } from '../../errors.ts';
+import { loadToken } from '../../server/auth.ts';
+import { estimateSession, sessionsForBudget } from '../../server/estimate.ts';
+import { createLogger } from '../../server/log.ts';
+import { startPpnnServer } from '../../server/server.ts';
 import { defineCommand } from '../command.ts';
-import { MODEL_OPTION } from './options.ts';
+import { MODEL_OPTION, SHARE_BITS_OPTION } from './options.ts';
+
+const MiB = 1024 * 1024;
+
+/** Memory this process may plan for: the cgroup limit when there is one, else physical memory. */
+function memoryLimitBytes(): number {
+  try {
+    const n = Number(readFileSync('/sys/fs/cgroup/memory.max', 'utf8').trim());
+    if (Number.isFinite(n) && n > 0) return Math.min(n, totalmem());
+  } catch {
+    // no cgroup v2 limit visible: physical memory it is
+  }
+  return totalmem();
+}
+
+function readPem(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PpnnError('FILE_NOT_FOUND', `cannot read the ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+const ms = (d: number, description: string) => ({ type: 'int', default: d, min: 100, max: 3_600_000, placeholder: 'MS', description }) as const;
 
 export const serveCommand = defineCommand({
   name: 'serve',
@@ -13,36 +39,62 @@ export const serveCommand = defineCommand({
     model: MODEL_OPTION,
     host: { type: 'string', default: '127.0.0.1', description: 'address to listen on' },
     port: { type: 'int', default: 0, min: 0, max: 65535, description: 'TCP port (0: any free port, printed once ready)' },
-    'max-sessions': { type: 'int', default: 16, min: 1, max: 1024, description: 'concurrent client sessions' },
+    'token-file': { type: 'string', placeholder: 'F', defaultText: '$PPNN_TOKEN, else no authentication', description: 'clients must prove this token (HMAC challenge–response)' },
+    'tls-cert': { type: 'string', placeholder: 'C', description: 'PEM certificate chain: serve wss:// (with --tls-key)' },
+    'tls-key': { type: 'string', placeholder: 'K', description: 'PEM private key of --tls-cert' },
+    'handshake-ms': ms(10_000, 'a connection must be authenticated and say hello within this'),
+    'idle-ms': ms(60_000, 'a session waits at most this long for each client message'),
+    'max-pending': { type: 'int', default: 512, min: 1, max: 100_000, description: 'connections in their handshake at once (the oldest is cut past it)' },
+    'max-sessions': { type: 'int', default: 64, min: 1, max: 4096, description: 'concurrent sessions (lowered to what --memory-budget holds)' },
+    'memory-budget': { type: 'int', min: 64, placeholder: 'MiB', defaultText: 'half of RAM (or of the cgroup limit)', description: 'memory the sessions may use' },
+    'max-per-address': { type: 'int', default: 8, min: 1, max: 4096, description: 'concurrent sessions from one client address' },
+    queue: { type: 'int', default: 16, min: 0, max: 10_000, description: 'sessions that may wait for a slot (then BUSY)' },
+    'queue-timeout-ms': ms(30_000, 'longest wait in the queue before BUSY'),
+    'max-batch': { type: 'int', default: 16, min: 1, max: 4096, description: 'images a client may preprocess at once (bounds per-session memory)' },
+    'min-input-bits': { type: 'int', default: 1, min: 0, max: 40, description: "refuse clients whose input masks hide fewer bits (POLICY_REFUSED)" },
+    'share-bits': SHARE_BITS_OPTION,
+    'trust-proxy': { type: 'boolean', description: 'count sessions per X-Forwarded-For address (behind your own proxy only)' },
+    'drain-ms': { type: 'int', default: 30_000, min: 0, max: 3_600_000, placeholder: 'MS', description: 'on SIGTERM, how long running sessions may finish' },
+    'log-level': { type: 'string', default: 'info', values: ['debug', 'info', 'warn', 'error'], description: 'JSON log level (stderr)' },
   },
-  notes: 'prints "listening ws://HOST:PORT" on stdout once ready; Ctrl-C stops it',
+  notes: [
+    'prints "listening ws(s)://HOST:PORT" on stdout once ready; JSON logs (pino) on stderr',
+    'same port: GET /healthz, GET /metrics (Prometheus); SIGTERM/SIGINT drain, then exit 0',
+  ].join('\n'),
   async run({ values: o }, io) {
     const model = await loadModel(o.model);
-    const host = o.host;
-    const port = o.port;
-    const maxSessions = o['max-sessions'];
-    const providers = ckksServerProviders();
-    let served = 0;
-    const server = await wsListen({ host, port, maxSessions }, async (t, info) => {
-      const t0 = performance.now();
-      try {
-        const s = await serveSession(t, { model, providers });
-        served++;
-        io.err(`session ${info.id} (${info.remote}): ${s.scheme}, ${s.images} images, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-      } catch (e) {
-        const err = toPpnnError(e);
-        io.err(`session ${info.id} (${info.remote}) failed [${err.code}]: ${err.message}`);
-      } finally {
-        t.close();
-      }
+    const log = createLogger({ level: o['log-level'] });
+    const token = loadToken(o['token-file']);
+    if ((o['tls-cert'] === undefined) !== (o['tls-key'] === undefined)) throw new PpnnError('ARGUMENT_INVALID', '--tls-cert and --tls-key go together');
+    const tls = o['tls-cert'] && o['tls-key'] ? { cert: readPem(o['tls-cert'], 'certificate'), key: readPem(o['tls-key'], 'private key') } : undefined;
+    const est = estimateSession(model, o['max-batch']);
+    const budget = (o['memory-budget'] ?? Math.floor((0.5 * memoryLimitBytes()) / MiB)) * MiB - process.memoryUsage().rss;
+    const fromMemory = sessionsForBudget(budget, est);
+    const maxSessions = Math.min(o['max-sessions'], fromMemory);
+    const server = await startPpnnServer({
+      model: o.model, host: o.host, port: o.port, token, tls,
+      handshakeMs: o['handshake-ms'], idleMs: o['idle-ms'], maxPending: o['max-pending'],
+      maxSessions, maxPerAddress: o['max-per-address'], maxQueue: o.queue, queueTimeoutMs: o['queue-timeout-ms'],
+      maxBatch: o['max-batch'],
+      // the largest request of a full batch, with headroom; never above the transport's default
+      maxFrameBytes: Math.min(256 * MiB, 2 * est.maxRequestBytes + MiB),
+      minInputBits: o['min-input-bits'], shareBits: o['share-bits'], trustProxy: o['trust-proxy'], log,
     });
+    log.info({
+      url: server.url, model: model.name, auth: token ? 'token' : 'none', tls: Boolean(tls),
+      perSessionMiB: Math.round(est.bytes / MiB), keysMiB: Math.round(est.keysBytes / MiB), batchMiB: Math.round(est.batchBytes / MiB),
+      threadMiB: Math.round(est.threadBytes / MiB), maxBatch: o['max-batch'], N: est.polyModulusDegree, galoisKeys: est.galoisKeys,
+      budgetMiB: Math.round(budget / MiB), sessionsFromMemory: fromMemory, maxSessions,
+    }, `listening on ${server.url}: ~${Math.round(est.bytes / MiB)} MiB per session, ${maxSessions} sessions at once`);
     io.out(`listening ${server.url}`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => { resolve(); };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+    const signal = await new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
     });
-    await server.close();
+    log.info({ signal, drainMs: o['drain-ms'] }, 'stopping: no new connections, running sessions may finish');
+    await server.close(o['drain-ms']);
+    const served = (await server.metrics.total.get()).values[0]?.value ?? 0;
+    log.info({ sessions: served }, 'stopped');
     io.err(`stopped after ${served} sessions`);
     return 0;
   },

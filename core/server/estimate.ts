@@ -1,0 +1,77 @@
+/**
+ * How much memory one served session needs, estimated from the model and the CKKS
+ * parameters the server will propose — before any client connects, so that `ppnn serve`
+ * can derive its session limit from the memory it may use and say so at start-up.
+ *
+ * Sizes (SEAL in memory, 8 bytes per coefficient; k = number of primes incl. special):
+ *   ciphertext at the top level      2 · (k − 1) · N · 8
+ *   one Galois / relinearisation key (k − 1) decomposition parts · 2 · k · N · 8
+ * The Galois keys are those of the rotation steps the plans use plus conjugation; the
+ * batch term is the request, its deserialised ciphertexts and the response of the largest
+ * batch the server admits (maxBatch), counted twice because a frame is held as wire bytes
+ * and as a decoded message while it is relayed to the session thread. A fixed thread
+ * overhead (node-seal instance, model, V8 heap) comes on top; it was measured for the
+ * bundled models (see test/server/memory.test.ts, which checks estimate vs. measurement).
+ */
+import { chooseParamsForModel } from './params.ts';
+import { planLayer, rotationStepsFor } from '../he/index.ts';
+import type { Model } from '../model/types.ts';
+
+/** Thread overhead of one session (node-seal WASM instance, V8 isolate, model copy), bytes. */
+export const SESSION_THREAD_BYTES = 48 * 1024 * 1024;
+
+export interface SessionEstimate {
+  /** total bytes per session */
+  bytes: number;
+  keysBytes: number;
+  batchBytes: number;
+  threadBytes: number;
+  polyModulusDegree: number;
+  primes: number;
+  galoisKeys: number;
+  /** ciphertexts per image, request + response, over all linear steps */
+  ciphertextsPerImage: number;
+  /** largest encoded pre.masks frame a client may send at maxBatch (sizes the frame limit) */
+  maxRequestBytes: number;
+}
+
+/**
+ * Estimate the memory one session of `model` needs when batches hold at most `maxBatch`
+ * images. Returns the figures (bytes). Throws the planner's coded errors for a model the
+ * CKKS provider cannot run.
+ */
+export function estimateSession(model: Model, maxBatch: number): SessionEstimate {
+  const { params, layers, layout } = chooseParamsForModel(model);
+  const N = params.polyModulusDegree;
+  const k = params.coeffModulusBits.length;
+  const slots = N / 2;
+  const ctBytes = 2 * (k - 1) * N * 8;
+  const keyBytes = (k - 1) * 2 * k * N * 8;
+  const galoisKeys = rotationStepsFor(layers, layout, slots).length + 1;
+  let perBatchCts = 0, perImageCts = 0, requestCts = 0;
+  for (const l of layers) {
+    const one = planLayer(l.spec, { images: 1, slots, layout, inputShape: l.inputShape });
+    const full = planLayer(l.spec, { images: maxBatch, slots, layout, inputShape: l.inputShape });
+    // a correlated product (square activation) doubles the response
+    const responses = full.outputs.length * (l.product ? 2 : 1);
+    perBatchCts += full.inputCount + responses;
+    requestCts += full.inputCount;
+    perImageCts += one.inputCount + one.outputs.length * (l.product ? 2 : 1);
+  }
+  const keysBytes = galoisKeys * keyBytes + (params.depth > 1 ? keyBytes : 0) + ctBytes; // + public key
+  const batchBytes = 2 * perBatchCts * ctBytes;
+  const threadBytes = SESSION_THREAD_BYTES;
+  return {
+    bytes: keysBytes + batchBytes + threadBytes,
+    keysBytes, batchBytes, threadBytes,
+    polyModulusDegree: N, primes: k, galoisKeys,
+    ciphertextsPerImage: perImageCts,
+    // serialised ciphertexts are compressed by SEAL, so the in-memory size bounds the wire size
+    maxRequestBytes: requestCts * ctBytes + 64 * 1024,
+  };
+}
+
+/** Sessions that fit in `budgetBytes`, at least 1. */
+export function sessionsForBudget(budgetBytes: number, est: SessionEstimate): number {
+  return Math.max(1, Math.floor(budgetBytes / est.bytes));
+}
