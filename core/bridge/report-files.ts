@@ -4,29 +4,30 @@
  * runs of this session and imported files — and read back through core/report/read.ts.
  */
 import { PpnnError } from '../errors.ts';
-import { benchReportFromInference, parseReport } from '../report/read.ts';
-import { computeRatios } from '../report/ratios.ts';
+import { assembleReport } from '../report/assemble.ts';
+import { parseReport } from '../report/read.ts';
 import type { BenchReport, InferenceReport } from '../report/types.ts';
 import { reportToCsv, reportToHtml, reportToJson } from '../report/writers.ts';
+import { machineInfo, softwareVersions } from '../runtime/machine.ts';
 
 /**
- * One BenchReport holding `reports` as its schemes. Machine and versions stay 'unknown'
- * (a remote run's server is not this machine). Throws ARGUMENT_INVALID when empty.
+ * One BenchReport holding `reports` as its runs, each labelled (scheme · where · images),
+ * ratios against `baseline` (a label or scheme; default the first merged run). Machine
+ * and versions are this machine's: the client side of every run happened here (a remote
+ * run's server is named by its label). Throws ARGUMENT_INVALID when empty or when the
+ * baseline names none of the runs.
  */
-export function benchReportOf(reports: readonly InferenceReport[], createdAt = new Date().toISOString()): BenchReport {
-  const first = reports[0];
-  if (!first) throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
-  const base = benchReportFromInference(first, createdAt);
-  const same = <K extends 'model' | 'dataset' | 'images'>(k: K): InferenceReport[K] | 'mixed' => (reports.every((r) => r[k] === first[k]) ? first[k] : 'mixed');
-  return {
-    ...base,
-    command: 'PPNN Studio export',
-    model: String(same('model')),
-    dataset: String(same('dataset')),
-    images: Math.max(...reports.map((r) => r.images)),
-    schemes: [...reports],
-    ratios: computeRatios(reports),
-  };
+export function benchReportOf(reports: readonly InferenceReport[], createdAt = new Date().toISOString(), baseline?: string): BenchReport {
+  if (reports.length === 0) throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
+  try {
+    return assembleReport(reports, {
+      createdAt, command: 'PPNN Studio export', machine: machineInfo(), versions: softwareVersions(),
+      ...(baseline !== undefined ? { baseline } : {}),
+    });
+  } catch (e) {
+    if (e instanceof RangeError) throw new PpnnError('ARGUMENT_INVALID', e.message);
+    throw e;
+  }
 }
 
 export const reportsToJSON = (reports: readonly InferenceReport[]): string => reportToJson(benchReportOf(reports));

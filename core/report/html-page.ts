@@ -61,10 +61,11 @@ export const CHART_SCRIPT = `
   var report = JSON.parse(document.getElementById('report-data').textContent);
   var Chart = window.Chart;
   var SCHEME_COLORS = ${JSON.stringify(SCHEME_COLORS)};
-  var STAGE_COLORS = { merging: '#94a3b8', preprocessing: '#7c3aed', online: '#0891b2' };
-  var STAGES = ['merging', 'preprocessing', 'online'];
+  var STAGE_COLORS = { merging: '#94a3b8', setup: '#c026d3', preprocessing: '#7c3aed', online: '#0891b2' };
+  var STAGES = ['merging', 'setup', 'preprocessing', 'online'];
   var schemes = report.schemes;
-  var names = schemes.map(function (s) { return s.scheme; });
+  var names = schemes.map(function (s) { return s.label || s.scheme; });
+  function stageOf(s, st) { return s.stages[st] || { wallMs: 0, bytesClientToServer: 0, bytesServerToClient: 0 }; }
   var charts = [];
   Chart.defaults.animation = false;
   Chart.defaults.maintainAspectRatio = false;
@@ -108,20 +109,20 @@ export const CHART_SCRIPT = `
     return { callbacks: { label: function (ctx) { return ctx.dataset.label + ': ' + fmt(ctx.raw) + ' ' + unit; } } };
   }
 
-  var timeStages = STAGES.filter(function (st) { return schemes.some(function (s) { return s.stages[st].wallMs > 0; }); });
+  var timeStages = STAGES.filter(function (st) { return schemes.some(function (s) { return stageOf(s, st).wallMs > 0; }); });
   make('chart-time', {
     type: 'bar',
     data: { labels: names, datasets: timeStages.map(function (st) {
       return { label: st,
-        data: schemes.map(function (s) { return positive(s.stages[st].wallMs); }), backgroundColor: STAGE_COLORS[st] };
+        data: schemes.map(function (s) { return positive(stageOf(s, st).wallMs); }), backgroundColor: STAGE_COLORS[st] };
     }) },
-    options: { scales: { y: valueAxis('wall time (ms, all images)', schemes.flatMap(function (s) { return STAGES.map(function (st) { return s.stages[st].wallMs; }); })) }, plugins: { tooltip: unitTooltip('ms') } },
+    options: { scales: { y: valueAxis('wall time (ms, all images)', schemes.flatMap(function (s) { return STAGES.map(function (st) { return stageOf(s, st).wallMs; }); })) }, plugins: { tooltip: unitTooltip('ms') } },
   });
 
   var byteSets = [];
   STAGES.forEach(function (st) {
     [['bytesClientToServer', 'client→server', 1], ['bytesServerToClient', 'server→client', 0.45]].forEach(function (d) {
-      var values = schemes.map(function (s) { return s.stages[st][d[0]] / 1024; });
+      var values = schemes.map(function (s) { return stageOf(s, st)[d[0]] / 1024; });
       if (!values.some(function (v) { return v > 0; })) return;
       byteSets.push({ label: st + ' ' + d[1], data: values.map(positive), backgroundColor: rgba(STAGE_COLORS[st], d[2]), borderColor: STAGE_COLORS[st], borderWidth: 1 });
     });
@@ -134,7 +135,7 @@ export const CHART_SCRIPT = `
 
   var traces = schemes.map(function (s) {
     var pre = s.stages.preprocessing.levels, on = s.stages.online.levels;
-    return { scheme: s.scheme, trace: pre && pre.length ? pre : on && on.length ? on : [] };
+    return { scheme: s.scheme, name: s.label || s.scheme, trace: pre && pre.length ? pre : on && on.length ? on : [] };
   }).filter(function (t) { return t.trace.length > 0; });
   var depth = Math.max.apply(null, [0].concat(traces.map(function (t) { return t.trace.length; })));
   var positions = [];
@@ -142,7 +143,7 @@ export const CHART_SCRIPT = `
   make('chart-levels', {
     type: 'line',
     data: { labels: positions, datasets: traces.map(function (t) {
-      return { label: t.scheme, layers: t.trace, borderColor: SCHEME_COLORS[t.scheme], backgroundColor: SCHEME_COLORS[t.scheme],
+      return { label: t.name, layers: t.trace, borderColor: SCHEME_COLORS[t.scheme], backgroundColor: SCHEME_COLORS[t.scheme],
         pointRadius: 4, borderWidth: 2, tension: 0,
         data: t.trace.map(function (l) { return l.levels.length ? Math.min.apply(null, l.levels) : null; }) };
     }) },

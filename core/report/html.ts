@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PpnnError } from '../errors.ts';
+import { formatBytes, formatCount, formatMachine, formatMs, formatNumber, formatRatio, formatSeed, formatSpread, NA } from './format.ts';
 import { CHART_SCRIPT, REPORT_CSS, SCHEME_COLORS } from './html-page.ts';
-import type { BenchReport, InferenceReport, LayerLevelTrace, SchemeRatios, StageName } from './types.ts';
+import { perImageCost } from './ratios.ts';
+import type { BenchReport, InferenceReport, LayerLevelTrace, ReportStageName, StageMetrics } from './types.ts';
 
 /**
  * report.html: one self-contained file that opens offline, years later, on any machine.
@@ -13,7 +15,12 @@ import type { BenchReport, InferenceReport, LayerLevelTrace, SchemeRatios, Stage
  * the in-page script only draws the four charts.
  */
 
-const STAGES: readonly StageName[] = ['merging', 'preprocessing', 'online'];
+const STAGES: readonly ReportStageName[] = ['merging', 'setup', 'preprocessing', 'online'];
+
+/** A run's figures for `stage`; undefined when the run has no such stage (old reports have no setup). */
+export function stageOf(r: InferenceReport, stage: ReportStageName): StageMetrics | undefined {
+  return stage === 'setup' ? r.stages.setup : r.stages[stage];
+}
 
 let chartJsCache: string | undefined;
 
@@ -38,25 +45,17 @@ function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Numbers for people: thousands separators for big ones, 1–2 decimals for small ones. */
-export function formatNumber(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return v === Number.POSITIVE_INFINITY ? '∞' : 'n/a';
-  const a = Math.abs(v);
-  if (a >= 1000) return Math.round(v).toLocaleString('en-US');
-  if (a >= 10) return v.toFixed(1);
-  if (a >= 0.01 || a === 0) return v.toFixed(2);
-  return v.toExponential(2);
-}
-const kib = (bytes: number): string => formatNumber(bytes / 1024);
+export { formatNumber } from './format.ts';
 const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
 
-function ratioCell(r: number): string {
-  const cls = r < 1 ? 'better' : r > 1 ? 'worse' : '';
-  return `<td class="${cls}">${r === Number.POSITIVE_INFINITY ? '∞' : `${r.toFixed(2)}×`}</td>`;
+function ratioCell(r: number | undefined): string {
+  const cls = r === undefined ? '' : r < 1 ? 'better' : r > 1 ? 'worse' : '';
+  return `<td class="${cls}">${formatRatio(r)}</td>`;
 }
 
-function schemeCell(scheme: string): string {
-  return `<td><span class="scheme" style="background:${SCHEME_COLORS[scheme] ?? '#475569'}"></span>${esc(scheme)}</td>`;
+/** The run's label with its scheme's colour swatch. */
+function schemeCell(r: Pick<InferenceReport, 'scheme' | 'label'>): string {
+  return `<td><span class="scheme" style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</td>`;
 }
 
 /** `textColumns`: indexes of left-aligned (text) columns besides the first. */
@@ -73,37 +72,47 @@ export function levelTraceOf(r: InferenceReport): LayerLevelTrace[] {
 
 function summaryTable(report: BenchReport): string {
   const rows = report.schemes.map((r) => {
-    const totalMs = STAGES.reduce((t, s) => t + r.stages[s].wallMs, 0);
-    return `${schemeCell(r.scheme)}<td>${r.images}</td><td>${pct(r.accuracy)}</td><td>${pct(r.plaintextAccuracy)}</td><td>${pct(r.agreement)}</td>`
-      + `<td>${r.maxLogitError.toExponential(2)}</td><td>${formatNumber(r.perImage.onlineMs)}</td><td>${kib(r.perImage.onlineBytes)}</td><td>${r.stages.online.rounds}</td>`
-      + `<td>${formatNumber(r.perImage.preprocessingMs)}</td><td>${kib(r.perImage.preprocessingBytes)}</td><td>${formatNumber(totalMs / 1000)}</td>`;
+    const setup = r.stages.setup;
+    const c = perImageCost(r);
+    return `${schemeCell(r)}<td>${formatCount(r.images)}</td><td>${pct(r.accuracy)}</td><td>${pct(r.plaintextAccuracy)}</td><td>${pct(r.agreement)}</td>`
+      + `<td>${r.maxLogitError.toExponential(2)}</td><td>${formatMs(c.onlineMs)}</td><td>${formatBytes(c.onlineBytes)}</td>`
+      + `<td>${formatCount(r.stages.online.rounds)}</td><td>${formatMs(c.preprocessingMs)}</td><td>${formatBytes(c.preprocessingBytes)}</td>`
+      + `<td>${setup ? formatMs(setup.wallMs) : NA}</td><td>${setup ? formatBytes(setup.bytesClientToServer + setup.bytesServerToClient) : NA}</td>`
+      + `<td>${formatMs(c.totalMs)}</td><td>${r.repeats ? formatSpread(r.repeats.onlineMs) : NA}</td>`;
   });
-  return table(['scheme', 'images', 'accuracy', 'plaintext acc.', 'agreement', 'max |logit err|', 'online ms/image', 'online KiB/image', 'online rounds', 'preproc. ms/image', 'preproc. KiB/image', 'total wall s'], rows)
-    + '<p class="note">Per-image figures are medians over images and repeats; rounds and wall totals cover all images of one run.</p>';
+  const mixed = report.mixedImages ? ` <strong>Image counts differ between runs (${[...new Set(report.schemes.map((r) => r.images))].join(', ')}):</strong> compare per-image figures only.` : '';
+  return table(['run', 'images', 'accuracy', 'plaintext acc.', 'agreement', 'max |logit err|', 'online / image', 'online bytes / image', 'online rounds', 'preproc. / image', 'preproc. bytes / image', 'key setup (once)', 'setup bytes (once)', 'total / image', 'online / image over repeats (min – median – max)'], rows)
+    + `<p class="note">Per-image figures are medians over the run's images (for a repeated scheme, the median over its repeats; the other tables show its median run). Key setup is paid once per session, not per image; "total / image" spreads it and merging over the images.${mixed}</p>`;
 }
 
 function ratiosTable(report: BenchReport): string {
-  const entries = report.schemes.map((r) => [r.scheme, report.ratios[r.scheme]] as const).filter((e): e is readonly [typeof e[0], SchemeRatios] => e[1] !== undefined);
-  if (entries.length === 0) return '<p class="note">No <code>merged</code> scheme in this report, so no ratios against it.</p>';
-  const rows = entries.map(([scheme, q]) => schemeCell(scheme) + [q.onlineMs, q.onlineBytes, q.onlineRounds, q.preprocessingMs, q.preprocessingBytes, q.totalMs].map(ratioCell).join(''));
-  return table(['scheme', 'online time', 'online bytes', 'online rounds', 'preproc. time', 'preproc. bytes', 'total time'], rows)
-    + '<p class="note">Each figure divided by <code>merged</code>’s: below 1× (green) is cheaper than merged, above (red) dearer.</p>';
+  const baseline = report.schemes.find((r) => r.label === report.baseline);
+  if (!baseline) return '<p class="note">No baseline run in this report, so no ratios.</p>';
+  const rows = report.schemes.map((r) => {
+    const q = report.ratios[r.label ?? ''];
+    return schemeCell(r) + [q?.onlineMs, q?.onlineBytes, q?.onlineRounds, q?.preprocessingMs, q?.preprocessingBytes, q?.totalMs].map(ratioCell).join('');
+  });
+  return table(['run', 'online time', 'online bytes', 'online rounds', 'preproc. time', 'preproc. bytes', 'total time'], rows)
+    + `<p class="note">Per-image figures divided by the baseline run <strong>${esc(report.baseline)}</strong> (1.00×; choose another with <code>ppnn bench --baseline LABEL</code>): below 1× (green) is cheaper, above (red) dearer. Times are per-image medians (over repeats when repeated), rounds per image; total time per image includes the one-off merging and key setup spread over the run's images.</p>`;
+}
+
+function stageCells(s: StageMetrics | undefined): string {
+  if (!s) return Array.from({ length: 8 }, () => `<td>${NA}</td>`).join('');
+  return `<td>${formatNumber(s.wallMs)}</td><td>${formatNumber(s.clientMs)}</td><td>${formatNumber(s.serverMs)}</td>`
+    + `<td>${formatBytes(s.bytesClientToServer)}</td><td>${formatBytes(s.bytesServerToClient)}</td><td>${formatCount(s.messages)}</td><td>${formatCount(s.rounds)}</td><td>${s.peakRssBytes === undefined ? NA : formatBytes(s.peakRssBytes)}</td>`;
 }
 
 function stagesTable(report: BenchReport): string {
-  const rows = report.schemes.flatMap((r) => STAGES.map((st) => {
-    const s = r.stages[st];
-    return `${schemeCell(r.scheme)}<td class="text">${st}</td><td>${formatNumber(s.wallMs)}</td><td>${formatNumber(s.clientMs)}</td><td>${formatNumber(s.serverMs)}</td>`
-      + `<td>${kib(s.bytesClientToServer)}</td><td>${kib(s.bytesServerToClient)}</td><td>${s.messages}</td><td>${s.rounds}</td><td>${s.peakRssBytes === undefined ? '' : formatNumber(s.peakRssBytes / 2 ** 20)}</td>`;
-  }));
-  return table(['scheme', 'stage', 'wall ms', 'client ms', 'server ms', 'KiB client→server', 'KiB server→client', 'messages', 'rounds', 'peak RSS MiB'], rows, [1]);
+  const rows = report.schemes.flatMap((r) => STAGES.filter((st) => st !== 'setup' || r.stages.setup).map((st) => `${schemeCell(r)}<td class="text">${st}</td>${stageCells(stageOf(r, st))}`));
+  return table(['run', 'stage', 'wall ms', 'client ms', 'server ms', 'client→server', 'server→client', 'messages', 'rounds', 'peak RSS'], rows, [1])
+    + '<p class="note">Whole-run figures (all images of one run). Preprocessing here divided by the images matches the per-image preprocessing of the summary (up to the median of uneven batches); setup is listed once.</p>';
 }
 
 function heTable(report: BenchReport): string {
   const rows = report.schemes.flatMap((r) => STAGES.flatMap((st) => {
-    const he = r.stages[st].he;
+    const he = stageOf(r, st)?.he;
     if (!he) return [];
-    return [`${schemeCell(r.scheme)}<td class="text">${st}</td>` + [he.encryptions, he.decryptions, he.ctPtMul, he.ctCtMul, he.rotations, he.additions, he.rescales, he.modSwitches, he.relinearizations].map((n) => `<td>${formatNumber(n)}</td>`).join('')];
+    return [`${schemeCell(r)}<td class="text">${st}</td>` + [he.encryptions, he.decryptions, he.ctPtMul, he.ctCtMul, he.rotations, he.additions, he.rescales, he.modSwitches, he.relinearizations].map((n) => `<td>${formatCount(n)}</td>`).join('')];
   }));
   if (rows.length === 0) return '<p class="note">No HE operation counts recorded.</p>';
   return table(['scheme', 'stage', 'encrypt', 'decrypt', 'ct×pt mul', 'ct×ct mul', 'rotations', 'additions', 'rescales', 'mod switches', 'relin.'], rows, [1]);
@@ -113,8 +122,8 @@ function levelTables(report: BenchReport): string {
   const blocks = report.schemes.flatMap((r) => {
     const trace = levelTraceOf(r);
     if (trace.length === 0) return [];
-    const rows = trace.map((l, i) => `<td>${i + 1}</td><td class="text">${esc(l.layer)}</td><td>${l.levelsUsed}</td><td class="text">${esc(compactLevels(l.levels))}</td><td>${l.ciphertexts}</td><td>${kib(l.bytes)}</td>`);
-    return [`<div><h3><span class="scheme" style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.scheme)}</h3>${table(['#', 'layer', 'levels used', 'levels left', 'ciphertexts', 'KiB'], rows, [1, 3])}</div>`];
+    const rows = trace.map((l, i) => `<td>${i + 1}</td><td class="text">${esc(l.layer)}</td><td>${formatCount(l.levelsUsed)}</td><td class="text">${esc(compactLevels(l.levels))}</td><td>${formatCount(l.ciphertexts)}</td><td>${formatBytes(l.bytes)}</td>`);
+    return [`<div><h3><span class="scheme" style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</h3>${table(['#', 'layer', 'levels used', 'levels left', 'ciphertexts', 'size'], rows, [1, 3])}</div>`];
   });
   return blocks.length ? `<div class="levels">${blocks.join('')}</div>` : '<p class="note">No ciphertext level trace recorded.</p>';
 }
@@ -131,24 +140,30 @@ function setupTables(report: BenchReport): string {
   const kv = (pairs: [string, string][]): string => `<table class="kv"><tbody>${pairs.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="text">${esc(v)}</td></tr>`).join('')}</tbody></table>`;
   const run = kv([
     ['created', report.createdAt], ['model', report.model], ['dataset', report.dataset], ['images', String(report.images)],
-    ['repeats', String(report.repeat)], ['seed', String(report.seed)],
+    ['repeats', String(report.repeat)], ['seed', formatSeed(report.seed)], ['baseline', report.baseline],
   ]);
   const machine = kv([
-    ['platform', `${m.platform} ${m.arch}`], ['CPU', `${m.cpuModel} (${m.cpus} logical cores)`],
-    ['memory', m.memoryBytes > 0 ? `${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB` : 'unknown'], ['Node', m.node],
+    ['machine', formatMachine(m)],
     ...Object.entries(report.versions).map(([k, v]): [string, string] => [k, v]),
   ]);
-  const ckksRows = report.schemes.map((r) => schemeCell(r.scheme)
-    + (r.ckks ? `<td>${r.ckks.polyModulusDegree}</td><td class="text">[${r.ckks.coeffModulusBits.join(', ')}] = ${r.ckks.coeffModulusBits.reduce((a, b) => a + b, 0)} bits</td><td>2^${r.ckks.scaleBits}</td><td>${r.ckks.slots}</td>` : '<td></td><td class="text">no HE parameters recorded</td><td></td><td></td>')
-    + `<td>${r.seed}</td><td class="text">${r.masks ? `${r.masks.inputHidingBits} / ${r.masks.shareHidingBits} bits` : ''}</td><td class="text">${esc(r.server ?? 'local')}</td>`);
+  const ckksRows = report.schemes.map((r) => schemeCell(r)
+    + (r.ckks ? `<td>${r.ckks.polyModulusDegree}</td><td class="text">[${r.ckks.coeffModulusBits.join(', ')}] = ${r.ckks.coeffModulusBits.reduce((a, b) => a + b, 0)} bits</td><td>2^${r.ckks.scaleBits}</td><td>${r.ckks.slots}</td>` : `<td>${NA}</td><td class="text">no HE parameters recorded</td><td>${NA}</td><td>${NA}</td>`)
+    + `<td>${esc(formatSeed(r.seed))}</td><td class="text">${r.masks ? `${r.masks.inputHidingBits} / ${r.masks.shareHidingBits} bits` : NA}</td><td class="text">${esc(r.server ?? 'local')}</td>`);
   return `<div class="charts"><div><h3>Run</h3>${run}</div><div><h3>Machine and versions</h3>${machine}</div></div>`
     + `<h3>CKKS parameters, seeds and masking per scheme</h3>${table(['scheme', 'N', 'coefficient modulus (bits)', 'scale', 'slots', 'seed', 'hiding input / share', 'server'], ckksRows, [2, 6, 7])}`;
 }
 
 function runsTable(report: BenchReport): string {
   if (report.runs.length === 0) return '';
-  const rows = report.runs.map((r, i) => `<td>${i + 1}</td>${schemeCell(r.scheme)}<td>${r.repeat}</td><td>${formatNumber(r.onlineMs)}</td><td>${formatNumber(r.preprocessingMs)}</td><td>${formatNumber(r.wallMs)}</td>`);
-  return `<details><summary>${report.runs.length} individual runs, in the order they ran</summary>${table(['#', 'scheme', 'repeat', 'online ms', 'preproc. ms', 'wall ms'], rows)}</details>`;
+  const rows = report.runs.map((r, i) => `<td>${i + 1}</td>${schemeCell(r)}<td>${r.repeat + 1}</td><td>${formatMs(r.perImageOnlineMs)}</td><td>${formatMs(r.perImagePreprocessingMs)}</td><td>${formatMs(r.perImageTotalMs)}</td><td>${formatNumber(r.onlineMs)}</td><td>${formatNumber(r.preprocessingMs)}</td><td>${formatNumber(r.wallMs)}</td>`);
+  return `<details${report.repeat > 1 ? ' open' : ''}><summary>${report.runs.length} individual runs, in the order they ran</summary>${table(['#', 'run', 'repeat', 'online / image', 'preproc. / image', 'total / image', 'online ms (run)', 'preproc. ms (run)', 'wall ms (run)'], rows)}</details>`;
+}
+
+/** "10 images · 2 runs (merged · local · 10 images, …)", or the image counts when they differ. */
+function runsLine(report: BenchReport): string {
+  const counts = [...new Set(report.schemes.map((r) => r.images))];
+  const images = counts.length > 1 ? `mixed image counts (${counts.join(', ')})` : `${counts[0]} images`;
+  return `${images} · ${report.schemes.length} run${report.schemes.length === 1 ? '' : 's'} (${report.schemes.map((r) => esc(r.label ?? r.scheme)).join(', ')})`;
 }
 
 function chartCard(id: string, title: string, note: string): string {
@@ -193,11 +208,11 @@ export function reportToHtml(report: BenchReport, options: { chartJs?: string } 
 <body>
 <main>
 <h1>${esc(title)}</h1>
-<p class="sub">${report.images} images · ${report.schemes.length} schemes (${report.schemes.map((r) => esc(r.scheme)).join(', ')}) · ${report.repeat} repeat${report.repeat === 1 ? '' : 's'} · created ${esc(report.createdAt)}</p>
+<p class="sub">${runsLine(report)} · ${report.repeat} repeat${report.repeat === 1 ? '' : 's'} · created ${esc(report.createdAt)}</p>
 <pre class="command">${esc(report.command)}</pre>
 <h2>Summary</h2>
 ${summaryTable(report)}
-<h2>Ratios against merged</h2>
+<h2>Ratios against ${esc(report.baseline)}</h2>
 ${ratiosTable(report)}
 <h2>Charts</h2>
 <p class="toolbar"><label><input type="checkbox" id="log-axes" checked> logarithmic time and byte axes</label></p>

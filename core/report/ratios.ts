@@ -1,9 +1,17 @@
-import type { InferenceReport, SchemeId, SchemeRatios, StageMetrics } from './types.ts';
+import { median } from './median.ts';
+import type { InferenceReport, SchemeRatios, Spread, StageMetrics } from './types.ts';
+
+export { median } from './median.ts';
 
 /**
- * Ratios of every scheme's cost figures to the `merged` scheme's — the paper's own
- * comparison ("≈ 48 % lower online time than non-merged" is `1 − 1/unmerged.onlineMs`).
- * Kept apart from the writers so the bench, the reader and the UI compute them one way.
+ * Labels, baseline and ratios of a report — the paper's own comparison ("≈ 48 % lower
+ * online time than non-merged" is `1 − 1/unmerged.onlineMs`). Kept apart from the
+ * writers so the bench, the reader, the app export and the UI compute them one way.
+ *
+ * Runs are told apart by a label (scheme · where · images), never by scheme alone: a
+ * report may hold two `merged` runs (say 10 local images and 5 remote ones), and each
+ * must keep its own row. Every ratio divides by ONE explicit baseline run, and compares
+ * per-image figures, so runs of different image counts stay comparable.
  */
 
 function bytesBothWays(s: StageMetrics): number {
@@ -19,27 +27,119 @@ export function ratioOf(value: number, reference: number): number {
   return value / reference;
 }
 
+/** min / median / max of `values`. Throws RangeError when empty. */
+export function spreadOf(values: readonly number[]): Spread {
+  if (values.length === 0) throw new RangeError('spreadOf: no values');
+  return { min: Math.min(...values), median: median(values), max: Math.max(...values) };
+}
+
+/** Where a run ran: 'local' or the server's host:port. */
+export function whereOf(r: Pick<InferenceReport, 'server'>): string {
+  if (!r.server) return 'local';
+  try {
+    return new URL(r.server).host || r.server;
+  } catch {
+    return r.server;
+  }
+}
+
+/** The label a run would get alone: "merged · local · 10 images". */
+export function baseLabel(r: Pick<InferenceReport, 'scheme' | 'server' | 'images'>): string {
+  return `${r.scheme} · ${whereOf(r)} · ${r.images} image${r.images === 1 ? '' : 's'}`;
+}
+
 /**
- * Each scheme's figures divided by `merged`'s: online wall time, online bytes (both
- * directions), online rounds, preprocessing wall time and bytes, and total wall time
- * (sum of the three stages). Returns an empty object when no `merged` scheme is present;
- * `merged` itself maps to all ones. Throws TypeError when `schemes` is not an array.
+ * The reports with a `label` each, unique within the list: an existing unique label is
+ * kept, otherwise `baseLabel`, with " #2", " #3"… on repeats. Returns new objects.
  */
-export function computeRatios(schemes: readonly InferenceReport[]): Partial<Record<SchemeId, SchemeRatios>> {
-  if (!Array.isArray(schemes as unknown)) throw new TypeError('computeRatios: schemes must be an array of InferenceReport');
-  const merged = schemes.find((r) => r.scheme === 'merged');
-  if (!merged) return {};
-  const totalMs = (r: InferenceReport): number => r.stages.merging.wallMs + r.stages.preprocessing.wallMs + r.stages.online.wallMs;
-  const ratios: Partial<Record<SchemeId, SchemeRatios>> = {};
-  for (const r of schemes) {
-    ratios[r.scheme] = {
-      onlineMs: ratioOf(r.stages.online.wallMs, merged.stages.online.wallMs),
-      onlineBytes: ratioOf(bytesBothWays(r.stages.online), bytesBothWays(merged.stages.online)),
-      onlineRounds: ratioOf(r.stages.online.rounds, merged.stages.online.rounds),
-      preprocessingMs: ratioOf(r.stages.preprocessing.wallMs, merged.stages.preprocessing.wallMs),
-      preprocessingBytes: ratioOf(bytesBothWays(r.stages.preprocessing), bytesBothWays(merged.stages.preprocessing)),
-      totalMs: ratioOf(totalMs(r), totalMs(merged)),
+export function labelReports<T extends InferenceReport>(reports: readonly T[]): T[] {
+  const used = new Set<string>();
+  return reports.map((r) => {
+    const base = r.label ?? baseLabel(r);
+    let label = base;
+    for (let k = 2; used.has(label); k++) label = `${base} #${k}`;
+    used.add(label);
+    return { ...r, label };
+  });
+}
+
+/** Per-image figures a ratio compares: medians (over repeats when present) and total per image. */
+export interface PerImageCost {
+  onlineMs: number;
+  onlineBytes: number;
+  /** online rounds divided by images */
+  onlineRounds: number;
+  preprocessingMs: number;
+  preprocessingBytes: number;
+  /** one-offs (merging, setup) spread over the images, plus the preprocessing and online medians */
+  totalMs: number;
+}
+
+/** One-off cost of a run in ms: merging plus key setup, paid once however many images. */
+export function oneOffMs(r: InferenceReport): number {
+  return r.stages.merging.wallMs + (r.stages.setup?.wallMs ?? 0);
+}
+
+/** Total per image: the one-offs spread over the images plus the per-image medians. */
+export function totalPerImageMs(r: InferenceReport): number {
+  return oneOffMs(r) / Math.max(1, r.images) + r.perImage.preprocessingMs + r.perImage.onlineMs;
+}
+
+/** The per-image figures of `r` that `computeRatios` divides (repeat medians where recorded). */
+export function perImageCost(r: InferenceReport): PerImageCost {
+  const images = Math.max(1, r.images);
+  return {
+    onlineMs: r.repeats?.onlineMs.median ?? r.perImage.onlineMs,
+    onlineBytes: r.perImage.onlineBytes,
+    onlineRounds: r.stages.online.rounds / images,
+    preprocessingMs: r.repeats?.preprocessingMs.median ?? r.perImage.preprocessingMs,
+    preprocessingBytes: r.perImage.preprocessingBytes,
+    totalMs: r.repeats?.totalMs.median ?? totalPerImageMs(r),
+  };
+}
+
+/**
+ * The baseline's label: `wanted` when given (a label, or a scheme name meaning that
+ * scheme's first run), else the first `merged` run, else the first run. Returns
+ * undefined for no reports; throws RangeError naming the labels when `wanted` matches none.
+ */
+export function chooseBaseline(reports: readonly InferenceReport[], wanted?: string): string | undefined {
+  const labelled = reports.every((r) => r.label !== undefined) ? reports : labelReports(reports);
+  if (wanted !== undefined) {
+    const hit = labelled.find((r) => r.label === wanted) ?? labelled.find((r) => r.scheme === wanted);
+    if (!hit) throw new RangeError(`baseline '${wanted}' is none of the runs: ${labelled.map((r) => `'${r.label}'`).join(', ')}`);
+    return hit.label;
+  }
+  return (labelled.find((r) => r.scheme === 'merged') ?? labelled[0])?.label;
+}
+
+/**
+ * Each labelled report's per-image figures divided by the baseline's (see `perImageCost`).
+ * `baseline` is a label of `reports`; the baseline maps to all ones. Returns {} for no
+ * reports. Throws TypeError when `reports` is not an array or lacks labels, RangeError
+ * when `baseline` is not one of the labels.
+ */
+export function computeRatios(reports: readonly InferenceReport[], baseline: string | undefined): Record<string, SchemeRatios> {
+  if (!Array.isArray(reports as unknown)) throw new TypeError('computeRatios: reports must be an array of InferenceReport');
+  if (reports.length === 0 || baseline === undefined) return {};
+  if (reports.some((r) => r.label === undefined)) throw new TypeError('computeRatios: label the reports first (labelReports)');
+  const base = reports.find((r) => r.label === baseline);
+  if (!base) throw new RangeError(`computeRatios: baseline '${baseline}' is not one of the reports`);
+  const b = perImageCost(base);
+  const ratios: Record<string, SchemeRatios> = {};
+  for (const r of reports) {
+    const c = perImageCost(r);
+    ratios[r.label!] = {
+      onlineMs: ratioOf(c.onlineMs, b.onlineMs),
+      onlineBytes: ratioOf(c.onlineBytes, b.onlineBytes),
+      onlineRounds: ratioOf(c.onlineRounds, b.onlineRounds),
+      preprocessingMs: ratioOf(c.preprocessingMs, b.preprocessingMs),
+      preprocessingBytes: ratioOf(c.preprocessingBytes, b.preprocessingBytes),
+      totalMs: ratioOf(c.totalMs, b.totalMs),
     };
   }
   return ratios;
 }
+
+/** Both-way bytes of a stage (client→server plus server→client). */
+export { bytesBothWays };

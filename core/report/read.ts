@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PpnnError } from '../errors.ts';
-import { computeRatios } from './ratios.ts';
+import { assembleReport, UNKNOWN_MACHINE } from './assemble.ts';
 import { SCHEME_ID_PATTERN } from './types.ts';
 import type { BenchReport, InferenceReport, SchemeId } from './types.ts';
 
@@ -12,8 +12,9 @@ import type { BenchReport, InferenceReport, SchemeId } from './types.ts';
  * required field is checked for its type, naming the field when it is wrong.
  */
 
-/** The BenchReport format version this build writes and reads. */
-export const BENCH_REPORT_VERSION = 1;
+/** The BenchReport format version this build writes; it also reads (and upgrades) version 1. */
+export const BENCH_REPORT_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
 
 type Json = Record<string, unknown>;
 
@@ -66,7 +67,8 @@ function checkInference(c: FieldChecker, v: unknown, path: string): InferenceRep
   c.string(r, 'dataset', path);
   for (const k of INFERENCE_NUMBERS) c.number(r, k, path);
   const stages = c.object(r.stages, `${path}.stages`);
-  for (const name of ['merging', 'preprocessing', 'online'] as const) {
+  for (const name of ['merging', 'setup', 'preprocessing', 'online'] as const) {
+    if (name === 'setup' && stages.setup === undefined) continue;
     const s = c.object(stages[name], `${path}.stages.${name}`);
     for (const k of STAGE_NUMBERS) c.number(s, k, `${path}.stages.${name}`);
     if (s.he !== undefined) c.object(s.he, `${path}.stages.${name}.he`);
@@ -82,27 +84,36 @@ function checkInference(c: FieldChecker, v: unknown, path: string): InferenceRep
   }
   const perImage = c.object(r.perImage, `${path}.perImage`);
   for (const k of PER_IMAGE_NUMBERS) c.number(perImage, k, `${path}.perImage`);
+  if (r.label !== undefined) c.string(r, 'label', path);
+  if (r.repeats !== undefined) {
+    const rep = c.object(r.repeats, `${path}.repeats`);
+    c.number(rep, 'runs', `${path}.repeats`);
+    for (const k of ['onlineMs', 'preprocessingMs', 'totalMs'] as const) {
+      const spread = c.object(rep[k], `${path}.repeats.${k}`);
+      for (const q of ['min', 'median', 'max'] as const) c.number(spread, q, `${path}.repeats.${k}`);
+    }
+  }
   return r as unknown as InferenceReport;
 }
 
-function checkRatios(c: FieldChecker, v: unknown): BenchReport['ratios'] {
+function checkRatios(c: FieldChecker, v: unknown, labels: ReadonlySet<string>): BenchReport['ratios'] {
   const ratios = c.object(v, 'ratios');
-  for (const [scheme, value] of Object.entries(ratios)) {
-    if (!SCHEME_ID_PATTERN.test(scheme)) throw invalid(c.source, `field 'ratios.${scheme}' is not a scheme id`);
-    const r = c.object(value, `ratios.${scheme}`);
+  for (const [label, value] of Object.entries(ratios)) {
+    if (!labels.has(label)) throw invalid(c.source, `field 'ratios.${label}' is not the label of a run in 'schemes'`);
+    const r = c.object(value, `ratios.${label}`);
     for (const k of RATIO_FIELDS) {
-      // JSON has no Infinity: a ratio against a zero `merged` figure is written as null.
+      // JSON has no Infinity: a ratio against a zero baseline figure is written as null.
       if (r[k] === null) r[k] = Number.POSITIVE_INFINITY;
-      else c.number(r, k, `ratios.${scheme}`);
+      else c.number(r, k, `ratios.${label}`);
     }
   }
   return ratios as BenchReport['ratios'];
 }
 
 function checkBench(c: FieldChecker, o: Json): BenchReport {
-  if (o.version !== BENCH_REPORT_VERSION) {
+  if (!READABLE_VERSIONS.includes(o.version)) {
     if (typeof o.version === 'number' || typeof o.version === 'string') {
-      throw invalid(c.source, `report format version ${String(o.version)} is not supported by this build (reads ${BENCH_REPORT_VERSION})`);
+      throw invalid(c.source, `report format version ${String(o.version)} is not supported by this build (reads ${READABLE_VERSIONS.join(' and ')})`);
     }
     throw invalid(c.source, "field 'version' is missing or not a number");
   }
@@ -121,8 +132,27 @@ function checkBench(c: FieldChecker, o: Json): BenchReport {
     c.scheme(r, 'scheme', `runs[${i}]`);
     for (const k of ['repeat', 'onlineMs', 'preprocessingMs', 'wallMs'] as const) c.number(r, k, `runs[${i}]`);
   });
-  checkRatios(c, o.ratios);
+  if (o.version === 1) return upgradeV1(o as unknown as Omit<BenchReport, 'version'>);
+  const labels = new Set<string>();
+  (o.schemes as Json[]).forEach((s, i) => {
+    c.string(s, 'label', `schemes[${i}]`);
+    if (labels.has(s.label as string)) throw invalid(c.source, `field 'schemes[${i}].label' repeats '${String(s.label)}': labels must be unique`);
+    labels.add(s.label as string);
+  });
+  c.string(o, 'baseline', 'report');
+  if (!labels.has(o.baseline as string)) throw invalid(c.source, `field 'report.baseline' ('${String(o.baseline)}') is not the label of a run`);
+  checkRatios(c, o.ratios, labels);
   return o as unknown as BenchReport;
+}
+
+/**
+ * A version-1 report (ratios keyed by scheme, against merged) as version 2: labels given,
+ * ratios recomputed per image against the first merged run. Its figures are untouched.
+ */
+function upgradeV1(o: Omit<BenchReport, 'version'>): BenchReport {
+  return assembleReport(o.schemes, {
+    createdAt: o.createdAt, command: o.command, machine: o.machine, versions: o.versions, repeat: o.repeat, seed: o.seed, runs: o.runs,
+  });
 }
 
 /**
@@ -132,22 +162,9 @@ function checkBench(c: FieldChecker, o: Json): BenchReport {
  * with this machine's, which would be a false claim about where the run happened.
  */
 export function benchReportFromInference(r: InferenceReport, createdAt = 'unknown'): BenchReport {
-  return {
-    format: 'ppnn-bench-report',
-    version: 1,
-    createdAt,
-    command: 'unknown (single inference report, e.g. ppnn infer --json)',
-    model: r.model,
-    dataset: r.dataset,
-    images: r.images,
-    repeat: 1,
-    seed: r.seed,
-    machine: { platform: 'unknown', arch: 'unknown', cpus: 0, cpuModel: 'unknown', memoryBytes: 0, node: 'unknown' },
-    versions: {},
-    schemes: [r],
-    runs: [],
-    ratios: computeRatios([r]),
-  };
+  return assembleReport([r], {
+    createdAt, command: 'unknown (single inference report, e.g. ppnn infer --json)', machine: UNKNOWN_MACHINE,
+  });
 }
 
 /**

@@ -10,6 +10,8 @@ export type SchemeId = string;
 /** What a scheme id looks like (lower-case, digits, dashes): how a report reader checks one without the registry. */
 export const SCHEME_ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
 export type StageName = 'merging' | 'preprocessing' | 'online';
+/** Stages of a report's tables and CSV: `setup` (keys, one-off per session) is kept apart from preprocessing. */
+export type ReportStageName = 'merging' | 'setup' | 'preprocessing' | 'online';
 
 export interface HeOpCounts {
   encryptions: number;
@@ -66,17 +68,42 @@ export interface InferenceReport {
   plaintextAccuracy: number;
   agreement: number;
   maxLogitError: number;
-  stages: Record<StageName, StageMetrics>;
+  /**
+   * Whole-run figures per stage. `setup` (key generation and upload, once per session) is
+   * its own entry; reports written before it existed folded it into `preprocessing`.
+   */
+  stages: Record<StageName, StageMetrics> & { setup?: StageMetrics };
+  /** medians over the run's images (setup excluded: it is a one-off, see `stages.setup`) */
   perImage: { onlineMs: number; onlineBytes: number; preprocessingMs: number; preprocessingBytes: number };
   ckks?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; slots: number };
   masks?: { inputHidingBits: number; shareHidingBits: number; notes: string };
   server?: string;
+  /** seed of the client's masks; -1 when they came from the OS CSPRNG (no seed) */
   seed: number;
   results?: ImageResult[];
   /** linear maps before and after the merging stage */
   mergeSummary?: { before: number; after: number };
   /** whole run, wall clock */
   wallMs?: number;
+  /** unique within a BenchReport: scheme · where · images (see `labelReports`) */
+  label?: string;
+  /** when this entry stands for several repeated runs: their spread */
+  repeats?: RepeatSpread;
+}
+
+/** min / median / max of one figure over repeated runs. */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/** Spread over repeats of the per-image figures the ratios use (ms per image; total includes one-offs / image). */
+export interface RepeatSpread {
+  runs: number;
+  onlineMs: Spread;
+  preprocessingMs: Spread;
+  totalMs: Spread;
 }
 
 /** Progress events: the same stream drives the CLI progress bar and the UI charts. */
@@ -89,7 +116,11 @@ export type ProgressEvent =
   | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number }
   | { type: 'log'; message: string };
 
-/** Ratios of a scheme's figures to the `merged` scheme's (1 = same; < 1 = cheaper than merged). */
+/**
+ * Ratios of a run's per-image figures to the baseline run's (1 = same; < 1 = cheaper):
+ * medians per image (over repeats when there are any), rounds per image, and a total
+ * per image that spreads the one-off merging and setup over the run's images.
+ */
 export interface SchemeRatios {
   onlineMs: number;
   onlineBytes: number;
@@ -102,19 +133,42 @@ export interface SchemeRatios {
 /** What `ppnn bench` writes to report.json (and the UI imports). */
 export interface BenchReport {
   format: 'ppnn-bench-report';
-  version: 1;
+  /** 2: ratios keyed by run label against an explicit baseline (1: keyed by scheme, read and upgraded) */
+  version: 2;
   createdAt: string;
   command: string;
   model: string;
   dataset: string;
+  /** images of every run; when runs differ, the largest count (see `mixedImages`) */
   images: number;
+  /** true when the runs have different image counts (ratios are per image, still comparable) */
+  mixedImages?: boolean;
   repeat: number;
+  /** the bench's seed; -1 when runs used the OS CSPRNG (or differ: see each run's seed) */
   seed: number;
   machine: { platform: string; arch: string; cpus: number; cpuModel: string; memoryBytes: number; node: string };
   versions: Record<string, string>;
-  /** one aggregated report per scheme (medians over repeats), same images for all */
+  /** one entry per run label (a bench aggregates repeats into the median run, with their spread) */
   schemes: InferenceReport[];
   /** every individual run, in the order they ran (schemes alternate) */
-  runs: { scheme: SchemeId; repeat: number; onlineMs: number; preprocessingMs: number; wallMs: number }[];
-  ratios: Partial<Record<SchemeId, SchemeRatios>>;
+  runs: BenchRun[];
+  /** label of the run every ratio is divided by */
+  baseline: string;
+  /** per label: its ratios to the baseline */
+  ratios: Record<string, SchemeRatios>;
+}
+
+/** One run of a bench, in the order it ran. */
+export interface BenchRun {
+  scheme: SchemeId;
+  /** the entry of `schemes` this run belongs to */
+  label?: string;
+  repeat: number;
+  onlineMs: number;
+  preprocessingMs: number;
+  wallMs: number;
+  /** per-image medians of this run */
+  perImageOnlineMs?: number;
+  perImagePreprocessingMs?: number;
+  perImageTotalMs?: number;
 }

@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reportToHtml } from './html.ts';
-import type { BenchReport, HeOpCounts, StageName } from './types.ts';
+import { stageOf } from './html.ts';
+import type { BenchReport, HeOpCounts, ReportStageName } from './types.ts';
 
 /**
  * The three files `ppnn bench --out DIR` leaves behind: report.json (the whole
@@ -11,12 +12,12 @@ import type { BenchReport, HeOpCounts, StageName } from './types.ts';
 
 export { reportToHtml } from './html.ts';
 
-const STAGES: readonly StageName[] = ['merging', 'preprocessing', 'online'];
+const STAGES: readonly ReportStageName[] = ['merging', 'setup', 'preprocessing', 'online'];
 const HE_OPS: readonly (keyof HeOpCounts)[] = ['encryptions', 'decryptions', 'ctPtMul', 'ctCtMul', 'rotations', 'additions', 'rescales', 'modSwitches', 'relinearizations'];
 
 /** The report.csv header, in column order. */
 export const CSV_COLUMNS: readonly string[] = [
-  'scheme', 'stage', 'model', 'dataset', 'images',
+  'label', 'scheme', 'stage', 'model', 'dataset', 'images',
   'wallMs', 'clientMs', 'serverMs', 'bytesClientToServer', 'bytesServerToClient', 'messages', 'rounds', 'peakRssBytes',
   'accuracy', 'plaintextAccuracy', 'agreement', 'maxLogitError',
   ...HE_OPS.map((op) => `he_${op}`),
@@ -29,8 +30,9 @@ export function csvCell(value: unknown): string {
 }
 
 /**
- * report.csv text: a header (`CSV_COLUMNS`) and one row per scheme × stage (merging,
- * preprocessing, online), CRLF-terminated per RFC 4180. Run-level figures (accuracy…)
+ * report.csv text: a header (`CSV_COLUMNS`) and one row per run × stage (merging, setup
+ * when recorded, preprocessing, online), CRLF-terminated per RFC 4180 — the same
+ * whole-run figures as report.html's stage table. Run-level figures (accuracy…)
  * repeat on each of a scheme's rows so any row stands alone in a pivot table; HE op
  * counts are filled on the rows whose stage ran HE (preprocessing; online for gazelle).
  */
@@ -39,9 +41,10 @@ export function reportToCsv(report: BenchReport): string {
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of report.schemes) {
     for (const stage of STAGES) {
-      const s = r.stages[stage];
+      const s = stageOf(r, stage);
+      if (!s) continue;
       const cells: unknown[] = [
-        r.scheme, stage, r.model, r.dataset, r.images,
+        r.label ?? r.scheme, r.scheme, stage, r.model, r.dataset, r.images,
         s.wallMs, s.clientMs, s.serverMs, s.bytesClientToServer, s.bytesServerToClient, s.messages, s.rounds, s.peakRssBytes,
         r.accuracy, r.plaintextAccuracy, r.agreement, r.maxLogitError,
         ...HE_OPS.map((op) => s.he?.[op]),

@@ -12,7 +12,7 @@ import { loadModel } from '../model/load.ts';
 import { architectureOf } from '../model/json.ts';
 import { shapeSize } from '../model/types.ts';
 import { summarizeHe } from '../protocol/ckks-provider.ts';
-import { addTally, type ServerSessionSummary, type StageTally } from '../protocol/roles.ts';
+import type { ServerSessionSummary, StageTally } from '../protocol/roles.ts';
 import { schemeById } from '../schemes/index.ts';
 import type { InferenceReport, StageMetrics } from '../report/types.ts';
 import { median } from '../report/median.ts';
@@ -157,7 +157,6 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   const he = summarizeHe(client.stats, server?.stats);
   const pre = client.preprocessing, on = client.online;
   const results = [...score.results].sort((a, b) => a.index - b.index);
-  const setupAndPre = addTally(pre, client.setup);
   return {
     formatVersion: 1,
     scheme: scheme.id,
@@ -167,7 +166,9 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     ...score.summary(count),
     stages: {
       merging: { wallMs: mergeMs, clientMs: 0, serverMs: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 },
-      preprocessing: { ...stage(setupAndPre, setupAndPre.wallMs - setupAndPre.serverMs, server?.preprocessingMs ?? setupAndPre.serverMs), he: he.counts, levels: he.levels },
+      // key setup is a one-off per session: its own stage, so per-image and whole-run preprocessing agree
+      setup: stage(client.setup, client.setup.wallMs - client.setup.serverMs, client.setup.serverMs),
+      preprocessing: { ...stage(pre, pre.wallMs - pre.serverMs, server?.preprocessingMs ?? pre.serverMs), he: he.counts, levels: he.levels },
       online: stage(on, on.wallMs - on.serverMs, server?.onlineMs ?? on.serverMs),
     },
     perImage: {

@@ -76,9 +76,12 @@ describe('bridge handlers (node side)', () => {
     const h = handlers();
     const json = value(await h['report:export']({ reports: [report, { ...report, scheme: 'unmerged' }], format: 'json' }));
     expect(json.fileName).toBe('report.json');
-    expect(JSON.parse(json.text)).toMatchObject({ format: 'ppnn-bench-report', version: 1, model: 'mnist-square' });
+    expect(JSON.parse(json.text)).toMatchObject({ format: 'ppnn-bench-report', version: 2, model: 'mnist-square' });
     const back = value(await h['report:import']({ fileName: 'report.json', text: json.text }));
-    expect(back).toEqual([report, { ...report, scheme: 'unmerged' }]);
+    // each run comes back with its label (scheme · where · images), the figures untouched
+    expect(back.map(({ label: _l, ...r }) => r)).toEqual([report, { ...report, scheme: 'unmerged' }]);
+    expect(back.map((r) => r.label)).toEqual([`merged · local · ${report.images} images`, `unmerged · local · ${report.images} images`]);
+    expect(JSON.parse(json.text).machine.cpus).toBeGreaterThan(0);
     const csv = value(await h['report:export']({ reports: [report], format: 'csv' })).text.trim().split('\r\n');
     expect(csv).toHaveLength(4); // header + one row per stage
     const cols = csv[0]!.split(',');
@@ -93,7 +96,7 @@ describe('bridge handlers (node side)', () => {
     const h = handlers();
     expect(errorCode(await h['report:import']({ fileName: 'x.json', text: 'not json' }))).toBe('REPORT_INVALID');
     expect(errorCode(await h['report:import']({ fileName: 'x.json', text: '{"scheme":"merged"}' }))).toBe('REPORT_INVALID');
-    expect(reportsFromJSON(JSON.stringify(report))).toEqual([report]);
+    expect(reportsFromJSON(JSON.stringify(report))).toEqual([{ ...report, label: `merged · local · ${report.images} images` }]);
   });
 
   test('the export escapes what it embeds', () => {

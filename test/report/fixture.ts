@@ -1,4 +1,4 @@
-import { computeRatios } from '../../core/report/ratios.ts';
+import { assembleReport } from '../../core/report/assemble.ts';
 import type { BenchReport, HeOpCounts, InferenceReport, LayerLevelTrace, SchemeId, StageMetrics } from '../../core/report/types.ts';
 
 /**
@@ -64,14 +64,17 @@ export function benchFixture(): BenchReport {
       accuracy: 0.98, agreement: 0.99, err: 2.2e-3, ckksLevels: [60, 40, 40, 40, 40, 40, 40, 40, 60],
     }),
   ];
-  return {
-    format: 'ppnn-bench-report', version: 1, createdAt: '2026-01-15T10:30:00.000Z',
+  const runs = [0, 1, 2].flatMap((repeat) => schemes.map((s) => ({ scheme: s.scheme, repeat, onlineMs: s.stages.online.wallMs, preprocessingMs: s.stages.preprocessing.wallMs, wallMs: s.stages.online.wallMs + s.stages.preprocessing.wallMs })));
+  const report = assembleReport(schemes, {
+    createdAt: '2026-01-15T10:30:00.000Z',
     command: 'ppnn bench --model mnist --dataset mnist --limit 100 --schemes merged,unmerged,gazelle,cryptonets --out reports/check --json',
-    model: 'mnist', dataset: 'mnist', images: 100, repeat: 3, seed: 7,
+    repeat: 3, seed: 7, runs,
     machine: { platform: 'linux', arch: 'x64', cpus: 2, cpuModel: 'Intel(R) Xeon(R) CPU @ 2.20GHz', memoryBytes: 8 * 2 ** 30, node: 'v22.23.0' },
     versions: { 'ppnn-studio': '0.1.0', 'node-seal': '7.0.0', 'chart.js': '4.6.1' },
-    schemes,
-    runs: [0, 1, 2].flatMap((repeat) => schemes.map((s) => ({ scheme: s.scheme, repeat, onlineMs: s.stages.online.wallMs, preprocessingMs: s.stages.preprocessing.wallMs, wallMs: s.stages.online.wallMs + s.stages.preprocessing.wallMs }))),
-    ratios: computeRatios(schemes),
-  };
+  });
+  const label = new Map(report.schemes.map((e) => [e.scheme, e.label!]));
+  return { ...report, runs: runs.map((r) => ({ ...r, label: label.get(r.scheme)! })) };
 }
+
+/** The label the fixture gives `scheme`'s run ("merged · local · 100 images"). */
+export const fixtureLabel = (scheme: SchemeId): string => `${scheme} · local · 100 images`;

@@ -1,26 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { runSession } from '../../runtime/session.ts';
-import type { InferenceReport, SchemeId } from '../../report/types.ts';
+import { formatBytes, formatCount, formatMs, formatSeed } from '../../report/format.ts';
+import type { InferenceReport, SchemeId, StageMetrics } from '../../report/types.ts';
 import { PpnnError } from '../../errors.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
-import { ProgressBar } from '../progress.ts';
+import { ProgressBar, StageLines } from '../progress.ts';
 import { DATASET_OPTION, INPUT_BITS_OPTION, MODEL_OPTION, SCHEME_OPTION, SHARE_BITS_OPTION } from './options.ts';
 
 /** Human-readable summary table of one report (also used by `ppnn report`). */
 export function formatReport(r: InferenceReport): string {
-  const kb = (b: number): string => (b / 1024).toFixed(1);
   const lines = [
-    `${r.scheme} · ${r.model} on ${r.dataset} · ${r.images} images${r.server ? ` · server ${r.server}` : ''}`,
+    `${r.scheme} · ${r.model} on ${r.dataset} · ${r.images} images${r.server ? ` · server ${r.server}` : ''} · seed ${formatSeed(r.seed)}`,
     `accuracy ${(100 * r.accuracy).toFixed(2)} % (plaintext ${(100 * r.plaintextAccuracy).toFixed(2)} %), agreement ${(100 * r.agreement).toFixed(2)} %, max |logit error| ${r.maxLogitError.toExponential(2)}`,
-    'stage           wall ms   client ms  server ms   KiB c→s    KiB s→c  messages rounds',
+    'stage            wall ms   client ms  server ms  client→server  server→client  messages  rounds',
   ];
-  for (const [name, s] of Object.entries(r.stages)) {
-    lines.push(`${name.padEnd(14)} ${s.wallMs.toFixed(0).padStart(9)} ${s.clientMs.toFixed(0).padStart(10)} ${s.serverMs.toFixed(0).padStart(10)} ${kb(s.bytesClientToServer).padStart(10)} ${kb(s.bytesServerToClient).padStart(10)} ${String(s.messages).padStart(9)} ${String(s.rounds).padStart(6)}`);
+  const stages: [string, StageMetrics | undefined][] = [
+    ['merging', r.stages.merging], ['setup (once)', r.stages.setup], ['preprocessing', r.stages.preprocessing], ['online', r.stages.online],
+  ];
+  for (const [name, s] of stages) {
+    if (!s) continue;
+    lines.push(`${name.padEnd(14)} ${formatCount(s.wallMs).padStart(9)} ${formatCount(s.clientMs).padStart(11)} ${formatCount(s.serverMs).padStart(10)} ${formatBytes(s.bytesClientToServer).padStart(14)} ${formatBytes(s.bytesServerToClient).padStart(14)} ${formatCount(s.messages).padStart(9)} ${formatCount(s.rounds).padStart(7)}`);
   }
-  lines.push(`per image (median): online ${r.perImage.onlineMs.toFixed(2)} ms, ${kb(r.perImage.onlineBytes)} KiB; preprocessing ${r.perImage.preprocessingMs.toFixed(1)} ms, ${kb(r.perImage.preprocessingBytes)} KiB`);
-  const he = r.stages.preprocessing.he;
-  if (he) lines.push(`HE ops: ${Object.entries(he).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(`per image (median): online ${formatMs(r.perImage.onlineMs)}, ${formatBytes(r.perImage.onlineBytes)}; preprocessing ${formatMs(r.perImage.preprocessingMs)}, ${formatBytes(r.perImage.preprocessingBytes)}`);
+  const he = r.stages.preprocessing.he ?? r.stages.online.he;
+  if (he) lines.push(`HE ops: ${Object.entries(he).map(([k, v]) => `${k} ${formatCount(v as number)}`).join(', ')}`);
   if (r.ckks) lines.push(`CKKS: N=${r.ckks.polyModulusDegree}, primes [${r.ckks.coeffModulusBits.join(',')}], scale 2^${r.ckks.scaleBits}, ${r.ckks.slots} slots`);
   return lines.join('\n');
 }
@@ -70,6 +74,8 @@ export const inferCommand = defineCommand({
     if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// or wss:// URL, got '${o.server}'`);
     const remote = remoteOptions(o.server, o['token-file'], o.ca, o.pin);
     const bar = new ProgressBar(o.scheme, o.limit, io);
+    const lines = new StageLines(io);
+    let images = 0;
     const report = await runSession(
       {
         model: o.model, dataset: o.dataset, limit: o.limit, scheme: o.scheme as SchemeId,
@@ -77,7 +83,15 @@ export const inferCommand = defineCommand({
         ...(o['input-bits'] !== undefined ? { inputBits: o['input-bits'] } : {}),
         ...(o['share-bits'] !== undefined ? { shareBits: o['share-bits'] } : {}),
       },
-      { onEvent: (ev) => { if (ev.type === 'image') bar.update(ev.result.index + 1, `acc ${(100 * ev.runningAccuracy).toFixed(1)}%`); } },
+      {
+        onEvent: (ev) => {
+          lines.event(ev);
+          if (ev.type === 'image') bar.update(++images, `acc ${(100 * ev.runningAccuracy).toFixed(1)}%`);
+          else if (ev.type === 'layer-progress') bar.update(images, `preprocessing ${ev.layer} (${ev.index + 1}/${ev.total} layers)`, ev.etaMs);
+          else if (ev.type === 'layer' && ev.stage !== 'online') bar.update(images, `preprocessed ${ev.layer} (${ev.index + 1}/${ev.total})`);
+          else if (ev.type === 'stage' && ev.state === 'start') bar.update(images, `${ev.stage}…`);
+        },
+      },
     );
     bar.done();
     if (o.json) {

@@ -1,12 +1,11 @@
-import { formatNumber } from '../../report/html.ts';
+import { formatBytes, formatCount, formatMachine, formatMs, formatRatio, formatSeed, formatSpread, NA } from '../../report/format.ts';
 import { readReport } from '../../report/read.ts';
-import type { BenchReport, SchemeRatios } from '../../report/types.ts';
+import { perImageCost } from '../../report/ratios.ts';
+import type { BenchReport } from '../../report/types.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 
-const kib = (bytes: number): string => formatNumber(bytes / 1024);
 const pct = (x: number): string => (100 * x).toFixed(2);
-const ratio = (x: number | undefined): string => (x === undefined ? '–' : x === Number.POSITIVE_INFINITY ? '∞' : `${x.toFixed(2)}×`);
 
 /** Columns of a plain-text table: left-aligned first column, right-aligned figures. */
 function alignTable(head: readonly string[], rows: readonly string[][]): string[] {
@@ -16,35 +15,45 @@ function alignTable(head: readonly string[], rows: readonly string[][]): string[
 }
 
 /**
- * The text `ppnn report DIR` prints: a header (model, dataset, images, command, machine)
- * and one row per scheme with accuracy, agreement, max logit error, per-image online and
- * preprocessing cost, online rounds and the ratios against `merged`.
+ * The text `ppnn report DIR` prints: a header (model, dataset, images, command, machine),
+ * one row per run (its label) with accuracy, agreement, max logit error, per-image online
+ * and preprocessing cost, the one-off key setup, the spread over repeats, and the ratios
+ * against the baseline run.
  */
 export function formatBenchSummary(report: BenchReport): string {
-  const m = report.machine;
+  const counts = [...new Set(report.schemes.map((r) => r.images))];
+  const images = counts.length > 1 ? `mixed image counts (${counts.join(', ')})` : `${counts[0]} images`;
   const head = [
-    `${report.model} on ${report.dataset} · ${report.images} images · ${report.repeat} repeat(s) · seed ${report.seed} · ${report.createdAt}`,
+    `${report.model} on ${report.dataset} · ${images} · ${report.repeat} repeat(s) · seed ${formatSeed(report.seed)} · ${report.createdAt}`,
     `command: ${report.command}`,
-    `machine: ${m.cpuModel} (${m.cpus} cores), ${m.platform} ${m.arch}, Node ${m.node}`,
+    `machine: ${formatMachine(report.machine)}`,
     '',
   ];
+  const repeated = report.schemes.some((r) => r.repeats);
   const rows = report.schemes.map((r) => {
-    const q: SchemeRatios | undefined = report.ratios[r.scheme];
+    const q = report.ratios[r.label ?? ''];
+    const setup = r.stages.setup;
+    const c = perImageCost(r);
     return [
-      r.scheme, String(r.images), pct(r.accuracy), pct(r.agreement), r.maxLogitError.toExponential(2),
-      formatNumber(r.perImage.onlineMs), kib(r.perImage.onlineBytes), String(r.stages.online.rounds),
-      formatNumber(r.perImage.preprocessingMs), kib(r.perImage.preprocessingBytes),
-      ratio(q?.onlineMs), ratio(q?.onlineBytes), ratio(q?.onlineRounds), ratio(q?.totalMs),
+      r.label ?? r.scheme, formatCount(r.images), pct(r.accuracy), pct(r.agreement), r.maxLogitError.toExponential(2),
+      formatMs(c.onlineMs), formatBytes(c.onlineBytes), formatCount(r.stages.online.rounds),
+      formatMs(c.preprocessingMs), formatBytes(c.preprocessingBytes), setup ? formatMs(setup.wallMs) : NA,
+      formatMs(c.totalMs),
+      ...(repeated ? [r.repeats ? formatSpread(r.repeats.onlineMs) : NA] : []),
+      formatRatio(q?.onlineMs), formatRatio(q?.onlineBytes), formatRatio(q?.onlineRounds), formatRatio(q?.totalMs),
     ];
   });
   const table = alignTable(
-    ['scheme', 'images', 'acc %', 'agree %', 'max err', 'online ms/img', 'online KiB/img', 'rounds', 'pre ms/img', 'pre KiB/img', '×time', '×bytes', '×rounds', '×total'],
+    ['run', 'images', 'acc %', 'agree %', 'max err', 'online/img', 'online B/img', 'rounds', 'pre/img', 'pre B/img', 'setup (once)', 'total/img',
+      ...(repeated ? ['online/img over repeats (min – median – max)'] : []), '×time', '×bytes', '×rounds', '×total'],
     rows,
   );
-  const foot = Object.keys(report.ratios).length > 0
-    ? '×: online time, online bytes, online rounds and total time divided by merged\'s (< 1 is cheaper).'
-    : 'no merged scheme in this report: no ratios.';
-  return [...head, ...table, '', foot].join('\n');
+  const foot = [
+    `×: per-image online time, online bytes, online rounds and total time divided by the baseline '${report.baseline}' (1.00×; < 1 is cheaper).`,
+    'Per-image figures are medians (over repeats when repeated); total/img spreads the one-off merging and key setup over the images.',
+  ];
+  if (counts.length > 1) foot.push(`Runs have different image counts (${counts.join(', ')}): only per-image figures compare.`);
+  return [...head, ...table, '', ...foot].join('\n');
 }
 
 export const reportCommand = defineCommand({
