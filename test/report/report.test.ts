@@ -252,7 +252,7 @@ describe('readReport refuses what it cannot read faithfully', () => {
       [(r) => { (r.machine as Record<string, unknown>).cpus = 'two'; }, /'machine\.cpus'/],
       [(r) => { (r.schemes[1]!.stages.online as unknown as Record<string, unknown>).wallMs = null; }, /'schemes\[1\]\.stages\.online\.wallMs'/],
       [(r) => { delete (r.schemes[2]!.stages as Partial<typeof r.schemes[2]['stages']>).preprocessing; }, /'schemes\[2\]\.stages\.preprocessing' must be an object/],
-      [(r) => { (r.schemes[0] as unknown as Record<string, unknown>).scheme = 'delphi2'; }, /'schemes\[0\]\.scheme' must be one of/],
+      [(r) => { (r.schemes[0] as unknown as Record<string, unknown>).scheme = 'Not a scheme!'; }, /'schemes\[0\]\.scheme' must be a scheme id/],
       [(r) => { (r.schemes[3]!.stages.preprocessing.levels![0] as unknown as Record<string, unknown>).levels = ['x']; }, /levels\[0\]\.levels/],
       [(r) => { (r.runs[0] as unknown as Record<string, unknown>).onlineMs = '5'; }, /'runs\[0\]\.onlineMs'/],
       [(r) => { (r as Record<string, unknown>).ratios = { [fixtureLabel('merged')]: { onlineMs: 'x' } }; }, /'ratios\.merged · local · 100 images\.onlineMs'/],
