@@ -61,7 +61,7 @@ export function checkActivationSpec(spec: ActivationSpec): void {
 
 const built = new Map<string, { circuit: Circuit; layout: ActivationLayout }>();
 
-/** Build and compile the activation circuit of `spec` with its input layout (cached: compiled circuits are immutable). */
+/** Build and compile the activation circuit of `spec` with its input layout (cached: circuits are immutable). */
 export function activationCircuit(spec: ActivationSpec): { circuit: Circuit; layout: ActivationLayout } {
   checkActivationSpec(spec);
   const key = `${spec.p}/${spec.truncBits}/${spec.window}/${spec.relu}`;

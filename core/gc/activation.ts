@@ -1,227 +1,289 @@
 /**
- * ReLU / max-pool layer protocol on Z_p shares, DELPHI's flow: the four steps over
- * explicit state. `count` windows of `w` values each (w = 1: ReLU; w = k·k: a max-pool
- * window, ReLU fused when the layer has one). Shares arrive window-major: value i of
- * window k at k·w + i (see poolWindows for the gather).
+ * ReLU / max-pool layer protocol on Z_p shares in the four-step shape of
+ * core/protocol/layers/types.ts (offline: one request, one response per batch of images;
+ * online: messages through the step's io). One layer = `windows` windows of `w` values per
+ * image (w = 1: ReLU; w = k·k: max-pool, with the ReLU before or after it fused).
  *
- *   client (evaluator; knows <x>c offline)           server (garbler)
- *   once per session: 128 base OTs (GcClientSession / GcServerSession.open)
- *   offline                                          Δ, garble count instances, t ← Z_p^count
- *            ◀── gc.tables: tables, decode bits, labels of t, {tweak} ──
- *            random OTs, w·n·count ── gc.ot.ext ──▶
- *            d = bits(<x>c) ⊕ r ─── gc.ot.choice ─▶
- *            ◀─────── e0, e1 ────── gc.ot.msgs ────  x0 = W0, x1 = W0 ⊕ Δ of <x>c's wires
- *            labels of <x>c
- *   online   ◀── gc.labels: labels of bits(<x>s) ───  w·n·16 B per window: the floor
- *            evaluate, decode: z = F(x) − t           its share of F(x) is t, known offline
+ *   client (evaluator)                                  server (garbler)
+ *   session set-up: 128 base OTs, the server speaking first (GcServerSession.offer)
+ *   offline, per batch (the client's share is not known yet: requests go out first)
+ *   ρ ← Z_p per input value, r = bits(ρ)
+ *   IKNP columns for choices r   ── request ───────▶  R0, R1 per OT; per image: Δ, garble,
+ *                                                     t ← Z_p per window; zero labels of the
+ *                                                     client's wires := R0
+ *   W_r = R_r ⊕ r·e  ◀── response: e = R0 ⊕ R1 ⊕ Δ, tables, decode bits, labels of t ──
+ *   online, per image (⟨x⟩c now known)
+ *   c = ⟨x⟩c − ρ mod p  ───── gc.corr ────────────▶  b = ⟨x⟩s + c mod p   (so ρ + b = x)
+ *                       ◀──── gc.labels ───────────  labels of bits(b): n·16 B per value
+ *   evaluate, decode: z = F(x) − t                    its share of F(x) is t, fixed offline
  *
- * F(x) = floor(max(0?, max_i signed(x_i)) / 2^f) mod p (core/gc/activation-circuit.ts).
- * The online step is one message from the server and AES on the client: everything else
- * (garbling, tables, OT) is preprocessing. Online floor per window: w·n labels of 16 bytes;
- * a ReLU (w = 1) on a 40-bit p costs 640 B. The frame adds a tag and a short JSON header.
+ * The client's circuit input is ρ, chosen by the client before its share exists, so the OT
+ * fits the one-exchange offline stage; online it sends c, which is uniform in Z_p (ρ is)
+ * and so perfectly hides ⟨x⟩c. c goes in the same flight as the previous linear step's
+ * message, so it adds bytes (n bits per value) but no round trip. Online floor per value:
+ * n·16 B of labels down (no protocol of this shape sends fewer: the evaluator needs one
+ * label per server-input bit) plus n bits up; measured against it in test/gc/activation.test.ts.
+ * F(x) = floor(max(0?, max_i signed(x_i)) / 2^f) mod p: core/gc/activation-circuit.ts.
  */
+import { randomFillSync } from 'node:crypto';
 import { PpnnError } from '../errors.ts';
-import type { Transport } from '../transport/transport.ts';
-import { expectMessage } from '../transport/transport.ts';
 import { activationCircuit, type ActivationLayout, type ActivationSpec } from './activation-circuit.ts';
-import { type Circuit, writeBits } from './circuit.ts';
-import { activeLabels, evaluate, garble, GARBLE_CHUNK, randomDelta, TABLE_WORDS, tweaksUsed } from './garble.ts';
-import { blockBytes, bytesToBlocks } from './hash.ts';
-import { blobsOfSize, expectCount, GC_TAG, headerCount } from './messages.ts';
-import { chooseSend, randomOtReceive, randomOtSend, transferReceive, transferSend } from './ot.ts';
+import { readBits, writeBits, type Circuit } from './circuit.ts';
+import { activeLabels, evaluate, garble, randomDelta, TABLE_WORDS, tweaksUsed } from './garble.ts';
+import { blockBytes, bytesToBlocks, randomBlocks } from './hash.ts';
+import { KAPPA } from './iknp.ts';
 import { uniformBelow, type GcClientSession, type GcServerSession } from './session.ts';
 
-/** What the server keeps between its offline and online steps. */
-export interface ServerActivationState {
-  spec: ActivationSpec;
-  count: number;
-  circuit: Circuit;
-  layout: ActivationLayout;
-  delta: Uint32Array;
-  /** zero labels of every input wire, instance-major */
-  inputZero: Uint32Array;
-  /** the server's share of the output (its output mask t), one per window */
-  share: Float64Array;
+/** Online message tags of this protocol (offline rides in the roles' pre.masks / pre.shares). */
+export const ACT_TAG = { corr: 'gc.corr', labels: 'gc.labels' } as const;
+
+/** The part of a layer's step io this protocol needs (core/protocol/layers/types.ts StepIo fits). */
+export interface GcStepIo {
+  send(tag: string, blobs: Uint8Array[]): void;
+  expect(tag: string, blobs?: [number, number]): Promise<Uint8Array[]>;
 }
 
-/** What the client keeps between its offline and online steps. */
-export interface ClientActivationState {
+/** One activation layer as both parties plan it (public: shapes and parameters only). */
+export interface GcLayer {
   spec: ActivationSpec;
-  count: number;
-  circuit: Circuit;
-  layout: ActivationLayout;
+  /** windows per image (outputs of the layer) */
+  windows: number;
+  /** input length per image (the previous step's output size) */
+  inputSize: number;
+  /** window-major indices into the input (length windows·window); identity for a ReLU */
+  gather: Int32Array;
+}
+
+/** What the client keeps per image. */
+export interface ClientActivationState {
   tweak: number;
-  /** active input labels, instance-major; the server-share wires are filled online */
+  rho: Float64Array;
+  /** active input labels, instance-major: client and mask wires filled offline, server wires online */
   labels: Uint32Array;
   tables: Uint32Array;
   decode: Uint8Array;
 }
 
-/** Throws RangeError unless `shares` holds count·window ring elements in [0, p). */
-function checkShares(shares: Float64Array, spec: ActivationSpec, count: number, what: string): void {
-  if (!(shares instanceof Float64Array) || shares.length !== count * spec.window) {
-    throw new RangeError(`${what} must be a Float64Array of ${count * spec.window} elements`);
-  }
-  for (let i = 0; i < shares.length; i++) {
-    const v = shares[i]!;
-    if (!Number.isInteger(v) || v < 0 || v >= spec.p) throw new RangeError(`${what}[${i}] = ${v} is not in [0, p)`);
-  }
+/** What the server keeps per image. */
+export interface ServerActivationState {
+  delta: Uint32Array;
+  inputZero: Uint32Array;
+  /** the server's output share t (one per window) */
+  share: Float64Array;
 }
 
-/** The bits of a window-major share vector, in the circuit's per-instance order. */
-function shareBits(shares: Float64Array, count: number, w: number, n: number): Uint8Array {
-  const bits = new Uint8Array(count * w * n);
-  for (let i = 0; i < count * w; i++) writeBits(shares[i]!, n, bits, i * n);
-  return bits;
+function violation(what: string): PpnnError {
+  return new PpnnError('PROTOCOL_VIOLATION', `gc activation: ${what}`);
 }
 
-/** Offline, server: garble `count` instances, send tables; then the OTs for the client's share labels. */
-export async function activationOfflineServer(
-  session: GcServerSession,
-  t: Transport,
-  spec: ActivationSpec,
-  count: number,
-): Promise<ServerActivationState> {
-  if (!Number.isSafeInteger(count) || count <= 0) throw new RangeError('count must be a positive integer');
-  const { circuit, layout } = activationCircuit(spec);
-  const { n } = layout,
-    w = spec.window,
-    nIn = circuit.inputCount;
-  const delta = randomDelta();
-  const tweak = session.tweak;
-  const g = garble(session.perm, circuit, count, delta, tweak);
-  session.tweak += tweaksUsed(circuit, count);
-  const share = uniformBelow(spec.p, count);
-  const maskLabels = new Uint32Array(4 * n * count);
-  for (let k = 0; k < count; k++) {
-    const bits = new Uint8Array(n);
-    writeBits(share[k]!, n, bits, 0);
-    const zero = g.inputZero.subarray(4 * (k * nIn + layout.maskAt), 4 * (k * nIn + layout.maskAt + n));
-    maskLabels.set(activeLabels(zero, bits, delta), 4 * n * k);
-  }
-  // tables go in chunks of GARBLE_CHUNK instances, so no frame holds more than one chunk
-  const perChunk = TABLE_WORDS * circuit.andCount * GARBLE_CHUNK;
-  for (let at = 0, part = 0; at < g.tables.length || part === 0; at += perChunk, part++) {
-    const tables = g.tables.subarray(at, Math.min(at + perChunk, g.tables.length));
-    const header = { count, andGates: circuit.andCount, tweak, part };
-    const blobs = part === 0 ? [blockBytes(tables), g.decode, blockBytes(maskLabels)] : [blockBytes(tables)];
-    t.send({ tag: GC_TAG.tables, header, blobs });
-  }
-  // client's share labels: random OTs, then Beaver derandomisation with its share bits
-  const m = count * w * n;
-  const sent = await randomOtSend(t, session.ot, m);
-  const x0 = new Uint32Array(4 * m);
-  for (let k = 0; k < count; k++) {
-    x0.set(
-      g.inputZero.subarray(4 * (k * nIn + layout.clientAt), 4 * (k * nIn + layout.clientAt + w * n)),
-      4 * w * n * k,
-    );
-  }
-  const x1 = activeLabels(x0, new Uint8Array(m).fill(1), delta);
-  await transferSend(t, sent, x0, x1);
-  return { spec, count, circuit, layout, delta, inputZero: g.inputZero, share };
+function circuitOf(layer: GcLayer): { circuit: Circuit; layout: ActivationLayout } {
+  return activationCircuit(layer.spec);
 }
 
-/** Offline, client: receive the garbled tables, obtain the labels of its own shares `clientShares` by OT. */
-export async function activationOfflineClient(
-  session: GcClientSession,
-  t: Transport,
-  spec: ActivationSpec,
-  clientShares: Float64Array,
-): Promise<ClientActivationState> {
-  const count = clientShares.length / spec.window;
-  if (!Number.isInteger(count) || count <= 0)
-    throw new RangeError('clientShares must hold a positive number of windows');
-  checkShares(clientShares, spec, count, 'clientShares');
-  const { circuit, layout } = activationCircuit(spec);
-  const { n } = layout,
-    w = spec.window,
-    nIn = circuit.inputCount;
-  const tableWords = TABLE_WORDS * circuit.andCount * count;
-  const perChunk = TABLE_WORDS * circuit.andCount * GARBLE_CHUNK;
-  const parts = Math.max(1, Math.ceil(tableWords / perChunk));
-  const tables = new Uint32Array(tableWords);
-  let decode: Uint8Array = new Uint8Array(0);
-  let maskLabels: Uint32Array = new Uint32Array(0);
-  for (let part = 0; part < parts; part++) {
-    const msg = await expectMessage(t, GC_TAG.tables);
-    expectCount(msg, 'count', count);
-    expectCount(msg, 'andGates', circuit.andCount);
-    expectCount(msg, 'tweak', session.tweak);
-    expectCount(msg, 'part', part);
-    const words = Math.min(perChunk, tableWords - part * perChunk);
-    if (part === 0) {
-      const [tb, dec, ml] = blobsOfSize(msg, [4 * words, circuit.outputs.length * count, 16 * n * count]);
-      tables.set(bytesToBlocks(tb!), 0);
-      for (const bit of dec!)
-        if (bit > 1) throw new PpnnError('PROTOCOL_VIOLATION', 'gc.tables: decode bits must be 0/1');
-      decode = dec!;
-      maskLabels = bytesToBlocks(ml!);
-    } else {
-      tables.set(bytesToBlocks(blobsOfSize(msg, [4 * words])[0]!), part * perChunk);
-    }
-  }
-  const tweak = session.tweak;
-  session.tweak += tweaksUsed(circuit, count);
-  const bits = shareBits(clientShares, count, w, n);
-  const received = randomOtReceive(t, session.ot, bits.length);
-  chooseSend(t, received, bits);
-  const mine = await transferReceive(t, received, bits);
-  const labels = new Uint32Array(4 * nIn * count);
-  for (let k = 0; k < count; k++) {
-    labels.set(mine.subarray(4 * w * n * k, 4 * w * n * (k + 1)), 4 * (k * nIn + layout.clientAt));
-    labels.set(maskLabels.subarray(4 * n * k, 4 * n * (k + 1)), 4 * (k * nIn + layout.maskAt));
-  }
-  return { spec, count, circuit, layout, tweak, labels, tables, decode };
+/** Pack ring elements as n-bit fields (LSB first), ceil(len·n/8) bytes. */
+function packElements(v: Float64Array, n: number): Uint8Array {
+  const bits = new Uint8Array(v.length * n);
+  for (let i = 0; i < v.length; i++) writeBits(v[i]!, n, bits, i * n);
+  const out = new Uint8Array((bits.length + 7) >>> 3);
+  for (let i = 0; i < bits.length; i++) out[i >>> 3]! |= bits[i]! << (i & 7);
+  return out;
 }
 
-/** Online, server: send the labels of its share bits. Returns its output share (t, fixed offline). */
-export function activationOnlineServer(
-  state: ServerActivationState,
-  t: Transport,
-  serverShares: Float64Array,
-): Float64Array {
-  const { spec, count, layout, circuit, inputZero, delta } = state;
-  checkShares(serverShares, spec, count, 'serverShares');
-  const { n } = layout,
-    w = spec.window,
-    nIn = circuit.inputCount;
-  const bits = shareBits(serverShares, count, w, n);
-  const zero = new Uint32Array(4 * w * n * count);
-  for (let k = 0; k < count; k++) {
-    zero.set(
-      inputZero.subarray(4 * (k * nIn + layout.serverAt), 4 * (k * nIn + layout.serverAt + w * n)),
-      4 * w * n * k,
-    );
-  }
-  t.send({ tag: GC_TAG.labels, header: { count, bits: w * n }, blobs: [blockBytes(activeLabels(zero, bits, delta))] });
-  return state.share;
-}
-
-/** Online, client: receive the server's labels, evaluate, decode. Returns its output share F(x) − t. */
-export async function activationOnlineClient(
-  session: GcClientSession,
-  state: ClientActivationState,
-  t: Transport,
-): Promise<Float64Array> {
-  const { spec, count, layout, circuit, labels } = state;
-  const { n } = layout,
-    w = spec.window,
-    nIn = circuit.inputCount;
-  const msg = await expectMessage(t, GC_TAG.labels);
-  expectCount(msg, 'count', count);
-  if (headerCount(msg, 'bits', 1 << 20) !== w * n)
-    throw new PpnnError('PROTOCOL_VIOLATION', `gc.labels: bits must be ${w * n}`);
-  const theirs = bytesToBlocks(blobsOfSize(msg, [16 * w * n * count])[0]!);
-  for (let k = 0; k < count; k++) {
-    labels.set(theirs.subarray(4 * w * n * k, 4 * w * n * (k + 1)), 4 * (k * nIn + layout.serverAt));
-  }
-  const bits = evaluate(session.perm, circuit, count, labels, state.tables, state.decode, state.tweak);
-  const out = new Float64Array(count);
-  for (let k = 0; k < count; k++) {
+function unpackElements(bytes: Uint8Array, len: number, n: number, p: number): Float64Array {
+  if (bytes.length !== (len * n + 7) >>> 3) throw violation(`expected ${(len * n + 7) >>> 3} bytes of ring elements`);
+  const out = new Float64Array(len);
+  for (let i = 0; i < len; i++) {
     let v = 0;
-    for (let i = n - 1; i >= 0; i--) v = v * 2 + bits[k * n + i]!;
-    out[k] = v;
+    for (let b = n - 1; b >= 0; b--) {
+      const at = i * n + b;
+      v = v * 2 + ((bytes[at >>> 3]! >>> (at & 7)) & 1);
+    }
+    if (v >= p) throw violation(`element ${i} is not below p`);
+    out[i] = v;
   }
   return out;
+}
+
+/** Offline, client: the request for `count` images and how to finish with the server's response. */
+export function activationOfflineClient(
+  session: GcClientSession,
+  layer: GcLayer,
+  count: number,
+): { blobs: Uint8Array[]; finish(response: Uint8Array[]): ClientActivationState[] } {
+  const { circuit, layout } = circuitOf(layer);
+  const { n } = layout,
+    w = layer.spec.window,
+    V = layer.windows,
+    nIn = circuit.inputCount;
+  const values = count * V * w,
+    m = values * n;
+  const rho = uniformBelow(layer.spec.p, values);
+  const rBits = new Uint8Array(m);
+  for (let i = 0; i < values; i++) writeBits(rho[i]!, n, rBits, i * n);
+  // IKNP takes its choice bits from this callback: ours, then random padding up to a multiple of 128
+  const { message, received } = session.ot.extend(m, (buf) => {
+    randomFillSync(buf);
+    buf.fill(0, 0, (m + 7) >>> 3);
+    for (let i = 0; i < m; i++) buf[i >>> 3]! |= rBits[i]! << (i & 7);
+  });
+  const tweak = session.tweak,
+    perImage = tweaksUsed(circuit, V);
+  session.tweak += count * perImage;
+  return {
+    blobs: [message],
+    finish(response) {
+      if (response.length !== 1 + 3 * count)
+        throw violation(`expected ${1 + 3 * count} response blobs, got ${response.length}`);
+      if (response[0]!.length !== 16 * m) throw violation('OT corrections have the wrong size');
+      const e = bytesToBlocks(response[0]!),
+        R = received.blocks;
+      const states: ClientActivationState[] = [];
+      for (let img = 0; img < count; img++) {
+        const [tb, dec, ml] = response.slice(1 + 3 * img, 4 + 3 * img) as [Uint8Array, Uint8Array, Uint8Array];
+        if (tb.length !== 4 * TABLE_WORDS * circuit.andCount * V) throw violation('tables have the wrong size');
+        if (dec.length !== circuit.outputs.length * V || dec.some((b) => b > 1)) throw violation('bad decode bits');
+        if (ml.length !== 16 * n * V) throw violation('mask labels have the wrong size');
+        const labels = new Uint32Array(4 * nIn * V);
+        const mask = bytesToBlocks(ml);
+        for (let k = 0; k < V; k++) {
+          for (let i = 0; i < w * n; i++) {
+            const ot = (img * V + k) * w * n + i,
+              at = 4 * (k * nIn + layout.clientAt + i);
+            const flip = rBits[ot] === 1;
+            for (let q = 0; q < 4; q++) labels[at + q] = R[4 * ot + q]! ^ (flip ? e[4 * ot + q]! : 0);
+          }
+          labels.set(mask.subarray(4 * n * k, 4 * n * (k + 1)), 4 * (k * nIn + layout.maskAt));
+        }
+        const rhoImg = rho.subarray(img * V * w, (img + 1) * V * w);
+        states.push({ tweak: tweak + img * perImage, rho: rhoImg, labels, tables: bytesToBlocks(tb), decode: dec });
+      }
+      return states;
+    },
+  };
+}
+
+/** Offline, server: from the client's request, garble every image's circuits; the response and per-image states. */
+export function activationOfflineServer(
+  session: GcServerSession,
+  layer: GcLayer,
+  request: Uint8Array[],
+  count: number,
+): { blobs: Uint8Array[]; states: ServerActivationState[] } {
+  const { circuit, layout } = circuitOf(layer);
+  const { n } = layout,
+    w = layer.spec.window,
+    V = layer.windows,
+    nIn = circuit.inputCount;
+  const m = count * V * w * n;
+  if (request.length !== 1) throw violation(`expected 1 request blob, got ${request.length}`);
+  if (request[0]!.length !== (KAPPA * (Math.ceil(m / KAPPA) * KAPPA)) / 8)
+    throw violation('IKNP columns have the wrong size');
+  const sent = session.ot.extend(m, request[0]!);
+  const R0 = sent.blocks0,
+    R1 = sent.blocks1;
+  const e = new Uint32Array(4 * m);
+  const blobs: Uint8Array[] = [blockBytes(e)];
+  const states: ServerActivationState[] = [];
+  const perImage = tweaksUsed(circuit, V);
+  for (let img = 0; img < count; img++) {
+    const delta = randomDelta();
+    const zero = randomBlocks(nIn * V);
+    for (let k = 0; k < V; k++) {
+      for (let i = 0; i < w * n; i++) {
+        const ot = (img * V + k) * w * n + i,
+          at = 4 * (k * nIn + layout.clientAt + i);
+        for (let q = 0; q < 4; q++) {
+          zero[at + q] = R0[4 * ot + q]!;
+          e[4 * ot + q] = R0[4 * ot + q]! ^ R1[4 * ot + q]! ^ delta[q]!;
+        }
+      }
+    }
+    const g = garble(session.perm, circuit, V, delta, session.tweak, zero);
+    session.tweak += perImage;
+    const share = uniformBelow(layer.spec.p, V);
+    const maskBits = new Uint8Array(n * V);
+    const maskZero = new Uint32Array(4 * n * V);
+    for (let k = 0; k < V; k++) {
+      writeBits(share[k]!, n, maskBits, k * n);
+      maskZero.set(zero.subarray(4 * (k * nIn + layout.maskAt), 4 * (k * nIn + layout.maskAt + n)), 4 * n * k);
+    }
+    blobs.push(blockBytes(g.tables), g.decode, blockBytes(activeLabels(maskZero, maskBits, delta)));
+    states.push({ delta, inputZero: zero, share });
+  }
+  return { blobs, states };
+}
+
+function gatherShare(layer: GcLayer, share: Float64Array, what: string): Float64Array {
+  if (!(share instanceof Float64Array) || share.length !== layer.inputSize) {
+    throw new RangeError(`${what} must be a Float64Array of ${layer.inputSize} ring elements`);
+  }
+  const g = layer.gather,
+    out = new Float64Array(g.length);
+  for (let i = 0; i < g.length; i++) out[i] = share[g[i]!]!;
+  return out;
+}
+
+/** Online, client: send c = ⟨x⟩c − ρ, receive the server's labels, evaluate. Returns its share of F(x). */
+export async function activationOnlineClient(
+  session: GcClientSession,
+  layer: GcLayer,
+  state: ClientActivationState,
+  clientShare: Float64Array,
+  io: GcStepIo,
+): Promise<Float64Array> {
+  const { circuit, layout } = circuitOf(layer);
+  const { n } = layout,
+    w = layer.spec.window,
+    V = layer.windows,
+    nIn = circuit.inputCount,
+    p = layer.spec.p;
+  const x = gatherShare(layer, clientShare, 'clientShare');
+  const c = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const d = x[i]! - state.rho[i]!;
+    c[i] = d < 0 ? d + p : d;
+  }
+  io.send(ACT_TAG.corr, [packElements(c, n)]);
+  const [lab] = await io.expect(ACT_TAG.labels, [1, 1]);
+  if (lab!.length !== 16 * V * w * n) throw violation('server labels have the wrong size');
+  const theirs = bytesToBlocks(lab!);
+  const labels = state.labels;
+  for (let k = 0; k < V; k++)
+    labels.set(theirs.subarray(4 * w * n * k, 4 * w * n * (k + 1)), 4 * (k * nIn + layout.serverAt));
+  const bits = evaluate(session.perm, circuit, V, labels, state.tables, state.decode, state.tweak);
+  const out = new Float64Array(V);
+  for (let k = 0; k < V; k++) out[k] = readBits(bits, k * n, n);
+  return out;
+}
+
+/** Online, server: receive c, send the labels of b = ⟨x⟩s + c. Returns its share of F(x) (t, fixed offline). */
+export async function activationOnlineServer(
+  layer: GcLayer,
+  state: ServerActivationState,
+  serverShare: Float64Array,
+  io: GcStepIo,
+): Promise<Float64Array> {
+  const { circuit, layout } = circuitOf(layer);
+  const { n } = layout,
+    w = layer.spec.window,
+    V = layer.windows,
+    nIn = circuit.inputCount,
+    p = layer.spec.p;
+  const x = gatherShare(layer, serverShare, 'serverShare');
+  const [cb] = await io.expect(ACT_TAG.corr, [1, 1]);
+  const c = unpackElements(cb!, x.length, n, p);
+  const bits = new Uint8Array(V * w * n);
+  for (let i = 0; i < x.length; i++) {
+    const b = x[i]! + c[i]!;
+    writeBits(b >= p ? b - p : b, n, bits, i * n);
+  }
+  const zero = new Uint32Array(4 * V * w * n);
+  for (let k = 0; k < V; k++) {
+    zero.set(
+      state.inputZero.subarray(4 * (k * nIn + layout.serverAt), 4 * (k * nIn + layout.serverAt + w * n)),
+      4 * w * n * k,
+    );
+  }
+  io.send(ACT_TAG.labels, [blockBytes(activeLabels(zero, bits, state.delta))]);
+  return state.share;
 }

@@ -1,17 +1,21 @@
 /**
- * Both roles of the activation protocol over the in-memory transport pair, for a vector
- * of windows: what tests, the bench and a scheme integration call. It also gathers
- * max-pool windows from a CHW tensor, and measures each phase's bytes and time against
- * the online floor.
+ * Layer constructors (ReLU, max-pool windows of a CHW tensor) and both roles of the
+ * activation protocol over the in-memory transport pair, sequenced as the protocol roles
+ * do (set-up, one offline exchange per batch, online image by image): what the tests and
+ * the bench run, and the reference a scheme integration follows. Measures each phase's
+ * bytes and time against the online floor.
  */
+import { PpnnError } from '../errors.ts';
 import { memoryPair } from '../transport/memory.ts';
-import type { Transport } from '../transport/transport.ts';
-import { activationCircuit, ringBits, type ActivationSpec } from './activation-circuit.ts';
+import { expectMessage, type Transport } from '../transport/transport.ts';
+import { activationCircuit, checkActivationSpec, ringBits } from './activation-circuit.ts';
 import {
   activationOfflineClient,
   activationOfflineServer,
   activationOnlineClient,
   activationOnlineServer,
+  type GcLayer,
+  type GcStepIo,
 } from './activation.ts';
 import { GcClientSession, GcServerSession } from './session.ts';
 
@@ -48,62 +52,113 @@ export function gather(values: Float64Array, idx: Int32Array): Float64Array {
   return out;
 }
 
-/** Per-layer figures of one activation run. */
+/** A ReLU layer over `size` values. Throws RangeError for a bad spec. */
+export function reluLayer(p: number, truncBits: number, size: number): GcLayer {
+  const spec = { p, truncBits, window: 1, relu: true };
+  checkActivationSpec(spec);
+  return { spec, windows: size, inputSize: size, gather: Int32Array.from({ length: size }, (_, i) => i) };
+}
+
+/** A k×k max-pool (stride s) over a CHW tensor, with a fused ReLU when `relu`. */
+export function maxPoolLayer(
+  p: number,
+  truncBits: number,
+  relu: boolean,
+  shape: readonly [number, number, number],
+  k: number,
+  stride: number,
+): GcLayer {
+  const spec = { p, truncBits, window: k * k, relu };
+  checkActivationSpec(spec);
+  const gather = poolWindows(shape[0], shape[1], shape[2], k, stride);
+  return { spec, windows: gather.length / (k * k), inputSize: shape[0] * shape[1] * shape[2], gather };
+}
+
+/** Per-layer figures of one activation run (bytes are encoded frame bytes, both directions). */
 export interface ActivationFigures {
+  images: number;
   windows: number;
   andGatesPerWindow: number;
-  /** bytes of the base OTs (once per session, not per layer) */
+  /** base OTs, once per session */
   setupBytes: number;
-  offlineBytes: number;
-  onlineBytes: number;
-  /** the least any protocol of this shape can send online: window·n labels of 16 B */
-  onlineFloorBytes: number;
-  offlineMs: number;
-  onlineMs: number;
+  offlineBytesPerImage: number;
+  onlineBytesPerImage: number;
+  /** the least this shape of protocol sends online per image: labels of the server's bits, n bits of c per value */
+  onlineFloorBytesPerImage: number;
+  offlineMsPerImage: number;
+  onlineMsPerImage: number;
 }
 
 function bytes(t: Transport): number {
   return t.stats.bytesSent + t.stats.bytesReceived;
 }
 
+function ioOf(t: Transport): GcStepIo {
+  return {
+    send: (tag, blobs) => t.send({ tag, header: { step: 0 }, blobs }),
+    expect: async (tag, range) => {
+      const msg = await expectMessage(t, tag);
+      if (range && (msg.blobs.length < range[0] || msg.blobs.length > range[1])) {
+        throw new PpnnError('PROTOCOL_VIOLATION', `${tag}: expected ${range[0]}..${range[1]} blobs`);
+      }
+      return msg.blobs;
+    },
+  };
+}
+
 /**
- * Run set-up, offline and online of one activation layer with both roles in this process.
- * Returns each side's output share (client + server = F(x) mod p) and the figures.
+ * Run set-up, the offline exchange and every image's online step of one activation layer,
+ * both roles in this process over the in-memory transport, as the protocol roles sequence
+ * them. `clientShares[i]` + `serverShares[i]` = image i's layer input mod p. Returns each
+ * side's output shares per image (client + server = F(x) mod p) and the figures.
  */
 export async function runActivationPair(
-  spec: ActivationSpec,
-  clientShares: Float64Array,
-  serverShares: Float64Array,
-): Promise<{ clientShare: Float64Array; serverShare: Float64Array; figures: ActivationFigures }> {
+  layer: GcLayer,
+  clientShares: readonly Float64Array[],
+  serverShares: readonly Float64Array[],
+): Promise<{ client: Float64Array[]; server: Float64Array[]; figures: ActivationFigures }> {
+  const count = clientShares.length;
+  if (count === 0 || serverShares.length !== count) throw new RangeError('one client and one server share per image');
   const [ct, st] = memoryPair();
   try {
-    const count = clientShares.length / spec.window;
     const [cs, ss] = await Promise.all([GcClientSession.open(ct), GcServerSession.open(st)]);
     const setupBytes = bytes(ct);
     let t0 = performance.now();
-    const [cState, sState] = await Promise.all([
-      activationOfflineClient(cs, ct, spec, clientShares),
-      activationOfflineServer(ss, st, spec, count),
-    ]);
+    const req = activationOfflineClient(cs, layer, count);
+    ct.send({ tag: 'pre.masks', header: { step: 0, count }, blobs: req.blobs });
+    const reqMsg = await expectMessage(st, 'pre.masks');
+    const resp = activationOfflineServer(ss, layer, reqMsg.blobs, count);
+    st.send({ tag: 'pre.shares', header: { step: 0 }, blobs: resp.blobs });
+    const cStates = req.finish((await expectMessage(ct, 'pre.shares')).blobs);
     const offlineMs = performance.now() - t0;
     const offlineBytes = bytes(ct) - setupBytes;
+    const client: Float64Array[] = [],
+      server: Float64Array[] = [];
     t0 = performance.now();
-    const serverShare = activationOnlineServer(sState, st, serverShares);
-    const clientShare = await activationOnlineClient(cs, cState, ct);
+    for (let i = 0; i < count; i++) {
+      const [c, s] = await Promise.all([
+        activationOnlineClient(cs, layer, cStates[i]!, clientShares[i]!, ioOf(ct)),
+        activationOnlineServer(layer, resp.states[i]!, serverShares[i]!, ioOf(st)),
+      ]);
+      client.push(c);
+      server.push(s);
+    }
     const onlineMs = performance.now() - t0;
     const onlineBytes = bytes(ct) - setupBytes - offlineBytes;
-    const n = ringBits(spec.p);
+    const n = ringBits(layer.spec.p),
+      values = layer.windows * layer.spec.window;
     const figures: ActivationFigures = {
-      windows: count,
-      andGatesPerWindow: activationCircuit(spec).circuit.andCount,
+      images: count,
+      windows: layer.windows,
+      andGatesPerWindow: activationCircuit(layer.spec).circuit.andCount,
       setupBytes,
-      offlineBytes,
-      onlineBytes,
-      onlineFloorBytes: 16 * n * spec.window * count,
-      offlineMs,
-      onlineMs,
+      offlineBytesPerImage: offlineBytes / count,
+      onlineBytesPerImage: onlineBytes / count,
+      onlineFloorBytesPerImage: 16 * n * values + Math.ceil((n * values) / 8),
+      offlineMsPerImage: offlineMs / count,
+      onlineMsPerImage: onlineMs / count,
     };
-    return { clientShare, serverShare, figures };
+    return { client, server, figures };
   } finally {
     ct.close();
   }

@@ -1,15 +1,16 @@
 /**
- * Message tags of the garbled-circuit protocols, each with a typed decoder that checks
+ * Message tags of the OT protocols, each with a typed decoder that checks
  * every header field and blob size before anything is read (a wrong tag, a count that
  * does not match the blobs, or a size off by one byte is PROTOCOL_VIOLATION).
  *
- *   gc.ot.base     C→S  base OT: S (32 B)                        { count }
- *   gc.ot.reply    S→C  base OT: R_1..R_128 (32 B each)          { count }
+ *   gc.ot.base     S→C  base OT: r0_j, r1_j (64 B each, j < 128)   { count }
+ *   gc.ot.reply    C→S  base OT: Y (32 B)                         { count }
  *   gc.ot.ext      C→S  IKNP columns u_j                          { m }
  *   gc.ot.choice   C→S  Beaver derandomisation d = b ⊕ r (bits)   { m }
  *   gc.ot.msgs     S→C  e0, e1 (16 B per OT each)                 { m }
- *   gc.tables      S→C  garbled tables, output decoding bits, labels of the server's mask { count, andGates }
- *   gc.labels      S→C  online: labels of the server's share bits { count, bits }
+ *
+ * The activation layer's own messages (gc.corr, gc.labels) are in core/gc/activation.ts;
+ * its offline material rides in the roles' pre.masks / pre.shares.
  */
 import { PpnnError } from '../errors.ts';
 import type { Message } from '../transport/transport.ts';
@@ -20,8 +21,6 @@ export const GC_TAG = {
   otExt: 'gc.ot.ext',
   otChoice: 'gc.ot.choice',
   otMsgs: 'gc.ot.msgs',
-  tables: 'gc.tables',
-  labels: 'gc.labels',
 } as const;
 
 function violation(tag: string, what: string): PpnnError {

@@ -1,5 +1,5 @@
 /**
- * OT over a transport: session set-up (128 base OTs), random-OT batches (IKNP), and the
+ * OT over a transport: session set-up (128 base OTs, the server speaking first), random-OT batches (IKNP), and the
  * Beaver derandomisation of a batch once the choices and messages exist. The evaluator
  * (client) is the OT receiver, the garbler (server) the OT sender; see core/gc/iknp.ts for
  * the message flow and why the sender's view is independent of the choices.
@@ -7,7 +7,13 @@
 import { randomFillSync } from 'node:crypto';
 import type { Transport } from '../transport/transport.ts';
 import { expectMessage } from '../transport/transport.ts';
-import { baseOtReceive, baseOtSenderFinish, baseOtSenderStart, POINT_BYTES } from './base-ot.ts';
+import {
+  baseOtReceiverFinish,
+  baseOtReceiverStart,
+  baseOtSend,
+  POINT_BYTES,
+  type BaseOtReceiverState,
+} from './base-ot.ts';
 import { blockBytes, bytesToBlocks } from './hash.ts';
 import { packBits, unpackBits } from './bits.ts';
 import {
@@ -25,28 +31,44 @@ import { blobsOfSize, expectCount, GC_TAG } from './messages.ts';
 /** Largest random-OT batch accepted in one message (2^24 OTs = 256 MiB of columns at most). */
 export const MAX_OT_BATCH = 1 << 24;
 
-/** Client (OT receiver): run the base OTs as their sender. Resolves with the IKNP receiver. */
-export async function otSetupReceiver(t: Transport): Promise<IknpReceiver> {
-  const { state, message } = baseOtSenderStart();
-  t.send({ tag: GC_TAG.otBase, header: { count: KAPPA }, blobs: [message] });
-  const reply = await expectMessage(t, GC_TAG.otReply);
-  expectCount(reply, 'count', KAPPA);
-  const [R] = blobsOfSize(reply, [POINT_BYTES * KAPPA]);
-  const { keys0, keys1 } = baseOtSenderFinish(state, R!, KAPPA);
-  return new IknpReceiver(keys0, keys1);
-}
-
-/** Server (OT sender): run the base OTs as their receiver with a random s. Resolves with the IKNP sender. */
-export async function otSetupSender(t: Transport): Promise<IknpSender> {
-  const msg = await expectMessage(t, GC_TAG.otBase);
-  expectCount(msg, 'count', KAPPA);
-  const [S] = blobsOfSize(msg, [POINT_BYTES]);
+/** Server (IKNP sender = base-OT receiver with random s), step 1: its first message and what it keeps. */
+export function otOffer(): { offer: Uint8Array; pending: { s: Uint8Array; state: BaseOtReceiverState } } {
   const s = new Uint8Array(KAPPA);
   randomFillSync(s);
   for (let j = 0; j < KAPPA; j++) s[j]! &= 1;
-  const { message, keys } = baseOtReceive(S!, s);
-  t.send({ tag: GC_TAG.otReply, header: { count: KAPPA }, blobs: [message] });
-  return new IknpSender(s, keys);
+  const { state, message } = baseOtReceiverStart(s);
+  return { offer: message, pending: { s, state } };
+}
+
+/** Client (IKNP receiver = base-OT sender): answer the server's offer. Returns the reply (32 B) and its IKNP state. */
+export function otAccept(offer: Uint8Array): { reply: Uint8Array; receiver: IknpReceiver } {
+  const { message, keys0, keys1 } = baseOtSend(offer, KAPPA);
+  return { reply: message, receiver: new IknpReceiver(keys0, keys1) };
+}
+
+/** Server, step 2: its IKNP state from the client's reply. Throws PROTOCOL_VIOLATION for a bad reply. */
+export function otComplete(pending: { s: Uint8Array; state: BaseOtReceiverState }, reply: Uint8Array): IknpSender {
+  return new IknpSender(pending.s, baseOtReceiverFinish(pending.state, reply));
+}
+
+/** Client: the base OTs over a transport (the server runs otSetupSender). Resolves with the IKNP receiver. */
+export async function otSetupReceiver(t: Transport): Promise<IknpReceiver> {
+  const msg = await expectMessage(t, GC_TAG.otBase);
+  expectCount(msg, 'count', KAPPA);
+  const [offer] = blobsOfSize(msg, [2 * POINT_BYTES * KAPPA]);
+  const { reply, receiver } = otAccept(offer!);
+  t.send({ tag: GC_TAG.otReply, header: { count: KAPPA }, blobs: [reply] });
+  return receiver;
+}
+
+/** Server: the base OTs over a transport (the client runs otSetupReceiver). Resolves with the IKNP sender. */
+export async function otSetupSender(t: Transport): Promise<IknpSender> {
+  const { offer, pending } = otOffer();
+  t.send({ tag: GC_TAG.otBase, header: { count: KAPPA }, blobs: [offer] });
+  const msg = await expectMessage(t, GC_TAG.otReply);
+  expectCount(msg, 'count', KAPPA);
+  const [reply] = blobsOfSize(msg, [POINT_BYTES]);
+  return otComplete(pending, reply!);
 }
 
 /** Client: `m` random OTs (choices unknown to anyone yet). */

@@ -8,7 +8,7 @@ import { randomFillSync } from 'node:crypto';
 import type { Transport } from '../transport/transport.ts';
 import { FixedKeyPermutation } from './hash.ts';
 import type { IknpReceiver, IknpSender } from './iknp.ts';
-import { otSetupReceiver, otSetupSender } from './ot.ts';
+import { otAccept, otComplete, otOffer, otSetupReceiver, otSetupSender } from './ot.ts';
 
 /** The server's (garbler's) session state. */
 export class GcServerSession {
@@ -19,9 +19,17 @@ export class GcServerSession {
   private constructor(ot: IknpSender) {
     this.ot = ot;
   }
-  /** Run the base OTs with the client (it must call GcClientSession.open on its end). */
+  /** Run the base OTs with the client over `t` (it must call GcClientSession.open on its end). */
   static async open(t: Transport): Promise<GcServerSession> {
     return new GcServerSession(await otSetupSender(t));
+  }
+  /**
+   * The same without a transport, for a session whose first server message carries `offer`
+   * (8 KiB) and whose client set-up message carries the reply: complete(reply) builds the session.
+   */
+  static offer(): { offer: Uint8Array; complete(reply: Uint8Array): GcServerSession } {
+    const { offer, pending } = otOffer();
+    return { offer, complete: (reply) => new GcServerSession(otComplete(pending, reply)) };
   }
 }
 
@@ -33,9 +41,14 @@ export class GcClientSession {
   private constructor(ot: IknpReceiver) {
     this.ot = ot;
   }
-  /** Run the base OTs with the server (it must call GcServerSession.open on its end). */
+  /** Run the base OTs with the server over `t` (it must call GcServerSession.open on its end). */
   static async open(t: Transport): Promise<GcClientSession> {
     return new GcClientSession(await otSetupReceiver(t));
+  }
+  /** Answer the server's offer (see GcServerSession.offer): the reply (32 B) to send and the session. */
+  static accept(offer: Uint8Array): { reply: Uint8Array; session: GcClientSession } {
+    const { reply, receiver } = otAccept(offer);
+    return { reply, session: new GcClientSession(receiver) };
   }
 }
 

@@ -1,120 +1,150 @@
 import { describe, expect, it } from 'vitest';
-import { PpnnError } from '../../core/errors.ts';
+import type { PpnnError } from '../../core/errors.ts';
 import { activationReference, ringBits, type ActivationSpec } from '../../core/gc/activation-circuit.ts';
 import {
+  ACT_TAG,
   activationOfflineClient,
   activationOfflineServer,
   activationOnlineClient,
   activationOnlineServer,
 } from '../../core/gc/activation.ts';
-import { gather, poolWindows, runActivationPair } from '../../core/gc/harness.ts';
-import { GC_TAG } from '../../core/gc/messages.ts';
+import { maxPoolLayer, poolWindows, reluLayer, runActivationPair } from '../../core/gc/harness.ts';
 import { GcClientSession, GcServerSession, uniformBelow } from '../../core/gc/session.ts';
-import { memoryPair } from '../../core/transport/memory.ts';
 import { mulberry32 } from '../../core/data/datasets.ts';
 
-const P = 1099511480321; // 40-bit BFV batching prime (≡ 1 mod 2^14)
+const P = 2 ** 51 - 131071; // the ring family's prime (core/ring)
 const F = 13;
 
-/** Fixed-point values v·2^(2f) (a product before rescale) encoded in Z_p, with random client shares. */
-function sharedValues(count: number, seed: number, p = P): { x: Float64Array; c: Float64Array; s: Float64Array } {
+/** Fixed-point values at scale 2^(2f) (a product before rescale) in Z_p, boundary values first; random shares. */
+function sharedValues(size: number, seed: number): { x: Float64Array; c: Float64Array; s: Float64Array } {
   const rng = mulberry32(seed);
-  const x = new Float64Array(count);
-  const h = (p - 1) / 2;
-  const edge = [0, 1, p - 1, h, h + 1, p - 2, 2 ** F, p - 2 ** F, 2 ** F - 1, p - 2 ** F - 1];
-  for (let i = 0; i < count; i++) {
-    const v = Math.round((rng() * 2 - 1) * 8 * 2 ** (2 * F)); // |v| ≤ 8 at scale 2^2f
-    x[i] = i < edge.length ? edge[i]! : v < 0 ? p + v : v;
+  const x = new Float64Array(size);
+  const h = (P - 1) / 2;
+  const edge = [0, 1, P - 1, h, h + 1, P - 2, 2 ** F, P - 2 ** F, 2 ** F - 1, P - 2 ** F - 1];
+  for (let i = 0; i < size; i++) {
+    const v = Math.round((rng() * 2 - 1) * 8 * 2 ** (2 * F));
+    x[i] = i < edge.length ? edge[i]! : v < 0 ? P + v : v;
   }
-  const c = uniformBelow(p, count);
-  const s = x.map((xi, i) => (xi - c[i]! + p) % p);
+  const c = uniformBelow(P, size);
+  const s = x.map((xi, i) => (xi - c[i]! + P) % P);
   return { x, c, s };
 }
 
-function reconstruct(a: Float64Array, b: Float64Array, p = P): Float64Array {
-  return a.map((v, i) => (v + b[i]!) % p);
-}
+const add = (a: Float64Array, b: Float64Array): Float64Array => a.map((v, i) => (v + b[i]!) % P);
+const signed = (v: number): number => (v > (P - 1) / 2 ? v - P : v);
 
-describe('ReLU layer protocol over the memory transport', () => {
-  it('outputs shares of floor(ReLU(x) / 2^f) exactly, random and boundary x; online bytes at the floor', async () => {
-    const spec: ActivationSpec = { p: P, truncBits: F, window: 1, relu: true };
-    const count = 700;
-    const { x, c, s } = sharedValues(count, 1);
-    const { clientShare, serverShare, figures } = await runActivationPair(spec, c, s);
-    const y = reconstruct(clientShare, serverShare);
-    for (let i = 0; i < count; i++) {
-      const want = activationReference(spec, [x[i]!], 0);
-      if (y[i] !== want) throw new Error(`x=${x[i]}: got ${y[i]}, want ${want}`);
-    }
+describe('activation layer protocol (one offline exchange, online labels)', () => {
+  it('ReLU with exact truncation on 3 images: random and boundary values; online bytes at the floor', async () => {
+    const size = 300;
+    const layer = reluLayer(P, F, size);
+    const imgs = [1, 2, 3].map((seed) => sharedValues(size, seed));
+    const { client, server, figures } = await runActivationPair(
+      layer,
+      imgs.map((v) => v.c),
+      imgs.map((v) => v.s),
+    );
+    imgs.forEach(({ x }, img) => {
+      const y = add(client[img]!, server[img]!);
+      for (let i = 0; i < size; i++) {
+        const want = activationReference(layer.spec, [x[i]!], 0);
+        if (y[i] !== want) throw new Error(`image ${img}, x=${x[i]}: got ${y[i]}, want ${want}`);
+      }
+    });
     const n = ringBits(P);
-    expect(figures.onlineFloorBytes).toBe(16 * n * count);
-    expect(figures.onlineBytes).toBeGreaterThanOrEqual(figures.onlineFloorBytes);
-    expect(figures.onlineBytes).toBeLessThan(figures.onlineFloorBytes + 128); // one frame header
-    expect(figures.offlineBytes).toBeGreaterThan(32 * figures.andGatesPerWindow * count);
+    expect(figures.onlineFloorBytesPerImage).toBe(16 * n * size + Math.ceil((n * size) / 8));
+    expect(figures.onlineBytesPerImage).toBeGreaterThanOrEqual(figures.onlineFloorBytesPerImage);
+    expect(figures.onlineBytesPerImage).toBeLessThan(figures.onlineFloorBytesPerImage + 160); // two frame headers
+    expect(figures.offlineBytesPerImage).toBeGreaterThan(32 * figures.andGatesPerWindow * size);
   }, 30_000);
 
-  it('max-pool 2×2 stride 2 fused with ReLU on a 3×6×6 tensor equals maxpool(ReLU(x)) / 2^f', async () => {
-    const [C, H, W] = [3, 6, 6];
-    const { x, c, s } = sharedValues(C * H * W, 2);
-    const idx = poolWindows(C, H, W, 2, 2);
-    expect(idx.length).toBe(C * 3 * 3 * 4);
-    const spec: ActivationSpec = { p: P, truncBits: F, window: 4, relu: true };
-    const { clientShare, serverShare } = await runActivationPair(spec, gather(c, idx), gather(s, idx));
-    const y = reconstruct(clientShare, serverShare);
-    const signed = (v: number): number => (v > (P - 1) / 2 ? v - P : v);
-    for (let ch = 0; ch < C; ch++) {
-      for (let i = 0; i < 3; i++) {
-        for (let j = 0; j < 3; j++) {
-          let m = 0; // ReLU first: max(0, …)
-          for (let di = 0; di < 2; di++)
-            for (let dj = 0; dj < 2; dj++) m = Math.max(m, signed(x[ch * 36 + (2 * i + di) * 6 + 2 * j + dj]!));
-          expect(y[(ch * 3 + i) * 3 + j]).toBe(Math.floor(m / 2 ** F));
+  it('max-pool 2×2 stride 2 fused with ReLU on 3×6×6, and a 3×3 stride-2 max-pool without ReLU', async () => {
+    const { x, c, s } = sharedValues(3 * 6 * 6, 4);
+    const fused = maxPoolLayer(P, F, true, [3, 6, 6], 2, 2);
+    const plain = maxPoolLayer(P, 5, false, [3, 6, 6], 3, 2);
+    expect(poolWindows(3, 6, 6, 2, 2).length).toBe(3 * 9 * 4);
+    for (const layer of [fused, plain]) {
+      const k = Math.sqrt(layer.spec.window),
+        out = layer.windows / 3,
+        side = Math.sqrt(out);
+      const { client, server } = await runActivationPair(layer, [c], [s]);
+      const y = add(client[0]!, server[0]!);
+      for (let ch = 0; ch < 3; ch++) {
+        for (let i = 0; i < side; i++) {
+          for (let j = 0; j < side; j++) {
+            let m = layer.spec.relu ? 0 : -Infinity;
+            for (let di = 0; di < k; di++) {
+              for (let dj = 0; dj < k; dj++) m = Math.max(m, signed(x[ch * 36 + (2 * i + di) * 6 + 2 * j + dj]!));
+            }
+            const want = Math.floor(m / 2 ** layer.spec.truncBits);
+            expect(y[(ch * side + i) * side + j]).toBe(want < 0 ? want + P : want);
+          }
         }
       }
     }
   }, 30_000);
 
   it("the client's output share is uniform whatever x is (χ²; power: the unmasked output)", async () => {
-    const spec: ActivationSpec = { p: P, truncBits: 0, window: 1, relu: true };
-    const count = 2000;
-    const x = new Float64Array(count).fill(12345); // one value, many windows
-    const c = uniformBelow(P, count);
+    const size = 2000;
+    const layer = reluLayer(P, 0, size);
+    const x = new Float64Array(size).fill(12345); // one value in every position
+    const c = uniformBelow(P, size);
     const s = x.map((xi, i) => (xi - c[i]! + P) % P);
-    const { clientShare, serverShare } = await runActivationPair(spec, c, s);
+    const { client, server } = await runActivationPair(layer, [c], [s]);
     const chi = (v: Float64Array): number => {
-      const bins = new Array(16).fill(0);
-      for (const z of v) bins[Math.floor((z / P) * 16)]++;
+      const bins = new Array<number>(16).fill(0);
+      for (const z of v) bins[Math.floor((z / P) * 16)]!++;
       const e = v.length / 16;
       return bins.reduce((acc, o) => acc + (o - e) ** 2 / e, 0);
     };
-    expect(chi(clientShare)).toBeLessThan(50); // χ²(15): P(> 50) < 1e-5
-    expect(chi(reconstruct(clientShare, serverShare))).toBeGreaterThan(1000); // unmasked F(x): all in one bin
+    expect(chi(client[0]!)).toBeLessThan(50); // χ²(15): P(> 50) < 1e-5
+    expect(chi(add(client[0]!, server[0]!))).toBeGreaterThan(1000); // unmasked F(x): one bin
   }, 30_000);
 
-  it('rejects a wrong tag, a count that does not match, and out-of-range shares', async () => {
-    const spec: ActivationSpec = { p: P, truncBits: F, window: 1, relu: true };
-    const [ct, st] = memoryPair();
-    const [cs, ss] = await Promise.all([GcClientSession.open(ct), GcServerSession.open(st)]);
-    // server garbles 5 windows, client expects 4
-    const server = activationOfflineServer(ss, st, spec, 5).catch((e: unknown) => e);
-    const err = await activationOfflineClient(cs, ct, spec, new Float64Array(4)).catch((e: unknown) => e);
-    expect((err as PpnnError).code).toBe('PROTOCOL_VIOLATION');
-    ct.close();
-    await server;
-    const [ct2, st2] = memoryPair();
-    st2.send({ tag: GC_TAG.labels, header: { count: 1, bits: 40 }, blobs: [] }); // not the base-OT reply
-    await expect(GcClientSession.open(ct2)).rejects.toMatchObject({ code: 'PROTOCOL_VIOLATION' });
-    await expect(activationOfflineClient(cs, memoryPair()[0], spec, new Float64Array([P]))).rejects.toThrow(RangeError);
-    const [ct3, st3] = memoryPair();
-    const [cs3, ss3] = await Promise.all([GcClientSession.open(ct3), GcServerSession.open(st3)]);
-    const [cState, sState] = await Promise.all([
-      activationOfflineClient(cs3, ct3, spec, new Float64Array(2)),
-      activationOfflineServer(ss3, st3, spec, 2),
-    ]);
-    expect(() => activationOnlineServer(sState, st3, new Float64Array(3))).toThrow(RangeError);
-    st3.send({ tag: GC_TAG.labels, header: { count: 2, bits: 40 }, blobs: [new Uint8Array(16 * 40 * 2 - 1)] });
-    const bad = await activationOnlineClient(cs3, cState, ct3).catch((e: unknown) => e);
-    expect((bad as PpnnError).code).toBe('PROTOCOL_VIOLATION');
-    ct3.close();
+  it('rejects malformed requests, responses and online messages with PROTOCOL_VIOLATION', async () => {
+    const { offer, complete } = GcServerSession.offer();
+    const { reply, session: cs } = GcClientSession.accept(offer);
+    const ss = complete(reply);
+    const layer = reluLayer(P, F, 4);
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+      } catch (e) {
+        return (e as PpnnError).code ?? (e as Error).name;
+      }
+      return undefined;
+    };
+    const req = activationOfflineClient(cs, layer, 2);
+    expect(code(() => activationOfflineServer(ss, layer, [req.blobs[0]!.subarray(1)], 2))).toBe('PROTOCOL_VIOLATION');
+    const resp = activationOfflineServer(ss, layer, req.blobs, 2);
+    expect(code(() => req.finish(resp.blobs.slice(1)))).toBe('PROTOCOL_VIOLATION');
+    const tampered = [...resp.blobs];
+    tampered[2] = new Uint8Array(tampered[2]!.length).fill(7); // decode bits must be 0/1
+    expect(code(() => req.finish(tampered))).toBe('PROTOCOL_VIOLATION');
+    const cStates = req.finish(resp.blobs);
+    // online: a correction element ≥ p, and labels of the wrong size
+    const n = ringBits(P);
+    const badCorr = new Uint8Array(Math.ceil((4 * n) / 8)).fill(0xff);
+    const serverIo = { send: () => {}, expect: async () => [badCorr] };
+    await expect(activationOnlineServer(layer, resp.states[0]!, new Float64Array(4), serverIo)).rejects.toMatchObject({
+      code: 'PROTOCOL_VIOLATION',
+    });
+    const sentTags: string[] = [];
+    const clientIo = { send: (tag: string) => void sentTags.push(tag), expect: async () => [new Uint8Array(10)] };
+    await expect(activationOnlineClient(cs, layer, cStates[0]!, new Float64Array(4), clientIo)).rejects.toMatchObject({
+      code: 'PROTOCOL_VIOLATION',
+    });
+    expect(sentTags).toEqual([ACT_TAG.corr]);
+    await expect(activationOnlineClient(cs, layer, cStates[1]!, new Float64Array(5), clientIo)).rejects.toThrow(
+      RangeError,
+    );
   }, 30_000);
+});
+
+describe('layer constructors', () => {
+  it('validate their specs', () => {
+    expect(() => reluLayer(P + 1, F, 4)).toThrow(RangeError);
+    expect(() => maxPoolLayer(P, F, true, [1, 2, 2], 3, 1)).toThrow(RangeError);
+    const spec: ActivationSpec = maxPoolLayer(P, F, true, [2, 4, 4], 2, 2).spec;
+    expect(spec.window).toBe(4);
+  });
 });

@@ -1,8 +1,8 @@
 import { createCipheriv, createHash } from 'node:crypto';
-import { ristretto255 } from '@noble/curves/ed25519.js';
+import { ristretto255, ristretto255_hasher } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
 import { PpnnError } from '../../core/errors.ts';
-import { baseOtReceive, baseOtSenderFinish, baseOtSenderStart, type RandomSource } from '../../core/gc/base-ot.ts';
+import { baseOtReceiverFinish, baseOtReceiverStart, baseOtSend, type RandomSource } from '../../core/gc/base-ot.ts';
 import { packBits, transposeColumns, unpackBits } from '../../core/gc/bits.ts';
 import { FIXED_KEY, FixedKeyPermutation, tccrHash, TWEAK_DOMAIN_OT } from '../../core/gc/hash.ts';
 import { IknpReceiver, IknpSender, KAPPA, prgStream } from '../../core/gc/iknp.ts';
@@ -64,17 +64,10 @@ function refScalar(random: RandomSource): bigint {
   const s = v % ristretto255.Point.Fn.ORDER;
   return s === 0n ? 1n : s;
 }
-function refKdf(j: number, S: Uint8Array, R: Uint8Array, P: Uint8Array): Buffer {
+function refKdf(j: number, pair: Uint8Array, P: Uint8Array): Buffer {
   const idx = Buffer.alloc(4);
   idx.writeUInt32BE(j);
-  return createHash('sha256')
-    .update('ppnn/gc/co-ot/1')
-    .update(idx)
-    .update(S)
-    .update(R)
-    .update(P)
-    .digest()
-    .subarray(0, 16);
+  return createHash('sha256').update('ppnn/gc/mr-ot/1').update(idx).update(pair).update(P).digest().subarray(0, 16);
 }
 
 describe('fixed-key TCCR hash', () => {
@@ -135,39 +128,40 @@ describe('PRG (AES-128-CTR) and bit transpose', () => {
   });
 });
 
-describe('Chou–Orlandi base OT', () => {
+describe('Masny–Rindal base OT', () => {
   it('with seeded randomness: the receiver gets k_c, matching the reference and the committed vector', () => {
     const choices = Uint8Array.from([0, 1, 1, 0]);
-    const { state, message } = baseOtSenderStart(seeded('sender'));
-    const rx = baseOtReceive(message, choices, seeded('receiver'));
-    const { keys0, keys1 } = baseOtSenderFinish(state, rx.message, choices.length);
+    const { state, message } = baseOtReceiverStart(choices, seeded('receiver'));
+    const sent = baseOtSend(message, choices.length, seeded('sender'));
+    const keys = baseOtReceiverFinish(state, sent.message);
     for (let j = 0; j < 4; j++) {
-      const want = (choices[j] ? keys1 : keys0).subarray(16 * j, 16 * j + 16);
-      const other = (choices[j] ? keys0 : keys1).subarray(16 * j, 16 * j + 16);
-      expect(hex(rx.keys.subarray(16 * j, 16 * j + 16))).toBe(hex(want));
+      const want = (choices[j] ? sent.keys1 : sent.keys0).subarray(16 * j, 16 * j + 16);
+      const other = (choices[j] ? sent.keys0 : sent.keys1).subarray(16 * j, 16 * j + 16);
+      expect(hex(keys.subarray(16 * j, 16 * j + 16))).toBe(hex(want));
       expect(hex(other)).not.toBe(hex(want));
     }
     // reference: the same protocol written out with noble points and node:crypto SHA-256
     const P = ristretto255.Point;
-    const rs = seeded('sender'),
-      rr = seeded('receiver');
+    const H = (b: Uint8Array) => ristretto255_hasher.hashToCurve(b, { DST: 'ppnn/gc/mr-ot/1/H' });
+    const rr = seeded('receiver'),
+      rs = seeded('sender');
     const y = refScalar(rs);
-    const S = P.BASE.multiply(y);
-    expect(hex(message)).toBe(hex(S.toBytes()));
+    expect(hex(sent.message)).toBe(hex(P.BASE.multiply(y).toBytes()));
     for (let j = 0; j < 4; j++) {
       const x = refScalar(rr);
-      const R = choices[j] ? P.BASE.multiply(x).add(S) : P.BASE.multiply(x);
-      expect(hex(rx.message.subarray(32 * j, 32 * j + 32))).toBe(hex(R.toBytes()));
-      expect(hex(keys0.subarray(16 * j, 16 * j + 16))).toBe(
-        refKdf(j, S.toBytes(), R.toBytes(), R.multiply(y).toBytes()).toString('hex'),
-      );
-      expect(hex(keys1.subarray(16 * j, 16 * j + 16))).toBe(
-        refKdf(j, S.toBytes(), R.toBytes(), R.subtract(S).multiply(y).toBytes()).toString('hex'),
-      );
+      const other = H(rr(32));
+      const mine = P.BASE.multiply(x).subtract(H(other.toBytes()));
+      const [r0, r1] = choices[j] ? [other, mine] : [mine, other];
+      const pair = Buffer.concat([r0.toBytes(), r1.toBytes()]);
+      expect(hex(message.subarray(64 * j, 64 * j + 64))).toBe(pair.toString('hex'));
+      const k0 = refKdf(j, pair, r0.add(H(r1.toBytes())).multiply(y).toBytes());
+      const k1 = refKdf(j, pair, r1.add(H(r0.toBytes())).multiply(y).toBytes());
+      expect(hex(sent.keys0.subarray(16 * j, 16 * j + 16))).toBe(k0.toString('hex'));
+      expect(hex(sent.keys1.subarray(16 * j, 16 * j + 16))).toBe(k1.toString('hex'));
     }
-    expect(hex(keys0.subarray(0, 16)) + hex(keys1.subarray(16, 32))).toBe(KAT.baseOt);
+    expect(hex(sent.keys0.subarray(0, 16)) + hex(sent.keys1.subarray(16, 32))).toBe(KAT.baseOt);
   });
-  it('rejects malformed points and replies with PROTOCOL_VIOLATION', () => {
+  it('rejects malformed points and messages with PROTOCOL_VIOLATION', () => {
     const code = (f: () => unknown): string | undefined => {
       try {
         f();
@@ -176,12 +170,13 @@ describe('Chou–Orlandi base OT', () => {
       }
       return undefined;
     };
-    expect(code(() => baseOtReceive(new Uint8Array(32).fill(0xff), Uint8Array.of(0)))).toBe('PROTOCOL_VIOLATION');
-    expect(code(() => baseOtReceive(new Uint8Array(32), Uint8Array.of(0)))).toBe('PROTOCOL_VIOLATION'); // identity
-    expect(code(() => baseOtReceive(new Uint8Array(31), Uint8Array.of(0)))).toBe('PROTOCOL_VIOLATION');
-    const { state, message } = baseOtSenderStart();
-    expect(code(() => baseOtReceive(message, Uint8Array.of(2)))).toBe('RangeError');
-    expect(code(() => baseOtSenderFinish(state, new Uint8Array(64), 3))).toBe('PROTOCOL_VIOLATION');
+    const { state, message } = baseOtReceiverStart(Uint8Array.of(0));
+    expect(code(() => baseOtSend(new Uint8Array(64).fill(0xff), 1))).toBe('PROTOCOL_VIOLATION');
+    expect(code(() => baseOtSend(new Uint8Array(64), 1))).toBe('PROTOCOL_VIOLATION'); // identity
+    expect(code(() => baseOtSend(message.subarray(1), 1))).toBe('PROTOCOL_VIOLATION');
+    expect(code(() => baseOtReceiverStart(Uint8Array.of(2)))).toBe('RangeError');
+    expect(code(() => baseOtReceiverFinish(state, new Uint8Array(31)))).toBe('PROTOCOL_VIOLATION');
+    expect(code(() => baseOtReceiverFinish(state, new Uint8Array(32).fill(0xff)))).toBe('PROTOCOL_VIOLATION');
   });
 });
 
@@ -344,10 +339,11 @@ describe("the receiver's choices are independent of the sender's view", () => {
   });
 });
 
-// Computed once with the reference functions above (refTccr, refPrg, refKdf), committed.
+// Computed once with the reference functions above (refTccr, refPrg, refKdf) and committed;
+// baseOt changed when the base OT became Masny–Rindal (receiver first).
 const KAT = {
   tccr: '23ea022bc99cf9cf0647c388bd0218bda07e356eba9cf088f1b24d5e6c9b24a7',
   prg: 'fde4fbae4a09e020eff722969f83832b84d4c9c08b4f482861e3a9c6c35bc4d9',
-  baseOt: '0295245a2fee20db7c328bf06710a69a8adf3df0b3527f7eaa09dfaebd6a20fe',
+  baseOt: 'dfe2acc9e66649b55563546eececc781de06398295ca3c0836a7db428a23d40d',
   iknp: '0eeb2d36ed26350ef04b574aebde4c2714b2f435f20a33642149b52dbd8054b6',
 };
