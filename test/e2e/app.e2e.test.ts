@@ -96,6 +96,19 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     await page.getByTestId('scheme').selectOption('merged');
     await page.getByTestId('images').fill('20');
     await page.getByRole('button', { name: 'Start run' }).click();
+    // Preprocessing reports per layer, with an ETA, before the first image completes.
+    const early = await page.waitForFunction(() => {
+      const status = document.querySelector('[data-testid="run-status"]')?.textContent ?? '';
+      const rows = document.querySelectorAll('[data-testid="results"] tbody tr').length;
+      if (/failed|done/.test(status) || rows > 0) return { status, rows, progress: 0 };
+      return /preprocessing · layer \d+\/\d+ \(.+\) · images 1–20 of 20/.test(status)
+        ? { status, rows, progress: document.querySelector('progress')?.value ?? 0 } : false;
+    }, null, { timeout: 300_000, polling: 'raf' });
+    const seen = (await early.jsonValue()) as { status: string; rows: number; progress: number };
+    expect(seen.rows, seen.status).toBe(0);
+    expect(seen.status).toMatch(/^preprocessing · layer \d+\/\d+/);
+    expect(seen.progress).toBeGreaterThan(0);
+    await page.screenshot({ path: screenshotPath('run-view-preprocessing') });
     // Mid-run: preprocessing has reported its bytes but the run is not done. (The online
     // stage of 20 images takes milliseconds, so this is the moment a person sees.)
     await page.waitForFunction(() => {
@@ -132,7 +145,7 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     expect(file.schemes[0]!.images).toBe(20);
     expect(file.schemes[0]!.scheme).toBe('merged');
     const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
-    expect(readFileSync((await csv.path())!, 'utf8').split('\r\n')[0]).toMatch(/^scheme,stage,model,dataset,images/);
+    expect(readFileSync((await csv.path())!, 'utf8').split('\r\n')[0]).toMatch(/^label,scheme,stage,model,dataset,images/);
 
     await page.getByRole('button', { name: 'Compare', exact: true }).click();
     await page.getByTestId('report-file').setInputFiles(saved);

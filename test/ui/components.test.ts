@@ -56,7 +56,7 @@ describe('ModelView', () => {
     expect(bridge.calls.find((c) => c.channel === 'model:load')?.payload).toEqual({ source: 'builtin', name: 'mnist' });
     expect(screen.getAllByText('conv1+pool1', { selector: 'td' })).toHaveLength(2); // after-merging list and the decision
     expect(screen.getByText('3 layers → 2 after merging', { exact: false })).toBeTruthy();
-    expect(screen.getByText('4 ct×pt, 1 HE levels, 1 rounds, 0.0 ms est.')).toBeTruthy();
+    expect(screen.getByText('4 ct×pt, 1 HE levels, 1 rounds, 0 ms est.')).toBeTruthy();
   });
 
   test('a core error is shown as a readable message', async () => {
@@ -102,6 +102,33 @@ describe('RunView', () => {
     expect(rows).toHaveLength(2);
     expect(rows[1]!.textContent).toContain('(differs)');
     expect(app.allReports).toHaveLength(1);
+  });
+
+  test('preprocessing shows its layer and an ETA before any image; a cancel reads "cancelled", not failed', async () => {
+    app.model = summary;
+    app.dataset = { ref: 'mnist', name: 'mnist', split: 'test', count: 10000, shape: [1, 28, 28], labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+    bridge.answer('session:start', { ok: true, value: { sessionId: 's5' } });
+    bridge.answer('dataset:samples', { ok: true, value: [] });
+    bridge.answer('session:cancel', { ok: true, value: { cancelled: true } });
+    render(RunView);
+    await fireEvent.input(screen.getByTestId('images'), { target: { value: '20' } });
+    await fireEvent.click(screen.getByRole('button', { name: 'Start run' }));
+    await vi.waitFor(() => expect(screen.getByTestId('run-status')).toBeTruthy());
+    bridge.emit('session:event', { sessionId: 's5', event: { type: 'stage', stage: 'preprocessing', state: 'start' } });
+    bridge.emit('session:event', { sessionId: 's5', event: { type: 'layer-progress', stage: 'preprocessing', layer: 'conv1+avgpool1+bn1', index: 1, total: 4, imagesInBatch: 16, etaMs: 42_000 } });
+    flushSync();
+    expect(screen.getByTestId('run-status').textContent).toMatch(/preprocessing · layer 2\/4 \(conv1\+avgpool1\+bn1\) · images 1–16 of 20 · about 4\d\.\d s left/);
+    const bar = screen.getByRole('progressbar', { name: 'run progress' }) as HTMLProgressElement;
+    expect(bar.value).toBeCloseTo((0.5 * 16) / 40, 6); // half the layers of 16 images, of two halves of 20
+    expect(screen.getByTestId('results').querySelectorAll('tbody tr')).toHaveLength(0);
+
+    await fireEvent.click(screen.getByRole('button', { name: 'Cancel' }));
+    bridge.emit('session:error', { sessionId: 's5', error: { code: 'CANCELLED', message: 'run cancelled' } });
+    flushSync();
+    const status = screen.getByTestId('run-status');
+    expect(status.textContent).toContain('cancelled · 0/20 images finished');
+    expect(status.className).not.toContain('bad');
+    expect(screen.queryByRole('alert')).toBeNull();
   });
 
   test('a failed run shows the core error', async () => {

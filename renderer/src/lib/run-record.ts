@@ -26,10 +26,25 @@ function levelsOf(layer: string, levels: readonly number[]): LayerLevels {
   return { layer, entry: Math.max(...levels), left: Math.min(...levels) };
 }
 
+/** Where the preprocessing of the current batch is: the last layer it finished. */
+export interface PreprocessingLive {
+  layer: string;
+  /** layers done in this batch (1-based) of `total` */
+  done: number;
+  total: number;
+  imagesInBatch: number;
+  /** images whose preprocessing finished (earlier batches) */
+  imagesBefore: number;
+  etaMs?: number;
+  /** Date.now() when this was seen, to count the ETA down between events */
+  at: number;
+}
+
 export interface RunRecord {
   sessionId: string;
   request: SessionStartRequest;
-  status: 'running' | 'done' | 'error';
+  /** 'cancelled': stopped by the user; what finished before stays */
+  status: 'running' | 'done' | 'error' | 'cancelled';
   startedAt: number;
   imagesDone: number;
   imagesTotal: number;
@@ -44,6 +59,7 @@ export interface RunRecord {
   agreement: number[];
   results: ImageResult[];
   lastLog?: string;
+  preprocessing?: PreprocessingLive;
   report?: InferenceReport;
   error?: BridgeError;
 }
@@ -76,6 +92,14 @@ export function applyEvent(run: RunRecord, ev: ProgressEvent): void {
         else run.layerLevels.push(seen);
       }
       run.currentStage = ev.stage;
+      break;
+    }
+    case 'layer-progress': {
+      run.preprocessing = {
+        layer: ev.layer, done: ev.index + 1, total: ev.total, imagesInBatch: ev.imagesInBatch,
+        imagesBefore: run.stages.preprocessing.imagesDone, at: Date.now(), ...(ev.etaMs !== undefined ? { etaMs: ev.etaMs } : {}),
+      };
+      run.currentStage = 'preprocessing';
       break;
     }
     case 'progress': {
@@ -116,11 +140,37 @@ export function finishRun(run: RunRecord, report: InferenceReport): void {
   if (report.results && report.results.length >= run.results.length) run.results = [...report.results];
 }
 
-/** Fraction 0..1 of the run done, for the progress bar. */
+/**
+ * Fraction 0..1 of the run done, for the progress bar. Preprocessing and the online stage
+ * each walk all images: two halves; within preprocessing, the layers of the current batch
+ * count too, so the bar moves before the first image is done.
+ */
 export function runFraction(run: RunRecord): number {
   if (run.status === 'done') return 1;
   if (run.imagesTotal <= 0) return 0;
-  // Preprocessing and the online stage each walk all images: count them as two halves.
-  const pre = Math.max(run.stages.preprocessing.imagesDone, run.stages.online.running || run.imagesDone > 0 ? run.imagesTotal : 0);
-  return Math.min(1, (Math.min(pre, run.imagesTotal) + Math.min(run.imagesDone, run.imagesTotal)) / (2 * run.imagesTotal));
+  const p = run.preprocessing;
+  const batch = p && p.imagesBefore + p.imagesInBatch > run.stages.preprocessing.imagesDone ? (p.done / p.total) * p.imagesInBatch : 0;
+  const preImages = Math.max(run.stages.preprocessing.imagesDone + batch, run.stages.online.running || run.imagesDone > 0 ? run.imagesTotal : 0);
+  return Math.min(1, (Math.min(preImages, run.imagesTotal) + Math.min(run.imagesDone, run.imagesTotal)) / (2 * run.imagesTotal));
+}
+
+/** The ETA of the preprocessing, counted down since its last event (ms; undefined when none). */
+export function preprocessingEta(run: RunRecord, now = Date.now()): number | undefined {
+  const p = run.preprocessing;
+  if (!p || p.etaMs === undefined) return undefined;
+  return Math.max(0, p.etaMs - (now - p.at));
+}
+
+/** The one-line status of a run: stage, layer and ETA while preprocessing, images online, the outcome after. */
+export function runStatusText(run: RunRecord, formatMs: (ms: number) => string, now = Date.now()): string {
+  if (run.status === 'done') return `done · ${run.imagesTotal} images`;
+  if (run.status === 'cancelled') return `cancelled · ${run.results.length}/${run.imagesTotal} images finished`;
+  if (run.status === 'error') return 'failed';
+  const p = run.preprocessing;
+  if (run.currentStage === 'preprocessing' && p) {
+    const eta = preprocessingEta(run, now);
+    const imgs = `images ${p.imagesBefore + 1}–${p.imagesBefore + p.imagesInBatch} of ${run.imagesTotal}`;
+    return `preprocessing · layer ${p.done}/${p.total} (${p.layer}) · ${imgs}${eta !== undefined ? ` · about ${formatMs(eta)} left` : ''}`;
+  }
+  return `${run.currentStage ?? 'starting'} · ${run.imagesDone}/${run.imagesTotal} images`;
 }

@@ -77,8 +77,9 @@ export async function initApp(): Promise<void> {
     bridge.onSessionError(({ sessionId, error }) => {
       const run = app.runs.find((r) => r.sessionId === sessionId);
       if (run) {
-        run.status = 'error';
-        run.error = error;
+        // a cancel is the user's choice, not a failure: keep what finished and say so
+        run.status = error.code === 'CANCELLED' ? 'cancelled' : 'error';
+        if (error.code !== 'CANCELLED') run.error = error;
       }
     });
     bridge.onModelOpened(({ result }) => {
