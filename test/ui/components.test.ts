@@ -118,7 +118,7 @@ describe('RunView', () => {
     bridge.emit('session:event', { sessionId: 's5', event: { type: 'layer-progress', stage: 'preprocessing', layer: 'conv1+avgpool1+bn1', index: 1, total: 4, imagesInBatch: 16, etaMs: 42_000 } });
     flushSync();
     expect(screen.getByTestId('run-status').textContent).toMatch(/preprocessing · layer 2\/4 \(conv1\+avgpool1\+bn1\) · images 1–16 of 20 · about 4\d\.\d s left/);
-    const bar = screen.getByRole('progressbar', { name: 'run progress' }) as HTMLProgressElement;
+    const bar = screen.getByRole('progressbar', { name: 'run progress' }) as unknown as { value: number };
     expect(bar.value).toBeCloseTo((0.5 * 16) / 40, 6); // half the layers of 16 images, of two halves of 20
     expect(screen.getByTestId('results').querySelectorAll('tbody tr')).toHaveLength(0);
 
