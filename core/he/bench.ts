@@ -8,7 +8,7 @@ import { PpnnError } from '../errors.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
 import { HeClient } from './client.ts';
 import { HeContext } from './context.ts';
-import { planLayer } from './layout.ts';
+import { planCost, planLayer } from './layout.ts';
 import type { Layout } from './layout.ts';
 import { chooseParams } from './params.ts';
 import type { CkksParams } from './params.ts';
@@ -16,7 +16,8 @@ import { Scope } from './seal.ts';
 import { HeServer } from './server.ts';
 import { rotationStepsFor } from './setup.ts';
 import { OP_NAMES, addCounts, zeroCounts } from './stats.ts';
-import type { HeOpCounts } from './stats.ts';
+import type { HeLayerStats, HeOpCounts } from './stats.ts';
+import type { WeightCacheStats } from './reuse.ts';
 
 export interface LayerBench {
   layer: string;
@@ -32,7 +33,12 @@ export interface LayerBench {
   ciphertextsToClient: number;
   bytesToServer: number;
   bytesToClient: number;
+  /** Σ op count × per-op median of this run, plus (de)serialisation of every ciphertext */
   predictedMs: number;
+  /** measured (client + server) ÷ predictedMs */
+  ratio: number;
+  /** the layout the cost model chose: unique input values ÷ uploaded slots, and its own prediction */
+  plan: { utilisation: number; modelMs: number; modelBytes: number };
   perImage: { ms: number; bytes: number };
 }
 
@@ -43,9 +49,12 @@ export interface PreprocessingBench {
   workers: number;
   setup: { keygenMs: number; serverLoadMs: number; bytes: number; rotationSteps: number };
   /** ms per operation measured in this run (micro-benchmark at the input level) */
-  opCostMs: Record<keyof HeOpCounts, number>;
+  opCostMs: Record<keyof HeOpCounts | 'load' | 'save', number>;
   layers: LayerBench[];
-  total: Omit<LayerBench, 'layer' | 'kind' | 'description' | 'inputLevel' | 'outputLevel'> & { ratioMeasuredToPredicted: number };
+  total: Omit<LayerBench, 'layer' | 'kind' | 'description' | 'inputLevel' | 'outputLevel' | 'ratio' | 'plan'> & { ratioMeasuredToPredicted: number };
+  /** encoded-weight cache after the run (the figures are of the last of `repeat` batches) */
+  weightCache: WeightCacheStats;
+  repeat: number;
 }
 
 export interface BenchOptions {
@@ -57,12 +66,14 @@ export interface BenchOptions {
   /** layers (by index) followed by a square activation: also compute the product (depth 2) */
   product?: readonly boolean[];
   params?: CkksParams;
+  /** batches per layer; figures are those of the last (default 2: the first fills the weight cache) */
+  repeat?: number;
 }
 
 const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random() * 2 - 1);
 
-/** Per-op cost (ms) at the given input level, median-free mean of `reps` runs. */
-export async function measureOpCosts(params: CkksParams, level: number, reps = 8): Promise<Record<keyof HeOpCounts, number>> {
+/** Per-op cost (ms) at the given input level: median of `reps` runs (plus load/save of one ciphertext). */
+export async function measureOpCosts(params: CkksParams, level: number, reps = 9): Promise<Record<keyof HeOpCounts | 'load' | 'save', number>> {
   const he = await HeContext.create(params);
   const s = new Scope();
   try {
@@ -73,13 +84,18 @@ export async function measureOpCosts(params: CkksParams, level: number, reps = 8
     const dec = s.own(new seal.Decryptor(he.context, sk));
     const gk = s.own(kg.createGaloisKeysWithSteps(Int32Array.from([0, 1])));
     const v = rand(he.slots);
-    const time = (f: () => void): number => { f(); const t = performance.now(); for (let i = 0; i < reps; i++) f(); return (performance.now() - t) / reps; };
+    const time = (f: () => void): number => {
+      f();
+      const ts: number[] = [];
+      for (let i = 0; i < reps; i++) { const t = performance.now(); f(); ts.push(performance.now() - t); }
+      return ts.sort((a, b) => a - b)[reps >> 1]!;
+    };
     const pt = he.encode(s, v, he.scale, level);
     const ct = s.own(new seal.Ciphertext());
     enc.encryptSymmetric(pt, ct);
     const wpt = he.encode(s, v, he.primes[level]!, level);
     const tmp = s.own(new seal.Ciphertext());
-    const c: Record<keyof HeOpCounts, number> = { ...zeroCounts() };
+    const c: Record<keyof HeOpCounts | 'load' | 'save', number> = { ...zeroCounts(), load: 0, save: 0 };
     c.encode = time(() => { const p = he.encode(s, v, he.scale, level); s.release(p); });
     c.encrypt = time(() => { he.encryptSymmetricBytes(enc, pt, 'mask'); });
     c.mulPlain = time(() => he.evaluator.multiplyPlain(ct, wpt, tmp));
@@ -93,6 +109,9 @@ export async function measureOpCosts(params: CkksParams, level: number, reps = 8
     he.evaluator.cipherModSwitchTo(ct, he.parmsIdAt(0), low);
     const out = s.own(new seal.Plaintext());
     c.decrypt = time(() => { dec.decrypt(low, out); he.decode(out); });
+    const bytes = he.saveBytes(low, 'share');
+    c.save = time(() => { he.saveBytes(low, 'share'); });
+    c.load = time(() => { s.release(he.loadBytes(s, bytes, 'share', 0, 'bench')); });
     return c;
   } finally {
     s.free();
@@ -113,9 +132,9 @@ export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLa
   const specs = layers.map((layer, i) => {
     const inputShape = opts.inputShapes?.[i];
     if (layer.kind === 'conv2d' && !inputShape) throw new PpnnError('SHAPE_MISMATCH', `benchPreprocessing: conv layer '${layer.name}' needs opts.inputShapes[${i}]`);
-    return { spec: layer, inputShape: inputShape ?? [layer.kind === 'dense' ? layer.inFeatures : 0] };
+    return { spec: layer, inputShape: inputShape ?? [layer.kind === 'dense' ? layer.inFeatures : 0], product: product[i] === true };
   });
-  const steps = rotationStepsFor(specs, opts.layout, slots);
+  const steps = rotationStepsFor(specs, opts.layout, slots, [opts.images]);
   let t = performance.now();
   const client = await HeClient.create(params, { rotationSteps: steps });
   const keygenMs = performance.now() - t;
@@ -126,11 +145,13 @@ export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLa
   try {
     const opCostMs = await measureOpCosts(params, depth);
     const results: LayerBench[] = [];
-    for (const [i, layer] of layers.entries()) {
+    const repeat = Math.max(1, opts.repeat ?? 2);
+    for (const [i, layer] of layers.entries()) for (let rep = 0; rep < repeat; rep++) {
       const shape = specs[i]!.inputShape;
       const inSize = shape.reduce((a, b) => a * b, 1);
       const masks = Array.from({ length: opts.images }, () => rand(inSize));
       const withProduct = product[i] === true;
+      const cBefore = client.stats.layers.find((l) => l.layer === layer.name), sBefore = server.stats.layers.find((l) => l.layer === layer.name);
       const t0 = performance.now();
       const cts = client.encryptMasks(layer, masks, opts.layout, { inputShape: shape, product: withProduct });
       const t1 = performance.now();
@@ -138,15 +159,20 @@ export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLa
       const t2 = performance.now();
       client.decryptShares(layer, res.response, opts.images);
       const t3 = performance.now();
-      const cs = client.stats.layers.find((l) => l.layer === layer.name)!, ss = server.stats.layers.find((l) => l.layer === layer.name)!;
+      if (rep < repeat - 1) continue;
+      const cs = delta(client.stats.layers.find((l) => l.layer === layer.name)!, cBefore), ss = delta(server.stats.layers.find((l) => l.layer === layer.name)!, sBefore);
       const ops = addCounts(addCounts(zeroCounts(), cs.ops), ss.ops);
-      const predictedMs = OP_NAMES.reduce((a, k) => a + ops[k] * opCostMs[k], 0);
+      // every ciphertext is saved once and loaded once (client → server and back)
+      const predictedMs = OP_NAMES.reduce((a, k) => a + ops[k] * opCostMs[k], 0) + (cts.length + res.response.length) * (opCostMs.save + opCostMs.load);
       const clientMs = t1 - t0 + (t3 - t2), serverMs = t2 - t1;
+      const plan = planLayer(layer, { images: opts.images, slots, layout: opts.layout, inputShape: layer.kind === 'conv2d' ? shape : undefined, steps, product: withProduct });
+      const model = planCost(plan, { product: withProduct, n: params.polyModulusDegree });
       results.push({
-        layer: layer.name, kind: layer.kind, description: `${opts.layout}: ${describe(layer, shape, opts.images, slots, opts.layout)}`,
+        layer: layer.name, kind: layer.kind, description: `${opts.layout}: ${plan.description}`,
         clientMs, serverMs, ops, inputLevel: withProduct ? 2 : 1, outputLevel: 0,
         ciphertextsToServer: cts.length, ciphertextsToClient: res.response.length,
-        bytesToServer: cs.bytesToServer, bytesToClient: cs.bytesToClient, predictedMs,
+        bytesToServer: cs.bytesToServer, bytesToClient: cs.bytesToClient, predictedMs, ratio: (clientMs + serverMs) / predictedMs,
+        plan: { utilisation: plan.utilisation, modelMs: model.ms, modelBytes: model.bytes },
         perImage: { ms: (clientMs + serverMs) / opts.images, bytes: (cs.bytesToServer + cs.bytesToClient) / opts.images },
       });
     }
@@ -159,16 +185,19 @@ export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLa
       ratioMeasuredToPredicted: 0,
     };
     total.ratioMeasuredToPredicted = (total.clientMs + total.serverMs) / total.predictedMs;
-    return { params, layout: opts.layout, images: opts.images, workers: server.workers, setup: { keygenMs, serverLoadMs, bytes: setupBytes.length, rotationSteps: steps.length }, opCostMs, layers: results, total };
+    return { params, layout: opts.layout, images: opts.images, workers: server.workers, setup: { keygenMs, serverLoadMs, bytes: setupBytes.length, rotationSteps: steps.length }, opCostMs, layers: results, total, weightCache: server.reuse.weights, repeat };
   } finally {
     client.delete();
     await server.delete();
   }
 }
 
-/** The plan's own layout description (plans are pure and cheap to rebuild). */
-function describe(layer: Conv2dLayer | DenseLayer, shape: Shape, images: number, slots: number, layout: Layout): string {
-  return planLayer(layer, { images, slots, layout, inputShape: layer.kind === 'conv2d' ? shape : undefined }).description;
+/** Figures of one layer since `before` (the stats accumulate over repeated batches). */
+function delta(now: HeLayerStats, before: HeLayerStats | undefined): HeLayerStats {
+  if (!before) return now;
+  const ops = zeroCounts();
+  for (const k of OP_NAMES) ops[k] = now.ops[k] - before.ops[k];
+  return { layer: now.layer, ops, ms: now.ms - before.ms, bytesToServer: now.bytesToServer - before.bytesToServer, bytesToClient: now.bytesToClient - before.bytesToClient, ciphertexts: now.ciphertexts.slice(before.ciphertexts.length) };
 }
 
 const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
@@ -180,14 +209,16 @@ export function formatPreprocessingBench(b: PreprocessingBench): string {
   lines.push(`CKKS preprocessing — layout ${b.layout}, ${b.images} images, ${b.workers} worker(s), N=${b.params.polyModulusDegree}, primes [${b.params.coeffModulusBits.join(',')}], Δ=2^${b.params.scaleBits}`);
   lines.push(`setup: keygen ${b.setup.keygenMs.toFixed(0)} ms, server load ${b.setup.serverLoadMs.toFixed(0)} ms, ${mb(b.setup.bytes)} (${b.setup.rotationSteps} rotation keys + conjugation + public key)`);
   lines.push(`op cost (ms): ${Object.entries(b.opCostMs).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
-  const head = ['layer', 'client ms', 'server ms', 'pred ms', 'mulPlain', 'rot', 'conj', 'add', 'enc', 'levels', 'cts ↑/↓', 'bytes ↑', 'bytes ↓', 'ms/img', 'bytes/img'];
-  const rows = b.layers.map((l) => [l.layer, l.clientMs.toFixed(0), l.serverMs.toFixed(0), l.predictedMs.toFixed(0), String(l.ops.mulPlain), String(l.ops.rotate), String(l.ops.conjugate), String(l.ops.add), String(l.ops.encrypt), `${l.inputLevel}→${l.outputLevel}`, `${l.ciphertextsToServer}/${l.ciphertextsToClient}`, mb(l.bytesToServer), kb(l.bytesToClient), l.perImage.ms.toFixed(1), kb(l.perImage.bytes)]);
+  const head = ['layer', 'client ms', 'server ms', 'pred ms', 'meas/pred', 'model ms', 'util', 'mulPlain', 'rot', 'conj', 'add', 'enc', 'levels', 'cts ↑/↓', 'bytes ↑', 'bytes ↓', 'ms/img', 'bytes/img'];
+  const rows = b.layers.map((l) => [l.layer, l.clientMs.toFixed(0), l.serverMs.toFixed(0), l.predictedMs.toFixed(0), l.ratio.toFixed(2), l.plan.modelMs.toFixed(0), `${(100 * l.plan.utilisation).toFixed(0)} %`, String(l.ops.mulPlain), String(l.ops.rotate), String(l.ops.conjugate), String(l.ops.add), String(l.ops.encrypt), `${l.inputLevel}→${l.outputLevel}`, `${l.ciphertextsToServer}/${l.ciphertextsToClient}`, mb(l.bytesToServer), kb(l.bytesToClient), l.perImage.ms.toFixed(1), kb(l.perImage.bytes)]);
   const t = b.total;
-  rows.push(['TOTAL', t.clientMs.toFixed(0), t.serverMs.toFixed(0), t.predictedMs.toFixed(0), String(t.ops.mulPlain), String(t.ops.rotate), String(t.ops.conjugate), String(t.ops.add), String(t.ops.encrypt), '', `${t.ciphertextsToServer}/${t.ciphertextsToClient}`, mb(t.bytesToServer), kb(t.bytesToClient), t.perImage.ms.toFixed(1), kb(t.perImage.bytes)]);
+  rows.push(['TOTAL', t.clientMs.toFixed(0), t.serverMs.toFixed(0), t.predictedMs.toFixed(0), t.ratioMeasuredToPredicted.toFixed(2), '', '', String(t.ops.mulPlain), String(t.ops.rotate), String(t.ops.conjugate), String(t.ops.add), String(t.ops.encrypt), '', `${t.ciphertextsToServer}/${t.ciphertextsToClient}`, mb(t.bytesToServer), kb(t.bytesToClient), t.perImage.ms.toFixed(1), kb(t.perImage.bytes)]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
   lines.push(fmt(head), ...rows.map(fmt));
   for (const l of b.layers) lines.push(`  ${l.layer}: ${l.description}`);
-  lines.push(`measured / predicted (client+server vs Σ ops × op cost): ${t.ratioMeasuredToPredicted.toFixed(2)}`);
+  lines.push(`measured / predicted (client+server vs Σ ops × per-op median + ciphertext save/load): ${t.ratioMeasuredToPredicted.toFixed(2)}; figures of batch ${b.repeat} of ${b.repeat} per layer`);
+  const w = b.weightCache;
+  lines.push(`weight cache: ${w.entries} plaintexts, ${mb(w.bytes)} (bound ${mb(w.maxBytes)}), ${w.hits} hits / ${w.misses} encodes, ${w.evictions} evictions`);
   return lines.join('\n');
 }

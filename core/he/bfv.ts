@@ -20,6 +20,7 @@
 import { randomFillSync } from 'node:crypto';
 import type { Ciphertext, Decryptor, Encryptor, GaloisKeys } from 'node-seal';
 import { PpnnError } from '../errors.ts';
+import { RotatedInputs, accumulateOutput } from './accumulate.ts';
 import type { BfvParams } from './bfv-params.ts';
 import { HeContext } from './context.ts';
 import type { WireRole } from './context.ts';
@@ -195,18 +196,9 @@ export class BfvServer {
         }
         return pt;
       };
-      const rotated = new Map<string, Ciphertext>();
+      const rotated = new RotatedInputs(he, scope, this.#galois, (i) => inputs[i]!, plan.outputs, plan.babyStep, (id) => plaintext(id) !== null);
       const out = plan.outputs.map((o, k) => {
-        let acc: Ciphertext | null = null;
-        for (const t of o.terms) {
-          const pt = plaintext(t.pt);
-          if (!pt) continue;
-          const key = `${t.input}/${t.rotation}`;
-          let x = t.rotation ? rotated.get(key) : inputs[t.input]!;
-          if (!x) { x = he.rotate(scope, inputs[t.input]!, t.rotation, this.#galois); rotated.set(key, x); }
-          const prod = he.mulPlain(scope, x, pt);
-          if (acc) { he.addInplace(acc, prod); scope.release(prod); } else acc = prod;
-        }
+        const acc = accumulateOutput(he, scope, this.#galois, o, rotated, plaintext);
         const ct = acc ?? he.encryptZeroAt(scope, this.#encryptor, top, 1);
         for (const s of o.foldSteps) { const r = he.rotate(scope, ct, s, this.#galois); he.addInplace(ct, r); scope.release(r); }
         const bytes = this.#finish(scope, ct, negMasks[k]!, layer, 'share');

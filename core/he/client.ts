@@ -112,7 +112,7 @@ export class HeClient {
     if (online && product) throw new RangeError('encryptMasks: product and online cannot be combined');
     if (online?.activation && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${spec.name}': an online activation needs depth-2 parameters`);
     const maxAbs = online ? (this.params.inputMaxAbs ?? this.params.maxAbsValue) : this.params.maxAbsValue;
-    const plan = planLayer(spec, { images: masks.length, slots: this.slots, layout, inputShape: opts.inputShape ?? (spec.kind === 'conv2d' ? squareShape(spec.inChannels, masks[0]?.length ?? 0) : undefined) });
+    const plan = planLayer(spec, { images: masks.length, slots: this.slots, layout, inputShape: opts.inputShape ?? (spec.kind === 'conv2d' ? squareShape(spec.inChannels, masks[0]?.length ?? 0) : undefined), steps: this.rotationSteps, product });
     masks.forEach((r, b) => {
       if (!(r instanceof Float64Array) || r.length !== plan.inputSize) throw new PpnnError('SHAPE_MISMATCH', `layer '${spec.name}': mask ${b} has ${(r as { length?: number })?.length} values, expected ${plan.inputSize}`);
       for (const x of r) if (!(Math.abs(x) <= maxAbs)) throw new RangeError(`encryptMasks: mask ${b} holds ${x}, outside ±${online ? 'inputMaxAbs' : 'maxAbsValue'} ${maxAbs}`);

@@ -16,13 +16,17 @@
  */
 import type { Ciphertext, Encryptor, GaloisKeys, Plaintext, RelinKeys } from 'node-seal';
 import type { HeContext } from './context.ts';
+import { RotatedInputs, accumulateOutput } from './accumulate.ts';
 import type { Term } from './layout.ts';
+import type { WeightCache, ZeroPool } from './reuse.ts';
 import { Scope } from './seal.ts';
 
 export interface EvalOutputJob {
   readonly index: number;
   readonly terms: readonly Term[];
   readonly foldSteps: readonly number[];
+  /** Horner step of the giant groups (terms with `giant` > 0) */
+  readonly giantStep?: number | undefined;
   /** −s for every slot of this output ciphertext */
   readonly negMask: Float64Array;
   /** a/2 and −t for every slot (a is halved because the conjugation doubles) */
@@ -36,6 +40,10 @@ export interface EvalJob {
   readonly outputs: readonly EvalOutputJob[];
   /** weight slot vectors by plaintext id (null or absent = all zero, skipped) */
   readonly pts: ReadonlyMap<number, Float64Array | null>;
+  /** names (weights, layout) for the weight cache: pt ids of the same key encode the same vector */
+  readonly weightKey?: string | undefined;
+  /** rotations of inputs that are not Galois keys are chains of this step */
+  readonly babyStep?: number | undefined;
   /** every weight is multiplied by this (gazelle: the activation's leading coefficient; default 1) */
   readonly weightFactor?: number;
   /** scale of the input ciphertexts (default Δ; Δ²/q after an online squaring): weights are encoded at q_L·Δ/inputScale so results come back at Δ */
@@ -55,55 +63,44 @@ export interface EvalResult {
   readonly product: Uint8Array[];
 }
 
+/** Work shared across jobs: cached weight plaintexts and encryptions of zero made ahead. */
+export interface EvalReuse {
+  readonly weights?: WeightCache | undefined;
+  readonly zeros?: ZeroPool | undefined;
+}
+
 /** Evaluate `job`; `input(i)` returns client ciphertext i (owned by the caller). Frees all temporaries. */
-export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) => Ciphertext, job: EvalJob): EvalResult {
+export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) => Ciphertext, job: EvalJob, reuse: EvalReuse = {}): EvalResult {
   const scope = new Scope();
   try {
     const L = job.inputLevel;
     const half = 0.5 * (job.weightFactor ?? 1), weightScale = he.primes[L]! * (he.scale / (job.inputScale ?? he.scale));
     const ptCache = new Map<number, Plaintext | null>();
+    const ptBytes = he.params.polyModulusDegree * (L + 1) * 8;
+    const encodeWeight = (s: Scope, id: number): Plaintext | null => {
+      const v = job.pts.get(id) ?? null;
+      return v ? he.encode(s, v.map((x) => x * half), weightScale, L) : null;
+    };
     const plaintext = (id: number): Plaintext | null => {
       let pt = ptCache.get(id);
       if (pt === undefined) {
-        const v = job.pts.get(id) ?? null;
-        pt = v ? he.encode(scope, v.map((x) => x * half), weightScale, L) : null;
+        pt = reuse.weights && job.weightKey
+          ? reuse.weights.get(`${he.fingerprint}|${job.weightKey}|${id}|${L}|${weightScale}|${half}`, ptBytes, (s) => encodeWeight(s, id))
+          : encodeWeight(scope, id);
         ptCache.set(id, pt);
       }
       return pt;
     };
-    // Group terms by (input, rotation): each rotated input is computed once and shared.
-    const groups = new Map<string, { input: number; rotation: number; uses: [number, number][] }>();
-    job.outputs.forEach((out, o) => {
-      for (const t of out.terms) {
-        const key = `${t.input}/${t.rotation}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { input: t.input, rotation: t.rotation, uses: [] }));
-        g.uses.push([o, t.pt]);
-      }
-    });
-    const acc: (Ciphertext | null)[] = job.outputs.map(() => null);
-    for (const g of groups.values()) {
-      if (g.uses.every(([, id]) => plaintext(id) === null)) continue;
-      const src = input(g.input);
-      const x = g.rotation ? he.rotate(scope, src, g.rotation, keys.galois) : src;
-      for (const [o, id] of g.uses) {
-        const pt = plaintext(id);
-        if (!pt) continue;
-        const prod = he.mulPlain(scope, x, pt);
-        const a = acc[o];
-        if (a) { he.addInplace(a, prod); scope.release(prod); } else acc[o] = prod;
-      }
-      if (x !== src) scope.release(x);
-    }
-    for (const pt of ptCache.values()) if (pt) scope.release(pt);
-
+    const zeroAt = (level: number, scale: number): Ciphertext => (reuse.zeros ? reuse.zeros.take(scope, level, scale) : he.encryptZeroAt(scope, keys.encryptor, level, scale));
+    const inputs = new RotatedInputs(he, scope, keys.galois, input, job.outputs, job.babyStep, (id) => plaintext(id) !== null);
     const share: Uint8Array[] = [], product: Uint8Array[] = [];
-    job.outputs.forEach((out, o) => {
+    for (const out of job.outputs) {
+      const acc = accumulateOutput(he, scope, keys.galois, out, inputs, plaintext);
       // All key switching (fold rotations, conjugation) happens BEFORE the rescale: its
       // noise (≈ q0/P·σN in absolute terms) is then divided by q_L like everything else.
-      const ct = acc[o] ?? he.encryptZeroAt(scope, keys.encryptor, L, he.scale * he.primes[L]!); // all weights zero: M·r = 0
+      const ct = acc ?? zeroAt(L, he.scale * he.primes[L]!); // all weights zero: M·r = 0
       for (const s of out.foldSteps) { const r = he.rotate(scope, ct, s, keys.galois); he.addInplace(ct, r); scope.release(r); }
-      makeCircuitPrivate(he, scope, keys, ct);
+      makeCircuitPrivate(he, scope, keys, ct, zeroAt);
       he.rescaleInplace(ct);
       // The correlated product is taken from M·r BEFORE the share mask is added:
       // (M·r)⊙a − t has magnitude |M·r|·|a|, so t need only exceed that by 2^k, where
@@ -113,7 +110,7 @@ export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) 
         const aPt = he.encode(scope, out.product.halfA, he.primes[L - 1]!, L - 1);
         const p = he.mulPlain(scope, ct, aPt);
         scope.release(aPt);
-        makeCircuitPrivate(he, scope, keys, p);
+        makeCircuitPrivate(he, scope, keys, p, zeroAt);
         he.rescaleInplace(p);
         addEncoded(he, scope, p, out.product.negT, p.scale(), L - 2);
         he.modSwitchInplace(p, 0);
@@ -124,11 +121,11 @@ export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) 
       he.modSwitchInplace(ct, 0);
       share.push(he.saveBytes(ct, 'share'));
       scope.release(ct);
-      acc[o] = null;
-    });
+    }
     return { share, product };
   } finally {
     scope.free();
+    reuse.weights?.trim();
   }
 }
 
@@ -144,8 +141,8 @@ function addEncoded(he: HeContext, scope: Scope, ct: Ciphertext, values: Float64
  * (ct += conj(ct)): the imaginary part of the noise, which no real-valued mask can hide,
  * is erased. Callers encode half the weights so the doubling restores the value.
  */
-function makeCircuitPrivate(he: HeContext, scope: Scope, keys: ServerKeys, ct: Ciphertext): void {
-  const zero = he.encryptZeroAt(scope, keys.encryptor, he.levelOf(ct), ct.scale());
+function makeCircuitPrivate(he: HeContext, scope: Scope, keys: ServerKeys, ct: Ciphertext, zeroAt: (level: number, scale: number) => Ciphertext): void {
+  const zero = zeroAt(he.levelOf(ct), ct.scale());
   he.addInplace(ct, zero);
   scope.release(zero);
   const conj = he.conjugate(scope, ct, keys.galois);

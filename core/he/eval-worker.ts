@@ -9,6 +9,7 @@ import { HeContext } from './context.ts';
 import { evaluateJob } from './eval-core.ts';
 import type { EvalJob, ServerKeys } from './eval-core.ts';
 import type { CkksParams } from './params.ts';
+import { WeightCache, ZeroPool } from './reuse.ts';
 import { Scope } from './seal.ts';
 import { loadServerKeys } from './server-jobs.ts';
 import type { HeOpCounts } from './stats.ts';
@@ -26,14 +27,17 @@ export interface WorkerTask {
 
 export type WorkerReply = { share: Uint8Array[]; product: Uint8Array[]; ops: HeOpCounts } | { error: ReturnType<ReturnType<typeof toPpnnError>['toJSON']> };
 
-const sessions = new Map<string, { he: HeContext; keys: ServerKeys }>();
+const sessions = new Map<string, { he: HeContext; keys: ServerKeys; zeros: ZeroPool }>();
+/** encoded weights, shared by every session this thread serves (keys include the parameters) */
+const weights = new WeightCache();
 
-async function session(task: WorkerTask): Promise<{ he: HeContext; keys: ServerKeys }> {
+async function session(task: WorkerTask): Promise<{ he: HeContext; keys: ServerKeys; zeros: ZeroPool }> {
   let s = sessions.get(task.sessionId);
   if (!s) {
     const he = await HeContext.create(task.params);
     try {
-      s = { he, keys: loadServerKeys(he, task.setup) };
+      const keys = loadServerKeys(he, task.setup);
+      s = { he, keys, zeros: new ZeroPool(he, keys.encryptor) };
     } catch (e) {
       he.delete();
       throw e;
@@ -41,6 +45,7 @@ async function session(task: WorkerTask): Promise<{ he: HeContext; keys: ServerK
     sessions.set(task.sessionId, s);
     while (sessions.size > 2) {
       const [oldest, old] = sessions.entries().next().value!;
+      old.zeros.close();
       old.he.delete();
       sessions.delete(oldest);
     }
@@ -50,7 +55,7 @@ async function session(task: WorkerTask): Promise<{ he: HeContext; keys: ServerK
 
 export default async function evaluateChunk(task: WorkerTask): Promise<WorkerReply> {
   try {
-    const { he, keys } = await session(task);
+    const { he, keys, zeros } = await session(task);
     if (task.warmOnly || !task.job || !task.inputs) return { share: [], product: [], ops: zeroCounts() };
     const job = task.job;
     const before = addCounts(zeroCounts(), he.stats.use(job.layer).ops);
@@ -58,7 +63,10 @@ export default async function evaluateChunk(task: WorkerTask): Promise<WorkerRep
     try {
       const loaded = new Map<number, Ciphertext>();
       for (const [i, bytes] of task.inputs) loaded.set(i, he.loadBytes(scope, bytes, 'mask', job.inputLevel, `ciphertext ${i}`));
-      const r = evaluateJob(he, keys, (i) => loaded.get(i)!, job);
+      const r = evaluateJob(he, keys, (i) => loaded.get(i)!, job, { weights, zeros });
+      // the next batch needs as many zeros again: made while this thread waits for it
+      zeros.want(job.layer, job.inputLevel, job.outputs.length);
+      if (job.outputs.some((o) => o.product)) zeros.want(job.layer, job.inputLevel - 1, job.outputs.length);
       const after = he.stats.use(job.layer).ops;
       const ops = zeroCounts();
       for (const k of Object.keys(ops) as (keyof HeOpCounts)[]) ops[k] = after[k] - before[k];

@@ -8,6 +8,7 @@ import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import type { HeContext } from './context.ts';
 import type { EvalJob, EvalOutputJob, ServerKeys } from './eval-core.ts';
 import type { HePlan } from './layout.ts';
+import { weightKey } from './reuse.ts';
 import { sealGuard } from './seal.ts';
 import { decodeSetup } from './setup.ts';
 
@@ -15,7 +16,7 @@ import { decodeSetup } from './setup.ts';
 export function buildJob(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLevel: number, outputs: readonly EvalOutputJob[]): EvalJob {
   const pts = new Map<number, Float64Array | null>();
   for (const o of outputs) for (const t of o.terms) if (!pts.has(t.pt)) pts.set(t.pt, plan.weightVector(layer.weight, t.pt));
-  return { layer: layer.name, inputLevel, outputs, pts };
+  return { layer: layer.name, inputLevel, outputs, pts, weightKey: `${weightKey(layer.weight)}|${plan.kind}|${plan.slots}|${plan.description}`, babyStep: plan.babyStep };
 }
 
 /** Public key (re-randomisation), Galois keys and (if sent) relinearization keys from the set-up message, owned by he.scope. */

@@ -13,12 +13,15 @@ import type { EvalJob, EvalOutputJob, EvalResult, ServerKeys } from './eval-core
 import { planLayer } from './layout.ts';
 import type { HePlan, Layout } from './layout.ts';
 import { uniformMask } from './masks.ts';
+import { WeightCache, ZeroPool, weightKey } from './reuse.ts';
+import type { WeightCacheStats, ZeroPoolStats } from './reuse.ts';
 import { activationLevels, applyOnlineActivation, checkActivation } from './online.ts';
 import type { PolyActivation } from './online.ts';
 import type { CkksParams } from './params.ts';
 import { EvalPool } from './pool.ts';
 import { Scope, sealGuard } from './seal.ts';
 import { buildJob, loadServerKeys } from './server-jobs.ts';
+import { decodeSetup } from './setup.ts';
 import type { HeStats } from './stats.ts';
 
 export interface EvaluateOptions {
@@ -53,6 +56,8 @@ export interface OnSharesOptions {
 export interface ServerOptions {
   /** worker threads for evaluation; 0 or 1 = inline (default) */
   readonly workers?: number;
+  /** encoded weights shared with other sessions (default: one cache for this server, freed by delete) */
+  readonly weightCache?: WeightCache | undefined;
 }
 
 let sessionCounter = 0;
@@ -61,12 +66,21 @@ export class HeServer {
   readonly he: HeContext;
   readonly #keys: ServerKeys;
   readonly #pool: EvalPool | undefined;
+  readonly #weights: WeightCache;
+  readonly #ownWeights: boolean;
+  readonly #zeros: ZeroPool;
+  /** Galois steps the client sent keys for: plans are chosen among layouts that use only these */
+  readonly steps: readonly number[];
   #deleted = false;
 
-  private constructor(he: HeContext, keys: ServerKeys, pool: EvalPool | undefined) {
+  private constructor(he: HeContext, keys: ServerKeys, pool: EvalPool | undefined, steps: readonly number[], weights: WeightCache | undefined) {
     this.he = he;
     this.#keys = keys;
     this.#pool = pool;
+    this.steps = steps;
+    this.#weights = weights ?? new WeightCache();
+    this.#ownWeights = !weights;
+    this.#zeros = new ZeroPool(he, keys.encryptor);
   }
 
   /**
@@ -85,7 +99,7 @@ export class HeServer {
         await pool?.destroy();
         throw e;
       }
-      return new HeServer(he, keys, pool);
+      return new HeServer(he, keys, pool, decodeSetup(setupMessage, he.fingerprint).steps, opts.weightCache);
     } catch (e) {
       he.delete();
       throw e;
@@ -108,9 +122,11 @@ export class HeServer {
     const product = opts.product;
     if (product && (!(product.aRange > 0) || !(product.tRange > 0))) throw new RangeError('evaluate: product.aRange and product.tRange must be positive');
     if (product && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the correlated product needs depth-2 parameters`);
-    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape });
+    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape, steps: this.steps, product: !!product });
     if (!Array.isArray(cts) || cts.length !== plan.inputCount) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ${(cts as { length?: number })?.length}`);
     const inputLevel = product ? 2 : 1;
+    // the next batch will need as many zeros again: make them while the client works
+    const wantZeros = () => { this.#zeros.want(layer.name, inputLevel, plan.outputs.length); if (product) this.#zeros.want(layer.name, inputLevel - 1, plan.outputs.length); };
     const t0 = performance.now();
     this.he.stats.use(layer.name);
 
@@ -119,7 +135,7 @@ export class HeServer {
     const aFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.aRange)) : undefined;
     const tFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.tRange)) : undefined;
     const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
-      index: i, terms: o.terms, foldSteps: o.foldSteps,
+      index: i, terms: o.terms, foldSteps: o.foldSteps, giantStep: o.giantStep,
       negMask: sFull[i]!.map((x) => -x),
       product: product ? { halfA: aFull![i]!.map((x) => 0.5 * x), negT: tFull![i]!.map((x) => -x) } : undefined,
     }));
@@ -137,7 +153,7 @@ export class HeServer {
       });
       if (!this.#pool) {
         const loaded: Ciphertext[] = cts.map((bytes, i) => this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`));
-        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, buildJob(layer, plan, inputLevel, outputs));
+        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, buildJob(layer, plan, inputLevel, outputs), { weights: this.#weights, zeros: this.#zeros });
       } else {
         const { result: r, ops } = await this.#pool.run(layer, plan, inputLevel, outputs, cts);
         this.he.stats.merge(ops);
@@ -145,6 +161,7 @@ export class HeServer {
       }
     } finally {
       scope.free();
+      if (!this.#pool) wantZeros();
     }
     const response = [...result.share, ...result.product];
     result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
@@ -172,7 +189,7 @@ export class HeServer {
     if (act) checkActivation(act);
     if (act && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': an online activation needs depth-2 parameters`);
     if (activationLevels(act) > 0 && !this.#keys.relin) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the client's set-up message has no relinearization keys (HeClient.create with relinKeys: true)`);
-    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape });
+    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape, steps: this.steps });
     const share = opts.serverShare ?? Array.from({ length: B }, () => new Float64Array(plan.inputSize));
     if (!Array.isArray(share) || share.length !== B) throw new PpnnError('SHAPE_MISMATCH', `layer '${layer.name}': serverShare must hold ${B} vectors, got ${(share as { length?: number })?.length}`);
     share.forEach((v, b) => {
@@ -185,7 +202,7 @@ export class HeServer {
     this.he.stats.use(layer.name);
     const nOut = plan.outputs.length, S = this.he.slots;
     const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
-    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({ index: i, terms: o.terms, foldSteps: o.foldSteps, negMask: sFull[i]!.map((x) => -x) }));
+    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({ index: i, terms: o.terms, foldSteps: o.foldSteps, giantStep: o.giantStep, negMask: sFull[i]!.map((x) => -x) }));
     const scope = new Scope();
     let result: EvalResult;
     try {
@@ -193,9 +210,10 @@ export class HeServer {
       cts.forEach((bytes) => this.he.stats.record({ layer: layer.name, direction: 'toServer', role: 'mask', level: inputLevel, primes: inputLevel + 1, bytes: bytes.length }));
       const inputs = applyOnlineActivation(this.he, scope, this.#keys.relin, plan, loaded, inputLevel, share, act);
       const job = { ...buildJob(layer, plan, inputs.level, outputs), weightFactor: inputs.weightFactor, inputScale: inputs.scale };
-      result = evaluateJob(this.he, this.#keys, (i) => inputs.cts[i]!, job);
+      result = evaluateJob(this.he, this.#keys, (i) => inputs.cts[i]!, job, { weights: this.#weights, zeros: this.#zeros });
     } finally {
       scope.free();
+      this.#zeros.want(layer.name, inputLevel - activationLevels(act), plan.outputs.length);
     }
     result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
     this.he.stats.addTime(layer.name, performance.now() - t0);
@@ -204,9 +222,16 @@ export class HeServer {
 
   get stats(): HeStats { return this.he.stats.snapshot(); }
 
+  /** Encoded-weight cache and zero pool figures (memory reported by the bench and the stats). */
+  get reuse(): { weights: WeightCacheStats; zeros: ZeroPoolStats } {
+    return { weights: this.#weights.stats(), zeros: this.#zeros.stats() };
+  }
+
   /** Free SEAL objects and stop the worker pool. Safe to call twice. */
   async delete(): Promise<void> {
     this.#deleted = true;
+    this.#zeros.close();
+    if (this.#ownWeights) this.#weights.clear();
     this.he.delete();
     await this.#pool?.destroy();
   }

@@ -66,13 +66,20 @@ export function decodeSetup(bytes: Uint8Array, fingerprint: number): SetupParts 
   return { fingerprint: fp, steps, publicKey, galoisKeys, relinKeys };
 }
 
+/** Batch sizes the keys are made for by default: one image (cold) and a full batch. */
+export const DEFAULT_KEY_BATCHES: readonly number[] = [1, 64];
+
 /**
- * Rotation steps (Galois keys) the server needs to evaluate `layers` with `layout` —
- * the union of the plans' steps (independent of the batch size). Conjugation is added
+ * Rotation steps (Galois keys) for evaluating `layers` with `layout`: the union of the
+ * steps of the plans the cost model picks at each batch size in `batches`. Other batch
+ * sizes are planned among the layouts these keys allow (client and server both restrict
+ * to the steps in the set-up message), so every batch size works. Conjugation is added
  * by the client itself.
  */
-export function rotationStepsFor(layers: readonly { spec: HeLayerSpec; inputShape?: Shape }[], layout: Layout, slots: number): number[] {
+export function rotationStepsFor(layers: readonly { spec: HeLayerSpec; inputShape?: Shape; product?: boolean }[], layout: Layout, slots: number, batches: readonly number[] = DEFAULT_KEY_BATCHES): number[] {
   const steps = new Set<number>();
-  for (const l of layers) for (const s of planLayer(l.spec, { images: 1, slots, layout, inputShape: l.inputShape }).rotationSteps) steps.add(s);
+  for (const l of layers) for (const images of batches) {
+    for (const s of planLayer(l.spec, { images, slots, layout, inputShape: l.inputShape, product: l.product }).rotationSteps) steps.add(s);
+  }
   return [...steps].sort((a, b) => a - b);
 }

@@ -27,7 +27,7 @@ export interface CkksProposal {
 /** Absolute error a decrypted share may carry (raw units): well below the 1e-3 logit budget. */
 const SHARE_PRECISION = 1e-5;
 
-const heShape = (step: ClientLinearStep) => (step.spec.kind === 'conv2d' ? { spec: step.spec, inputShape: step.inShape } : { spec: step.spec });
+const heShape = (step: ClientLinearStep, product: boolean) => ({ spec: step.spec, product, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) });
 
 export function ckksServerProviders(opts: { layout?: Layout; workers?: number } = {}): ServerProviderFactory {
   const layout = opts.layout ?? 'fast';
@@ -121,8 +121,8 @@ export function ckksClientProviders(): ClientProviderFactory {
       validateParams(params);
       const all = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 });
       const steps = all.filter((s): s is ClientLinearStep => s.kind === 'linear');
-      const rotationSteps = rotationStepsFor(steps.map(heShape), layout, params.polyModulusDegree / 2);
       const gazelle = scheme === 'gazelle';
+      const rotationSteps = rotationStepsFor(steps.map((st) => heShape(st, !gazelle && st.next !== undefined)), layout, params.polyModulusDegree / 2);
       const client = await HeClient.create(params, { rotationSteps, relinKeys: gazelle && all.some((s) => s.kind === 'activation' && s.poly.a !== 0) });
       return {
         kind: 'ckks',

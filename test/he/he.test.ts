@@ -81,7 +81,7 @@ describe('CKKS preprocessing: share = M·r − s', () => {
     });
   }
 
-  it('fast conv uses no rotations, the reference one per kernel offset, and both agree', async () => {
+  it('fast conv uses fewer rotations than the reference (one per kernel offset), and both agree', async () => {
     const l = layers[0]!;
     const masks = [rand(784), rand(784)];
     const counts: Record<string, number> = {};
@@ -92,7 +92,7 @@ describe('CKKS preprocessing: share = M·r − s', () => {
       counts[layout] = sessions.get(layout)!.server.stats.layers.find((x) => x.layer === 'conv1')!.ops.rotate - before;
       results.push(dec.share.map((v, b) => v.map((x, k) => x + res.s[b]![k]!)));
     }
-    expect(counts.fast).toBe(0);
+    expect(counts.fast).toBeLessThan(counts.reference!); // chosen by the cost model: 0 when no keys (test/he/layout)
     expect(counts.reference).toBe(35); // 6×6 offsets minus the zero shift, one input ciphertext
     for (let b = 0; b < 2; b++) expectClose(results[0]![b]!, results[1]![b]!, 1e-4, `fast vs reference image ${b}`);
   });
@@ -161,7 +161,7 @@ describe('validation and memory', () => {
     expect(await code(() => server.evaluate({ ...(l.layer as DenseLayer), weight: new Float64Array(5) }, good, 1, opts))).toBe('SHAPE_MISMATCH');
     // a ciphertext made under other parameters
     const other = chooseParams({ depth: 1, maxAbsValue: 2 ** 12, precision: 1e-6 });
-    const foreign = await HeClient.create(other, { rotationSteps: [] });
+    const foreign = await HeClient.create(other, { rotationSteps: rotationStepsFor([{ spec: l.layer }], 'fast', other.polyModulusDegree / 2) });
     try {
       const fct = foreign.encryptMasks(l.layer, [rand(256)], 'fast');
       expect(await code(() => server.evaluate(l.layer, fct, 1, { ...opts, product: undefined }))).toBe('PARAMS_MISMATCH');

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, dense } from '../../core/model/forward.ts';
-import { planLayer, simulatePlan } from '../../core/he/layout.ts';
+import { convGeometry, planCost, planLayer, simulatePlan } from '../../core/he/layout.ts';
+import { planConvDiagonal } from '../../core/he/layout-conv.ts';
+import { planDenseBsgs } from '../../core/he/layout-dense.ts';
 import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
 
 function rand(n: number, sparsity = 0): Float64Array {
@@ -31,7 +33,13 @@ describe('slot layouts (plaintext simulation)', () => {
       const plan = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape });
       const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
       for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
-      if (layout === 'fast' && shape.inChannels === 1) expect(plan.outputs.every((o) => o.foldSteps.length === 0)).toBe(true);
+      if (layout === 'fast' && shape.inChannels === 1) {
+        // without Galois keys the planner still finds a rotation-free layout, and it is exact too
+        const bare = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape, steps: [] });
+        expect(bare.rotationSteps).toEqual([]);
+        const got2 = decodeAll(bare, simulatePlan(bare, layer.weight, masks), B);
+        for (let b = 0; b < B; b++) expect(maxDiff(got2[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
+      }
     });
   }
   for (const [n, m] of [[256, 10], [10, 37], [100, 100], [5, 3]]) for (const layout of ['fast', 'reference'] as const) {
@@ -55,5 +63,46 @@ describe('fast conv packing choice', () => {
     const masks = Array.from({ length: B }, () => rand(8 * 144));
     const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
     for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, [8, 12, 12]))).toBeLessThan(1e-12);
+  });
+});
+
+describe('BSGS dense and channel-diagonal conv', () => {
+  it('every BSGS split (server or client baby steps) equals the plaintext product', () => {
+    for (const [n, m] of [[256, 128], [128, 10], [10, 37], [100, 100]] as const) {
+      const layer: DenseLayer = { kind: 'dense', name: 'd', inFeatures: n, outFeatures: m, weight: rand(n * m, 0.2), bias: new Float64Array(m) };
+      const B = 9, masks = Array.from({ length: B }, () => rand(n));
+      const K = Math.min(2 ** Math.ceil(Math.log2(n)), 2 ** Math.ceil(Math.log2(m)));
+      for (let b1 = 1; b1 <= K; b1 *= 2) for (const clientBaby of [false, true]) {
+        const plan = planDenseBsgs(layer, B, 1024, { b1, clientBaby });
+        const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+        for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, dense(layer, masks[b]!))).toBeLessThan(1e-12);
+        // at most two keys beyond the fold steps: the baby step and the giant step
+        expect(plan.rotationSteps.length).toBeLessThanOrEqual(2 + Math.log2(Math.max(1, 2 ** Math.ceil(Math.log2(n)) / 2 ** Math.ceil(Math.log2(m)))));
+      }
+    }
+  });
+  it('the merged MNIST dense1 (256→128) uploads one ciphertext per 16 images instead of 128 copies', () => {
+    const layer: DenseLayer = { kind: 'dense', name: 'dense1', inFeatures: 256, outFeatures: 128, weight: rand(256 * 128), bias: new Float64Array(128) };
+    const plan = planLayer(layer, { images: 64, slots: 4096, layout: 'fast', product: true });
+    expect(plan.inputCount).toBeLessThanOrEqual(64 / 16 * 16);
+    expect(plan.utilisation).toBeGreaterThan(0.06);
+    const old = planDenseBsgs(layer, 64, 4096, { b1: 128, clientBaby: true }); // the former client-side diagonals
+    expect(planCost(plan, { product: true }).bytes).toBeLessThan(planCost(old, { product: true }).bytes / 4);
+  });
+  it('the channel-diagonal conv (8→16 on 12×12) is exact and returns one ciphertext per 16 images', () => {
+    const layer: Conv2dLayer = { kind: 'conv2d', name: 'conv2', inChannels: 8, outChannels: 16, kernel: [6, 6], stride: [2, 2], padding: [0, 0], weight: rand(16 * 8 * 36, 0.1), bias: new Float64Array(16) };
+    const B = 20, masks = Array.from({ length: B }, () => rand(8 * 144));
+    const plan = planLayer(layer, { images: B, slots: 4096, layout: 'fast', inputShape: [8, 12, 12], product: true });
+    expect(plan.description).toMatch(/channel diagonals/);
+    expect(plan.outputs.length).toBe(2);
+    const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+    for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, [8, 12, 12]))).toBeLessThan(1e-12);
+    for (const [C, O] of [[4, 2], [3, 5]] as const) { // wide (fold) and non-power-of-two channels
+      const l2: Conv2dLayer = { kind: 'conv2d', name: 'c', inChannels: C, outChannels: O, kernel: [3, 3], stride: [1, 1], padding: [1, 1], weight: rand(O * C * 9), bias: new Float64Array(O) };
+      const diag = planConvDiagonal(l2, convGeometry(l2, [C, 4, 4]), 3, 1024)!;
+      const ms = Array.from({ length: 3 }, () => rand(C * 16));
+      const g2 = decodeAll(diag, simulatePlan(diag, l2.weight, ms), 3);
+      for (let b = 0; b < 3; b++) expect(maxDiff(g2[b]!, conv2d(l2, ms[b]!, [C, 4, 4]))).toBeLessThan(1e-12);
+    }
   });
 });

@@ -1,0 +1,82 @@
+/**
+ * The ct×pt part of every plan, shared by the CKKS evaluator (eval-core.ts) and the BFV
+ * one (bfv.ts): for one output recipe, A_g = Σ_{terms of g} pt ⊙ rot(input, rotation) and
+ * acc = A_0 + rot(A_1 + rot(A_2 + …, giantStep), giantStep) (Horner: one Galois key for
+ * all giant steps). Rotated inputs are computed once, shared by every term that uses them,
+ * chained from the previous baby step when the rotation is not a key itself, and freed
+ * after their last use. Scheme-agnostic: only rotate / mulPlain / addInplace are used.
+ */
+import type { Ciphertext, GaloisKeys, Plaintext } from 'node-seal';
+import type { HeContext, HeParams } from './context.ts';
+import type { OutputRecipe } from './layout.ts';
+import type { Scope } from './seal.ts';
+
+/** Rotated client inputs of one job, reference-counted over the terms that use them. */
+export class RotatedInputs {
+  readonly #he: HeContext<HeParams>;
+  readonly #scope: Scope;
+  readonly #keys: GaloisKeys;
+  readonly #input: (i: number) => Ciphertext;
+  readonly #babyStep: number | undefined;
+  readonly #uses = new Map<string, number>();
+  readonly #cache = new Map<string, Ciphertext>();
+
+  /** `used(term)`: false for terms whose plaintext is all zero (skipped, not counted). */
+  constructor(he: HeContext<HeParams>, scope: Scope, keys: GaloisKeys, input: (i: number) => Ciphertext, outputs: readonly Pick<OutputRecipe, 'terms'>[], babyStep: number | undefined, used: (pt: number) => boolean) {
+    this.#he = he;
+    this.#scope = scope;
+    this.#keys = keys;
+    this.#input = input;
+    this.#babyStep = babyStep;
+    for (const o of outputs) for (const t of o.terms) if (t.rotation && used(t.pt)) this.#uses.set(`${t.input}/${t.rotation}`, (this.#uses.get(`${t.input}/${t.rotation}`) ?? 0) + 1);
+  }
+
+  get(i: number, r: number): Ciphertext {
+    if (r === 0) return this.#input(i);
+    const key = `${i}/${r}`;
+    let x = this.#cache.get(key);
+    if (!x) {
+      const b = this.#babyStep;
+      // a baby step that is not a key itself: chain from the previous one (one key for all)
+      x = b && r !== b && r % b === 0 ? this.#he.rotate(this.#scope, this.get(i, r - b), b, this.#keys) : this.#he.rotate(this.#scope, this.#input(i), r, this.#keys);
+      this.#cache.set(key, x);
+    }
+    return x;
+  }
+
+  /** One use of rot(input i, r) is done; free it after the last (unless a longer chain still needs it). */
+  done(i: number, r: number): void {
+    if (r === 0) return;
+    const key = `${i}/${r}`, left = (this.#uses.get(key) ?? 1) - 1;
+    this.#uses.set(key, left);
+    const b = this.#babyStep;
+    if (left > 0 || (b && this.#uses.get(`${i}/${r + b}`))) return;
+    const x = this.#cache.get(key);
+    if (x) this.#scope.release(x);
+    this.#cache.delete(key);
+  }
+}
+
+/** Σ_g rot(A_g, g·giantStep) for one output (null when every plaintext is zero). */
+export function accumulateOutput(he: HeContext<HeParams>, scope: Scope, keys: GaloisKeys, out: Pick<OutputRecipe, 'terms' | 'giantStep'>, inputs: RotatedInputs, plaintext: (id: number) => Plaintext | null): Ciphertext | null {
+  const byGiant = new Map<number, OutputRecipe['terms'][number][]>();
+  for (const t of out.terms) {
+    const g = t.giant ?? 0;
+    let list = byGiant.get(g);
+    if (!list) byGiant.set(g, (list = []));
+    list.push(t);
+  }
+  const top = Math.max(0, ...byGiant.keys());
+  let acc: Ciphertext | null = null;
+  for (let g = top; g >= 0; g--) {
+    if (acc && g < top) { const r = he.rotate(scope, acc, out.giantStep!, keys); scope.release(acc); acc = r; }
+    for (const t of byGiant.get(g) ?? []) {
+      const pt = plaintext(t.pt);
+      if (!pt) continue;
+      const prod = he.mulPlain(scope, inputs.get(t.input, t.rotation), pt);
+      inputs.done(t.input, t.rotation);
+      if (acc) { he.addInplace(acc, prod); scope.release(prod); } else acc = prod;
+    }
+  }
+  return acc;
+}
