@@ -16,7 +16,7 @@ import { bfvFingerprint, validateBfvParams } from './bfv-params.ts';
 import type { BfvParams } from './bfv-params.ts';
 import { Scope, loadSeal, sealGuard } from './seal.ts';
 import type { Seal } from './seal.ts';
-import { StatsRecorder } from './stats.ts';
+import { StatsRecorder, type OpName } from './stats.ts';
 
 const ENVELOPE_BYTES = 8;
 export const ROLE_BYTE = { mask: 1, share: 2, product: 3, partial: 4 } as const;
@@ -205,13 +205,21 @@ export class HeContext<Params extends HeParams = CkksParams> {
 
   // ---- counted evaluator operations (all in-place on `dest` or returning a new owned ct) ----
 
-  mulPlain(scope: Scope, ct: Ciphertext, pt: Plaintext): Ciphertext {
-    return sealGuard('ct×pt multiply', () => {
+  /**
+   * The one wrapper of every operation that makes a new ciphertext: owned by `scope`,
+   * counted as `op`, SEAL exceptions translated (naming `what`).
+   */
+  #fresh(scope: Scope, what: string, op: OpName, run: (out: Ciphertext) => void): Ciphertext {
+    return sealGuard(what, () => {
       const out = scope.own(new this.seal.Ciphertext());
-      this.evaluator.multiplyPlain(ct, pt, out);
-      this.stats.count('mulPlain');
+      run(out);
+      this.stats.count(op);
       return out;
     });
+  }
+
+  mulPlain(scope: Scope, ct: Ciphertext, pt: Plaintext): Ciphertext {
+    return this.#fresh(scope, 'ct×pt multiply', 'mulPlain', (out) => this.evaluator.multiplyPlain(ct, pt, out));
   }
 
   /** acc += x (ciphertexts at the same level and scale) */
@@ -227,22 +235,12 @@ export class HeContext<Params extends HeParams = CkksParams> {
 
   /** ct² as a new 3-component ciphertext (a ct×ct multiplication; relinearize next). */
   square(scope: Scope, ct: Ciphertext): Ciphertext {
-    return sealGuard('ct×ct multiply (square)', () => {
-      const out = scope.own(new this.seal.Ciphertext());
-      this.evaluator.square(ct, out);
-      this.stats.count('mulCipher');
-      return out;
-    });
+    return this.#fresh(scope, 'ct×ct multiply (square)', 'mulCipher', (out) => this.evaluator.square(ct, out));
   }
 
   /** a·b as a new 3-component ciphertext (same level and scale; relinearize next). */
   mulCipher(scope: Scope, a: Ciphertext, b: Ciphertext): Ciphertext {
-    return sealGuard('ct×ct multiply', () => {
-      const out = scope.own(new this.seal.Ciphertext());
-      this.evaluator.multiply(a, b, out);
-      this.stats.count('mulCipher');
-      return out;
-    });
+    return this.#fresh(scope, 'ct×ct multiply', 'mulCipher', (out) => this.evaluator.multiply(a, b, out));
   }
 
   /** Back to 2 components after a ct×ct multiplication (key switch with the relinearization keys). */
@@ -252,22 +250,14 @@ export class HeContext<Params extends HeParams = CkksParams> {
   }
 
   rotate(scope: Scope, ct: Ciphertext, steps: number, keys: GaloisKeys): Ciphertext {
-    return sealGuard(`rotation by ${steps}`, () => {
-      const out = scope.own(new this.seal.Ciphertext());
+    return this.#fresh(scope, `rotation by ${steps}`, 'rotate', (out) => {
       if (this.params.scheme === 'bfv') this.evaluator.rotateRows(ct, steps, keys, out);
       else this.evaluator.rotateVector(ct, steps, keys, out);
-      this.stats.count('rotate');
-      return out;
     });
   }
 
   conjugate(scope: Scope, ct: Ciphertext, keys: GaloisKeys): Ciphertext {
-    return sealGuard('conjugation', () => {
-      const out = scope.own(new this.seal.Ciphertext());
-      this.evaluator.complexConjugate(ct, keys, out);
-      this.stats.count('conjugate');
-      return out;
-    });
+    return this.#fresh(scope, 'conjugation', 'conjugate', (out) => this.evaluator.complexConjugate(ct, keys, out));
   }
 
   rescaleInplace(ct: Ciphertext): void {
@@ -287,12 +277,9 @@ export class HeContext<Params extends HeParams = CkksParams> {
   /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */
   encryptZeroAt(scope: Scope, encryptor: Encryptor, level: number, scale: number): Ciphertext {
     const zero = this.params.scheme === 'bfv' ? this.encodeInts(scope, new Float64Array(0), level) : this.encode(scope, new Float64Array(0), scale, level);
-    return sealGuard('encrypting zero', () => {
-      const ct = scope.own(new this.seal.Ciphertext());
-      encryptor.encrypt(zero, ct);
+    return this.#fresh(scope, 'encrypting zero', 'encryptZero', (out) => {
+      encryptor.encrypt(zero, out);
       scope.release(zero);
-      this.stats.count('encryptZero');
-      return ct;
     });
   }
 
