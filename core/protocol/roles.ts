@@ -58,6 +58,8 @@ export interface SessionSide<Ctx, Step extends RoleStep> {
 
 export interface ClientSide<Ctx, Step extends RoleStep> extends SessionSide<Ctx, Step> {
   setupBlobs(): Uint8Array[];
+  /** the logits from the two final shares (default: their float sum; ring shares add mod p and decode) */
+  reconstruct?(clientShare: Float64Array, serverShare: Float64Array): Float64Array;
 }
 
 /** What a scheme gives the client role. */
@@ -252,7 +254,7 @@ async function clientOnline<Ctx, Step extends RoleStep>(t: Transport, side: Clie
   }
   const res = decodeResult(await receive(t, TAG.onResult, recv));
   const serverShare = bytesToF64(res.share, share.length);
-  const logits = share.map((v, i) => v + serverShare[i]!);
+  const logits = side.reconstruct ? side.reconstruct(share, serverShare) : share.map((v, i) => v + serverShare[i]!);
   const sent = t.stats.messagesSent - snap.messagesSent;
   return { logits, tally: { ...traffic(t, snap), wallMs: performance.now() - t0, serverMs: res.serverMs, rounds: sent } };
 }

@@ -102,25 +102,25 @@ export function invMod(a: number): number {
 }
 
 /** out[i] = a[i] + b[i] mod p (out may alias a or b). */
-export function addVec(a: Float64Array, b: Float64Array, out = new Float64Array(a.length)): Float64Array {
+export function addVec(a: Float64Array, b: Float64Array, out: Float64Array = new Float64Array(a.length)): Float64Array {
   for (let i = 0; i < a.length; i++) { const s = a[i]! + b[i]!; out[i] = s >= P ? s - P : s; }
   return out;
 }
 
 /** out[i] = a[i] − b[i] mod p (out may alias a or b). */
-export function subVec(a: Float64Array, b: Float64Array, out = new Float64Array(a.length)): Float64Array {
+export function subVec(a: Float64Array, b: Float64Array, out: Float64Array = new Float64Array(a.length)): Float64Array {
   for (let i = 0; i < a.length; i++) { const s = a[i]! - b[i]!; out[i] = s < 0 ? s + P : s; }
   return out;
 }
 
 /** out[i] = a[i]·b[i] mod p. */
-export function mulVec(a: Float64Array, b: Float64Array, out = new Float64Array(a.length)): Float64Array {
+export function mulVec(a: Float64Array, b: Float64Array, out: Float64Array = new Float64Array(a.length)): Float64Array {
   for (let i = 0; i < a.length; i++) out[i] = mulMod(a[i]!, b[i]!);
   return out;
 }
 
 /** out[i] = k·a[i] mod p for a constant k in [0, p). */
-export function scaleVec(a: Float64Array, k: number, out = new Float64Array(a.length)): Float64Array {
+export function scaleVec(a: Float64Array, k: number, out: Float64Array = new Float64Array(a.length)): Float64Array {
   for (let i = 0; i < a.length; i++) out[i] = mulMod(a[i]!, k);
   return out;
 }
@@ -147,7 +147,7 @@ export interface SmallMatrix {
 }
 
 /** y = M·x mod p for x in [0, p)^cols (limb splitting, exact). */
-export function applySmall(m: SmallMatrix, x: Float64Array, out = new Float64Array(m.rows)): Float64Array {
+export function applySmall(m: SmallMatrix, x: Float64Array, out: Float64Array = new Float64Array(m.rows)): Float64Array {
   const hi = new Float64Array(x.length), lo = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) { const h = Math.floor(x[i]! / TWO26); hi[i] = h; lo[i] = x[i]! - h * TWO26; }
   const { rowStart, col, weight } = m;

@@ -12,9 +12,10 @@ import { sendError } from '../transport/transport.ts';
 import { cryptonets } from './cryptonets.ts';
 import { merged, unmerged } from './float.ts';
 import { gazelle } from './gazelle.ts';
+import { delphi, mergedRing } from './ring.ts';
 import type { InteractiveScheme, SchemeClientOptions, SchemeModule, SchemeServerOptions } from './types.ts';
 
-export const SCHEMES: readonly SchemeModule[] = [merged, unmerged, gazelle, cryptonets];
+export const SCHEMES: readonly SchemeModule[] = [merged, unmerged, gazelle, cryptonets, mergedRing, delphi];
 
 /** Ids of every registered scheme, in menu order. */
 export const schemeIds = (): string[] => SCHEMES.map((s) => s.id);

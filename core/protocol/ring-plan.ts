@@ -1,0 +1,173 @@
+/**
+ * The ring schemes' step list and fixed-point scales (public), from the float plan.
+ *
+ * Scales: the input is encoded at 2^f; a linear map with weights at 2^w turns scale 2^e
+ * into 2^(e+w); a truncation drops d = e + w − f bits, back to 2^f; a square doubles it
+ * to 2^(2f), which the next linear map takes as its input scale. Between two linear maps
+ * with no activation (the unmerged network of `delphi`) a truncation step of its own
+ * brings the scale back to 2^f ("truncate after every multiplication").
+ *
+ * Range: a truncated value y must satisfy |y| < 2^(l−1) at scale 2^(e+w) with 2^l ≤
+ * (p − 1)/2 (core/ring/truncate.ts). The server picks each w as large as both limits
+ * allow: that range, from the model's public activation bounds with a factor-2 margin
+ * (`maxWithoutWrapPerStep` prints it), and |round(W·2^w)| < 2^SMALL_WEIGHT_BITS for the
+ * online limb arithmetic. The chosen exponents travel in the `arch` message (public, like
+ * the bounds); the client recomputes every derived constant and checks every limit itself.
+ */
+import { PpnnError } from '../errors.ts';
+import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
+import { P, P_HALF, SMALL_WEIGHT_BITS } from '../ring/field.ts';
+import { checkTrunc, type TruncSpec } from '../ring/truncate.ts';
+import type { ClientLinearStep, ClientStep, ServerLinearStep, ServerStep } from './plan.ts';
+
+/** Largest l with 2^l ≤ (p − 1)/2. */
+export const MAX_VALUE_BITS = Math.floor(Math.log2(P_HALF));
+
+export interface RingLinearStep {
+  readonly kind: 'linear';
+  readonly index: number;
+  readonly name: string;
+  readonly base: ClientLinearStep;
+  readonly inScale: number;
+  readonly weightScale: number;
+  /** first linear step: the client encodes its input at inScale */
+  readonly first: boolean;
+  /** last step: its output shares are the logits at scale 2^(inScale + weightScale) */
+  readonly last: boolean;
+}
+
+export interface RingServerLinearStep extends RingLinearStep {
+  readonly layer: Conv2dLayer | DenseLayer;
+}
+
+/** Truncation (by d bits, values < 2^(l−1)) of the previous linear output, squared when `square`. */
+export interface RingTruncStep {
+  readonly kind: 'square' | 'trunc';
+  readonly index: number;
+  readonly name: string;
+  readonly size: number;
+  readonly trunc: TruncSpec;
+}
+
+export type RingStep = RingLinearStep | RingTruncStep;
+export type RingServerStep = RingServerLinearStep | RingTruncStep;
+
+/** Public fixed-point parameters of a session (server proposes, client checks). */
+export interface RingScales {
+  /** activation scale 2^f */
+  readonly f: number;
+  /** weight exponent per linear step, in network order */
+  readonly weightScales: readonly number[];
+}
+
+const log2Ceil = (x: number): number => Math.max(0, Math.ceil(Math.log2(x)));
+
+/** Bits a value bounded by |v| ≤ bound needs at scale 2^scale, with the factor-2 margin and sign. */
+function valueBits(bound: number, scale: number): number {
+  return scale + log2Ceil(2 * bound) + 1;
+}
+
+/** Output bound of linear step i: the next activation's or linear map's input bound, or ‖M‖∞·B_in + |b| for the logits. */
+function outputBound(steps: readonly ClientStep[], i: number, rowNorm?: number, maxBias?: number): number {
+  const st = steps[i] as ClientLinearStep;
+  if (st.next) return st.next.inputBound;
+  const nxt = steps[i + 1];
+  if (nxt && nxt.kind === 'linear') return nxt.inputBound;
+  return rowNorm !== undefined ? rowNorm * st.inputBound + (maxBias ?? 0) : st.inputBound * 64;
+}
+
+/** Refuse what the ring schemes cannot run yet (ReLU and max-pool come with garbled circuits). */
+function ringSupport(steps: readonly ClientStep[]): void {
+  for (const s of steps) {
+    if (s.kind !== 'activation') continue;
+    const p = s.poly;
+    if (!(p.a === 1 && p.b === 0 && p.c === 0)) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `activation '${s.name}': the ring schemes run x² activations (a general polynomial is not implemented)`);
+  }
+}
+
+/** Server: choose the weight exponents for its network (largest that keep every value in range). */
+export function chooseScales(steps: readonly ServerStep[], f: number): RingScales {
+  ringSupport(steps);
+  const weightScales: number[] = [];
+  let inScale = f;
+  steps.forEach((st, i) => {
+    if (st.kind !== 'linear') return;
+    const maxW = st.layer.weight.reduce((a, w) => Math.max(a, Math.abs(w)), 0) || 1;
+    const maxB = st.layer.bias.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+    const bySize = SMALL_WEIGHT_BITS - 1 - log2Ceil(maxW);
+    // the logits are never truncated: their worst-case bound ‖M‖∞·B_in + |b| (no margin) within (p − 1)/2
+    const last = steps.slice(i + 1).every((s) => s.kind !== 'linear');
+    const byRange = last
+      ? Math.floor(Math.log2(P_HALF)) - inScale - log2Ceil(outputBound(steps, i, st.rowNorm, maxB))
+      : MAX_VALUE_BITS - valueBits(outputBound(steps, i, st.rowNorm, maxB), inScale);
+    const w = Math.min(bySize, byRange);
+    if (inScale + w < f) throw new PpnnError('HE_PARAMS', `layer '${st.spec.name}': no weight scale keeps its outputs within p at input scale 2^${inScale} (the ring's 51 bits are too few for f = ${f})`);
+    weightScales.push(w);
+    inScale = st.next ? 2 * f : f;
+  });
+  return { f, weightScales };
+}
+
+/**
+ * The ring step list for `steps` (client or server plan) under `scales`. Throws
+ * PROTOCOL_VIOLATION when the scales do not fit the network (wrong count, values that
+ * could wrap around p), MODEL_UNSUPPORTED_LAYER for activations the ring cannot run.
+ */
+export function ringSteps(steps: readonly ClientStep[], scales: RingScales): RingStep[] {
+  ringSupport(steps);
+  const f = scales.f;
+  if (!Number.isInteger(f) || f < 1 || f > 30) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: f = ${f} out of range`);
+  const linear = steps.filter((s) => s.kind === 'linear');
+  if (!Array.isArray(scales.weightScales) || scales.weightScales.length !== linear.length) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: ${scales.weightScales?.length} weight scales for ${linear.length} linear maps`);
+  const out: RingStep[] = [];
+  let inScale = f, k = 0;
+  steps.forEach((st, i) => {
+    if (st.kind === 'activation') return; // folded into the square step made below
+    const w = scales.weightScales[k++]!;
+    if (!Number.isInteger(w) || w < -20 || w > 40) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: weight exponent ${w} out of range`);
+    const isLast = steps.slice(i + 1).every((s) => s.kind !== 'linear');
+    if (isLast && st.next) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `the ring schemes need the network to end with a linear layer ('${st.next.name}' follows the last one)`);
+    const lin: RingLinearStep = { kind: 'linear', index: out.length, name: st.spec.name, base: st, inScale, weightScale: w, first: out.length === 0, last: isLast };
+    out.push('layer' in st ? { ...lin, layer: (st as ServerLinearStep).layer } as RingServerLinearStep : lin);
+    const oScale = inScale + w;
+    const bound = outputBound(steps, i);
+    if (lin.last) {
+      if (2 ** (oScale + log2Ceil(bound)) > P_HALF && !('layer' in st)) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: logits of '${st.spec.name}' at 2^${oScale} could wrap around p`);
+      return;
+    }
+    const trunc: TruncSpec = { l: Math.max(valueBits(bound, oScale), oScale - f + 1), d: oScale - f };
+    try {
+      checkTrunc(trunc);
+    } catch {
+      throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: output of '${st.spec.name}' (|y| ≤ ${bound} at 2^${oScale}) does not fit the ring`);
+    }
+    const square = st.next !== undefined;
+    out.push({ kind: square ? 'square' : 'trunc', index: out.length, name: square ? st.next!.name : `${st.spec.name}:trunc`, size: st.outSize, trunc });
+    inScale = square ? 2 * f : f;
+  });
+  return out;
+}
+
+export interface WrapRow {
+  /** the linear map whose output is bounded */
+  step: string;
+  /** scale exponent of its output */
+  scale: number;
+  /** largest |output| (real units) the protocol carries without wrap-around */
+  maxAbs: number;
+  /** the public bound it is sized for (the model's activation bound, ×2 margin in the sizing) */
+  bound: number;
+}
+
+/** Per linear step: the largest |output| it may hold without wrap-around, against its public bound. */
+export function maxWithoutWrapPerStep(steps: readonly RingStep[], plan: readonly ClientStep[]): WrapRow[] {
+  const rows: WrapRow[] = [];
+  steps.forEach((s, k) => {
+    if (s.kind !== 'linear') return;
+    const scale = s.inScale + s.weightScale;
+    const nxt = steps[k + 1];
+    const maxAbs = nxt && nxt.kind !== 'linear' ? 2 ** (nxt.trunc.l - 1) / 2 ** scale : P_HALF / 2 ** scale;
+    rows.push({ step: s.name, scale, maxAbs, bound: outputBound(plan, plan.indexOf(s.base)) });
+  });
+  return rows;
+}

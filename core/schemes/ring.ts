@@ -1,0 +1,145 @@
+/**
+ * `merged-ring` and `delphi`: secret shares in Z_p with BFV preprocessing — perfectly
+ * hiding online messages, exact arithmetic, fixed point with exact truncation.
+ *
+ * - `merged-ring`: the paper's scheme on ring shares: the merging stage and the fast
+ *   convolution layout (core/he/layout.ts 'fast'), BFV instead of CKKS.
+ * - `delphi`: the DELPHI baseline (Mishra et al., USENIX Security 2020) for square
+ *   activations in the same harness: no merging (every batch-norm / pooling map is its own
+ *   linear step, each followed by a truncation), the rotation-based reference layout.
+ *
+ * One module: they differ in the merging policy and the layout only.
+ */
+import { PpnnError } from '../errors.ts';
+import type { BfvParams } from '../he/bfv-params.ts';
+import { chooseBfvParams, validateBfvParams } from '../he/bfv-params.ts';
+import { BfvClient, BfvServer } from '../he/bfv.ts';
+import type { Layout } from '../he/layout.ts';
+import { rotationStepsFor } from '../he/setup.ts';
+import { architectureOf } from '../model/json.ts';
+import type { MergeResult } from '../model/merge.ts';
+import type { Architecture, Model } from '../model/types.ts';
+import { ringProtocolOf, reconstructRing, type RingClientCtx, type RingServerCtx } from '../protocol/layers/ring.ts';
+import { DEFAULT_MASKS, planClient, planServer } from '../protocol/plan.ts';
+import { chooseScales, maxWithoutWrapPerStep, ringSteps, type RingLinearStep, type RingScales, type RingServerLinearStep, type RingStep, type WrapRow } from '../protocol/ring-plan.ts';
+import type { ClientScheme, ServerScheme } from '../protocol/roles.ts';
+import { P } from '../ring/field.ts';
+import { quantizeLinear, type QuantizedLinear } from '../ring/quantize.ts';
+import { cryptoRing } from '../ring/random.ts';
+import { cachedNetwork } from './network.ts';
+import type { InteractiveScheme } from './types.ts';
+
+/** Activation scale 2^f of the ring schemes (docs/PROTOCOL.md: precision against range). */
+export const RING_F = 13;
+/** The client's floor on circuit privacy (bits of statistical distance) of the server's BFV responses. */
+export const MIN_CIRCUIT_PRIVACY_BITS = 40;
+
+/** The proposal the server sends in `arch` (public). */
+export interface RingProposal {
+  bfv: BfvParams;
+  layout: Layout;
+  scales: RingScales;
+}
+
+type RingId = 'merged-ring' | 'delphi';
+
+const NON_SQUARE = new Set(['relu', 'maxpool', 'poly']);
+
+function ringUnsupported(arch: Architecture, id: RingId): string | null {
+  const bad = arch.layers.find((l) => NON_SQUARE.has(l.kind));
+  if (bad) return `${id} runs x² activations for now; layer '${bad.name}' is ${bad.kind} (ReLU / max-pool: garbled circuits, issue 12)`;
+  const last = [...arch.layers].reverse().find((l) => l.kind !== 'flatten');
+  return last && last.kind === 'square' ? `${id}: the network must end with a linear layer` : null;
+}
+
+/** The proposal as the client received it: every field checked before any key is made. */
+function checkProposal(info: { kind: string; params: unknown }, layout: Layout): RingProposal {
+  if (info.kind !== 'bfv') throw new PpnnError('PARAMS_MISMATCH', `server proposed provider '${info.kind}'; the ring schemes accept BFV only`);
+  const p = info.params as Partial<RingProposal> | null;
+  if (!p || typeof p !== 'object' || !p.bfv || !p.scales) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: ring proposal must carry bfv and scales');
+  if (p.layout !== layout) throw new PpnnError('PARAMS_MISMATCH', `server proposed layout '${String(p.layout)}'; this scheme uses '${layout}'`);
+  // the client's own floor: its share modulus, ≥ 40 bits of circuit privacy, 128-bit security
+  validateBfvParams(p.bfv, { plainModulus: P, minCircuitPrivacyBits: MIN_CIRCUIT_PRIVACY_BITS, minSlots: 1 });
+  return p as RingProposal;
+}
+
+/** Wrap-around table of a session (printed by `ppnn infer` and kept in the report). */
+export function ringWrapTable(arch: Architecture, scales: RingScales): WrapRow[] {
+  const plan = planClient(arch, DEFAULT_MASKS);
+  return maxWithoutWrapPerStep(ringSteps(plan, scales), plan);
+}
+
+function ringClient(id: RingId, layout: Layout): ClientScheme<RingClientCtx, RingStep> {
+  return {
+    id,
+    async start(arch) {
+      const proposal = checkProposal(arch.provider, layout);
+      const plan = planClient(arch.architecture, DEFAULT_MASKS);
+      const steps = ringSteps(plan, proposal.scales);
+      const linear = steps.filter((s): s is RingLinearStep => s.kind === 'linear');
+      const slots = proposal.bfv.polyModulusDegree / 2;
+      const rotations = rotationStepsFor(linear.map((s) => ({ spec: s.base.spec, ...(s.base.spec.kind === 'conv2d' ? { inputShape: s.base.inShape } : {}) })), layout, slots);
+      const he = await BfvClient.create(proposal.bfv, rotations);
+      const last = linear[linear.length - 1]!;
+      return {
+        ctx: { he, random: cryptoRing, layout },
+        steps,
+        protocolOf: ringProtocolOf,
+        setupBlobs: () => [he.setupMessage()],
+        reconstruct: (c, s) => reconstructRing(c, s, last.inScale + last.weightScale),
+        stats: () => he.stats,
+        close: () => he.delete(),
+      };
+    },
+  };
+}
+
+function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResult): ServerScheme<RingServerCtx, RingStep> {
+  return {
+    id,
+    prepare(model) {
+      const net = network(model).model;
+      const plan = planServer(net, DEFAULT_MASKS);
+      const scales = chooseScales(plan, RING_F);
+      const steps = ringSteps(plan, scales);
+      const bfv = chooseBfvParams(P);
+      const proposal: RingProposal = { bfv, layout, scales };
+      return {
+        architecture: architectureOf(net),
+        // ring masks are uniform in Z_p: no mask sizes to report
+        masks: { inputBits: 0, shareBits: 0, defaultBound: DEFAULT_MASKS.defaultBound },
+        provider: { kind: 'bfv', params: proposal },
+        async create(setupBlobs) {
+          if (setupBlobs.length !== 1) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
+          const he = await BfvServer.create(bfv, setupBlobs[0]!);
+          const quantized = new Map<number, QuantizedLinear>();
+          try {
+            for (const s of steps) {
+              if (s.kind !== 'linear') continue;
+              const ls = s as RingServerLinearStep;
+              quantized.set(s.index, quantizeLinear(ls.layer, ls.base.inShape, ls.inScale, ls.weightScale));
+            }
+          } catch (e) {
+            he.delete();
+            throw e;
+          }
+          return { ctx: { he, random: cryptoRing, layout, quantized }, steps, protocolOf: ringProtocolOf, stats: () => he.stats, close: () => he.delete() };
+        },
+      };
+    },
+  };
+}
+
+function ringScheme(id: RingId, label: string, summary: string, layout: Layout, policy: 'cost-model' | 'none'): InteractiveScheme {
+  const network = (m: Model): MergeResult => cachedNetwork(m, id, policy);
+  return {
+    kind: 'interactive', id, label, family: 'ring', summary, remote: true,
+    unsupported: (arch) => ringUnsupported(arch, id),
+    network,
+    client: () => ringClient(id, layout),
+    server: () => ringServer(id, layout, network),
+  };
+}
+
+export const mergedRing = ringScheme('merged-ring', 'merged-ring (paper, exact)', 'merging + BFV preprocessing with fast convolution + Z_p shares online (perfect hiding, exact truncation)', 'fast', 'cost-model');
+export const delphi = ringScheme('delphi', 'DELPHI (baseline)', 'DELPHI-style: no merging, rotation-based layout, BFV preprocessing, Z_p shares online', 'reference', 'none');
