@@ -45,6 +45,12 @@ export function tweaksUsed(circuit: Circuit, count: number): number {
   return 2 * circuit.andCount * count;
 }
 
+function maxAndLevel(circuit: Circuit): number {
+  let m = 0;
+  for (const level of circuit.levels) m = Math.max(m, level.and.length / 3);
+  return m;
+}
+
 /** A fresh free-XOR offset: uniform with lsb 1 (the point-and-permute bit). */
 export function randomDelta(): Uint32Array {
   const d = randomBlocks(1);
@@ -77,9 +83,12 @@ export function garble(
   const decode = new Uint8Array(nOut * count);
   const sd = [delta[2]!, delta[3]!, delta[0]! ^ delta[2]!, delta[1]! ^ delta[3]!]; // σ(Δ): σ is linear
   let tableAt = 0;
+  // one label buffer and one pre-image buffer per call, reused by every chunk and level
+  const labelBuf = new Uint32Array(4 * circuit.wireCount * Math.min(GARBLE_CHUNK, count));
+  const scratch = new Uint32Array(16 * maxAndLevel(circuit) * Math.min(GARBLE_CHUNK, count));
   for (let k0 = 0; k0 < count; k0 += GARBLE_CHUNK) {
     const c = Math.min(GARBLE_CHUNK, count - k0);
-    const L = new Uint32Array(4 * circuit.wireCount * c);
+    const L = labelBuf.subarray(0, 4 * circuit.wireCount * c);
     for (let k = 0; k < c; k++) {
       for (let i = 0; i < nIn; i++)
         L.set(zero.subarray(4 * ((k0 + k) * nIn + i), 4 * ((k0 + k) * nIn + i) + 4), 4 * (i * c + k));
@@ -89,7 +98,7 @@ export function garble(
       const A = level.and,
         nA = A.length / 3;
       if (nA > 0) {
-        const pre = new Uint32Array(16 * nA * c);
+        const pre = scratch.subarray(0, 16 * nA * c);
         for (let g = 0; g < nA; g++) {
           const a = A[3 * g]!,
             b = A[3 * g + 1]!;
@@ -242,9 +251,12 @@ export function evaluate(
   if (decode.length !== nOut * count) throw new RangeError('decode has the wrong size');
   const bits = new Uint8Array(nOut * count);
   let tableAt = 0;
+  // one label buffer and one pre-image buffer per call, reused by every chunk and level
+  const labelBuf = new Uint32Array(4 * circuit.wireCount * Math.min(GARBLE_CHUNK, count));
+  const scratch = new Uint32Array(16 * maxAndLevel(circuit) * Math.min(GARBLE_CHUNK, count));
   for (let k0 = 0; k0 < count; k0 += GARBLE_CHUNK) {
     const c = Math.min(GARBLE_CHUNK, count - k0);
-    const L = new Uint32Array(4 * circuit.wireCount * c);
+    const L = labelBuf.subarray(0, 4 * circuit.wireCount * c);
     for (let k = 0; k < c; k++) {
       for (let i = 0; i < nIn; i++)
         L.set(inputLabels.subarray(4 * ((k0 + k) * nIn + i), 4 * ((k0 + k) * nIn + i) + 4), 4 * (i * c + k));
@@ -254,7 +266,7 @@ export function evaluate(
       const A = level.and,
         nA = A.length / 3;
       if (nA > 0) {
-        const pre = new Uint32Array(8 * nA * c);
+        const pre = scratch.subarray(0, 8 * nA * c);
         for (let g = 0; g < nA; g++) {
           const a = A[3 * g]!,
             b = A[3 * g + 1]!;

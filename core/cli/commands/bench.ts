@@ -7,6 +7,7 @@ import { runBench } from '../../runtime/bench.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand, type OptionTable } from '../command.ts';
 import { ProgressBar, StageLines } from '../progress.ts';
+import { runGcBenchCommand } from './bench-gc.ts';
 import { runPreprocessingBench } from './bench-preprocessing.ts';
 import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION } from './options.ts';
 import { formatBenchSummary } from './report.ts';
@@ -24,8 +25,8 @@ export const BENCH_OPTIONS = {
     type: 'string', placeholder: 'LABEL', defaultText: 'the first merged run',
     description: "the run every ratio divides by: a scheme name or a run label ('unmerged · local · 20 images')",
   },
-  stage: { type: 'string', values: ['preprocessing'], description: 'bench one stage alone: the CKKS preprocessing per layer' },
-  images: { type: 'int', default: 16, min: 1, max: 4096, description: 'with --stage preprocessing: images per batch' },
+  stage: { type: 'string', values: ['preprocessing', 'gc'], description: 'bench one stage alone: CKKS preprocessing per layer, or gc' },
+  images: { type: 'int', default: 16, min: 1, max: 4096, description: 'with --stage preprocessing: images per batch; with --stage gc: per layer (keep ≤ 4)' },
   workers: { type: 'int', default: 1, min: 0, max: 16, description: 'with --stage preprocessing: HE worker threads' },
   json: { ...JSON_OPTION, description: 'print the written file names and the report as JSON' },
 } as const satisfies OptionTable;
@@ -36,11 +37,13 @@ export const benchCommand = defineCommand({
   options: BENCH_OPTIONS,
   notes: [
     'without --stage: alternates the schemes (order rotates each repeat) and reports ratios against merged;',
-    'with --stage preprocessing: the CKKS preprocessing per layer, merged vs unmerged network, fast vs reference convolution',
+    'with --stage preprocessing: the CKKS preprocessing per layer, merged vs unmerged network, fast vs reference convolution;',
+    'with --stage gc: garbling AND gates/s on one core, per ReLU and per activation layer of the ReLU models',
   ].join('\n'),
   async run(args, io) {
     const o = args.values;
     if (o.stage === 'preprocessing') return runPreprocessingBench(o, io);
+    if (o.stage === 'gc') return runGcBenchCommand(o, io);
     if (o.dataset === undefined) throw new PpnnError('ARGUMENT_INVALID', `--dataset is required: ${DATASET_OPTION.description}`);
     const schemes = o.schemes as SchemeId[];
     const dir = resolve(o.out);
