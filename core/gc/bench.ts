@@ -160,10 +160,12 @@ export function formatGcBench(b: GcBench): string {
       `${m(b.garbling.andPerSecond)} M AND/s wall (${b.garbling.andGates} ANDs in ${b.garbling.wallMs.toFixed(0)} ms)`,
     `evaluation ${b.evaluation.circuit}: ${m(b.evaluation.andPerCpuSecond)} M AND/s per CPU second, ` +
       `${m(b.evaluation.andPerSecond)} M AND/s wall`,
-    `per ReLU: ${b.perRelu.andGates} AND, offline ${kib(b.perRelu.offlineBytes)} KiB, online ${b.perRelu.onlineBytes.toFixed(1)} B ` +
+    `per ReLU: ${b.perRelu.andGates} AND, offline ${kib(b.perRelu.offlineBytes)} KiB, ` +
+      `online ${b.perRelu.onlineBytes.toFixed(1)} B ` +
       `(floor ${b.perRelu.onlineFloorBytes.toFixed(1)} B), online ${b.perRelu.onlineMicros.toFixed(1)} µs`,
     '',
-    'layer (per image)                              windows  AND/window  offline KiB  online B  floor B  offline ms  online ms',
+    'layer (per image)                              windows  AND/window  offline KiB  online B  floor B' +
+      '  offline ms  online ms',
   ];
   for (const { name, figures: f } of b.layers) {
     lines.push(
@@ -184,7 +186,8 @@ export function formatGcBench(b: GcBench): string {
   );
   lines.push(
     `${'all activation layers'.padEnd(46)} ${''.padStart(7)} ${''.padStart(11)} ${kib(tot.off).padStart(12)} ` +
-      `${tot.on.toFixed(0).padStart(9)} ${''.padStart(8)} ${tot.offMs.toFixed(0).padStart(11)} ${tot.ms.toFixed(1).padStart(10)}`,
+      `${tot.on.toFixed(0).padStart(9)} ${''.padStart(8)} ${tot.offMs.toFixed(0).padStart(11)} ` +
+      `${tot.ms.toFixed(1).padStart(10)}`,
   );
   return lines.join('\n');
 }

@@ -153,7 +153,8 @@ describe('activation circuit (ReLU, max-pool, exact truncation, re-masking)', ()
     { p: PRIMES[4]!, truncBits: 2, window: 9, relu: false },
   ];
   for (const spec of cases) {
-    const title = `${spec.relu ? 'ReLU' : 'identity'}, window ${spec.window}, ${ringBits(spec.p)}-bit p, f = ${spec.truncBits}`;
+    const kind = spec.relu ? 'ReLU' : 'identity';
+    const title = `${kind}, window ${spec.window}, ${ringBits(spec.p)}-bit p, f = ${spec.truncBits}`;
     it(title, () => {
       const { p } = spec;
       const { circuit, layout } = activationCircuit(spec);

@@ -25,7 +25,7 @@ export const BENCH_OPTIONS = {
     type: 'string', placeholder: 'LABEL', defaultText: 'the first merged run',
     description: "the run every ratio divides by: a scheme name or a run label ('unmerged · local · 20 images')",
   },
-  stage: { type: 'string', values: ['preprocessing', 'gc'], description: 'bench one stage alone: CKKS preprocessing per layer, or gc' },
+  stage: { type: 'string', values: ['preprocessing', 'gc'], description: 'bench one stage alone: preprocessing, gc' },
   images: { type: 'int', default: 16, min: 1, max: 4096, description: 'with --stage preprocessing: images per batch; with --stage gc: per layer (keep ≤ 4)' },
   workers: { type: 'int', default: 1, min: 0, max: 16, description: 'with --stage preprocessing: HE worker threads' },
   json: { ...JSON_OPTION, description: 'print the written file names and the report as JSON' },
