@@ -77,6 +77,10 @@ export interface InferenceReport {
   perImage: { onlineMs: number; onlineBytes: number; preprocessingMs: number; preprocessingBytes: number };
   ckks?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; slots: number };
   masks?: { inputHidingBits: number; shareHidingBits: number; notes: string };
+  /** what protects the run (set for every interactive scheme) */
+  security?: SecuritySummary;
+  /** ring schemes: BFV parameters, fixed-point scales and the per-layer wrap-around limits */
+  ring?: RingSummary;
   server?: string;
   /** seed of the client's masks; -1 when they came from the OS CSPRNG (no seed) */
   seed: number;
@@ -104,6 +108,34 @@ export interface RepeatSpread {
   onlineMs: Spread;
   preprocessingMs: Spread;
   totalMs: Spread;
+}
+
+/**
+ * How a run's secrets are protected. online: 'perfect' when every online message is
+ * uniform and independent of the inputs (ring shares), 'statistical' with the hiding in
+ * bits per value otherwise (float masks). he: the preprocessing scheme;
+ * circuitPrivacyBits: −log2 of the statistical distance that hides the weights in the HE
+ * responses (BFV noise flooding; for CKKS the share mask's hiding, noise not flooded);
+ * securityLevel: the HE parameters' bits of security (SEAL's 128-bit bounds).
+ */
+export interface SecuritySummary {
+  online: 'perfect' | 'statistical';
+  statisticalBits?: number;
+  he: 'ckks' | 'bfv';
+  circuitPrivacyBits: number;
+  securityLevel: number;
+}
+
+export interface RingSummary {
+  plainModulus: number;
+  polyModulusDegree: number;
+  coeffModulusBits: number[];
+  floodBits: number;
+  /** activation scale 2^f and the weight exponent of every linear map */
+  f: number;
+  weightScales: number[];
+  /** per linear map: largest |output| carried without wrap-around, against its public bound */
+  wrap: { step: string; scale: number; maxAbs: number; bound: number }[];
 }
 
 /** Progress events: the same stream drives the CLI progress bar and the UI charts. */

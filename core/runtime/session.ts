@@ -12,9 +12,11 @@ import { loadModel } from '../model/load.ts';
 import { architectureOf } from '../model/json.ts';
 import { shapeSize } from '../model/types.ts';
 import { summarizeHe } from '../protocol/ckks-provider.ts';
-import type { ServerSessionSummary, StageTally } from '../protocol/roles.ts';
+import type { ClientSessionResult, ServerSessionSummary, StageTally } from '../protocol/roles.ts';
 import { schemeById } from '../schemes/index.ts';
-import type { InferenceReport, StageMetrics } from '../report/types.ts';
+import { ringWrapTable, type RingProposal } from '../schemes/ring.ts';
+import type { Architecture } from '../model/types.ts';
+import type { InferenceReport, RingSummary, SecuritySummary, StageMetrics } from '../report/types.ts';
 import { median } from '../report/median.ts';
 import type { RunHandlers, RunRequest } from './api.ts';
 import { checkDatasetFits, modelInput } from '../model/input.ts';
@@ -51,6 +53,24 @@ function startRole<T>(data: RoleWorkerData, transfer: TransferListItem[], onEven
     });
   });
   return { done, worker };
+}
+
+function ringSummaryOf(arch: Architecture, p: RingProposal): RingSummary {
+  const b = p.bfv;
+  return {
+    plainModulus: b.plainModulus, polyModulusDegree: b.polyModulusDegree, coeffModulusBits: [...b.coeffModulusBits], floodBits: b.floodBits,
+    f: p.scales.f, weightScales: [...p.scales.weightScales], wrap: ringWrapTable(arch, p.scales),
+  };
+}
+
+/** The run's security summary from its scheme family and the parameters the client accepted. */
+function securityOf(family: string, client: Pick<ClientSessionResult, 'provider' | 'masks'>): SecuritySummary {
+  if (family === 'ring') {
+    const b = (client.provider.params as RingProposal).bfv;
+    return { online: 'perfect', he: 'bfv', circuitPrivacyBits: b.circuitPrivacyBits, securityLevel: b.securityLevel };
+  }
+  const bits = Math.min(client.masks.inputBits, client.masks.shareBits);
+  return { online: 'statistical', statisticalBits: bits, he: 'ckks', circuitPrivacyBits: client.masks.shareBits, securityLevel: 128 };
 }
 
 function ckksOf(p: unknown): InferenceReport['ckks'] {
@@ -155,6 +175,8 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   emit({ type: 'stage', stage: 'online', state: 'end', wallMs: client.online.wallMs });
 
   const he = summarizeHe(client.stats, server?.stats);
+  const ring = scheme.family === 'ring' ? ringSummaryOf(client.architecture, client.provider.params as RingProposal) : undefined;
+  if (ring) emit({ type: 'log', message: `ring p = ${ring.plainModulus}, f = ${ring.f}; largest |output| without wrap-around: ${ring.wrap.map((w) => `${w.step} ${w.maxAbs.toPrecision(3)} (bound ${w.bound.toPrecision(3)})`).join(', ')}` });
   const pre = client.preprocessing, on = client.online;
   const results = [...score.results].sort((a, b) => a.index - b.index);
   return {
@@ -178,7 +200,8 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       preprocessingBytes: median(client.perImage.preprocessingBytes),
     },
     ckks: ckksOf(client.provider.params),
-    masks: { inputHidingBits: client.masks.inputBits, shareHidingBits: client.masks.shareBits, notes: 'statistical hiding per value, see docs/PROTOCOL.md' },
+    ...(ring ? { ring } : { masks: { inputHidingBits: client.masks.inputBits, shareHidingBits: client.masks.shareBits, notes: 'statistical hiding per value, see docs/PROTOCOL.md' } }),
+    security: securityOf(scheme.family, client),
     ...(req.server ? { server: req.server } : {}),
     seed: seed ?? -1,
     results,

@@ -122,3 +122,23 @@ describe('uniform sampling', () => {
     expect(b.reduce((a, x) => a + x, 0)).toBeGreaterThan(400);
   });
 });
+
+describe('wire packing', () => {
+  it('51 bits per element: round-trips every length 0..40, boundaries included; rejects ≥ p and bad lengths', async () => {
+    const { packRing, unpackRing, packedBytes, packBits, unpackBits } = await import('../../core/ring/pack.ts');
+    for (let n = 0; n <= 40; n++) {
+      const v = cryptoRing.uniform(n);
+      if (n > 2) { v[0] = P - 1; v[1] = 0; v[2] = 2 ** 48; }
+      const b = packRing(v);
+      expect(b.length).toBe(packedBytes(n));
+      expect(b.length).toBe(Math.ceil((51 * n) / 8));
+      expect(unpackRing(b, n, 't')).toEqual(v);
+      const bits = cryptoRing.bits(n);
+      expect(unpackBits(packBits(bits), n, 'b')).toEqual(bits);
+    }
+    const bad = packRing(Float64Array.of(P - 1));
+    bad[0] = 255; bad[1] = 255; bad[2] = 255; bad[3] = 255; bad[4] = 255; bad[5] = 255; bad[6] = 7;
+    expect(() => unpackRing(bad, 1, 'x')).toThrow(/not below p/);
+    expect(() => unpackRing(new Uint8Array(5), 1, 'x')).toThrow(/expected 7 bytes/);
+  });
+});
