@@ -1,6 +1,6 @@
 /**
  * piscina worker: evaluates a chunk of output ciphertexts with eval-core. Keeps the
- * HeContext and keys of the last two sessions (set-up loaded once per thread).
+ * HeContext and keys of the last four sessions (set-up loaded once per thread).
  * Errors return as plain data (PpnnError.toJSON) so the code survives the thread hop.
  */
 import type { Ciphertext } from 'node-seal';
@@ -43,7 +43,7 @@ async function session(task: WorkerTask): Promise<{ he: HeContext; keys: ServerK
       throw e;
     }
     sessions.set(task.sessionId, s);
-    while (sessions.size > 2) {
+    while (sessions.size > 4) {
       const [oldest, old] = sessions.entries().next().value!;
       old.zeros.close();
       old.he.delete();

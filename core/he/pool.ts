@@ -4,6 +4,11 @@
  * one contiguous chunk per worker, balanced by term count; each chunk carries only the
  * client ciphertexts and weight vectors it uses. The set-up bytes travel once in a
  * SharedArrayBuffer (no copy) and are cached per session id inside each worker.
+ *
+ * One pool of threads per process and size, shared by every session (infer, serve,
+ * bench): sessions only differ by their id, so the threads' node-seal instances and
+ * encoded-weight caches outlive a session. The threads stop when the last session using
+ * them is deleted (`keepEvalPool` holds them for a long-lived server).
  */
 import { Piscina } from 'piscina';
 import { errorFromJSON } from '../errors.ts';
@@ -16,9 +21,41 @@ import { zeroCounts, addCounts } from './stats.ts';
 import type { HeOpCounts } from './stats.ts';
 import type { WorkerTask, WorkerReply } from './eval-worker.ts';
 
+const pools = new Map<number, { piscina: Piscina; users: number }>();
+
+function acquire(size: number): Piscina {
+  let p = pools.get(size);
+  if (!p) {
+    p = { piscina: new Piscina({ filename: new URL('./eval-worker.ts', import.meta.url).href, minThreads: size, maxThreads: size, idleTimeout: 60_000 }), users: 0 };
+    pools.set(size, p);
+  }
+  p.users++;
+  return p.piscina;
+}
+
+async function release(size: number): Promise<void> {
+  const p = pools.get(size);
+  if (!p || --p.users > 0) return;
+  pools.delete(size);
+  await p.piscina.destroy();
+}
+
+/** Keep the shared pool of `size` threads alive across sessions (a server); returns the release function. */
+export function keepEvalPool(size: number): () => Promise<void> {
+  acquire(size);
+  let done = false;
+  return async () => { if (!done) { done = true; await release(size); } };
+}
+
+/** Sessions currently holding a shared pool, by thread count (tests). */
+export function evalPoolUsers(): Record<number, number> {
+  return Object.fromEntries([...pools].map(([k, v]) => [k, v.users]));
+}
+
 export class EvalPool {
   readonly size: number;
   readonly #piscina: Piscina;
+  #released = false;
   readonly #sessionId: string;
   readonly #params: CkksParams;
   readonly #setup: Uint8Array;
@@ -30,7 +67,7 @@ export class EvalPool {
     const shared = new Uint8Array(new SharedArrayBuffer(setupMessage.length));
     shared.set(setupMessage);
     this.#setup = shared;
-    this.#piscina = new Piscina({ filename: new URL('./eval-worker.ts', import.meta.url).href, minThreads: size, maxThreads: size, idleTimeout: 60_000 });
+    this.#piscina = acquire(size);
   }
 
   /** Evaluate `outputs` across the pool; results in output order plus the summed op counts. */
@@ -60,8 +97,11 @@ export class EvalPool {
     for (const r of replies) if ('error' in r) throw errorFromJSON(r.error);
   }
 
+  /** This session is done with the shared threads (they stop when no session uses them). Safe to call twice. */
   async destroy(): Promise<void> {
-    await this.#piscina.destroy();
+    if (this.#released) return;
+    this.#released = true;
+    await release(this.size);
   }
 }
 

@@ -25,6 +25,8 @@ export interface RunRequest {
   inputBits?: number;
   /** hiding bits of the server's share masks (local runs; a remote server picks its own); default 5 */
   shareBits?: number;
+  /** local runs: the server's HE worker threads for preprocessing (0 or 1: inline); default 1 */
+  workers?: number;
 }
 
 export interface RunHandlers {

@@ -10,7 +10,7 @@ import { normalizePixels } from '../data/datasets.ts';
 import { toPpnnError } from '../errors.ts';
 import type { MergeReport } from '../model/merge.ts';
 import type { Architecture, Model } from '../model/types.ts';
-import { summarizeHe } from '../protocol/ckks-provider.ts';
+import { ckksServerProviders, summarizeHe } from '../protocol/ckks-provider.ts';
 import { cryptoMasks, seededMasks } from '../protocol/random.ts';
 import type { ClientSessionResult, PreprocessProgress, ServerSessionSummary, StageTally } from '../protocol/roles.ts';
 import type { InferenceReport, LayerLevelTrace, ProgressEvent } from '../report/types.ts';
@@ -23,7 +23,7 @@ import { wsConnect } from '../transport/websocket.ts';
 export type RoleWorkerData =
   | { role: 'local'; scheme: string; model: string; dataset: string; limit: number; seed: number }
   /** `network` is already the scheme's network (merged on the main thread): it is not merged again */
-  | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number }
+  | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number; workers?: number }
   | { role: 'client'; scheme: string; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number; remote?: RemoteOptions };
 
 /** How a remote client authenticates itself and checks the server (see wsConnect). */
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   if (d.role === 'server') {
     primeNetwork(d.network, d.scheme, { report: d.mergeReport });
     const t = messagePortTransport(d.port);
-    const summary = await serveSession(t, { model: d.network, schemes: [d.scheme], ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}) });
+    const summary = await serveSession(t, { model: d.network, schemes: [d.scheme], ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}), ...((d.workers ?? 0) > 1 ? { providers: ckksServerProviders({ workers: d.workers! }) } : {}) });
     post({ type: 'done', result: summary });
     t.close();
     return;

@@ -159,7 +159,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     client = await c.done;
   } else {
     const { port1, port2 } = new MessageChannel();
-    const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}) };
+    const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}), ...(req.workers !== undefined ? { workers: req.workers } : {}) };
     const s = startRole<ServerSessionSummary>(serverData, [port1], () => {}, handlers.signal);
     const c = startRole<ClientDone>(clientData(port2), [port2], onClientEvent, handlers.signal);
     try {

@@ -37,6 +37,7 @@ export interface RelayConfig {
   maxFrameBytes: number;
   minInputBits: number;
   shareBits?: number;
+  workers?: number;
   admission: Admission;
   metrics: ServerMetrics;
   log: Logger;
@@ -179,6 +180,7 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, onWorker: 
   const data: SessionWorkerData = {
     model: cfg.model, port: port2, idleMs: cfg.idleMs, maxBatch: cfg.maxBatch, maxFrameBytes: cfg.maxFrameBytes,
     ...(cfg.shareBits !== undefined ? { shareBits: cfg.shareBits } : {}),
+    ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   };
   const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
   onWorker(worker);

@@ -39,6 +39,8 @@ export interface PpnnServerOptions extends Omit<AdmissionOptions, 'maxSessions'>
   maxFrameBytes: number;
   minInputBits: number;
   shareBits?: number | undefined;
+  /** HE worker threads per session (0 or 1: inline) */
+  workers?: number | undefined;
   /** count sessions per X-Forwarded-For address (only behind a proxy you run) */
   trustProxy: boolean;
   log: Logger;
@@ -81,6 +83,7 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
     model: opts.model, token: opts.token, handshakeMs: opts.handshakeMs, idleMs: opts.idleMs, maxBatch: opts.maxBatch,
     maxFrameBytes: opts.maxFrameBytes, minInputBits: opts.minInputBits, admission, metrics, log,
     ...(opts.shareBits !== undefined ? { shareBits: opts.shareBits } : {}),
+    ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   };
   const httpOptions = {
     headersTimeout: opts.handshakeMs, requestTimeout: opts.handshakeMs, keepAliveTimeout: 5000,

@@ -11,6 +11,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { toPpnnError } from '../errors.ts';
 import { loadModel } from '../model/load.ts';
+import { ckksServerProviders } from '../protocol/ckks-provider.ts';
 import { serveSession } from '../schemes/index.ts';
 import { messagePortTransport } from '../transport/message-port.ts';
 
@@ -23,6 +24,8 @@ export interface SessionWorkerData {
   maxBatch: number;
   maxFrameBytes: number;
   shareBits?: number;
+  /** HE worker threads of this session (0 or 1: inline) */
+  workers?: number;
 }
 
 export type SessionWorkerEvent =
@@ -37,6 +40,7 @@ async function main(): Promise<void> {
     const s = await serveSession(t, {
       model, receiveTimeoutMs: d.idleMs, maxBatch: d.maxBatch,
       ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}),
+      ...((d.workers ?? 0) > 1 ? { providers: ckksServerProviders({ workers: d.workers! }) } : {}),
     });
     const ev: SessionWorkerEvent = { type: 'done', scheme: s.scheme, images: s.images, preprocessingMs: s.preprocessingMs, onlineMs: s.onlineMs };
     parentPort!.postMessage(ev);

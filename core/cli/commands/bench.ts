@@ -9,7 +9,7 @@ import { defineCommand, type OptionTable } from '../command.ts';
 import { ProgressBar, StageLines } from '../progress.ts';
 import { runGcBenchCommand } from './bench-gc.ts';
 import { runPreprocessingBench } from './bench-preprocessing.ts';
-import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION } from './options.ts';
+import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION, WORKERS_OPTION } from './options.ts';
 import { formatBenchSummary } from './report.ts';
 
 /** `ppnn bench`'s options; `--images` and `--workers` belong to `--stage preprocessing`. */
@@ -27,7 +27,7 @@ export const BENCH_OPTIONS = {
   },
   stage: { type: 'string', values: ['preprocessing', 'gc'], description: 'bench one stage alone: preprocessing, gc' },
   images: { type: 'int', default: 16, min: 1, max: 4096, description: 'with --stage preprocessing: images per batch; with --stage gc: per layer (keep ≤ 4)' },
-  workers: { type: 'int', default: 1, min: 0, max: 16, description: 'with --stage preprocessing: HE worker threads' },
+  workers: { ...WORKERS_OPTION, description: 'with --stage preprocessing: HE worker threads of the server (0 or 1: inline)' },
   json: { ...JSON_OPTION, description: 'print the written file names and the report as JSON' },
 } as const satisfies OptionTable;
 

@@ -6,7 +6,7 @@ import { PpnnError } from '../../errors.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { ProgressBar, StageLines } from '../progress.ts';
-import { DATASET_OPTION, INPUT_BITS_OPTION, MODEL_OPTION, SCHEME_OPTION, SHARE_BITS_OPTION } from './options.ts';
+import { DATASET_OPTION, INPUT_BITS_OPTION, MODEL_OPTION, SCHEME_OPTION, SHARE_BITS_OPTION, WORKERS_OPTION } from './options.ts';
 
 /** Human-readable summary table of one report (also used by `ppnn report`). */
 export function formatReport(r: InferenceReport): string {
@@ -64,6 +64,7 @@ export const inferCommand = defineCommand({
     seed: { type: 'int', min: 0, max: 2 ** 32 - 1, defaultText: 'random (OS CSPRNG)', description: 'seed of the client masks (reproducible runs; not for real use)' },
     'input-bits': INPUT_BITS_OPTION,
     'share-bits': SHARE_BITS_OPTION,
+    workers: WORKERS_OPTION,
     json: { ...JSON_OPTION, description: 'print the report (without per-image results) as JSON' },
   },
   notes: [
@@ -82,6 +83,7 @@ export const inferCommand = defineCommand({
         ...(o.server ? { server: o.server, ...remote } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}),
         ...(o['input-bits'] !== undefined ? { inputBits: o['input-bits'] } : {}),
         ...(o['share-bits'] !== undefined ? { shareBits: o['share-bits'] } : {}),
+        workers: o.workers,
       },
       {
         onEvent: (ev) => {

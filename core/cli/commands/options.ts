@@ -2,6 +2,7 @@
  * Option specs shared by several commands, so `--model`, `--dataset`, `--scheme` and the
  * mask widths read the same in every command's --help.
  */
+import { availableParallelism } from 'node:os';
 import { schemeIds } from '../../schemes/index.ts';
 import type { ListOption, NumberOption, StringOption } from '../command.ts';
 
@@ -30,6 +31,14 @@ export const INPUT_BITS_OPTION = {
   type: 'int', min: 0, max: 40, placeholder: 'K', defaultText: '6 (DEFAULT_MASKS)',
   description: "statistical hiding bits of the client's input masks: a mask 2^K times wider than the value it "
     + 'hides leaks at most 2^-K per value (statistical distance); costs K bits of precision (docs/PROTOCOL.md)',
+} as const satisfies NumberOption;
+
+/** Default HE worker threads: one per core the machine offers. */
+export const DEFAULT_WORKERS = Math.max(1, Math.min(16, availableParallelism()));
+
+export const WORKERS_OPTION = {
+  type: 'int', min: 0, max: 64, default: DEFAULT_WORKERS, placeholder: 'K', defaultText: `the core count (${DEFAULT_WORKERS} here)`,
+  description: "the server's HE worker threads for preprocessing (0 or 1: evaluate inline in the session's thread)",
 } as const satisfies NumberOption;
 
 export const SHARE_BITS_OPTION = {

@@ -7,7 +7,7 @@ import { estimateSession, sessionsForBudget } from '../../server/estimate.ts';
 import { createLogger } from '../../server/log.ts';
 import { startPpnnServer } from '../../server/server.ts';
 import { defineCommand } from '../command.ts';
-import { MODEL_OPTION, SHARE_BITS_OPTION } from './options.ts';
+import { MODEL_OPTION, SHARE_BITS_OPTION, WORKERS_OPTION } from './options.ts';
 
 const MiB = 1024 * 1024;
 
@@ -53,6 +53,8 @@ export const serveCommand = defineCommand({
     'max-batch': { type: 'int', default: 16, min: 1, max: 4096, description: 'images a client may preprocess at once (bounds per-session memory)' },
     'min-input-bits': { type: 'int', default: 1, min: 0, max: 40, description: "refuse clients whose input masks hide fewer bits (POLICY_REFUSED)" },
     'share-bits': SHARE_BITS_OPTION,
+    // concurrent sessions already share the cores: one session's HE stays inline unless asked
+    workers: { ...WORKERS_OPTION, default: 1, defaultText: undefined },
     'trust-proxy': { type: 'boolean', description: 'count sessions per X-Forwarded-For address (behind your own proxy only)' },
     'drain-ms': { type: 'int', default: 30_000, min: 0, max: 3_600_000, placeholder: 'MS', description: 'on SIGTERM, how long running sessions may finish' },
     'log-level': { type: 'string', default: 'info', values: ['debug', 'info', 'warn', 'error'], description: 'JSON log level (stderr)' },
@@ -78,7 +80,7 @@ export const serveCommand = defineCommand({
       maxBatch: o['max-batch'],
       // the largest request of a full batch, with headroom; never above the transport's default
       maxFrameBytes: Math.min(256 * MiB, 2 * est.maxRequestBytes + MiB),
-      minInputBits: o['min-input-bits'], shareBits: o['share-bits'], trustProxy: o['trust-proxy'], log,
+      minInputBits: o['min-input-bits'], shareBits: o['share-bits'], workers: o.workers, trustProxy: o['trust-proxy'], log,
     });
     log.info({
       url: server.url, model: model.name, auth: token ? 'token' : 'none', tls: Boolean(tls),
