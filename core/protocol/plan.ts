@@ -54,6 +54,29 @@ export interface ActivationStep {
 export type ClientStep = ClientLinearStep | ActivationStep;
 export type ServerStep = ServerLinearStep | ActivationStep;
 
+/**
+ * ReLU and/or max-pool on the shares, run by garbled circuits (core/gc): only the ring
+ * schemes plan these (planClientNonlinear / planServerNonlinear). A max-pool next to a
+ * ReLU is one step with `relu` set (ReLU∘max = max∘ReLU).
+ */
+export interface NonlinearStep {
+  kind: 'nonlinear';
+  index: number;
+  name: string;
+  inShape: Shape;
+  outShape: Shape;
+  inSize: number;
+  size: number;
+  relu: boolean;
+  /** k×k max-pool with stride s, when there is one */
+  pool?: { k: number; stride: number };
+  /** public bound on |input| */
+  inputBound: number;
+}
+
+export type NonlinearClientStep = ClientStep | NonlinearStep;
+export type NonlinearServerStep = ServerStep | NonlinearStep;
+
 /** Mask sizes, in bits of statistical hiding (docs/PROTOCOL.md). Public parameters of a session. */
 export interface MaskParams {
   /** r = uniform in ±2^inputBits · bound: hides the client's layer inputs from the server */
@@ -72,8 +95,8 @@ function polyOf(l: LayerSpec): Poly | undefined {
   return undefined;
 }
 
-function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: readonly (number | null | undefined)[] | undefined, defaultBound: number) {
-  const steps: (ClientLinearStep | ActivationStep)[] = [];
+function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: readonly (number | null | undefined)[] | undefined, defaultBound: number, nonlinear = false) {
+  const steps: (ClientLinearStep | ActivationStep | NonlinearStep)[] = [];
   let shape = inputShape;
   const boundAt = (i: number): number => {
     const b = bounds?.[i];
@@ -85,10 +108,13 @@ function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: read
       steps.push({ kind: 'linear', index: steps.length, name: l.name, spec: l, inShape: l.kind === 'dense' ? [shapeSize(shape)] : shape, outShape: out, inSize: shapeSize(shape), outSize: shapeSize(out), inputBound: boundAt(i) });
     } else if (l.kind === 'flatten') {
       // CHW data is already stored flat: nothing to compute, no protocol step
+    } else if (nonlinear && (l.kind === 'relu' || l.kind === 'maxpool')) {
+      steps.push(nonlinearStep(steps[steps.length - 1], l, shape, out, boundAt(i)));
+      if (steps[steps.length - 1] === steps[steps.length - 2]) steps.pop(); // fused into the previous step
     } else {
       const poly = polyOf(l);
       if (!poly) {
-        throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.kind}) cannot run in the secret-shared online stage yet: only square / polynomial activations are supported (ReLU and max-pool need garbled circuits, a later scheme)`);
+        throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.kind}) cannot run in the secret-shared online stage yet: only square / polynomial activations are supported (ReLU and max-pool run with garbled circuits in merged-ring and delphi)`);
       }
       const prev = steps[steps.length - 1];
       if (!prev || prev.kind !== 'linear') {
@@ -103,14 +129,54 @@ function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: read
   return steps;
 }
 
+/** The step for a ReLU / max-pool layer, or `prev` itself with the layer fused into it. */
+function nonlinearStep(prev: ClientLinearStep | ActivationStep | NonlinearStep | undefined, l: LayerSpec, inShape: Shape, outShape: Shape, inputBound: number): NonlinearStep {
+  let pool: NonlinearStep['pool'];
+  if (l.kind === 'maxpool') {
+    const [kh, kw] = l.kernel, [sh, sw] = l.stride;
+    if (kh !== kw || sh !== sw || inShape.length !== 3 || l.padding[0] !== 0 || l.padding[1] !== 0) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `max-pool '${l.name}': square windows, equal strides, no padding, on a CHW tensor only`);
+    pool = { k: kh, stride: sh };
+  }
+  if (prev?.kind === 'nonlinear' && (l.kind === 'relu' ? !prev.relu : !prev.pool)) {
+    // ReLU∘max-pool = max-pool∘ReLU: one circuit
+    if (l.kind === 'relu') prev.relu = true;
+    else Object.assign(prev, { pool, outShape, size: shapeSize(outShape), name: `${prev.name}+${l.name}` });
+    return prev;
+  }
+  if (!prev || prev.kind !== 'linear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.kind}) must follow a linear layer`);
+  return { kind: 'nonlinear', index: -1, name: l.name, inShape, outShape, inSize: shapeSize(inShape), size: shapeSize(outShape), relu: l.kind === 'relu', ...(pool ? { pool } : {}), inputBound };
+}
+
+/** Client plan with ReLU / max-pool steps (the ring schemes). Throws MODEL_UNSUPPORTED_LAYER naming the layer. */
+export function planClientNonlinear(arch: Architecture, masks: MaskParams): NonlinearClientStep[] {
+  return renumber(planSteps(arch.layers, arch.inputShape, arch.meta.inputBounds, masks.defaultBound, true));
+}
+
+/** Server plan with ReLU / max-pool steps: planClientNonlinear on the model, with weights. */
+export function planServerNonlinear(model: Model, masks: MaskParams): NonlinearServerStep[] {
+  const steps = renumber(planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound, true));
+  const linear = model.layers.filter((l): l is Conv2dLayer | DenseLayer => l.kind === 'conv2d' || l.kind === 'dense');
+  let k = 0;
+  return steps.map((s) => {
+    if (s.kind !== 'linear') return s;
+    const layer = linear[k++]!;
+    return { ...s, layer, rowNorm: rowNorm(layer) };
+  });
+}
+
+function renumber<T extends { index: number }>(steps: T[]): T[] {
+  steps.forEach((s, i) => (s.index = i));
+  return steps;
+}
+
 /** Client plan from the architecture the server sent. Throws MODEL_UNSUPPORTED_LAYER naming the layer. */
 export function planClient(arch: Architecture, masks: MaskParams): ClientStep[] {
-  return planSteps(arch.layers, arch.inputShape, arch.meta.inputBounds, masks.defaultBound);
+  return planSteps(arch.layers, arch.inputShape, arch.meta.inputBounds, masks.defaultBound) as ClientStep[];
 }
 
 /** Server plan from the model (weights). Same steps as planClient on architectureOf(model). */
 export function planServer(model: Model, masks: MaskParams): ServerStep[] {
-  const steps = planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound);
+  const steps = planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound) as ClientStep[];
   const linear = model.layers.filter((l): l is Conv2dLayer | DenseLayer => l.kind === 'conv2d' || l.kind === 'dense');
   let k = 0;
   return steps.map((s) => {

@@ -18,7 +18,9 @@ import { PpnnError } from '../errors.ts';
 import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import { P, P_HALF, SMALL_WEIGHT_BITS } from '../ring/field.ts';
 import { checkTrunc, type TruncSpec } from '../ring/truncate.ts';
-import type { ClientLinearStep, ClientStep, ServerLinearStep, ServerStep } from './plan.ts';
+import type { GcLayer } from '../gc/activation.ts';
+import { maxPoolLayer, reluLayer } from '../gc/harness.ts';
+import type { ClientLinearStep, NonlinearClientStep, NonlinearServerStep, ServerLinearStep } from './plan.ts';
 
 /** Largest l with 2^l ≤ (p − 1)/2. */
 export const MAX_VALUE_BITS = Math.floor(Math.log2(P_HALF));
@@ -49,8 +51,18 @@ export interface RingTruncStep {
   readonly trunc: TruncSpec;
 }
 
-export type RingStep = RingLinearStep | RingTruncStep;
-export type RingServerStep = RingServerLinearStep | RingTruncStep;
+/** ReLU / max-pool (with the truncation by d = e + w − f bits) by garbled circuits, core/gc. */
+export interface RingGcStep {
+  readonly kind: 'gc';
+  readonly index: number;
+  readonly name: string;
+  readonly inSize: number;
+  readonly size: number;
+  readonly layer: GcLayer;
+}
+
+export type RingStep = RingLinearStep | RingTruncStep | RingGcStep;
+export type RingServerStep = RingServerLinearStep | RingTruncStep | RingGcStep;
 
 /** Public fixed-point parameters of a session (server proposes, client checks). */
 export interface RingScales {
@@ -68,16 +80,16 @@ function valueBits(bound: number, scale: number): number {
 }
 
 /** Output bound of linear step i: the next activation's or linear map's input bound, or ‖M‖∞·B_in + |b| for the logits. */
-function outputBound(steps: readonly ClientStep[], i: number, rowNorm?: number, maxBias?: number): number {
+function outputBound(steps: readonly NonlinearClientStep[], i: number, rowNorm?: number, maxBias?: number): number {
   const st = steps[i] as ClientLinearStep;
   if (st.next) return st.next.inputBound;
   const nxt = steps[i + 1];
-  if (nxt && nxt.kind === 'linear') return nxt.inputBound;
+  if (nxt && (nxt.kind === 'linear' || nxt.kind === 'nonlinear')) return nxt.inputBound;
   return rowNorm !== undefined ? rowNorm * st.inputBound + (maxBias ?? 0) : st.inputBound * 64;
 }
 
 /** Refuse what the ring schemes cannot run yet (ReLU and max-pool come with garbled circuits). */
-function ringSupport(steps: readonly ClientStep[]): void {
+function ringSupport(steps: readonly NonlinearClientStep[]): void {
   for (const s of steps) {
     if (s.kind !== 'activation') continue;
     const p = s.poly;
@@ -86,7 +98,7 @@ function ringSupport(steps: readonly ClientStep[]): void {
 }
 
 /** Server: choose the weight exponents for its network (largest that keep every value in range). */
-export function chooseScales(steps: readonly ServerStep[], f: number): RingScales {
+export function chooseScales(steps: readonly NonlinearServerStep[], f: number): RingScales {
   ringSupport(steps);
   const weightScales: number[] = [];
   let inScale = f;
@@ -113,7 +125,7 @@ export function chooseScales(steps: readonly ServerStep[], f: number): RingScale
  * PROTOCOL_VIOLATION when the scales do not fit the network (wrong count, values that
  * could wrap around p), MODEL_UNSUPPORTED_LAYER for activations the ring cannot run.
  */
-export function ringSteps(steps: readonly ClientStep[], scales: RingScales): RingStep[] {
+export function ringSteps(steps: readonly NonlinearClientStep[], scales: RingScales): RingStep[] {
   ringSupport(steps);
   const f = scales.f;
   if (!Number.isInteger(f) || f < 1 || f > 30) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: f = ${f} out of range`);
@@ -122,10 +134,11 @@ export function ringSteps(steps: readonly ClientStep[], scales: RingScales): Rin
   const out: RingStep[] = [];
   let inScale = f, k = 0;
   steps.forEach((st, i) => {
-    if (st.kind === 'activation') return; // folded into the square step made below
+    if (st.kind === 'activation' || st.kind === 'nonlinear') return; // folded into the step made below
     const w = scales.weightScales[k++]!;
     if (!Number.isInteger(w) || w < -20 || w > 40) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: weight exponent ${w} out of range`);
     const isLast = steps.slice(i + 1).every((s) => s.kind !== 'linear');
+    if (isLast && steps[i + 1]?.kind === 'nonlinear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `the ring schemes need the network to end with a linear layer ('${steps[i + 1]!.name}' follows the last one)`);
     if (isLast && st.next) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `the ring schemes need the network to end with a linear layer ('${st.next.name}' follows the last one)`);
     const lin: RingLinearStep = { kind: 'linear', index: out.length, name: st.spec.name, base: st, inScale, weightScale: w, first: out.length === 0, last: isLast };
     out.push('layer' in st ? { ...lin, layer: (st as ServerLinearStep).layer } as RingServerLinearStep : lin);
@@ -133,6 +146,19 @@ export function ringSteps(steps: readonly ClientStep[], scales: RingScales): Rin
     const bound = outputBound(steps, i);
     if (lin.last) {
       if (2 ** (oScale + log2Ceil(bound)) > P_HALF && !('layer' in st)) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: logits of '${st.spec.name}' at 2^${oScale} could wrap around p`);
+      return;
+    }
+    const nl = steps[i + 1];
+    if (nl?.kind === 'nonlinear') {
+      if (steps[i + 2] && steps[i + 2]!.kind !== 'linear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `'${nl.name}' must be followed by a linear layer`);
+      if (valueBits(bound, oScale) > MAX_VALUE_BITS || oScale < f) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: output of '${st.spec.name}' (|y| ≤ ${bound} at 2^${oScale}) does not fit the ring`);
+      // the circuit truncates exactly by d = oScale − f bits after the max / ReLU
+      const d = oScale - f;
+      const layer = nl.pool
+        ? maxPoolLayer(P, d, nl.relu, nl.inShape as [number, number, number], nl.pool.k, nl.pool.stride)
+        : reluLayer(P, d, nl.inSize);
+      out.push({ kind: 'gc', index: out.length, name: nl.name, inSize: nl.inSize, size: nl.size, layer });
+      inScale = f;
       return;
     }
     const trunc: TruncSpec = { l: Math.max(valueBits(bound, oScale), oScale - f + 1), d: oScale - f };
@@ -160,13 +186,13 @@ export interface WrapRow {
 }
 
 /** Per linear step: the largest |output| it may hold without wrap-around, against its public bound. */
-export function maxWithoutWrapPerStep(steps: readonly RingStep[], plan: readonly ClientStep[]): WrapRow[] {
+export function maxWithoutWrapPerStep(steps: readonly RingStep[], plan: readonly NonlinearClientStep[]): WrapRow[] {
   const rows: WrapRow[] = [];
   steps.forEach((s, k) => {
     if (s.kind !== 'linear') return;
     const scale = s.inScale + s.weightScale;
     const nxt = steps[k + 1];
-    const maxAbs = nxt && nxt.kind !== 'linear' ? 2 ** (nxt.trunc.l - 1) / 2 ** scale : P_HALF / 2 ** scale;
+    const maxAbs = nxt && (nxt.kind === 'square' || nxt.kind === 'trunc') ? 2 ** (nxt.trunc.l - 1) / 2 ** scale : P_HALF / 2 ** scale;
     rows.push({ step: s.name, scale, maxAbs, bound: outputBound(plan, plan.indexOf(s.base)) });
   });
   return rows;

@@ -77,6 +77,8 @@ export interface ServerScheme<Ctx, Step extends RoleStep> {
     architecture: Architecture;
     masks: ArchMasks;
     provider: ProviderInfoWire;
+    /** largest batch of images this session can preprocess at once (e.g. bounded by frame size) */
+    maxBatch?: number;
     create(setupBlobs: Uint8Array[]): Promise<SessionSide<Ctx, Step>>;
   };
 }
@@ -262,10 +264,12 @@ async function clientOnline<Ctx, Step extends RoleStep>(t: Transport, side: Clie
 /** Serve one session of `scheme` whose hello has been read. Resolves at 'bye'; on error tells the client, then rethrows. */
 export async function runServerRole<Ctx, Step extends RoleStep>(t: Transport, model: Model, hello: Hello, scheme: ServerScheme<Ctx, Step>, opts: ServerRoleOptions = {}): Promise<ServerSessionSummary> {
   const recv: ReceiveOptions = { timeoutMs: opts.receiveTimeoutMs ?? 10 * 60_000 };
-  const maxBatch = Math.min(opts.maxBatch ?? 256, MAX_BATCH);
+  let maxBatch = Math.min(opts.maxBatch ?? 256, MAX_BATCH);
   let side: SessionSide<Ctx, Step> | undefined;
   try {
     const prep = scheme.prepare(model, hello);
+    // a scheme whose offline material per image is large (garbled circuits) caps the batch
+    maxBatch = Math.min(maxBatch, prep.maxBatch ?? maxBatch);
     t.send({ tag: TAG.arch, header: { architecture: prep.architecture, masks: prep.masks, provider: prep.provider, maxBatch }, blobs: [] });
     const setup = await receive(t, TAG.setup, recv);
     side = await prep.create(setup.blobs);

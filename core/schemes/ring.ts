@@ -20,7 +20,9 @@ import { architectureOf } from '../model/json.ts';
 import type { MergeResult } from '../model/merge.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { ringProtocolOf, reconstructRing, type RingClientCtx, type RingServerCtx } from '../protocol/layers/ring.ts';
-import { DEFAULT_MASKS, planClient, planServer } from '../protocol/plan.ts';
+import { activationCircuit } from '../gc/activation-circuit.ts';
+import { GcClientSession, GcServerSession } from '../gc/session.ts';
+import { DEFAULT_MASKS, planClientNonlinear, planServerNonlinear } from '../protocol/plan.ts';
 import { chooseScales, maxWithoutWrapPerStep, ringSteps, type RingLinearStep, type RingScales, type RingServerLinearStep, type RingStep, type WrapRow } from '../protocol/ring-plan.ts';
 import type { ClientScheme, ServerScheme } from '../protocol/roles.ts';
 import { P } from '../ring/field.ts';
@@ -39,15 +41,31 @@ export interface RingProposal {
   bfv: BfvParams;
   layout: Layout;
   scales: RingScales;
+  /** base64 of the garbled-circuit session's base-OT offer, when the network has ReLU / max-pool */
+  gc?: string;
 }
+
+/** Offline bytes one image's garbled-circuit steps need (tables, OT columns and corrections, mask labels). */
+function gcBytesPerImage(steps: readonly RingStep[]): number {
+  let bytes = 0;
+  for (const s of steps) {
+    if (s.kind !== 'gc') continue;
+    const { spec, windows } = s.layer, n = Math.ceil(Math.log2(spec.p));
+    bytes += windows * (32 * activationCircuit(spec).circuit.andCount + 32 * spec.window * n + 16 * n);
+  }
+  return bytes;
+}
+
+/** Images per batch so that one step's offline response stays well under the 256 MiB frame limit. */
+const GC_BATCH_BYTES = 160 * 2 ** 20;
 
 type RingId = 'merged-ring' | 'delphi';
 
-const NON_SQUARE = new Set(['relu', 'maxpool', 'poly']);
+const NON_SQUARE = new Set(['poly']);
 
 function ringUnsupported(arch: Architecture, id: RingId): string | null {
   const bad = arch.layers.find((l) => NON_SQUARE.has(l.kind));
-  if (bad) return `${id} runs x² activations for now; layer '${bad.name}' is ${bad.kind} (ReLU / max-pool: garbled circuits, issue 12)`;
+  if (bad) return `${id} runs x², ReLU and max-pool; layer '${bad.name}' is ${bad.kind}`;
   const last = [...arch.layers].reverse().find((l) => l.kind !== 'flatten');
   return last && last.kind === 'square' ? `${id}: the network must end with a linear layer` : null;
 }
@@ -58,6 +76,7 @@ function checkProposal(info: { kind: string; params: unknown }, layout: Layout):
   const p = info.params as Partial<RingProposal> | null;
   if (!p || typeof p !== 'object' || !p.bfv || !p.scales) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: ring proposal must carry bfv and scales');
   if (p.layout !== layout) throw new PpnnError('PARAMS_MISMATCH', `server proposed layout '${String(p.layout)}'; this scheme uses '${layout}'`);
+  if (p.gc !== undefined && (typeof p.gc !== 'string' || p.gc.length > 16384)) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: gc offer must be a base64 string');
   // the client's own floor: its share modulus, ≥ 40 bits of circuit privacy, 128-bit security
   validateBfvParams(p.bfv, { plainModulus: P, minCircuitPrivacyBits: MIN_CIRCUIT_PRIVACY_BITS, minSlots: 1 });
   return p as RingProposal;
@@ -65,7 +84,7 @@ function checkProposal(info: { kind: string; params: unknown }, layout: Layout):
 
 /** Wrap-around table of a session (printed by `ppnn infer` and kept in the report). */
 export function ringWrapTable(arch: Architecture, scales: RingScales): WrapRow[] {
-  const plan = planClient(arch, DEFAULT_MASKS);
+  const plan = planClientNonlinear(arch, DEFAULT_MASKS);
   return maxWithoutWrapPerStep(ringSteps(plan, scales), plan);
 }
 
@@ -74,18 +93,22 @@ function ringClient(id: RingId, layout: Layout): ClientScheme<RingClientCtx, Rin
     id,
     async start(arch) {
       const proposal = checkProposal(arch.provider, layout);
-      const plan = planClient(arch.architecture, DEFAULT_MASKS);
+      const plan = planClientNonlinear(arch.architecture, DEFAULT_MASKS);
       const steps = ringSteps(plan, proposal.scales);
+      // garbled circuits: answer the server's base-OT offer in the set-up message
+      const hasGc = steps.some((s) => s.kind === 'gc');
+      if (hasGc && proposal.gc === undefined) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: the network has ReLU / max-pool but no gc offer');
+      const gc = hasGc ? GcClientSession.accept(new Uint8Array(Buffer.from(proposal.gc!, 'base64'))) : undefined;
       const linear = steps.filter((s): s is RingLinearStep => s.kind === 'linear');
       const slots = proposal.bfv.polyModulusDegree / 2;
       const rotations = rotationStepsFor(linear.map((s) => ({ spec: s.base.spec, ...(s.base.spec.kind === 'conv2d' ? { inputShape: s.base.inShape } : {}) })), layout, slots);
       const he = await BfvClient.create(proposal.bfv, rotations);
       const last = linear[linear.length - 1]!;
       return {
-        ctx: { he, random: cryptoRing, layout },
+        ctx: { he, random: cryptoRing, layout, ...(gc ? { gc: gc.session } : {}) },
         steps,
         protocolOf: ringProtocolOf,
-        setupBlobs: () => [he.setupMessage()],
+        setupBlobs: () => (gc ? [he.setupMessage(), gc.reply] : [he.setupMessage()]),
         reconstruct: (c, s) => reconstructRing(c, s, last.inScale + last.weightScale),
         stats: () => he.stats,
         close: () => he.delete(),
@@ -99,18 +122,24 @@ function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResu
     id,
     prepare(model) {
       const net = network(model).model;
-      const plan = planServer(net, DEFAULT_MASKS);
+      const plan = planServerNonlinear(net, DEFAULT_MASKS);
       const scales = chooseScales(plan, RING_F);
       const steps = ringSteps(plan, scales);
       const bfv = chooseBfvParams(P);
-      const proposal: RingProposal = { bfv, layout, scales };
+      const gcBytes = gcBytesPerImage(steps);
+      // a fresh base-OT offer per session; its reply comes back in the set-up message
+      const gcOffer = gcBytes > 0 ? GcServerSession.offer() : undefined;
+      const proposal: RingProposal = { bfv, layout, scales, ...(gcOffer ? { gc: Buffer.from(gcOffer.offer).toString('base64') } : {}) };
       return {
         architecture: architectureOf(net),
         // ring masks are uniform in Z_p: no mask sizes to report
         masks: { inputBits: 0, shareBits: 0, defaultBound: DEFAULT_MASKS.defaultBound },
         provider: { kind: 'bfv', params: proposal },
+        ...(gcBytes > 0 ? { maxBatch: Math.max(1, Math.floor(GC_BATCH_BYTES / gcBytes)) } : {}),
         async create(setupBlobs) {
-          if (setupBlobs.length !== 1) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
+          const want = gcOffer ? 2 : 1;
+          if (setupBlobs.length !== want) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected ${want} blobs (keys${gcOffer ? ', gc reply' : ''}), got ${setupBlobs.length}`);
+          const gc = gcOffer ? gcOffer.complete(setupBlobs[1]!) : undefined;
           const he = await BfvServer.create(bfv, setupBlobs[0]!);
           const quantized = new Map<number, QuantizedLinear>();
           try {
@@ -123,7 +152,7 @@ function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResu
             he.delete();
             throw e;
           }
-          return { ctx: { he, random: cryptoRing, layout, quantized }, steps, protocolOf: ringProtocolOf, stats: () => he.stats, close: () => he.delete() };
+          return { ctx: { he, random: cryptoRing, layout, quantized, ...(gc ? { gc } : {}) }, steps, protocolOf: ringProtocolOf, stats: () => he.stats, close: () => he.delete() };
         },
       };
     },

@@ -39,18 +39,19 @@ import {
 } from '../../ring/truncate.ts';
 import { TAG } from '../messages.ts';
 import type { RingLinearStep, RingServerLinearStep, RingStep, RingTruncStep } from '../ring-plan.ts';
+import { ringGc, type GcClientCtx, type GcServerCtx } from './ring-gc.ts';
 import type { LayerProtocol } from './types.ts';
 
 /** The reply to an opening (the OLE messages and the masked wrap bits). */
 export const TAG_TRUNC = 'on.trunc';
 
-export interface RingClientCtx {
+export interface RingClientCtx extends GcClientCtx {
   he: BfvClient;
   random: RingRandom;
   layout: Layout;
 }
 
-export interface RingServerCtx {
+export interface RingServerCtx extends GcServerCtx {
   he: BfvServer;
   random: RingRandom;
   layout: Layout;
@@ -214,8 +215,8 @@ export const ringTruncation: LayerProtocol<RingClientCtx, RingServerCtx, RingTru
 };
 
 /** The ring family's protocol for a planned step. */
-export function ringProtocolOf(step: RingStep): typeof ringLinear | typeof ringTruncation {
-  return step.kind === 'linear' ? ringLinear : ringTruncation;
+export function ringProtocolOf(step: RingStep): typeof ringLinear | typeof ringTruncation | typeof ringGc {
+  return step.kind === 'linear' ? ringLinear : step.kind === 'gc' ? ringGc : ringTruncation;
 }
 
 /** Logits from the two shares of the last linear step (scale 2^scale), in the signed view. */
