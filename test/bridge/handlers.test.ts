@@ -1,3 +1,4 @@
+import { schemeIds } from '../../core/schemes/index.ts';
 import { describe, expect, test } from 'vitest';
 import type { BridgeResult, BridgeHandlers } from '../../core/bridge/contract.ts';
 import { createBridgeHandlers } from '../../core/bridge/handlers.ts';
@@ -31,7 +32,8 @@ function handlers(): BridgeHandlers {
 describe('bridge handlers (node side)', () => {
   test('model:list names the schemes and built-in datasets', async () => {
     const v = value(await handlers()['model:list']({}));
-    expect(v.schemes).toEqual(['merged', 'unmerged', 'gazelle', 'cryptonets']);
+    expect(v.schemes).toEqual(schemeIds());
+    expect(v.schemes).toEqual(expect.arrayContaining(['merged', 'unmerged', 'gazelle', 'cryptonets', 'merged-ring', 'delphi']));
     expect(v.datasets).toEqual(['mnist', 'fashion-mnist']);
     expect(Array.isArray(v.models)).toBe(true);
   });
