@@ -78,8 +78,9 @@ export const serveCommand = defineCommand({
       handshakeMs: o['handshake-ms'], idleMs: o['idle-ms'], maxPending: o['max-pending'],
       maxSessions, maxPerAddress: o['max-per-address'], maxQueue: o.queue, queueTimeoutMs: o['queue-timeout-ms'],
       maxBatch: o['max-batch'],
-      // the largest request of a full batch, with headroom; never above the transport's default
-      maxFrameBytes: Math.min(256 * MiB, 2 * est.maxRequestBytes + MiB),
+      // the largest frame a client sends: a full batch's request of one step, or the set-up message
+      // (Galois keys), with headroom; never above the transport's default
+      maxFrameBytes: Math.min(256 * MiB, 2 * Math.max(est.maxRequestBytes, est.keysBytes) + MiB),
       minInputBits: o['min-input-bits'], shareBits: o['share-bits'], workers: o.workers, trustProxy: o['trust-proxy'], log,
     });
     log.info({
