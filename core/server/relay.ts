@@ -12,21 +12,20 @@
  * message (serveSession's receive timeout) and answers TIMEOUT. A slow sender — 1 byte/s —
  * is cut by whichever deadline it is in.
  */
-import { Worker } from 'node:worker_threads';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { PpnnError, errorFromJSON, toPpnnError } from '../errors.ts';
 import { AUTH_RESPONSE_TAG } from '../transport/auth.ts';
 import type { FramedTransport } from '../transport/framed.ts';
 import { messagePortTransport } from '../transport/message-port.ts';
 import { ERROR_TAG, type Message, type Transport } from '../transport/transport.ts';
 import { authenticate } from './auth.ts';
+import { collectIfExposed } from './memory.ts';
 import type { Admission } from './limits.ts';
 import type { Logger } from './log.ts';
 import type { ServerMetrics } from './metrics.ts';
-import type { SessionWorkerData, SessionWorkerEvent } from './session-worker.ts';
+import type { SessionStart, SessionWorkerEvent } from './session-worker.ts';
+import type { WarmWorkers } from './workers.ts';
 import { checkClientMessage, helloFields } from './validate.ts';
-
-const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
 
 export interface RelayConfig {
   model: string;
@@ -39,6 +38,7 @@ export interface RelayConfig {
   shareBits?: number;
   workers?: number;
   admission: Admission;
+  threads: WarmWorkers;
   metrics: ServerMetrics;
   log: Logger;
 }
@@ -124,7 +124,8 @@ export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: R
       cfg.metrics.active.inc();
       cfg.metrics.total.inc();
       log.info({ scheme: h.scheme, inputBits: h.inputBits, active: cfg.admission.active }, 'session started');
-      const { ev, errorRelayed } = await relaySession(t, hello, cfg, (w) => (worker = w));
+      worker = await cfg.threads.take();
+      const { ev, errorRelayed } = await relaySession(t, hello, cfg, worker);
       if (ev.type === 'error') {
         const err = errorFromJSON(ev.error);
         if (errorRelayed) (err as { relayed?: boolean }).relayed = true;
@@ -152,6 +153,8 @@ export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: R
       cfg.metrics.bytesOut.inc(t.stats.bytesSent);
       if (worker) await worker.terminate();
       if (!t.closed) t.close('session over');
+      // idle again: give the relayed frames' memory back now rather than at V8's leisure
+      if (cfg.admission.active === 0) setTimeout(() => cfg.admission.active === 0 && collectIfExposed(), 200).unref();
     }
   }
 }
@@ -161,8 +164,10 @@ function reportFailure(t: FramedTransport, err: PpnnError): void {
   if (!t.closed) t.fail(err);
 }
 
+type FinalEvent = Exclude<SessionWorkerEvent, { type: 'ready' }>;
+
 interface RelayOutcome {
-  ev: SessionWorkerEvent;
+  ev: FinalEvent;
   /** the session's own error message already went to the client */
   errorRelayed: boolean;
 }
@@ -171,19 +176,19 @@ interface RelayOutcome {
 const FLUSH_GRACE_MS = 1000;
 
 /**
- * Run the session in a fresh worker and relay messages both ways until it ends. Resolves
+ * Run the session in its own warm worker and relay messages both ways until it ends. Resolves
  * with the worker's final event; a client message that fails the strict check ends the
  * session with PROTOCOL_VIOLATION (the worker is terminated, the caller tells the client).
  */
-function relaySession(t: Transport, hello: Message, cfg: RelayConfig, onWorker: (w: Worker) => void): Promise<RelayOutcome> {
+function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Worker): Promise<RelayOutcome> {
   const { port1, port2 } = new MessageChannel();
-  const data: SessionWorkerData = {
-    model: cfg.model, port: port2, idleMs: cfg.idleMs, maxBatch: cfg.maxBatch, maxFrameBytes: cfg.maxFrameBytes,
+  const start: SessionStart = {
+    type: 'start', port: port2, idleMs: cfg.idleMs, maxBatch: cfg.maxBatch, maxFrameBytes: cfg.maxFrameBytes,
     ...(cfg.shareBits !== undefined ? { shareBits: cfg.shareBits } : {}),
     ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   };
-  const worker = new Worker(WORKER_URL, { workerData: data, transferList: [port2] });
-  onWorker(worker);
+  worker.ref();
+  worker.postMessage(start, [port2]);
   const wp = messagePortTransport(port1, { maxFrameBytes: cfg.maxFrameBytes });
   let errorRelayed = false;
   // worker → client: everything the session sends, its error report included
@@ -201,8 +206,8 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, onWorker: 
   })();
   return new Promise<RelayOutcome>((resolve) => {
     let settled = false;
-    let final: SessionWorkerEvent | undefined;
-    const finish = (ev: SessionWorkerEvent, now = false): void => {
+    let final: FinalEvent | undefined;
+    const finish = (ev: FinalEvent, now = false): void => {
       if (settled) return;
       settled = true;
       const end = (): void => {
@@ -221,7 +226,9 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, onWorker: 
         end();
       });
     };
-    worker.on('message', (ev: SessionWorkerEvent) => (final = ev));
+    worker.on('message', (ev: SessionWorkerEvent) => {
+      if (ev.type !== 'ready') final = ev;
+    });
     worker.on('error', (e) => finish({ type: 'error', error: toPpnnError(e).toJSON() }));
     worker.on('exit', (code) => finish(final ?? { type: 'error', error: { code: 'INTERNAL', message: `session worker exited with code ${code}` } }));
     // client → worker, each message checked first

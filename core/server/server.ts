@@ -21,6 +21,7 @@ import { Admission, HandshakeGuard, type AdmissionOptions } from './limits.ts';
 import type { Logger } from './log.ts';
 import { createMetrics, type ServerMetrics } from './metrics.ts';
 import { serveConnection, type LiveConnection, type RelayConfig } from './relay.ts';
+import { WarmWorkers } from './workers.ts';
 
 export interface PpnnServerOptions extends Omit<AdmissionOptions, 'maxSessions'> {
   /** built-in model name or model file; each session worker loads it */
@@ -43,6 +44,8 @@ export interface PpnnServerOptions extends Omit<AdmissionOptions, 'maxSessions'>
   workers?: number | undefined;
   /** count sessions per X-Forwarded-For address (only behind a proxy you run) */
   trustProxy: boolean;
+  /** warm session threads kept ready (default 1) */
+  spareWorkers?: number;
   log: Logger;
 }
 
@@ -79,8 +82,9 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
   });
   const live = new Set<LiveConnection>();
   let draining = false;
+  const threads = new WarmWorkers({ model: opts.model }, opts.spareWorkers ?? 1);
   const relay: RelayConfig = {
-    model: opts.model, token: opts.token, handshakeMs: opts.handshakeMs, idleMs: opts.idleMs, maxBatch: opts.maxBatch,
+    threads, model: opts.model, token: opts.token, handshakeMs: opts.handshakeMs, idleMs: opts.idleMs, maxBatch: opts.maxBatch,
     maxFrameBytes: opts.maxFrameBytes, minInputBits: opts.minInputBits, admission, metrics, log,
     ...(opts.shareBits !== undefined ? { shareBits: opts.shareBits } : {}),
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
@@ -164,6 +168,7 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
       await Promise.all([...live].map((c) => c.done));
     }
     server.closeAllConnections();
+    await threads.close();
     await stopped;
   }
 

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { PROTOCOL_ID } from '../../core/protocol/messages.ts';
-import { decodeFrame, encodeFrame } from '../../core/transport/frame.ts';
+import { decodeFrame, encodeFrame, type Message } from '../../core/transport/frame.ts';
 import { wsConnect } from '../../core/transport/websocket.ts';
 import { expectMessage } from '../../core/transport/transport.ts';
 import { RawWs, clientSession, sessionError, startServer, stopServers } from './helpers.ts';
@@ -66,8 +66,8 @@ describe('handshake deadline and pending connections', () => {
 describe('per-step idle deadline', () => {
   it('a session that stops talking after arch gets TIMEOUT at the idle deadline', async () => {
     const s = await startServer({ idleMs: 800 });
-    const t0 = performance.now();
     const t = await stalledSession(s.url);
+    const t0 = performance.now(); // from arch: the session now waits for the client
     await expect(t.receive({ timeoutMs: 5000 })).resolves.toMatchObject({ tag: 'error', header: { code: 'TIMEOUT' } });
     expect(performance.now() - t0).toBeLessThan(800 + 2000);
     t.close();
@@ -127,16 +127,20 @@ describe('hello policy and strict headers', () => {
 
   it('headers that parse but are not the protocol\'s shape get PROTOCOL_VIOLATION within 2 s', async () => {
     const s = await startServer();
-    const cases = [
-      [helloMsg(8, { junk: 1 })],
-      [{ ...helloMsg(), header: { protocol: PROTOCOL_ID, scheme: 'merged', inputBits: 8.5 } }],
-      [helloMsg(), { tag: 'setup', header: { x: 1 }, blobs: [new Uint8Array(10)] }],
-      [helloMsg(), { tag: 'setup', header: null, blobs: [] }],
+    // [frames before the bad one (answered by arch), the bad frame]
+    const cases: [Message[], Message][] = [
+      [[], helloMsg(8, { junk: 1 })],
+      [[], { ...helloMsg(), header: { protocol: PROTOCOL_ID, scheme: 'merged', inputBits: 8.5 } }],
+      [[helloMsg()], { tag: 'setup', header: { x: 1 }, blobs: [new Uint8Array(10)] }],
+      [[helloMsg()], { tag: 'batch', header: { count: 1, more: true }, blobs: [] }],
+      [[helloMsg()], { tag: 'bye', header: {}, blobs: [] }],
     ];
-    for (const frames of cases) {
-      const t0 = performance.now();
+    for (const [before, bad] of cases) {
       const t = await wsConnect(s.url);
-      for (const f of frames) t.send(f);
+      for (const f of before) t.send(f);
+      if (before.length) await expectMessage(t, 'arch', { timeoutMs: 30_000 });
+      const t0 = performance.now();
+      t.send(bad);
       const err = await (async () => {
         for (;;) {
           const m = await t.receive({ timeoutMs: 2000 });

@@ -5,6 +5,7 @@ import { PpnnError } from '../../errors.ts';
 import { loadToken } from '../../server/auth.ts';
 import { estimateSession, sessionsForBudget } from '../../server/estimate.ts';
 import { createLogger } from '../../server/log.ts';
+import { reexecWithAllocatorTuning } from '../../server/memory.ts';
 import { startPpnnServer } from '../../server/server.ts';
 import { defineCommand } from '../command.ts';
 import { MODEL_OPTION, SHARE_BITS_OPTION, WORKERS_OPTION } from './options.ts';
@@ -64,6 +65,7 @@ export const serveCommand = defineCommand({
     'same port: GET /healthz, GET /metrics (Prometheus); SIGTERM/SIGINT drain, then exit 0',
   ].join('\n'),
   async run({ values: o }, io) {
+    reexecWithAllocatorTuning(); // before anything is printed or bound: see core/server/memory.ts
     const model = await loadModel(o.model);
     const log = createLogger({ level: o['log-level'] });
     const token = loadToken(o['token-file']);
