@@ -78,7 +78,7 @@ describe('per-step idle deadline', () => {
     const c = await RawWs.open(s.port);
     await c.upgrade(s.port);
     c.socket.write(RawWs.frame(encodeFrame(helloMsg())));
-    await new Promise((r) => setTimeout(r, 300)); // arch arrives
+    await expect.poll(() => c.received.toString('latin1').includes('architecture'), { timeout: 30_000 }).toBe(true); // arch arrived
     const t0 = performance.now();
     const setup = RawWs.frame(encodeFrame({ tag: 'setup', header: null, blobs: [new Uint8Array(2000)] }));
     const sent = await c.trickle(setup, 100);
