@@ -41,8 +41,12 @@ export class BfvClient {
   #setup: Uint8Array;
   #deleted = false;
 
-  private constructor(he: BfvContext, encryptor: Encryptor, decryptor: Decryptor, setup: Uint8Array) {
+  /** Galois steps of the keys sent: plans are chosen among the layouts these allow */
+  readonly steps: readonly number[];
+
+  private constructor(he: BfvContext, encryptor: Encryptor, decryptor: Decryptor, setup: Uint8Array, steps: readonly number[]) {
     this.he = he;
+    this.steps = steps;
     this.#encryptor = encryptor;
     this.#decryptor = decryptor;
     this.#setup = setup;
@@ -67,7 +71,7 @@ export class BfvClient {
         const encryptor = s.own(new he.seal.Encryptor(he.context, publicKey, secret));
         const decryptor = s.own(new he.seal.Decryptor(he.context, secret));
         s.release(keygen);
-        return new BfvClient(he, encryptor, decryptor, setup);
+        return new BfvClient(he, encryptor, decryptor, setup, steps);
       });
     } catch (e) {
       he.delete();
@@ -148,8 +152,12 @@ export class BfvServer {
   readonly #encryptor: Encryptor;
   #deleted = false;
 
-  private constructor(he: BfvContext, galois: GaloisKeys, encryptor: Encryptor) {
+  /** Galois steps of the client's keys: plans are chosen among the layouts these allow */
+  readonly steps: readonly number[];
+
+  private constructor(he: BfvContext, galois: GaloisKeys, encryptor: Encryptor, steps: readonly number[]) {
     this.he = he;
+    this.steps = steps;
     this.#galois = galois;
     this.#encryptor = encryptor;
   }
@@ -165,7 +173,7 @@ export class BfvServer {
       const galois = s.own(new he.seal.GaloisKeys());
       sealGuard('loading the Galois keys', () => galois.loadFromArray(he.context, parts.galoisKeys), 'CIPHERTEXT_INVALID');
       const encryptor = sealGuard('creating the encryptor', () => s.own(new he.seal.Encryptor(he.context, pk)));
-      return new BfvServer(he, galois, encryptor);
+      return new BfvServer(he, galois, encryptor, parts.steps);
     } catch (e) {
       he.delete();
       throw e;

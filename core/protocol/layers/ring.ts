@@ -69,9 +69,10 @@ const need = <T>(v: T | undefined, what: string): T => {
   return v;
 };
 
-function planOf(step: RingLinearStep, count: number, slots: number, layout: Layout): HePlan {
+function planOf(step: RingLinearStep, count: number, slots: number, layout: Layout, steps: readonly number[]): HePlan {
   const b = step.base;
-  return planLayer(b.spec, { images: count, slots, layout, inputShape: b.spec.kind === 'conv2d' ? b.inShape : undefined });
+  // both sides restrict the choice to the Galois keys the client sent (rotationStepsFor's batch sizes)
+  return planLayer(b.spec, { images: count, slots, layout, inputShape: b.spec.kind === 'conv2d' ? b.inShape : undefined, steps });
 }
 
 /** Per-image output vectors (plan order) picked from full slot vectors per response ciphertext. */
@@ -87,7 +88,7 @@ export const ringLinear: LayerProtocol<RingClientCtx, RingServerCtx, RingLinearS
   name: 'ring-linear',
   hasOffline: () => true,
   offlineClient(ctx, step, count) {
-    const plan = planOf(step, count, ctx.he.he.slots, ctx.layout);
+    const plan = planOf(step, count, ctx.he.he.slots, ctx.layout, ctx.he.steps);
     // fresh uniform masks for every layer and every image, never reused
     const r = Array.from({ length: count }, () => ctx.random.uniform(step.base.inSize));
     return {
@@ -99,7 +100,7 @@ export const ringLinear: LayerProtocol<RingClientCtx, RingServerCtx, RingLinearS
     };
   },
   async offlineServer(ctx, step, request, count) {
-    const plan = planOf(step, count, ctx.he.he.slots, ctx.layout);
+    const plan = planOf(step, count, ctx.he.he.slots, ctx.layout, ctx.he.steps);
     const q = need(ctx.quantized.get(step.index), step.name);
     const N = ctx.he.he.params.polyModulusDegree;
     const sFull = plan.outputs.map(() => ctx.random.uniform(N));
