@@ -41,6 +41,8 @@ export interface ModelSummary {
   decisions: MergeDecision[];
   saved: LinearCost;
   mergeMs: number;
+  /** which schemes can run this model, and why not (checked at load, before any run) */
+  schemes: { id: string; label: string; ok: boolean; reason?: string }[];
 }
 
 export interface DatasetSummary {

@@ -11,7 +11,8 @@ import { WebSocket } from 'ws';
 import { BUILTIN_DATASETS, loadDataset, type Dataset } from '../data/datasets.ts';
 import { PpnnError, toPpnnError } from '../errors.ts';
 import { builtinModels, loadModel, modelFromBytes } from '../model/load.ts';
-import { describeLayers } from '../model/describe.ts';
+import { describeLayers, describeMergedLayers } from '../model/describe.ts';
+import { modelSchemeSupport } from '../runtime/checks.ts';
 import { mergeModel } from '../model/merge.ts';
 import type { Model } from '../model/types.ts';
 import type { RunSession } from '../runtime/api.ts';
@@ -57,7 +58,8 @@ function summarizeModel(model: Model, ref: string, source: 'builtin' | 'file'): 
     ...(model.meta.labels ? { labels: [...model.meta.labels] } : {}),
     ...(acc ? { trainedAccuracy: { ...acc } } : {}),
     before: { layers: describeLayers(model), counts: report.before },
-    after: { layers: describeLayers(merged), counts: report.after },
+    after: { layers: describeMergedLayers(model, merged, report.decisions), counts: report.after },
+    schemes: modelSchemeSupport(model),
     decisions: report.decisions, saved: report.saved, mergeMs,
   };
 }

@@ -119,10 +119,14 @@ export const CHART_SCRIPT = `
     options: { scales: { y: valueAxis('wall time (ms, all images)', schemes.flatMap(function (s) { return STAGES.map(function (st) { return stageOf(s, st).wallMs; }); })) }, plugins: { tooltip: unitTooltip('ms') } },
   });
 
+  // one binary unit per chart, the one that keeps the largest value readable
+  var maxBytes = Math.max.apply(null, [1].concat(schemes.flatMap(function (s) { return STAGES.map(function (st) { return Math.max(stageOf(s, st).bytesClientToServer, stageOf(s, st).bytesServerToClient); }); })));
+  var byteUnit = ['B', 'KiB', 'MiB', 'GiB'][Math.min(3, Math.floor(Math.log(maxBytes) / Math.log(1024)))];
+  var byteDiv = Math.pow(1024, ['B', 'KiB', 'MiB', 'GiB'].indexOf(byteUnit));
   var byteSets = [];
   STAGES.forEach(function (st) {
     [['bytesClientToServer', 'client→server', 1], ['bytesServerToClient', 'server→client', 0.45]].forEach(function (d) {
-      var values = schemes.map(function (s) { return stageOf(s, st)[d[0]] / 1024; });
+      var values = schemes.map(function (s) { return stageOf(s, st)[d[0]] / byteDiv; });
       if (!values.some(function (v) { return v > 0; })) return;
       byteSets.push({ label: st + ' ' + d[1], data: values.map(positive), backgroundColor: rgba(STAGE_COLORS[st], d[2]), borderColor: STAGE_COLORS[st], borderWidth: 1 });
     });
@@ -130,7 +134,7 @@ export const CHART_SCRIPT = `
   make('chart-bytes', {
     type: 'bar',
     data: { labels: names, datasets: byteSets },
-    options: { scales: { y: valueAxis('KiB sent (all images)', byteSets.flatMap(function (d) { return d.data; })) }, plugins: { tooltip: unitTooltip('KiB') } },
+    options: { scales: { y: valueAxis(byteUnit + ' sent (all images)', byteSets.flatMap(function (d) { return d.data; })) }, plugins: { tooltip: unitTooltip(byteUnit) } },
   });
 
   var traces = schemes.map(function (s) {

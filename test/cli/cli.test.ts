@@ -61,6 +61,24 @@ describe('ppnn CLI', () => {
     expect(infer.join(' ')).toMatch(/--share-bits K\s+statistical hiding bits of the server's share masks/);
   });
 
+  it('a model trained on another dataset is run with a warning on stderr', () => {
+    const r = ppnn('eval', '--model', 'fashion-mnist', '--dataset', 'mnist', '--limit', '20', '--json');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: model 'fashion-mnist' was trained on fashion-mnist, not mnist/);
+    expect(ppnn('eval', '--model', 'mnist', '--dataset', 'mnist', '--limit', '5').stderr).not.toMatch(/warning/);
+  });
+
+  it('info says which schemes can run the model and labels merged layers by their content', () => {
+    const relu = JSON.parse(ppnn('info', '--model', 'mnist-relu', '--json').stdout) as { schemes: { id: string; ok: boolean; reason?: string }[] };
+    const merged = relu.schemes.find((s) => s.id === 'merged')!;
+    expect(merged.ok).toBe(false);
+    expect(merged.reason).toMatch(/maxpool|relu/);
+    const square = JSON.parse(ppnn('info', '--model', 'mnist', '--json').stdout) as { name: string; schemes: { ok: boolean }[]; merged: { name: string; kind: string }[] };
+    expect(square.name).toBe('mnist'); // the name you load it by, everywhere
+    expect(square.schemes.every((s) => s.ok)).toBe(true);
+    expect(square.merged[0]).toMatchObject({ name: 'conv2d1+avgpool1+bn1', kind: 'conv2d+avgpool+batchnorm' });
+  });
+
   it('merge --json prints one object with layers before/after and the counts', () => {
     const r = ppnn('merge', '--model', 'mnist', '--json');
     expect(r.code).toBe(0);

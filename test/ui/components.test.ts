@@ -12,7 +12,8 @@ import { fakeBridge, type FakeBridge } from './fake-bridge.ts';
 
 const cost = { macs: 100, heCtPtMul: 10, heAdditions: 5, heRotations: 2, heLevels: 3, onlineRounds: 3, onlineBytes: 2048, preprocessingBytes: 4096, estimatedMs: 12 };
 const summary: ModelSummary = {
-  ref: 'mnist', name: 'mnist-square', source: 'builtin', inputShape: [1, 28, 28],
+  ref: 'mnist', name: 'mnist', source: 'builtin', inputShape: [1, 28, 28], dataset: 'mnist',
+  schemes: [{ id: 'merged', label: 'merged (paper)', ok: true }, { id: 'cryptonets', label: 'cryptonets', ok: false, reason: 'needs square activations' }],
   before: { layers: [{ name: 'conv1', kind: 'conv2d', output: [8, 24, 24] }, { name: 'pool1', kind: 'avgpool', output: [8, 12, 12] }, { name: 'sq', kind: 'square', output: [8, 12, 12] }], counts: { layers: 3, linearMaps: 2, activations: 1, cost } },
   after: { layers: [{ name: 'conv1+pool1', kind: 'conv2d', output: [8, 12, 12] }, { name: 'sq', kind: 'square', output: [8, 12, 12] }], counts: { layers: 2, linearMaps: 1, activations: 1, cost: { ...cost, heCtPtMul: 6, heLevels: 2, onlineRounds: 2 } } },
   decisions: [{ layers: ['conv1', 'pool1'], into: 'conv1+pool1', accepted: true, reason: 'exact conv∘pool', before: cost, after: { ...cost, heCtPtMul: 6, heLevels: 2, onlineRounds: 2 } }],
@@ -129,6 +130,20 @@ describe('RunView', () => {
     expect(status.textContent).toContain('cancelled · 0/20 images finished');
     expect(status.className).not.toContain('bad');
     expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  test('before Start: a scheme that cannot run the model is said (and Start disabled); a dataset mismatch warns', async () => {
+    app.model = { ...summary, dataset: 'fashion-mnist' };
+    app.dataset = { ref: 'mnist', name: 'mnist', split: 'test', count: 10000, shape: [1, 28, 28], labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] };
+    app.schemes = ['merged', 'cryptonets'];
+    render(RunView);
+    expect(screen.getByTestId('dataset-warning').textContent).toContain("model 'mnist' was trained on fashion-mnist, not mnist");
+    expect(screen.queryByTestId('scheme-unsupported')).toBeNull();
+    expect((screen.getByRole('button', { name: 'Start run' }) as unknown as { disabled: boolean }).disabled).toBe(false);
+    await fireEvent.change(screen.getByTestId('scheme'), { target: { value: 'cryptonets' } });
+    flushSync();
+    expect(screen.getByTestId('scheme-unsupported').textContent).toContain('cryptonets cannot run mnist: needs square activations');
+    expect((screen.getByRole('button', { name: 'Start run' }) as unknown as { disabled: boolean }).disabled).toBe(true);
   });
 
   test('a failed run shows the core error', async () => {

@@ -9,7 +9,7 @@ import { defineCommand, type OptionTable } from '../command.ts';
 import { ProgressBar, StageLines } from '../progress.ts';
 import { runGcBenchCommand } from './bench-gc.ts';
 import { runPreprocessingBench } from './bench-preprocessing.ts';
-import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION, WORKERS_OPTION } from './options.ts';
+import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION, warnDatasetMismatch, WORKERS_OPTION } from './options.ts';
 import { formatBenchSummary } from './report.ts';
 
 /** `ppnn bench`'s options; `--images` and `--workers` belong to `--stage preprocessing`. */
@@ -46,6 +46,7 @@ export const benchCommand = defineCommand({
     if (o.stage === 'gc') return runGcBenchCommand(o, io);
     if (o.dataset === undefined) throw new PpnnError('ARGUMENT_INVALID', `--dataset is required: ${DATASET_OPTION.description}`);
     const schemes = o.schemes as SchemeId[];
+    await warnDatasetMismatch(io, o.model, o.dataset);
     const dir = resolve(o.out);
     const bar = new ProgressBar('bench', schemes.length * o.repeat * o.limit, io);
     const lines = new StageLines(io);

@@ -1,4 +1,5 @@
 import { loadDataset } from '../../data/datasets.ts';
+import { datasetMismatch } from '../../data/match.ts';
 import { loadModel } from '../../model/load.ts';
 import { evaluatePlaintext } from '../../runtime/plaintext.ts';
 import { JSON_OPTION } from '../args.ts';
@@ -19,6 +20,8 @@ export const evalCommand = defineCommand({
   async run({ values: o }, io) {
     const model = await loadModel(o.model);
     const ds = await loadDataset(o.dataset, o.split);
+    const warning = datasetMismatch(model.name, model.meta.dataset, ds.name);
+    if (warning) io.err(`warning: ${warning}`);
     const limit = o.limit ?? ds.count;
     const bar = new ProgressBar('eval', Math.min(limit, ds.count), io);
     const r = evaluatePlaintext(model, ds, { limit, onProgress: (d) => bar.update(d) });

@@ -6,7 +6,9 @@ import { PpnnError } from '../../errors.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { ProgressBar, StageLines } from '../progress.ts';
-import { DATASET_OPTION, INPUT_BITS_OPTION, MODEL_OPTION, SCHEME_OPTION, SHARE_BITS_OPTION, WORKERS_OPTION } from './options.ts';
+import {
+  DATASET_OPTION, INPUT_BITS_OPTION, MODEL_OPTION, SCHEME_OPTION, SHARE_BITS_OPTION, warnDatasetMismatch, WORKERS_OPTION,
+} from './options.ts';
 
 /** Human-readable summary table of one report (also used by `ppnn report`). */
 export function formatReport(r: InferenceReport): string {
@@ -74,6 +76,7 @@ export const inferCommand = defineCommand({
   async run({ values: o }, io) {
     if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// or wss:// URL, got '${o.server}'`);
     const remote = remoteOptions(o.server, o['token-file'], o.ca, o.pin);
+    await warnDatasetMismatch(io, o.model, o.dataset);
     const bar = new ProgressBar(o.scheme, o.limit, io);
     const lines = new StageLines(io);
     let images = 0;

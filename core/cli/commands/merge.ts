@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { modelToJSON } from '../../model/json.ts';
 import { loadModel } from '../../model/load.ts';
 import { mergeModel, type LinearCost } from '../../model/merge.ts';
-import { describeLayers } from '../../model/describe.ts';
+import { describeLayers, describeMergedLayers } from '../../model/describe.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 import { MODEL_OPTION } from './options.ts';
@@ -26,7 +26,7 @@ export const mergeCommand = defineCommand({
     const ms = performance.now() - t0;
     const out = o.out;
     if (out) writeFileSync(out, JSON.stringify(modelToJSON(merged)));
-    const result = { model: model.name, mergeMs: ms, before: { layers: describeLayers(model), counts: report.before }, after: { layers: describeLayers(merged), counts: report.after }, saved: report.saved, decisions: report.decisions };
+    const result = { model: model.name, mergeMs: ms, before: { layers: describeLayers(model), counts: report.before }, after: { layers: describeMergedLayers(model, merged, report.decisions), counts: report.after }, saved: report.saved, decisions: report.decisions };
     if (o.json) {
       io.out(JSON.stringify(result));
       return 0;

@@ -3,8 +3,20 @@
  * mask widths read the same in every command's --help.
  */
 import { availableParallelism } from 'node:os';
+import { datasetMismatch } from '../../data/match.ts';
+import { loadModel } from '../../model/load.ts';
 import { schemeIds } from '../../schemes/index.ts';
-import type { ListOption, NumberOption, StringOption } from '../command.ts';
+import type { CliIO, ListOption, NumberOption, StringOption } from '../command.ts';
+
+/**
+ * Say on stderr when the model's metadata names another dataset than `dataset` (e.g.
+ * `--model fashion-mnist --dataset mnist`): the run goes on, its accuracy means nothing.
+ */
+export async function warnDatasetMismatch(io: Pick<CliIO, 'err'>, model: string, dataset: string): Promise<void> {
+  const m = await loadModel(model);
+  const warning = datasetMismatch(m.name, m.meta.dataset, dataset);
+  if (warning) io.err(`warning: ${warning}`);
+}
 
 /** The scheme names every command accepts: the registry's (core/schemes/index.ts). */
 export const SCHEME_NAMES: readonly string[] = schemeIds();

@@ -5,6 +5,7 @@
  */
 import type { BridgeError, BridgeResult, DatasetSample, DatasetSummary, ModelSummary, SessionStartRequest } from '../../../core/bridge/contract.ts';
 import type { InferenceReport, ProgressEvent, SchemeId } from '../../../core/report/types.ts';
+import { labelReports } from '../../../core/report/ratios.ts';
 import { getBridge } from './bridge.ts';
 import { applyEvent, finishRun, newRunRecord, type RunRecord } from './run-record.ts';
 
@@ -26,6 +27,9 @@ class AppState {
   datasetBusy = $state(false);
   samples = $state<DatasetSample[]>([]);
 
+  /** time and byte axes of Run and Compare on a log scale (small stages stay visible beside big ones) */
+  logScale = $state(true);
+
   runs = $state<RunRecord[]>([]);
   runError = $state<BridgeError | null>(null);
   imported = $state<InferenceReport[]>([]);
@@ -35,9 +39,12 @@ class AppState {
     return this.runs[this.runs.length - 1];
   }
 
-  /** Finished runs' reports followed by imported ones: what Compare and Export offer. */
+  /**
+   * Finished runs' reports followed by imported ones: what Compare and Export offer, each
+   * with a unique label (scheme · where · images, #2… on repeats).
+   */
   get allReports(): InferenceReport[] {
-    return [...this.runs.flatMap((r) => (r.report ? [r.report] : [])), ...this.imported];
+    return labelReports([...this.runs.flatMap((r) => (r.report ? [r.report] : [])), ...this.imported]);
   }
 
   /** CKKS parameters of the newest report that has them. */
