@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { type PageCanvas, launchChromium, mnistModel, pixelsOfColor, RESULTS_DIR, screenshotPath, startApp, startServe } from './harness.ts';
+import { type PageCanvas, launchChromium, mnistModel, pixelsOfColor, RESULTS_DIR, ROOT, screenshotPath, startApp, startServe } from './harness.ts';
 
 // Page functions run in Chromium; this file is type-checked without the DOM lib.
 declare const document: { querySelector(s: string): { textContent: string | null; value?: number } | null; querySelectorAll(s: string): { length: number } };
@@ -178,8 +178,22 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     await page.getByRole('button', { name: 'Compare', exact: true }).click();
     await page.getByTestId('compare-table').waitFor();
     expect(await page.locator('[data-testid="compare-table"] thead th').count()).toBe(4);
-    expect(await pixelsOfColor(page, '[data-testid="cmp-accuracy"] canvas', BLUE)).toBeGreaterThan(50);
+    expect(await pixelsOfColor(page, '[data-testid="cmp-accuracy"] canvas', GREEN)).toBeGreaterThan(50);
+    // a real `ppnn bench --repeat 3` report: medians with their spread (thin dark bars), log axes
+    await page.getByTestId('report-file').setInputFiles(join(ROOT, 'test/e2e/fixtures/bench-repeat3.json'));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="compare-table"] thead th').length === 6);
+    const labels = await page.locator('[data-testid="compare-table"] thead th').allTextContents();
+    expect(labels.slice(1)).toEqual([
+      'merged · local · 20 images', expect.stringMatching(/^merged · 127\.0\.0\.1:\d+ · 5 images$/), 'merged · local · 20 images #2',
+      'merged · local · 10 images', 'unmerged · local · 10 images',
+    ]);
+    expect(await page.locator('[data-testid="compare-table"]').textContent()).toMatch(/over repeats.*–.*–.*\(3 runs\)/s);
+    expect(await pixelsOfColor(page, '[data-testid="cmp-time"] canvas', '#1a202c')).toBeGreaterThan(20);
+    expect(await page.getByTestId('log-scale-compare').isChecked()).toBe(true);
     await page.screenshot({ path: screenshotPath('compare-view'), fullPage: true });
+    await page.getByTestId('log-scale-compare').uncheck();
+    await page.screenshot({ path: screenshotPath('compare-view-linear'), fullPage: true });
+    await page.getByTestId('log-scale-compare').check();
     expect(pageErrors).toEqual([]);
   });
 });

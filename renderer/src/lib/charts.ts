@@ -20,6 +20,19 @@ const PALETTE = ['#2b6cb0', '#dd6b20', '#2f855a', '#805ad5', '#c53030', '#319795
 export interface ScaledChart<T extends 'bar' | 'line' = 'bar'> {
   data: ChartData<T>;
   unit: string;
+  /** a log axis's floor: the power of ten below the smallest positive value (bars grow from it) */
+  logMin?: number;
+}
+
+/** The power of ten at or below the smallest positive value, so every bar of a log chart has a height. */
+export function logFloor(values: readonly (number | null | number[])[]): number | undefined {
+  const flat = values.flatMap((v) => (Array.isArray(v) ? v : v === null ? [] : [v])).filter((v) => v > 0);
+  return flat.length ? 10 ** Math.floor(Math.log10(Math.min(...flat))) : undefined;
+}
+
+/** Y-axis options of a scaled chart: log or linear, and the log floor. */
+export function yAxis(chart: ScaledChart, log: boolean): ChartOptions<'bar'> {
+  return { scales: { y: { type: log ? 'logarithmic' : 'linear', beginAtZero: !log, ...(log && chart.logMin !== undefined ? { min: chart.logMin } : {}) } } };
 }
 
 /** The unit for byte values: the binary one that keeps the largest readable. */
@@ -91,16 +104,11 @@ function runStages(run: RunRecord): StageRow[] {
 export function bytesChart(run: RunRecord, log = false): ScaledChart {
   const rows = runStages(run);
   const { unit, divisor } = bytesScale(rows.flatMap((s) => [s.c2s, s.s2c]));
-  return {
-    unit,
-    data: {
-      labels: rows.map((s) => s.name),
-      datasets: [
-        { label: 'client → server', data: scaled(rows.map((s) => s.c2s), divisor, log), backgroundColor: COLORS.c2s },
-        { label: 'server → client', data: scaled(rows.map((s) => s.s2c), divisor, log), backgroundColor: COLORS.s2c },
-      ],
-    },
-  };
+  const datasets: ChartData<'bar'>['datasets'] = [
+    { label: 'client → server', data: scaled(rows.map((s) => s.c2s), divisor, log), backgroundColor: COLORS.c2s },
+    { label: 'server → client', data: scaled(rows.map((s) => s.s2c), divisor, log), backgroundColor: COLORS.s2c },
+  ];
+  return withFloor({ unit, data: { labels: rows.map((s) => s.name), datasets } });
 }
 
 /** Wall-clock time per finished stage; client/server split once the report is in. */
@@ -115,7 +123,12 @@ export function timeChart(run: RunRecord, log = false): ScaledChart {
     datasets.push({ label: 'client', data: scaled(rows.map((s) => s.clientMs ?? 0), divisor, log), backgroundColor: COLORS.client });
     datasets.push({ label: 'server', data: scaled(rows.map((s) => s.serverMs ?? 0), divisor, log), backgroundColor: COLORS.server });
   }
-  return { unit, data: { labels: rows.map((s) => s.name), datasets } };
+  return withFloor({ unit, data: { labels: rows.map((s) => s.name), datasets } });
+}
+
+function withFloor(c: ScaledChart): ScaledChart {
+  const floor = logFloor(c.data.datasets.flatMap((d) => d.data as (number | null | number[])[]));
+  return floor === undefined ? c : { ...c, logMin: floor };
 }
 
 /**
@@ -164,7 +177,7 @@ export function compareChart(
       data: spreads.map((s) => (s ? [s.min / divisor, s.max / divisor] : null)) as unknown as number[],
     } as ChartData<'bar'>['datasets'][number]);
   }
-  return { unit, data: { labels: reports.map(reportLabel), datasets } };
+  return withFloor({ unit, data: { labels: reports.map(reportLabel), datasets } });
 }
 
 /** Accuracy and agreement of each report side by side (percent). */
