@@ -100,7 +100,7 @@ describe('leak measurements: float masks leak, ring shares do not', () => {
     const dense = planServer(net, DEFAULT_MASKS).find((s) => s.kind === 'linear' && s.spec.kind === 'dense') as ServerLinearStep;
     // a 16 → 8 slice of the model's dense layer, as its own small layer
     const n = 16, m = 8, W = new Float64Array(m * n);
-    for (let o = 0; o < m; o++) for (let i = 0; i < n; i++) W[o * n + i] = dense.layer.weight[o * dense.spec.inFeatures + i]!;
+    for (let o = 0; o < m; o++) for (let i = 0; i < n; i++) W[o * n + i] = dense.layer.weight[o * dense.inSize + i]!;
     const layer = { kind: 'dense' as const, name: 'slice', inFeatures: n, outFeatures: m, weight: W, bias: new Float64Array(m) };
     const step: ServerLinearStep = { ...dense, spec: layer, layer, inShape: [n], outShape: [m], inSize: n, outSize: m, next: undefined, rowNorm: Math.max(...Array.from({ length: m }, (_, o) => W.slice(o * n, o * n + n).reduce((a, w) => a + Math.abs(w), 0))) };
     const Q = 200_000;
