@@ -101,11 +101,17 @@ function sharesFor(layer: GcLayer): { c: Float64Array; s: Float64Array } {
   return { c, s };
 }
 
-/** The activation layers of the bundled ReLU models, with max-pool and ReLU fused. */
+/**
+ * The garbled-circuit steps the ring schemes plan for the bundled ReLU models: the
+ * batch-norm between each max-pool and its ReLU is a linear step of its own, so the pool
+ * (with the truncation) and the ReLU are separate circuits (test/gc/ring-plan.test.ts).
+ */
 export function mnistReluLayers(p: number, truncBits: number): { name: string; layer: GcLayer }[] {
   return [
-    { name: 'pool1 8×24×24 → 8×12×12, max 2×2 + ReLU', layer: maxPoolLayer(p, truncBits, true, [8, 24, 24], 2, 2) },
-    { name: 'pool2 16×8×8 → 16×4×4, max 2×2 + ReLU', layer: maxPoolLayer(p, truncBits, true, [16, 8, 8], 2, 2) },
+    { name: 'pool1 8×24×24 → 8×12×12, max 2×2', layer: maxPoolLayer(p, truncBits, false, [8, 24, 24], 2, 2) },
+    { name: 'relu1 ×1152', layer: reluLayer(p, truncBits, 8 * 12 * 12) },
+    { name: 'pool2 16×8×8 → 16×4×4, max 2×2', layer: maxPoolLayer(p, truncBits, false, [16, 8, 8], 2, 2) },
+    { name: 'relu2 ×256', layer: reluLayer(p, truncBits, 256) },
     { name: 'dense1 ReLU ×64', layer: reluLayer(p, truncBits, 64) },
   ];
 }

@@ -45,19 +45,19 @@ export interface RingProposal {
   gc?: string;
 }
 
-/** Offline bytes one image's garbled-circuit steps need (tables, OT columns and corrections, mask labels). */
+/** Largest offline response of one garbled-circuit step per image (tables, OT corrections, mask labels); 0 without. */
 function gcBytesPerImage(steps: readonly RingStep[]): number {
   let bytes = 0;
   for (const s of steps) {
     if (s.kind !== 'gc') continue;
     const { spec, windows } = s.layer, n = Math.ceil(Math.log2(spec.p));
-    bytes += windows * (32 * activationCircuit(spec).circuit.andCount + 32 * spec.window * n + 16 * n);
+    bytes = Math.max(bytes, windows * (32 * activationCircuit(spec).circuit.andCount + 16 * spec.window * n + 16 * n));
   }
   return bytes;
 }
 
 /** Images per batch so that one step's offline response stays well under the 256 MiB frame limit. */
-const GC_BATCH_BYTES = 160 * 2 ** 20;
+const GC_BATCH_BYTES = 192 * 2 ** 20;
 
 type RingId = 'merged-ring' | 'delphi';
 

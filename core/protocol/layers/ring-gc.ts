@@ -6,8 +6,12 @@
  */
 import { PpnnError } from '../../errors.ts';
 import {
-  activationOfflineClient, activationOfflineServer, activationOnlineClient, activationOnlineServer,
-  type ClientActivationState, type ServerActivationState,
+  activationOfflineClient,
+  activationOfflineServer,
+  activationOnlineClient,
+  activationOnlineServer,
+  type ClientActivationState,
+  type ServerActivationState,
 } from '../../gc/activation.ts';
 import type { GcClientSession, GcServerSession } from '../../gc/session.ts';
 import type { RingGcStep } from '../ring-plan.ts';
@@ -31,12 +35,21 @@ function state<T>(s: T | undefined, step: RingGcStep): T {
   return s;
 }
 
-export const ringGc: LayerProtocol<GcClientCtx, GcServerCtx, RingGcStep, RingGcStep, ClientActivationState, ServerActivationState> = {
+export const ringGc: LayerProtocol<
+  GcClientCtx,
+  GcServerCtx,
+  RingGcStep,
+  RingGcStep,
+  ClientActivationState,
+  ServerActivationState
+> = {
   name: 'ring-gc',
   hasOffline: () => true,
   offlineClient: (ctx, step, count) => activationOfflineClient(session(ctx.gc, step), step.layer, count),
-  offlineServer: async (ctx, step, request, count) => activationOfflineServer(session(ctx.gc, step), step.layer, request, count),
-  onlineClient: (ctx, step, st, share, io) => activationOnlineClient(session(ctx.gc, step), step.layer, state(st, step), share, io),
+  offlineServer: async (ctx, step, request, count) =>
+    activationOfflineServer(session(ctx.gc, step), step.layer, request, count),
+  onlineClient: (ctx, step, st, share, io) =>
+    activationOnlineClient(session(ctx.gc, step), step.layer, state(st, step), share, io),
   async onlineServer(_ctx, step, st, share, io) {
     if (!share) throw new PpnnError('INTERNAL', `${step.name}: ReLU / max-pool before any linear map`);
     return activationOnlineServer(step.layer, state(st, step), share, io);
