@@ -51,7 +51,7 @@ describe('planning ReLU / max-pool for the ring schemes', () => {
     }
   });
 
-  it('fuses a max-pool with the ReLU before or after it into one circuit, and refuses what the circuits cannot run', () => {
+  it('fuses a max-pool with the ReLU before or after it, and refuses what the circuits cannot run', () => {
     const conv = (name: string, c: number, k = 3) => ({
       kind: 'conv2d',
       name,
