@@ -8,28 +8,69 @@ import { layerOutputShape } from './shapes.ts';
 import type { Conv2dLayer, DenseLayer, Layer, LayerSpec, Model, PoolLayer, Shape } from './types.ts';
 import { shapeSize } from './types.ts';
 
+/**
+ * im2col index table of a conv on an input shape: entry p·T + t (output position p, tap
+ * t = (c·kh + ky)·kw + kx) is the input index the tap reads, or −1 in the padding. Built
+ * once per (layer, shape): the online stage runs the same conv for every image.
+ */
+const im2colTables = new WeakMap<object, Map<string, Int32Array>>();
+
+function im2colTable(l: Pick<Conv2dLayer, 'inChannels' | 'kernel' | 'stride' | 'padding'>, H: number, W: number, OH: number, OW: number): Int32Array {
+  let per = im2colTables.get(l);
+  if (!per) im2colTables.set(l, (per = new Map()));
+  const key = `${H}x${W}`;
+  let table = per.get(key);
+  if (table) return table;
+  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding, T = l.inChannels * kh * kw;
+  table = new Int32Array(OH * OW * T);
+  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+    const base = (oy * OW + ox) * T;
+    for (let c = 0; c < l.inChannels; c++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
+      const iy = oy * sh + a - ph, ix = ox * sw + b - pw;
+      table[base + (c * kh + a) * kw + b] = iy < 0 || iy >= H || ix < 0 || ix >= W ? -1 : (c * H + iy) * W + ix;
+    }
+  }
+  per.set(key, table);
+  return table;
+}
+
+/**
+ * 2-D convolution, CHW. Gathers the input into im2col columns once (cached index table)
+ * and runs a dense multiply over contiguous rows; taps are summed in the same order as
+ * the direct loop (bias first, then c, ky, kx; a padding tap adds w·0 = 0), so results
+ * are bit-identical to it.
+ */
 export function conv2d(l: Pick<Conv2dLayer, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'padding' | 'weight' | 'bias'>, x: Float64Array, shape: Shape): Float64Array {
   const [, H, W] = shape as [number, number, number];
   const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
   const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
-  const out = new Float64Array(l.outChannels * OH * OW);
-  for (let o = 0; o < l.outChannels; o++) {
-    for (let oy = 0; oy < OH; oy++) {
-      for (let ox = 0; ox < OW; ox++) {
-        let acc = l.bias[o]!;
-        for (let c = 0; c < l.inChannels; c++) {
-          for (let a = 0; a < kh; a++) {
-            const iy = oy * sh + a - ph;
-            if (iy < 0 || iy >= H) continue;
-            for (let b = 0; b < kw; b++) {
-              const ix = ox * sw + b - pw;
-              if (ix < 0 || ix >= W) continue;
-              acc += l.weight[((o * l.inChannels + c) * kh + a) * kw + b]! * x[(c * H + iy) * W + ix]!;
-            }
-          }
-        }
-        out[(o * OH + oy) * OW + ox] = acc;
+  const P = OH * OW, T = l.inChannels * kh * kw, O = l.outChannels;
+  const table = im2colTable(l, H, W, OH, OW);
+  const cols = new Float64Array(P * T);
+  for (let i = 0; i < cols.length; i++) { const k = table[i]!; cols[i] = k < 0 ? 0 : x[k]!; }
+  const out = new Float64Array(O * P), w = l.weight;
+  let o = 0;
+  // four output channels per pass share every column read (each sum keeps its own order)
+  for (; o + 4 <= O; o += 4) {
+    const w0 = o * T, w1 = w0 + T, w2 = w1 + T, w3 = w2 + T;
+    const b0 = l.bias[o]!, b1 = l.bias[o + 1]!, b2 = l.bias[o + 2]!, b3 = l.bias[o + 3]!;
+    for (let p = 0; p < P; p++) {
+      let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+      const cr = p * T;
+      for (let t = 0; t < T; t++) {
+        const v = cols[cr + t]!;
+        a0 += w[w0 + t]! * v; a1 += w[w1 + t]! * v; a2 += w[w2 + t]! * v; a3 += w[w3 + t]! * v;
       }
+      out[o * P + p] = a0; out[(o + 1) * P + p] = a1; out[(o + 2) * P + p] = a2; out[(o + 3) * P + p] = a3;
+    }
+  }
+  for (; o < O; o++) {
+    const wr = o * T, bias = l.bias[o]!;
+    for (let p = 0; p < P; p++) {
+      let acc = bias;
+      const cr = p * T;
+      for (let t = 0; t < T; t++) acc += w[wr + t]! * cols[cr + t]!;
+      out[o * P + p] = acc;
     }
   }
   return out;
