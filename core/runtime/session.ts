@@ -78,6 +78,18 @@ function ckksOf(p: unknown): InferenceReport['ckks'] {
   return params ? { polyModulusDegree: params.polyModulusDegree, coeffModulusBits: [...params.coeffModulusBits], scaleBits: params.scaleBits, slots: params.polyModulusDegree / 2 } : undefined;
 }
 
+/**
+ * Remote runs score the server's logits against the local model: that is only meaningful
+ * when it is the server's model. Throws ARCH_MISMATCH when the architecture the server
+ * sent (shapes, activations, public bounds) differs from the local model's.
+ */
+function checkSameArchitecture(remote: Architecture, local: Architecture, localName: string): void {
+  const strip = (a: Architecture): string => JSON.stringify({ ...a, name: undefined });
+  if (strip(remote) !== strip(local)) {
+    throw new PpnnError('ARCH_MISMATCH', `the server's network is not the local reference '${localName}' (architectures differ): its plaintext figures would be meaningless`);
+  }
+}
+
 /** A non-interactive scheme (e.g. cryptonets) in one worker: both roles' computations, bytes counted. */
 async function runLocalSession(req: RunRequest, handlers: RunHandlers): Promise<InferenceReport> {
   if (req.server) throw new PpnnError('ARGUMENT_INVALID', `${req.scheme} runs locally only (it has no interactive protocol to serve)`);
@@ -157,6 +169,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   if (req.server) {
     const c = startRole<ClientDone>(clientData(), [], onClientEvent, handlers.signal);
     client = await c.done;
+    checkSameArchitecture(client.architecture, architectureOf(merged.model), req.model);
   } else {
     const { port1, port2 } = new MessageChannel();
     const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}), ...(req.workers !== undefined ? { workers: req.workers } : {}) };
