@@ -22,6 +22,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   report: async () => (await import('./commands/report.ts')).reportCommand,
   bench: async () => (await import('./commands/bench.ts')).benchCommand,
   app: async () => (await import('./commands/app.ts')).appCommand,
+  calibrate: async () => (await import('./commands/calibrate.ts')).calibrateCommand,
 };
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */

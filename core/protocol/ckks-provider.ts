@@ -8,6 +8,7 @@ import { PpnnError } from '../errors.ts';
 import { addReportCounts, chooseParams, validateParams, HeClient, HeServer, rotationStepsFor, type CkksParams, type HeStats, type Layout } from '../he/index.ts';
 import type { Architecture } from '../model/types.ts';
 import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
+import { DEFAULT_TARGET_ERROR, planPrecision, type StepPrecision } from './precision.ts';
 import { gazelleShareRange, inputMaskRange, planClient, serverMaskRanges, type ClientLinearStep, type ClientStep, type MaskParams, type ServerStep } from './plan.ts';
 import type { ClientPreprocessor, ClientProviderFactory, FloatSchemeId, ProviderInfo, ServerPreprocessor, ServerProviderFactory } from './provider.ts';
 
@@ -20,6 +21,13 @@ export interface CkksProposal {
    * (error × f) for range, letting the shares keep the full precision of Δ. Public.
    */
   productScale: Record<number, number>;
+  /**
+   * Per linear step index: the client encrypts r/g, shares come back as (M·r − s)/g and
+   * both parties multiply by g (core/protocol/precision.ts). Public; absent = 1.
+   */
+  shareScale?: Record<number, number>;
+  /** the precision plan's prediction (public: derived from public bounds and the parameters) */
+  precision?: { targetError: number; predictedLogitError: number; meetsTarget: boolean; advice?: string; steps: StepPrecision[] };
   /** the protocol the parameters were made for (gazelle needs relinearisation keys) */
   scheme: FloatSchemeId;
 }
@@ -29,47 +37,43 @@ const SHARE_PRECISION = 1e-5;
 
 const heShape = (step: ClientLinearStep, product: boolean) => ({ spec: step.spec, product, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) });
 
-export function ckksServerProviders(opts: { layout?: Layout; workers?: number } = {}): ServerProviderFactory {
+export function ckksServerProviders(opts: { layout?: Layout; workers?: number; targetError?: number } = {}): ServerProviderFactory {
   const layout = opts.layout ?? 'fast';
   return {
     propose(steps: ServerStep[], masks: MaskParams, scheme: FloatSchemeId): ProviderInfo {
       if (scheme === 'gazelle') return proposeGazelle(steps, masks, layout);
-      // The shares (M·r − s) set the value range; products are scaled into it (see productScale).
-      let maxAbs = 1, depth: 1 | 2 = 1;
-      for (const st of steps) {
-        if (st.kind !== 'linear') continue;
-        const mr = st.rowNorm * inputMaskRange(st, masks);
-        maxAbs = Math.max(maxAbs, inputMaskRange(st, masks), mr + serverMaskRanges(st, masks).sRange);
-      }
-      const productScale: Record<number, number> = {};
-      for (const st of steps) {
-        if (st.kind !== 'linear') continue;
-        const ranges = serverMaskRanges(st, masks);
-        if (!ranges.product) continue;
-        depth = 2;
-        const productAbs = st.rowNorm * inputMaskRange(st, masks) * ranges.product.aRange + ranges.product.tRange;
-        productScale[st.index] = 2 ** Math.max(0, Math.ceil(Math.log2(productAbs / maxAbs)));
-      }
-      const params = chooseParams({ depth, maxAbsValue: maxAbs, precision: SHARE_PRECISION });
-      return { kind: 'ckks', params: { params, layout, productScale, scheme } satisfies CkksProposal };
+      // Precision by design: parameters and per-step scales from the target logit error.
+      const plan = planPrecision(steps, masks, opts.targetError ?? DEFAULT_TARGET_ERROR);
+      const scales = (key: 'shareScale' | 'productScale'): Record<number, number> =>
+        Object.fromEntries(plan.steps.filter((p) => p[key] !== 1).map((p) => [p.index, p[key]]));
+      const { targetError, predictedLogitError, meetsTarget, advice } = plan;
+      return {
+        kind: 'ckks',
+        params: {
+          params: plan.params, layout, productScale: scales('productScale'), shareScale: scales('shareScale'), scheme,
+          precision: { targetError, predictedLogitError, meetsTarget, ...(advice ? { advice } : {}), steps: [...plan.steps] },
+        } satisfies CkksProposal,
+      };
     },
     async create(info, setupBlobs): Promise<ServerPreprocessor> {
-      const { params, layout: lay, productScale } = info.params as CkksProposal;
+      const { params, layout: lay, productScale, shareScale = {} } = info.params as CkksProposal;
       if (setupBlobs.length !== 1) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
       const server = await HeServer.create(params, setupBlobs[0]!, opts.workers ? { workers: opts.workers } : {});
       return {
         kind: 'ckks',
         async evaluate(step, request, count, ranges) {
-          const f = productScale[step.index] ?? 1;
+          const f = productScale[step.index] ?? 1, g = shareScale[step.index] ?? 1;
           const r = await server.evaluate(step.layer, request, count, {
-            layout: lay, sRange: ranges.sRange,
-            product: ranges.product ? { aRange: ranges.product.aRange / f, tRange: ranges.product.tRange / f } : undefined,
+            layout: lay, sRange: ranges.sRange / g,
+            product: ranges.product ? { aRange: ranges.product.aRange / f, tRange: ranges.product.tRange / (g * f) } : undefined,
             ...(step.layer.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
           });
-          // the server keeps the unscaled a, t: p = f·(M·r ⊙ a/f − t/f) = (M·r)⊙a − t
-          if (f !== 1 && r.a && r.t) {
+          // the server keeps the unscaled s, a, t: y_c = g·(M·r/g − s/g) and
+          // p = g·f·((M·r/g) ⊙ a/f − t/(g·f)) = (M·r)⊙a − t
+          if (g !== 1) r.s = r.s.map((v) => v.map((x) => x * g));
+          if ((f !== 1 || g !== 1) && r.a && r.t) {
             r.a = r.a.map((v) => v.map((x) => x * f));
-            r.t = r.t.map((v) => v.map((x) => x * f));
+            r.t = r.t.map((v) => v.map((x) => x * g * f));
           }
           return r;
         },
@@ -108,6 +112,11 @@ function proposeGazelle(steps: ServerStep[], masks: MaskParams, layout: Layout):
   return { kind: 'ckks', params: { params, layout, productScale: {}, scheme: 'gazelle' } satisfies CkksProposal };
 }
 
+/** masks / g, copied (the client keeps the unscaled r for the online stage). */
+function scaleDown(masks: Float64Array[], g: number): Float64Array[] {
+  return g === 1 ? masks : masks.map((m) => m.map((x) => x / g));
+}
+
 /** A gazelle linear step applies the preceding activation homomorphically. */
 function followsActivation(steps: readonly ClientStep[], step: ClientLinearStep): boolean {
   return step.index > 0 && steps[step.index - 1]!.kind === 'activation';
@@ -117,7 +126,7 @@ export function ckksClientProviders(): ClientProviderFactory {
   return {
     async create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor> {
       if (info.kind !== 'ckks') throw new PpnnError('PROTOCOL_VIOLATION', `server proposed provider '${info.kind}'; this client only accepts CKKS`);
-      const { params, layout, productScale, scheme } = info.params as CkksProposal;
+      const { params, layout, productScale, scheme, shareScale = {} } = info.params as CkksProposal;
       validateParams(params);
       const all = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 });
       const steps = all.filter((s): s is ClientLinearStep => s.kind === 'linear');
@@ -127,11 +136,12 @@ export function ckksClientProviders(): ClientProviderFactory {
       return {
         kind: 'ckks',
         setupBlobs: () => [client.setupMessage()],
-        encryptMasks: (step, masks) => client.encryptMasks(step.spec, masks, layout, { product: step.next !== undefined, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),
+        encryptMasks: (step, masks) => client.encryptMasks(step.spec, scaleDown(masks, shareScale[step.index] ?? 1), layout, { product: step.next !== undefined, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),
         decryptShares: (step, response, count) => {
           const out = client.decryptShares(step.spec, response, count);
-          const f = productScale?.[step.index] ?? 1;
-          if (f !== 1 && out.product) out.product = out.product.map((v) => v.map((x) => x * f));
+          const f = productScale?.[step.index] ?? 1, g = shareScale[step.index] ?? 1;
+          if (g !== 1) out.share = out.share.map((v) => v.map((x) => x * g));
+          if (f * g !== 1 && out.product) out.product = out.product.map((v) => v.map((x) => x * f * g));
           return out;
         },
         encryptOnline: (step, share) => client.encryptMasks(step.spec, [share], layout, { online: { activation: followsActivation(all, step) }, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),

@@ -12,12 +12,15 @@ export class SecureVsPlain {
   #plainCorrect = 0;
   #maxErr = 0;
 
-  /** Record image `index`; returns its ImageResult. */
-  add(index: number, label: number, secure: ArrayLike<number>, plain: ArrayLike<number>): ImageResult {
+  /** Record image `index`; returns its ImageResult (with both logit vectors when `keepLogits`). */
+  add(index: number, label: number, secure: ArrayLike<number>, plain: ArrayLike<number>, keepLogits = false): ImageResult {
     let err = 0;
     for (let k = 0; k < plain.length; k++) err = Math.max(err, Math.abs(secure[k]! - plain[k]!));
     this.#maxErr = Math.max(this.#maxErr, err);
-    const r: ImageResult = { index, label, secure: argmax(secure), plaintext: argmax(plain), maxLogitError: err };
+    const r: ImageResult = {
+      index, label, secure: argmax(secure), plaintext: argmax(plain), maxLogitError: err,
+      ...(keepLogits ? { secureLogits: Array.from(secure), plaintextLogits: Array.from(plain) } : {}),
+    };
     if (r.secure === label) this.#correct++;
     if (r.secure === r.plaintext) this.#agree++;
     if (r.plaintext === label) this.#plainCorrect++;

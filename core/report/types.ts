@@ -56,6 +56,9 @@ export interface ImageResult {
   secure: number;
   plaintext: number;
   maxLogitError: number;
+  /** per-class logits, when the run kept them (`ppnn infer --logits`) */
+  secureLogits?: number[];
+  plaintextLogits?: number[];
 }
 
 export interface InferenceReport {
@@ -85,6 +88,14 @@ export interface InferenceReport {
   /** seed of the client's masks; -1 when they came from the OS CSPRNG (no seed) */
   seed: number;
   results?: ImageResult[];
+  /** float schemes: the server's precision plan (predicted max |logit error|, an upper bound, per linear step) */
+  precision?: {
+    targetError: number;
+    predictedLogitError: number;
+    meetsTarget: boolean;
+    advice?: string;
+    steps: { name: string; predictedLogitError: number }[];
+  };
   /** linear maps before and after the merging stage */
   mergeSummary?: { before: number; after: number };
   /** whole run, wall clock */

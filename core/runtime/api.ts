@@ -27,6 +27,10 @@ export interface RunRequest {
   shareBits?: number;
   /** local runs: the server's HE worker threads for preprocessing (0 or 1: inline); default 1 */
   workers?: number;
+  /** target max |logit error| the server plans its CKKS parameters for (local runs); default 1e-3 */
+  targetError?: number;
+  /** keep every image's secure and plaintext logits in `results` */
+  keepLogits?: boolean;
 }
 
 export interface RunHandlers {

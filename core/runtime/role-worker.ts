@@ -23,7 +23,7 @@ import { wsConnect } from '../transport/websocket.ts';
 export type RoleWorkerData =
   | { role: 'local'; scheme: string; model: string; dataset: string; limit: number; seed: number }
   /** `network` is already the scheme's network (merged on the main thread): it is not merged again */
-  | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number; workers?: number }
+  | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number; workers?: number; targetError?: number }
   | { role: 'client'; scheme: string; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number; remote?: RemoteOptions };
 
 /** How a remote client authenticates itself and checks the server (see wsConnect). */
@@ -63,7 +63,11 @@ async function main(): Promise<void> {
   if (d.role === 'server') {
     primeNetwork(d.network, d.scheme, { report: d.mergeReport });
     const t = messagePortTransport(d.port);
-    const summary = await serveSession(t, { model: d.network, schemes: [d.scheme], ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}), ...((d.workers ?? 0) > 1 ? { providers: ckksServerProviders({ workers: d.workers! }) } : {}) });
+    const targetError = d.targetError !== undefined ? { targetError: d.targetError } : {};
+    const summary = await serveSession(t, {
+      model: d.network, schemes: [d.scheme], ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}), ...targetError,
+      ...((d.workers ?? 0) > 1 ? { providers: ckksServerProviders({ workers: d.workers!, ...targetError }) } : {}),
+    });
     post({ type: 'done', result: summary });
     t.close();
     return;

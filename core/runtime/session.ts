@@ -90,6 +90,15 @@ function checkSameArchitecture(remote: Architecture, local: Architecture, localN
   }
 }
 
+/** The precision plan the server proposed with its CKKS parameters (core/protocol/precision.ts), if any. */
+function precisionOf(p: unknown): Pick<InferenceReport, 'precision'> {
+  const plan = (p as { precision?: InferenceReport['precision'] & { steps: { name: string; predictedLogitError: number }[] } } | null)?.precision;
+  if (!plan) return {};
+  const { targetError, predictedLogitError, meetsTarget, advice } = plan;
+  const steps = plan.steps.map((s) => ({ name: s.name, predictedLogitError: s.predictedLogitError }));
+  return { precision: { targetError, predictedLogitError, meetsTarget, ...(advice ? { advice } : {}), steps } };
+}
+
 /** A non-interactive scheme (e.g. cryptonets) in one worker: both roles' computations, bytes counted. */
 async function runLocalSession(req: RunRequest, handlers: RunHandlers): Promise<InferenceReport> {
   if (req.server) throw new PpnnError('ARGUMENT_INVALID', `${req.scheme} runs locally only (it has no interactive protocol to serve)`);
@@ -151,7 +160,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       }
       onl.c2s += ev.bytesClientToServer;
       onl.s2c += ev.bytesServerToClient;
-      const r = score.add(ev.index, ds.labels[ev.index]!, ev.logits, plain[ev.index]!);
+      const r = score.add(ev.index, ds.labels[ev.index]!, ev.logits, plain[ev.index]!, req.keepLogits);
       emit({ type: 'image', result: r, runningAccuracy: score.runningAccuracy, runningAgreement: score.runningAgreement });
       emit({ type: 'progress', stage: 'online', imagesDone: score.results.length, imagesTotal: count, bytesClientToServer: onl.c2s, bytesServerToClient: onl.s2c });
     }
@@ -172,7 +181,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     checkSameArchitecture(client.architecture, architectureOf(merged.model), req.model);
   } else {
     const { port1, port2 } = new MessageChannel();
-    const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}), ...(req.workers !== undefined ? { workers: req.workers } : {}) };
+    const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}), ...(req.workers !== undefined ? { workers: req.workers } : {}), ...(req.targetError !== undefined ? { targetError: req.targetError } : {}) };
     const s = startRole<ServerSessionSummary>(serverData, [port1], () => {}, handlers.signal);
     const c = startRole<ClientDone>(clientData(port2), [port2], onClientEvent, handlers.signal);
     try {
@@ -215,6 +224,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     ckks: ckksOf(client.provider.params),
     ...(ring ? { ring } : { masks: { inputHidingBits: client.masks.inputBits, shareHidingBits: client.masks.shareBits, notes: 'statistical hiding per value, see docs/PROTOCOL.md' } }),
     security: securityOf(scheme.family, client),
+    ...precisionOf(client.provider.params),
     ...(req.server ? { server: req.server } : {}),
     seed: seed ?? -1,
     results,

@@ -48,7 +48,7 @@ function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme
 }
 
 function floatServer(id: FloatSchemeId, network: (m: Model) => MergeResult, opts: SchemeServerOptions): ServerScheme<FloatServerCtx, ServerStep> {
-  const providers = opts.providers ?? ckksServerProviders();
+  const providers = opts.providers ?? ckksServerProviders(opts.targetError !== undefined ? { targetError: opts.targetError } : {});
   return {
     id,
     prepare(model, hello) {

@@ -36,6 +36,8 @@ export interface SchemeServerOptions {
   providers?: ServerProviderFactory;
   /** server-chosen hiding of its shares (bits) */
   shareBits?: number;
+  /** target max |logit error| the CKKS parameters are planned for (core/protocol/precision.ts) */
+  targetError?: number;
 }
 
 /** A two-party scheme: its merging stage and its two roles (context and step types are the scheme's own). */

@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { loadModel } from '../../model/load.ts';
+import { missingBoundsWarning } from './calibrate.ts';
 import { runSession } from '../../runtime/session.ts';
 import { formatBytes, formatCount, formatMs, formatSeed } from '../../report/format.ts';
 import type { InferenceReport, SchemeId, StageMetrics } from '../../report/types.ts';
@@ -27,6 +30,11 @@ export function formatReport(r: InferenceReport): string {
   lines.push(`per image (median): online ${formatMs(r.perImage.onlineMs)}, ${formatBytes(r.perImage.onlineBytes)}; preprocessing ${formatMs(r.perImage.preprocessingMs)}, ${formatBytes(r.perImage.preprocessingBytes)}`);
   const he = r.stages.preprocessing.he ?? r.stages.online.he;
   if (he) lines.push(`HE ops: ${Object.entries(he).map(([k, v]) => `${k} ${formatCount(v as number)}`).join(', ')}`);
+  if (r.precision) {
+    const p = r.precision;
+    const per = p.steps.map((s) => `${s.name} ${s.predictedLogitError.toExponential(1)}`).join(', ');
+    lines.push(`precision plan: predicted max |logit error| <= ${p.predictedLogitError.toExponential(2)} (target ${p.targetError}); per step: ${per}`);
+  }
   if (r.ckks) lines.push(`CKKS: N=${r.ckks.polyModulusDegree}, primes [${r.ckks.coeffModulusBits.join(',')}], scale 2^${r.ckks.scaleBits}, ${r.ckks.slots} slots`);
   return lines.join('\n');
 }
@@ -51,6 +59,20 @@ function remoteOptions(server: string | undefined, tokenFile: string | undefined
   return { ...(token ? { token } : {}), ...(ca ? { ca: readText(ca, 'CA file') } : {}), ...(pin ? { pin } : {}) };
 }
 
+/** Per-image results as CSV (`.csv`) or JSON: index, label, predictions, max |logit error|, logits when kept. */
+export function perImageFile(report: InferenceReport, file: string): string {
+  const rows = report.results ?? [];
+  if (extname(file).toLowerCase() !== '.csv') {
+    return JSON.stringify({ scheme: report.scheme, model: report.model, dataset: report.dataset, results: rows }) + '\n';
+  }
+  const k = rows[0]?.secureLogits?.length ?? 0;
+  const head = ['index', 'label', 'secure', 'plaintext', 'maxLogitError',
+    ...Array.from({ length: k }, (_, i) => `secure_${i}`), ...Array.from({ length: k }, (_, i) => `plaintext_${i}`)];
+  const line = (r: (typeof rows)[number]): string =>
+    [r.index, r.label, r.secure, r.plaintext, r.maxLogitError, ...(r.secureLogits ?? []), ...(r.plaintextLogits ?? [])].join(',');
+  return [head.join(','), ...rows.map(line)].join('\n') + '\n';
+}
+
 export const inferCommand = defineCommand({
   name: 'infer',
   summary: 'secure two-party inference (preprocessing + online) on N images',
@@ -67,7 +89,13 @@ export const inferCommand = defineCommand({
     'input-bits': INPUT_BITS_OPTION,
     'share-bits': SHARE_BITS_OPTION,
     workers: WORKERS_OPTION,
-    json: { ...JSON_OPTION, description: 'print the report (without per-image results) as JSON' },
+    'target-error': {
+      type: 'number', min: 1e-12, max: 1e3, defaultText: '1e-3',
+      description: 'max |logit error| the server plans its CKKS parameters for (local runs; merged / unmerged)',
+    },
+    logits: { type: 'boolean', description: 'keep per-image secure and plaintext logits (in --json results and --out)' },
+    out: { type: 'string', placeholder: 'FILE', description: 'write per-image results to FILE: CSV for .csv, else JSON' },
+    json: { ...JSON_OPTION, description: 'print the report as JSON (per-image results only with --logits)' },
   },
   notes: [
     'locally, server and client run in two worker threads; with --server only the client runs here',
@@ -77,6 +105,8 @@ export const inferCommand = defineCommand({
     if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server)) throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// or wss:// URL, got '${o.server}'`);
     const remote = remoteOptions(o.server, o['token-file'], o.ca, o.pin);
     await warnDatasetMismatch(io, o.model, o.dataset);
+    const warning = missingBoundsWarning(await loadModel(o.model), o.model, o.dataset);
+    if (warning) io.err(warning);
     const bar = new ProgressBar(o.scheme, o.limit, io);
     const lines = new StageLines(io);
     let images = 0;
@@ -87,6 +117,8 @@ export const inferCommand = defineCommand({
         ...(o['input-bits'] !== undefined ? { inputBits: o['input-bits'] } : {}),
         ...(o['share-bits'] !== undefined ? { shareBits: o['share-bits'] } : {}),
         workers: o.workers,
+        ...(o['target-error'] !== undefined ? { targetError: o['target-error'] } : {}),
+        ...(o.logits ? { keepLogits: true } : {}),
       },
       {
         onEvent: (ev) => {
@@ -99,10 +131,15 @@ export const inferCommand = defineCommand({
       },
     );
     bar.done();
+    if (o.out) writeFileSync(o.out, perImageFile(report, o.out));
+    if (report.precision && !report.precision.meetsTarget && report.precision.advice) io.err(`warning: ${report.precision.advice}`);
     if (o.json) {
-      const { results: _r, ...summary } = report;
-      io.out(JSON.stringify(summary));
-    } else io.out(formatReport(report));
+      const { results, ...summary } = report;
+      io.out(JSON.stringify(o.logits ? { ...summary, results } : summary));
+    } else {
+      io.out(formatReport(report));
+      if (o.out) io.out(`per-image results: ${o.out}`);
+    }
     return 0;
   },
 });

@@ -8,6 +8,7 @@ import { createLogger } from '../../server/log.ts';
 import { reexecWithAllocatorTuning } from '../../server/memory.ts';
 import { startPpnnServer } from '../../server/server.ts';
 import { defineCommand } from '../command.ts';
+import { missingBoundsWarning } from './calibrate.ts';
 import { MODEL_OPTION, SHARE_BITS_OPTION, WORKERS_OPTION } from './options.ts';
 
 const MiB = 1024 * 1024;
@@ -67,6 +68,8 @@ export const serveCommand = defineCommand({
   async run({ values: o }, io) {
     reexecWithAllocatorTuning(); // before anything is printed or bound: see core/server/memory.ts
     const model = await loadModel(o.model);
+    const warning = missingBoundsWarning(model, o.model);
+    if (warning) io.err(warning);
     const log = createLogger({ level: o['log-level'] });
     const token = loadToken(o['token-file']);
     if ((o['tls-cert'] === undefined) !== (o['tls-key'] === undefined)) throw new PpnnError('ARGUMENT_INVALID', '--tls-cert and --tls-key go together');

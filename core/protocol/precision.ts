@@ -1,0 +1,178 @@
+/**
+ * Precision by design: from the planned network, the masks and a target logit error, the
+ * CKKS request (Δ from a precision, q0 from a value range) and a public per-step scale
+ * that let every linear step meet its share of the error budget — or an error saying what
+ * would fit.
+ *
+ * Error model. A decrypted share of linear step l carries an absolute error ≤ e·g_l, where
+ * e = predictedPrecision(params) (CKKS error is absolute, core/he/params.ts) and g_l the
+ * step's public scale: the client encrypts r/g_l, the server evaluates M·r/g_l − s/g_l,
+ * and both multiply their parts by g_l. Scaling by g_l moves the same bits between range
+ * and precision, so one set of parameters serves layers whose (range, precision) needs
+ * differ by orders of magnitude (a large-input last layer beside a small first one).
+ * The error of step l's output reaches the logits multiplied by its gain
+ *   gain_l = slope_l · ‖M_{l+1}‖₂,row · gain_{l+1},  gain_last = 1,
+ * where slope_l = 2|a|·bound + |b| is the activation's derivative bound on its calibrated
+ * input range and ‖M‖₂,row the largest row 2-norm (per-coordinate errors are independent
+ * and zero-mean, so they add in 2-norm, not 1-norm). The correlated product of a square
+ * activation carries error e·g_l·f_l (f_l its own range scale) at the activation output.
+ * The budget is split evenly over the K error sources: tolerance = target / (K · gain).
+ * Masks dominate every range (2^k times the values they hide), so range comes from them.
+ */
+import { PpnnError } from '../errors.ts';
+import { chooseParams, predictedPrecision, type CkksParams, type ParamsRequest } from '../he/index.ts';
+import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
+import { inputMaskRange, serverMaskRanges, type MaskParams, type ServerLinearStep, type ServerStep } from './plan.ts';
+
+/** Default target for the max |logit error| a secure run should stay under. */
+export const DEFAULT_TARGET_ERROR = 1e-3;
+
+/** The planned precision of one linear step (and the activation right after it). */
+export interface StepPrecision {
+  readonly index: number;
+  readonly name: string;
+  /** largest |value| of this step inside HE before scaling (masks included) */
+  readonly maxAbs: number;
+  /** gain from this step's output to the logits */
+  readonly gain: number;
+  /** allowed absolute error of this step's share */
+  readonly tolerance: number;
+  /** public scale g: values are encrypted as v/g */
+  readonly shareScale: number;
+  /** public scale f of the correlated product (1 when none) */
+  readonly productScale: number;
+  /** predicted contribution to the max |logit error|, given the chosen parameters */
+  readonly predictedLogitError: number;
+}
+
+export interface PrecisionPlan {
+  readonly targetError: number;
+  readonly request: ParamsRequest;
+  readonly params: CkksParams;
+  readonly steps: readonly StepPrecision[];
+  /** Σ of the per-step contributions: the predicted max |logit error| (an upper bound) */
+  readonly predictedLogitError: number;
+  readonly meetsTarget: boolean;
+  /** when the target is missed: what would meet it */
+  readonly advice?: string;
+}
+
+/** max over output rows of ‖row‖₂ (for conv: one output channel's kernel, which bounds every position). */
+export function rowNorm2(layer: Conv2dLayer | DenseLayer): number {
+  const rows = layer.kind === 'dense' ? layer.outFeatures : layer.outChannels;
+  const per = layer.weight.length / rows;
+  let best = 0;
+  for (let o = 0; o < rows; o++) {
+    let s = 0;
+    for (let i = 0; i < per; i++) s += layer.weight[o * per + i]! ** 2;
+    best = Math.max(best, Math.sqrt(s));
+  }
+  return best;
+}
+
+const pow2Floor = (x: number): number => 2 ** Math.floor(Math.log2(Math.max(x, 1)));
+const pow2Ceil = (x: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(x)));
+
+/** Derivative bound of the activations between two linear steps (1 when there are none). */
+function slopeAfter(steps: readonly ServerStep[], st: ServerLinearStep): number {
+  let slope = 1;
+  for (let i = st.index + 1; i < steps.length && steps[i]!.kind === 'activation'; i++) {
+    const { a, b } = (steps[i] as Extract<ServerStep, { kind: 'activation' }>).poly;
+    const bound = st.next?.inputBound ?? 1;
+    slope *= 2 * Math.abs(a) * bound + Math.abs(b);
+  }
+  return slope;
+}
+
+interface StepNeeds {
+  readonly st: ServerLinearStep;
+  readonly k: number;
+  readonly maxAbs: number;
+  readonly productAbs: number;
+  readonly tolerance: number;
+  /** gain of an error on the activation output right after this step */
+  readonly productGain: number;
+}
+
+/** Per-step scales and predictions under `params` (capacity of q0 known). */
+function evaluate(needs: readonly StepNeeds[], gain: readonly number[], params: CkksParams): { steps: StepPrecision[]; total: number } {
+  const e = predictedPrecision(params);
+  // q0 holds |v|·Δ with sign, circuit-privacy doubling and one bit of margin (core/he/params.ts topBits).
+  const capacity = 2 ** (params.coeffModulusBits[0]! - params.scaleBits - 3);
+  const steps = needs.map((s): StepPrecision => {
+    const g = Math.max(pow2Floor(s.tolerance / e), pow2Ceil(s.maxAbs / capacity));
+    const f = s.productAbs > 0 ? pow2Ceil(s.productAbs / (g * capacity)) : 1;
+    const productError = s.productAbs > 0 ? e * g * f * s.productGain : 0;
+    return {
+      index: s.st.index, name: s.st.name, maxAbs: s.maxAbs, gain: gain[s.k]!, tolerance: s.tolerance,
+      shareScale: g, productScale: f, predictedLogitError: e * g * gain[s.k]! + productError,
+    };
+  });
+  return { steps, total: steps.reduce((a, s) => a + s.predictedLogitError, 0) };
+}
+
+/**
+ * Plan the HE precision of the merged / unmerged protocol: for every N and scale Δ that
+ * fit 128-bit security (q0 at the full 60 bits, so products need the least scaling), the
+ * per-step scales and the predicted max |logit error|; the smallest N whose best Δ meets
+ * `targetError` wins, else the set with the least predicted error (`meetsTarget` false,
+ * `advice` says what would fit: fewer mask bits, calibration, a ring scheme).
+ * Throws RangeError for a bad target, HE_PARAMS when no parameter set exists at all.
+ */
+export function planPrecision(steps: readonly ServerStep[], masks: MaskParams, targetError = DEFAULT_TARGET_ERROR, opts: { calibrated?: boolean } = {}): PrecisionPlan {
+  if (!(targetError > 0) || !Number.isFinite(targetError)) throw new RangeError(`targetError must be a positive number, got ${targetError}`);
+  const linear = steps.filter((s): s is ServerLinearStep => s.kind === 'linear');
+  if (linear.length === 0) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', 'the network has no linear step');
+  // Gains, last step first.
+  const gain = new Array<number>(linear.length).fill(1);
+  for (let k = linear.length - 2; k >= 0; k--) gain[k] = slopeAfter(steps, linear[k]!) * rowNorm2(linear[k + 1]!.layer) * gain[k + 1]!;
+  const sources = linear.length + linear.filter((s) => s.next).length;
+  const needs: StepNeeds[] = linear.map((st, k) => {
+    const R = inputMaskRange(st, masks);
+    const ranges = serverMaskRanges(st, masks);
+    return {
+      st, k,
+      maxAbs: Math.max(1, R, st.rowNorm * R + ranges.sRange),
+      productAbs: ranges.product ? st.rowNorm * R * ranges.product.aRange + ranges.product.tRange : 0,
+      tolerance: targetError / (sources * Math.max(gain[k]!, 1e-300)),
+      productGain: gain[k]! / slopeAfter(steps, st),
+    };
+  });
+  const depth: 1 | 2 = needs.some((s) => s.productAbs > 0) ? 2 : 1;
+  let best: { params: CkksParams; request: ParamsRequest; steps: StepPrecision[]; total: number } | undefined;
+  let failure: unknown;
+  for (const n of [4096, 8192, 16384, 32768]) {
+    let bestHere: typeof best;
+    for (let scaleBits = 20; scaleBits <= 56; scaleBits++) {
+      const request: ParamsRequest = {
+        depth, minSlots: n / 2,
+        maxAbsValue: 2 ** (60 - 3 - scaleBits) * (1 - 1e-9),
+        precision: 2 ** (Math.log2(n) / 2 + 8 - scaleBits) * (1 + 1e-9),
+      };
+      let params: CkksParams;
+      try { params = chooseParams(request); } catch (e) { failure = e; continue; }
+      if (params.polyModulusDegree !== n) continue;
+      const r = evaluate(needs, gain, params);
+      if (!bestHere || r.total < bestHere.total) bestHere = { params, request, ...r };
+    }
+    if (bestHere && (!best || bestHere.total < best.total)) best = bestHere;
+    if (best && best.total <= targetError) break;
+  }
+  if (!best) throw failure instanceof PpnnError ? failure : new PpnnError('HE_PARAMS', 'no CKKS parameters within 128-bit security');
+  const meetsTarget = best.total <= targetError;
+  return {
+    targetError, request: best.request, params: best.params, steps: best.steps, predictedLogitError: best.total, meetsTarget,
+    ...(meetsTarget ? {} : { advice: adviceFor(best.total, targetError, masks, opts.calibrated ?? true) }),
+  };
+}
+
+/** What would bring the predicted error under the target (each mask bit less halves the masked ranges). */
+function adviceFor(predicted: number, targetError: number, masks: MaskParams, calibrated: boolean): string {
+  const over = Math.max(1, Math.ceil(Math.log2(predicted / targetError)));
+  const fixes = [
+    `fewer mask bits: --input-bits ${Math.max(0, masks.inputBits - over)} (now ${masks.inputBits}) or --share-bits ${Math.max(0, masks.shareBits - over)} (now ${masks.shareBits}); each bit less halves the masked ranges and weakens hiding by one bit`,
+    ...(calibrated ? [] : ['calibrated activation bounds: `ppnn calibrate --model M --dataset D` (the model has none, so every layer assumes |x| <= 64)']),
+    'a ring scheme (merged-ring / delphi): exact shares in Z_p, no CKKS error',
+  ];
+  return `predicted max |logit error| ${predicted.toExponential(2)} > target ${targetError}. What would fit: ${fixes.join('; ')}`;
+}
