@@ -23,6 +23,7 @@ const loaders: Record<string, () => Promise<Command>> = {
   bench: async () => (await import('./commands/bench.ts')).benchCommand,
   app: async () => (await import('./commands/app.ts')).appCommand,
   calibrate: async () => (await import('./commands/calibrate.ts')).calibrateCommand,
+  plan: async () => (await import('./commands/plan.ts')).planCommand,
 };
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */

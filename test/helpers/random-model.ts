@@ -71,3 +71,19 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   }
   return d / (1 + m);
 }
+
+// conv 5×5 stride 2 → square → flatten → dense → square → dense, weights ~ U(±1/√fan-in).
+/** A random square-activation MNIST-shaped model (for calibration and planning tests). */
+export function randomSquareModel(seed: number): Model {
+  const r = rng(seed);
+  const u = (n: number, fanIn: number): Float64Array => Float64Array.from({ length: n }, () => (2 * r() - 1) * Math.sqrt(3 / fanIn));
+  const layers: Layer[] = [
+    { kind: 'conv2d', name: 'conv', inChannels: 1, outChannels: 4, kernel: [5, 5], stride: [2, 2], padding: [0, 0], weight: u(100, 25), bias: u(4, 25) },
+    { kind: 'square', name: 'sq1' },
+    { kind: 'flatten', name: 'flat' },
+    { kind: 'dense', name: 'fc1', inFeatures: 576, outFeatures: 32, weight: u(576 * 32, 576), bias: u(32, 576) },
+    { kind: 'square', name: 'sq2' },
+    { kind: 'dense', name: 'fc2', inFeatures: 32, outFeatures: 10, weight: u(320, 32), bias: u(10, 32) },
+  ];
+  return { name: `random-square-${seed}`, inputShape: [1, 28, 28], layers, meta: {} };
+}
