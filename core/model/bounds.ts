@@ -29,7 +29,11 @@ function maxAbs(v: Float64Array): number {
  * max |x| of the input of every layer over `inputs` (index i = input of layer i).
  * `onProgress(done, total)` is called every 100 inputs and at the end.
  */
-export function calibrateBounds(model: Model, inputs: Iterable<Float64Array>, onProgress?: (done: number) => void): number[] {
+export function calibrateBounds(
+  model: Model,
+  inputs: Iterable<Float64Array>,
+  onProgress?: (done: number) => void,
+): number[] {
   const bounds = new Array<number>(model.layers.length).fill(0);
   let done = 0;
   for (const x of inputs) {
@@ -57,17 +61,30 @@ export interface CalibrationRecord {
  * `model` with `meta.inputBounds` = (1 + margin) · measured and `meta.calibration` saying
  * how. Throws RangeError for a negative or non-finite margin or a bounds list of the wrong length.
  */
-export function withBounds(model: Model, measured: readonly number[], record: Omit<CalibrationRecord, 'measured' | 'policy'>): Model {
-  if (!(record.margin >= 0) || !Number.isFinite(record.margin)) throw new RangeError(`margin must be a finite number >= 0, got ${record.margin}`);
-  if (measured.length !== model.layers.length) throw new RangeError(`expected ${model.layers.length} bounds, got ${measured.length}`);
+export function withBounds(
+  model: Model,
+  measured: readonly number[],
+  record: Omit<CalibrationRecord, 'measured' | 'policy'>,
+): Model {
+  if (!(record.margin >= 0) || !Number.isFinite(record.margin))
+    throw new RangeError(`margin must be a finite number >= 0, got ${record.margin}`);
+  if (measured.length !== model.layers.length)
+    throw new RangeError(`expected ${model.layers.length} bounds, got ${measured.length}`);
   const policy = `bound = (1 + ${record.margin}) · max |input of layer| over ${record.images} ${record.dataset}/${record.split} images`;
   // A layer whose input was always 0 still needs a positive bound (0 would mean "unmeasured").
   const inputBounds = measured.map((b) => Math.max(b * (1 + record.margin), 1e-6));
-  return { ...model, meta: { ...model.meta, inputBounds, calibration: { ...record, policy, measured: [...measured] } } };
+  return {
+    ...model,
+    meta: { ...model.meta, inputBounds, calibration: { ...record, policy, measured: [...measured] } },
+  };
 }
 
 /** True when `model` carries a usable measured bound for every layer. */
 export function hasBounds(model: Model): boolean {
   const b = model.meta.inputBounds;
-  return Array.isArray(b) && b.length === model.layers.length && b.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
+  return (
+    Array.isArray(b) &&
+    b.length === model.layers.length &&
+    b.every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)
+  );
 }

@@ -95,7 +95,11 @@ interface StepNeeds {
 }
 
 /** Per-step scales and predictions under `params` (capacity of q0 known). */
-function evaluate(needs: readonly StepNeeds[], gain: readonly number[], params: CkksParams): { steps: StepPrecision[]; total: number } {
+function evaluate(
+  needs: readonly StepNeeds[],
+  gain: readonly number[],
+  params: CkksParams,
+): { steps: StepPrecision[]; total: number } {
   const e = predictedPrecision(params);
   // q0 holds |v|·Δ with sign, circuit-privacy doubling and one bit of margin (core/he/params.ts topBits).
   const capacity = 2 ** (params.coeffModulusBits[0]! - params.scaleBits - 3);
@@ -104,8 +108,14 @@ function evaluate(needs: readonly StepNeeds[], gain: readonly number[], params: 
     const f = s.productAbs > 0 ? pow2Ceil(s.productAbs / (g * capacity)) : 1;
     const productError = s.productAbs > 0 ? e * g * f * s.productGain : 0;
     return {
-      index: s.st.index, name: s.st.name, maxAbs: s.maxAbs, gain: gain[s.k]!, tolerance: s.tolerance,
-      shareScale: g, productScale: f, predictedLogitError: e * g * gain[s.k]! + productError,
+      index: s.st.index,
+      name: s.st.name,
+      maxAbs: s.maxAbs,
+      gain: gain[s.k]!,
+      tolerance: s.tolerance,
+      shareScale: g,
+      productScale: f,
+      predictedLogitError: e * g * gain[s.k]! + productError,
     };
   });
   return { steps, total: steps.reduce((a, s) => a + s.predictedLogitError, 0) };
@@ -119,19 +129,27 @@ function evaluate(needs: readonly StepNeeds[], gain: readonly number[], params: 
  * `advice` says what would fit: fewer mask bits, calibration, a ring scheme).
  * Throws RangeError for a bad target, HE_PARAMS when no parameter set exists at all.
  */
-export function planPrecision(steps: readonly ServerStep[], masks: MaskParams, targetError = DEFAULT_TARGET_ERROR, opts: { calibrated?: boolean } = {}): PrecisionPlan {
-  if (!(targetError > 0) || !Number.isFinite(targetError)) throw new RangeError(`targetError must be a positive number, got ${targetError}`);
+export function planPrecision(
+  steps: readonly ServerStep[],
+  masks: MaskParams,
+  targetError = DEFAULT_TARGET_ERROR,
+  opts: { calibrated?: boolean } = {},
+): PrecisionPlan {
+  if (!(targetError > 0) || !Number.isFinite(targetError))
+    throw new RangeError(`targetError must be a positive number, got ${targetError}`);
   const linear = steps.filter((s): s is ServerLinearStep => s.kind === 'linear');
   if (linear.length === 0) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', 'the network has no linear step');
   // Gains, last step first.
   const gain = new Array<number>(linear.length).fill(1);
-  for (let k = linear.length - 2; k >= 0; k--) gain[k] = slopeAfter(steps, linear[k]!) * rowNorm2(linear[k + 1]!.layer) * gain[k + 1]!;
+  for (let k = linear.length - 2; k >= 0; k--)
+    gain[k] = slopeAfter(steps, linear[k]!) * rowNorm2(linear[k + 1]!.layer) * gain[k + 1]!;
   const sources = linear.length + linear.filter((s) => s.next).length;
   const needs: StepNeeds[] = linear.map((st, k) => {
     const R = inputMaskRange(st, masks);
     const ranges = serverMaskRanges(st, masks);
     return {
-      st, k,
+      st,
+      k,
       maxAbs: Math.max(1, R, st.rowNorm * R + ranges.sRange),
       productAbs: ranges.product ? st.rowNorm * R * ranges.product.aRange + ranges.product.tRange : 0,
       tolerance: targetError / (sources * Math.max(gain[k]!, 1e-300)),
@@ -145,12 +163,18 @@ export function planPrecision(steps: readonly ServerStep[], masks: MaskParams, t
     let bestHere: typeof best;
     for (let scaleBits = 20; scaleBits <= 56; scaleBits++) {
       const request: ParamsRequest = {
-        depth, minSlots: n / 2,
+        depth,
+        minSlots: n / 2,
         maxAbsValue: 2 ** (60 - 3 - scaleBits) * (1 - 1e-9),
         precision: 2 ** (Math.log2(n) / 2 + 8 - scaleBits) * (1 + 1e-9),
       };
       let params: CkksParams;
-      try { params = chooseParams(request); } catch (e) { failure = e; continue; }
+      try {
+        params = chooseParams(request);
+      } catch (e) {
+        failure = e;
+        continue;
+      }
       if (params.polyModulusDegree !== n) continue;
       const r = evaluate(needs, gain, params);
       if (!bestHere || r.total < bestHere.total) bestHere = { params, request, ...r };
@@ -158,10 +182,18 @@ export function planPrecision(steps: readonly ServerStep[], masks: MaskParams, t
     if (bestHere && (!best || bestHere.total < best.total)) best = bestHere;
     if (best && best.total <= targetError) break;
   }
-  if (!best) throw failure instanceof PpnnError ? failure : new PpnnError('HE_PARAMS', 'no CKKS parameters within 128-bit security');
+  if (!best)
+    throw failure instanceof PpnnError
+      ? failure
+      : new PpnnError('HE_PARAMS', 'no CKKS parameters within 128-bit security');
   const meetsTarget = best.total <= targetError;
   return {
-    targetError, request: best.request, params: best.params, steps: best.steps, predictedLogitError: best.total, meetsTarget,
+    targetError,
+    request: best.request,
+    params: best.params,
+    steps: best.steps,
+    predictedLogitError: best.total,
+    meetsTarget,
     ...(meetsTarget ? {} : { advice: adviceFor(best.total, targetError, masks, opts.calibrated ?? true) }),
   };
 }
@@ -171,7 +203,11 @@ function adviceFor(predicted: number, targetError: number, masks: MaskParams, ca
   const over = Math.max(1, Math.ceil(Math.log2(predicted / targetError)));
   const fixes = [
     `fewer mask bits: --input-bits ${Math.max(0, masks.inputBits - over)} (now ${masks.inputBits}) or --share-bits ${Math.max(0, masks.shareBits - over)} (now ${masks.shareBits}); each bit less halves the masked ranges and weakens hiding by one bit`,
-    ...(calibrated ? [] : ['calibrated activation bounds: `ppnn calibrate --model M --dataset D` (the model has none, so every layer assumes |x| <= 64)']),
+    ...(calibrated
+      ? []
+      : [
+          'calibrated activation bounds: `ppnn calibrate --model M --dataset D` (the model has none, so every layer assumes |x| <= 64)',
+        ]),
     'a ring scheme (merged-ring / delphi): exact shares in Z_p, no CKKS error',
   ];
   return `predicted max |logit error| ${predicted.toExponential(2)} > target ${targetError}. What would fit: ${fixes.join('; ')}`;

@@ -32,18 +32,30 @@ describe('calibration: bounds and margin policy', () => {
     expect(calibrated.meta.calibration).toMatchObject({ images: 5, margin: 0.25, measured });
     expect(hasBounds(model)).toBe(false);
     expect(hasBounds(calibrated)).toBe(true);
-    expect(missingBoundsWarning(model, 'm.onnx', 'mnist')).toContain('ppnn calibrate --model m.onnx --dataset mnist --out m.calibrated.json');
+    expect(missingBoundsWarning(model, 'm.onnx', 'mnist')).toContain(
+      'ppnn calibrate --model m.onnx --dataset mnist --out m.calibrated.json',
+    );
     expect(missingBoundsWarning(calibrated, 'm.onnx')).toBeUndefined();
-    expect(() => withBounds(model, measured, { dataset: 'x', split: 'train', images: 1, margin: -1 })).toThrow(RangeError);
+    expect(() => withBounds(model, measured, { dataset: 'x', split: 'train', images: 1, margin: -1 })).toThrow(
+      RangeError,
+    );
     expect(() => withBounds(model, [1], { dataset: 'x', split: 'train', images: 1, margin: 0 })).toThrow(RangeError);
   });
 
   it('ppnn calibrate writes the model with bounds measured on the training split', () => {
     const onnx = 'test/vectors/pytorch/conv-flatten-bn1d.onnx';
     const out = join(dir, 'c.json');
-    const run = spawnSync(process.execPath, ['bin/ppnn.js', 'calibrate', '--model', onnx, '--dataset', 'mnist', '--limit', '300', '--out', out, '--json'], { encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(
+      process.execPath,
+      ['bin/ppnn.js', 'calibrate', '--model', onnx, '--dataset', 'mnist', '--limit', '300', '--out', out, '--json'],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
     expect(run.status, run.stderr).toBe(0);
-    const result = JSON.parse(run.stdout) as { split: string; images: number; layers: { measured: number; bound: number }[] };
+    const result = JSON.parse(run.stdout) as {
+      split: string;
+      images: number;
+      layers: { measured: number; bound: number }[];
+    };
     expect(result.split).toBe('train');
     expect(result.images).toBe(300);
     const model = parseModel(readFileSync(out, 'utf8'));
@@ -60,11 +72,25 @@ describe('precision by design on a random model (real CKKS, merged)', () => {
     const model = randomSquareModel(seed);
     const train = await loadDataset('mnist', 'train');
     const inputs = Array.from({ length: 500 }, (_, i) => imageToInput(train, i));
-    const calibrated = withBounds(model, calibrateBounds(model, inputs), { dataset: 'mnist', split: 'train', images: 500, margin: 0.25 });
+    const calibrated = withBounds(model, calibrateBounds(model, inputs), {
+      dataset: 'mnist',
+      split: 'train',
+      images: 500,
+      margin: 0.25,
+    });
     const file = join(dir, 'random.json');
     writeFileSync(file, JSON.stringify(modelToJSON(calibrated)));
-    const report = await runSession({ model: file, dataset: 'mnist', limit: 24, scheme: 'merged', seed: seed % 1000, keepLogits: true });
-    console.log(`seed ${seed}: agreement ${report.agreement}, max |logit error| ${report.maxLogitError}, predicted <= ${report.precision?.predictedLogitError}`);
+    const report = await runSession({
+      model: file,
+      dataset: 'mnist',
+      limit: 24,
+      scheme: 'merged',
+      seed: seed % 1000,
+      keepLogits: true,
+    });
+    console.log(
+      `seed ${seed}: agreement ${report.agreement}, max |logit error| ${report.maxLogitError}, predicted <= ${report.precision?.predictedLogitError}`,
+    );
     expect(report.agreement).toBe(1);
     expect(report.precision?.meetsTarget).toBe(true);
     expect(report.maxLogitError).toBeLessThanOrEqual(report.precision!.predictedLogitError);

@@ -20,7 +20,14 @@ describe('ppnn plan predictions', () => {
   it('lists every scheme; merged bytes per stage match a real run', async () => {
     const model = randomSquareModel(7);
     const train = await loadDataset('mnist', 'train');
-    const calibrated = withBounds(model, calibrateBounds(model, Array.from({ length: 200 }, (_, i) => imageToInput(train, i))), { dataset: 'mnist', split: 'train', images: 200, margin: 0.25 });
+    const calibrated = withBounds(
+      model,
+      calibrateBounds(
+        model,
+        Array.from({ length: 200 }, (_, i) => imageToInput(train, i)),
+      ),
+      { dataset: 'mnist', split: 'train', images: 200, margin: 0.25 },
+    );
     const plans = await planRun(calibrated, { batch: 4 });
     expect(plans.map((p) => p.scheme)).toEqual(schemeIds());
     const merged = plans.find((p) => p.scheme === 'merged')!;
@@ -30,8 +37,10 @@ describe('ppnn plan predictions', () => {
     const r = await runSession({ model: file, dataset: 'mnist', limit: 4, scheme: 'merged', seed: 1 });
     const s = merged.stages!;
     const measured = {
-      preUp: r.stages.preprocessing.bytesClientToServer, preDown: r.stages.preprocessing.bytesServerToClient,
-      onUp: r.stages.online.bytesClientToServer / 4, onDown: r.stages.online.bytesServerToClient / 4,
+      preUp: r.stages.preprocessing.bytesClientToServer,
+      preDown: r.stages.preprocessing.bytesServerToClient,
+      onUp: r.stages.online.bytesClientToServer / 4,
+      onDown: r.stages.online.bytesServerToClient / 4,
     };
     console.log('predicted', s, 'measured', measured, 'stages', r.stages);
     const setupUp = r.stages.setup?.bytesClientToServer ?? 0;

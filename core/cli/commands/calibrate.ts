@@ -31,9 +31,11 @@ export function calibratedPath(model: string): string {
  */
 export function missingBoundsWarning(model: Model, modelArg: string, dataset = 'D'): string | undefined {
   if (hasBounds(model)) return undefined;
-  return `warning: model '${model.name}' carries no activation bounds (meta.inputBounds): every layer uses the default `
-    + `bound ${DEFAULT_MASKS.defaultBound}, which costs precision (larger logit errors, lower agreement). Calibrate it once: `
-    + `ppnn calibrate --model ${modelArg} --dataset ${dataset} --out ${calibratedPath(modelArg)}`;
+  return (
+    `warning: model '${model.name}' carries no activation bounds (meta.inputBounds): every layer uses the default ` +
+    `bound ${DEFAULT_MASKS.defaultBound}, which costs precision (larger logit errors, lower agreement). Calibrate it once: ` +
+    `ppnn calibrate --model ${modelArg} --dataset ${dataset} --out ${calibratedPath(modelArg)}`
+  );
 }
 
 export const calibrateCommand = defineCommand({
@@ -42,13 +44,32 @@ export const calibrateCommand = defineCommand({
   options: {
     model: MODEL_OPTION,
     dataset: DATASET_OPTION,
-    split: { type: 'string', values: ['train', 'test'], default: 'train', description: 'split measured (train keeps the test split unseen)' },
-    limit: { type: 'int', min: 1, max: 10_000_000, default: 10_000, description: 'images measured (the first N of the split)' },
+    split: {
+      type: 'string',
+      values: ['train', 'test'],
+      default: 'train',
+      description: 'split measured (train keeps the test split unseen)',
+    },
+    limit: {
+      type: 'int',
+      min: 1,
+      max: 10_000_000,
+      default: 10_000,
+      description: 'images measured (the first N of the split)',
+    },
     margin: {
-      type: 'number', min: 0, max: 100, default: DEFAULT_BOUND_MARGIN,
+      type: 'number',
+      min: 0,
+      max: 100,
+      default: DEFAULT_BOUND_MARGIN,
       description: 'stored bound = (1 + margin) · measured max |input| of each layer',
     },
-    out: { type: 'string', placeholder: 'FILE', defaultText: 'MODEL.calibrated.json', description: 'model JSON written with the bounds' },
+    out: {
+      type: 'string',
+      placeholder: 'FILE',
+      defaultText: 'MODEL.calibrated.json',
+      description: 'model JSON written with the bounds',
+    },
     json: JSON_OPTION,
   },
   async run({ values: o }, io) {
@@ -70,15 +91,26 @@ export const calibrateCommand = defineCommand({
     const ms = performance.now() - t0;
     const bounds = calibrated.meta.inputBounds!;
     const result = {
-      model: model.name, out, dataset: ds.name, split, images: n, margin: o.margin, ms,
+      model: model.name,
+      out,
+      dataset: ds.name,
+      split,
+      images: n,
+      margin: o.margin,
+      ms,
       layers: model.layers.map((l, i) => ({ name: l.name, kind: l.kind, measured: measured[i]!, bound: bounds[i]! })),
     };
     if (o.json) {
       io.out(JSON.stringify(result));
       return 0;
     }
-    io.out(`${model.name}: bounds of ${model.layers.length} layer inputs from ${n} ${ds.name}/${split} images, margin ${o.margin}`);
-    for (const l of result.layers) io.out(`  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} max |input| ${l.measured.toPrecision(4).padStart(10)} → bound ${l.bound.toPrecision(4)}`);
+    io.out(
+      `${model.name}: bounds of ${model.layers.length} layer inputs from ${n} ${ds.name}/${split} images, margin ${o.margin}`,
+    );
+    for (const l of result.layers)
+      io.out(
+        `  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} max |input| ${l.measured.toPrecision(4).padStart(10)} → bound ${l.bound.toPrecision(4)}`,
+      );
     io.out(`wrote ${out} (${(ms / 1000).toFixed(1)} s); run it with --model ${out}`);
     return 0;
   },

@@ -18,18 +18,24 @@ function stageLine(name: string, s: StagePrediction, per: string): string {
 export function formatPlan(p: SchemePlan): string {
   if (!p.ok) return `${p.scheme}: cannot run this model: ${p.reason ?? 'unsupported'}`;
   if (!p.stages) return `${p.scheme}: ${p.notModelled ?? 'no prediction'}`;
-  const lines = [`${p.scheme}: CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale 2^${p.params!.scaleBits}, batches of ${p.batch}`];
+  const lines = [
+    `${p.scheme}: CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale 2^${p.params!.scaleBits}, batches of ${p.batch}`,
+  ];
   lines.push('    stage              predicted      bytes c→s      bytes s→c');
   lines.push(stageLine('merging', p.stages.merging, 'once (measured now)'));
   lines.push(stageLine('key setup', p.stages.setup, 'once per session'));
   lines.push(stageLine('preprocessing', p.stages.preprocessing, 'per image'));
   lines.push(stageLine('online', p.stages.online, 'per image'));
   for (const s of p.perStep ?? []) {
-    lines.push(`      ${s.name.padEnd(36)} ${formatMs(s.preprocessingMs).padStart(10)} ${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  logit error <= ${s.predictedLogitError.toExponential(1)}`);
+    lines.push(
+      `      ${s.name.padEnd(36)} ${formatMs(s.preprocessingMs).padStart(10)} ${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  logit error <= ${s.predictedLogitError.toExponential(1)}`,
+    );
   }
   if (p.logitError) {
     const e = p.logitError;
-    lines.push(`    max |logit error| <= ${e.predicted.toExponential(2)} (bound; target ${e.target}: ${e.meetsTarget ? 'met' : 'missed'})${e.advice ? `\n    ${e.advice}` : ''}`);
+    lines.push(
+      `    max |logit error| <= ${e.predicted.toExponential(2)} (bound; target ${e.target}: ${e.meetsTarget ? 'met' : 'missed'})${e.advice ? `\n    ${e.advice}` : ''}`,
+    );
   }
   return lines.join('\n');
 }
@@ -40,14 +46,32 @@ export const planCommand = defineCommand({
   options: {
     model: MODEL_OPTION,
     scheme: { type: 'string', values: SCHEME_NAMES, description: 'plan only this scheme (default: every scheme)' },
-    batch: { type: 'int', default: 64, min: 1, max: 4096, description: 'images per preprocessing batch (the client default is 64)' },
-    'target-error': { type: 'number', min: 1e-12, max: 1e3, default: 1e-3, description: 'max |logit error| the CKKS parameters are planned for' },
+    batch: {
+      type: 'int',
+      default: 64,
+      min: 1,
+      max: 4096,
+      description: 'images per preprocessing batch (the client default is 64)',
+    },
+    'target-error': {
+      type: 'number',
+      min: 1e-12,
+      max: 1e3,
+      default: 1e-3,
+      description: 'max |logit error| the CKKS parameters are planned for',
+    },
     json: JSON_OPTION,
   },
-  notes: 'times: per-op costs measured at plan time × op counts of the chosen layouts; bytes: real keys, uploads and frames',
+  notes:
+    'times: per-op costs measured at plan time × op counts of the chosen layouts; bytes: real keys, uploads and frames',
   async run({ values: o }, io) {
     const model = await loadModel(o.model);
-    const plans = await planRun(model, { ...(o.scheme ? { only: o.scheme } : {}), batch: o.batch, targetError: o['target-error'], onLog: (s) => io.err(s) });
+    const plans = await planRun(model, {
+      ...(o.scheme ? { only: o.scheme } : {}),
+      batch: o.batch,
+      targetError: o['target-error'],
+      onLog: (s) => io.err(s),
+    });
     if (o.json) io.out(JSON.stringify({ model: model.name, plans }));
     else {
       io.out(`plan for ${model.name}`);
