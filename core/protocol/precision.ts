@@ -70,7 +70,6 @@ export function rowNorm2(layer: Conv2dLayer | DenseLayer): number {
   return best;
 }
 
-const pow2Floor = (x: number): number => 2 ** Math.floor(Math.log2(Math.max(x, 1)));
 const pow2Ceil = (x: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(x)));
 
 /** Derivative bound of the activations between two linear steps (1 when there are none). */
@@ -104,7 +103,8 @@ function evaluate(
   // q0 holds |v|·Δ with sign, circuit-privacy doubling and one bit of margin (core/he/params.ts topBits).
   const capacity = 2 ** (params.coeffModulusBits[0]! - params.scaleBits - 3);
   const steps = needs.map((s): StepPrecision => {
-    const g = Math.max(pow2Floor(s.tolerance / e), pow2Ceil(s.maxAbs / capacity));
+    // The least scale that fits q0: any larger g only multiplies the share's error.
+    const g = pow2Ceil(s.maxAbs / capacity);
     const f = s.productAbs > 0 ? pow2Ceil(s.productAbs / (g * capacity)) : 1;
     const productError = s.productAbs > 0 ? e * g * f * s.productGain : 0;
     return {
