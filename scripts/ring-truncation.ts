@@ -46,7 +46,7 @@ function truncateShared(t: RingTruncStep['trunc'], y: Float64Array): Float64Arra
 let values = 0, wrong = 0, outOfRange = 0, offByOne = 0;
 const t0 = performance.now();
 for (let img = 0; img < limit; img++) {
-  let v = imageToInput(ds, img, model.meta.inputNormalization).map((a) => Math.round(a * 2 ** RING_F));
+  let v: Float64Array = imageToInput(ds, img, model.meta.inputNormalization).map((a) => Math.round(a * 2 ** RING_F));
   let shape = net.inputShape;
   for (let k = 0; k < steps.length; k++) {
     const s = steps[k]!;
