@@ -42,13 +42,21 @@ export class PpnnError extends Error {
   }
   /** Plain-data form that crosses worker, socket and IPC boundaries. */
   toJSON(): { code: ErrorCode; message: string; details?: Record<string, unknown> } {
-    return this.details ? { code: this.code, message: this.message, details: this.details } : { code: this.code, message: this.message };
+    return this.details
+      ? { code: this.code, message: this.message, details: this.details }
+      : { code: this.code, message: this.message };
   }
 }
 
 /** True when `e` is a PpnnError (also across realms, where instanceof fails). */
 export function isPpnnError(e: unknown): e is PpnnError {
-  return e instanceof PpnnError || (typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'PpnnError' && typeof (e as { code?: unknown }).code === 'string');
+  return (
+    e instanceof PpnnError ||
+    (typeof e === 'object' &&
+      e !== null &&
+      (e as { name?: unknown }).name === 'PpnnError' &&
+      typeof (e as { code?: unknown }).code === 'string')
+  );
 }
 
 /** Rebuild a PpnnError from its plain-data form (see toJSON). Unknown shapes become INTERNAL. */

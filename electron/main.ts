@@ -6,7 +6,16 @@
  * Run from source: Electron's Node executes this TypeScript file by type stripping, like
  * the rest of the core; the sandboxed preload is bundled to dist/electron/preload.cjs.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, shell, type MenuItemConstructorOptions, type WebContents } from 'electron';
+import {
+  app,
+  BrowserWindow,
+  dialog,
+  ipcMain,
+  Menu,
+  shell,
+  type MenuItemConstructorOptions,
+  type WebContents,
+} from 'electron';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,15 +46,25 @@ function hostFor(contents: WebContents): BridgeHost {
 }
 
 /** The HTML report printed to PDF in a hidden window, saved where the user chooses. */
-async function exportPdf(owner: BrowserWindow, payload: PayloadOf<'report:pdf'>): Promise<BridgeResult<{ saved: boolean; path?: string }>> {
+async function exportPdf(
+  owner: BrowserWindow,
+  payload: PayloadOf<'report:pdf'>,
+): Promise<BridgeResult<{ saved: boolean; path?: string }>> {
   try {
-    const printer = new BrowserWindow({ show: false, webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false } });
+    const printer = new BrowserWindow({
+      show: false,
+      webPreferences: { sandbox: true, contextIsolation: true, nodeIntegration: false },
+    });
     try {
       await printer.loadURL(`data:text/html;charset=utf-8,${encodeURIComponent(reportsToHTML(payload.reports))}`);
       // The report draws its charts with inlined Chart.js after load; give it a moment.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const pdf = await printer.webContents.printToPDF({ printBackground: true, pageSize: 'A4' });
-      const choice = await dialog.showSaveDialog(owner, { title: 'Save report as PDF', defaultPath: 'report.pdf', filters: [{ name: 'PDF', extensions: ['pdf'] }] });
+      const choice = await dialog.showSaveDialog(owner, {
+        title: 'Save report as PDF',
+        defaultPath: 'report.pdf',
+        filters: [{ name: 'PDF', extensions: ['pdf'] }],
+      });
       if (choice.canceled || !choice.filePath) return { ok: true, value: { saved: false } };
       writeFileSync(choice.filePath, pdf);
       return { ok: true, value: { saved: true, path: choice.filePath } };
@@ -65,7 +84,9 @@ function routeChannels(): void {
         const owner = BrowserWindow.fromWebContents(ev.sender);
         if (owner) return exportPdf(owner, payload as PayloadOf<'report:pdf'>);
       }
-      const handler = hostFor(ev.sender).handlers[channel as RequestChannel] as (p: unknown) => Promise<BridgeResult<unknown>>;
+      const handler = hostFor(ev.sender).handlers[channel as RequestChannel] as (
+        p: unknown,
+      ) => Promise<BridgeResult<unknown>>;
       return handler(payload ?? {});
     });
   }
@@ -73,18 +94,60 @@ function routeChannels(): void {
 
 /** File → Open model…: a native dialog, then the same model:load the Model view uses. */
 async function openModelFile(win: BrowserWindow): Promise<void> {
-  const choice = await dialog.showOpenDialog(win, { title: 'Open a model', properties: ['openFile'], filters: [{ name: 'Models', extensions: ['json', 'onnx'] }] });
+  const choice = await dialog.showOpenDialog(win, {
+    title: 'Open a model',
+    properties: ['openFile'],
+    filters: [{ name: 'Models', extensions: ['json', 'onnx'] }],
+  });
   const path = choice.filePaths[0];
   if (choice.canceled || !path) return;
-  const result = await hostFor(win.webContents).handlers['model:load']({ source: 'file', name: basename(path), bytes: readFileSync(path).toString('base64') });
+  const result = await hostFor(win.webContents).handlers['model:load']({
+    source: 'file',
+    name: basename(path),
+    bytes: readFileSync(path).toString('base64'),
+  });
   win.webContents.send('model:opened', { result });
 }
 
 function buildMenu(win: BrowserWindow): void {
   const template: MenuItemConstructorOptions[] = [
-    { label: 'File', submenu: [{ label: 'Open model…', accelerator: 'CmdOrCtrl+O', click: () => void openModelFile(win) }, { type: 'separator' }, { role: 'quit' }] },
-    { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { type: 'separator' }, { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }] },
-    { label: 'Help', submenu: [{ label: 'About PPNN Studio', click: () => void dialog.showMessageBox(win, { title: 'PPNN Studio', message: `PPNN Studio ${app.getVersion()}`, detail: 'Privacy-preserving neural-network inference: merging, CKKS preprocessing and a secret-shared online stage.' }) }] },
+    {
+      label: 'File',
+      submenu: [
+        { label: 'Open model…', accelerator: 'CmdOrCtrl+O', click: () => void openModelFile(win) },
+        { type: 'separator' },
+        { role: 'quit' },
+      ],
+    },
+    {
+      label: 'View',
+      submenu: [
+        { role: 'reload' },
+        { role: 'toggleDevTools' },
+        { type: 'separator' },
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+      ],
+    },
+    {
+      label: 'Help',
+      submenu: [
+        {
+          label: 'About PPNN Studio',
+          click: () =>
+            void dialog.showMessageBox(win, {
+              title: 'PPNN Studio',
+              message: `PPNN Studio ${app.getVersion()}`,
+              detail:
+                'Privacy-preserving neural-network inference: merging, CKKS preprocessing and a secret-shared ' +
+                'online stage.',
+            }),
+        },
+      ],
+    },
   ];
   if (process.platform === 'darwin') template.unshift({ role: 'appMenu' });
   Menu.setApplicationMenu(Menu.buildFromTemplate(template));
@@ -92,8 +155,19 @@ function buildMenu(win: BrowserWindow): void {
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
-    width: 1280, height: 800, minWidth: 960, minHeight: 640, title: 'PPNN Studio', show: false,
-    webPreferences: { preload: PRELOAD, contextIsolation: true, nodeIntegration: false, sandbox: true, webSecurity: true },
+    width: 1280,
+    height: 800,
+    minWidth: 960,
+    minHeight: 640,
+    title: 'PPNN Studio',
+    show: false,
+    webPreferences: {
+      preload: PRELOAD,
+      contextIsolation: true,
+      nodeIntegration: false,
+      sandbox: true,
+      webSecurity: true,
+    },
   });
   // The UI is local files only: external links open in the system browser, nothing navigates away.
   win.webContents.setWindowOpenHandler(({ url }) => {

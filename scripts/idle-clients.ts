@@ -17,21 +17,34 @@ import { cryptoMasks } from '../core/protocol/random.ts';
 import { runClientSession } from '../core/schemes/index.ts';
 import { wsConnect } from '../core/transport/websocket.ts';
 
-const { values: o } = parseCommandArgs({
-  options: {
-    idle: { type: 'int', default: 300, min: 1, description: 'idle connections' },
-    'hold-s': { type: 'int', default: 60, min: 1, description: 'how long to hold them' },
-    'start-after-s': { type: 'int', default: 5, min: 0, description: 'when the real client starts' },
+const { values: o } = parseCommandArgs(
+  {
+    options: {
+      idle: { type: 'int', default: 300, min: 1, description: 'idle connections' },
+      'hold-s': { type: 'int', default: 60, min: 1, description: 'how long to hold them' },
+      'start-after-s': { type: 'int', default: 5, min: 0, description: 'when the real client starts' },
+    },
   },
-}, process.argv.slice(2));
+  process.argv.slice(2),
+);
 
-const proc = spawn(process.execPath, ['bin/ppnn.js', 'serve', '--model', 'mnist', '--port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const proc = spawn(
+  process.execPath,
+  ['bin/ppnn.js', 'serve', '--model', 'mnist', '--port', '0', '--log-level', 'warn'],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
 const url = await new Promise<string>((resolve) => {
   let out = '';
-  proc.stdout!.on('data', (d) => { out += String(d); const m = /listening (\S+)/.exec(out); if (m) resolve(m[1]!); });
+  proc.stdout!.on('data', (d) => {
+    out += String(d);
+    const m = /listening (\S+)/.exec(out);
+    if (m) resolve(m[1]!);
+  });
 });
 const port = Number(new URL(url.replace(/^ws/, 'http')).port);
-let cut = 0, opened = 0, holding = true;
+let cut = 0,
+  opened = 0,
+  holding = true;
 const live = new Set<Socket>();
 function idleConnection(upgrade: boolean): void {
   if (!holding) return;
@@ -40,7 +53,11 @@ function idleConnection(upgrade: boolean): void {
   live.add(s);
   s.on('error', () => {});
   s.once('connect', () => {
-    if (upgrade) s.write(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    if (upgrade)
+      s.write(
+        `GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ` +
+          `dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
   });
   s.once('close', () => {
     live.delete(s);
@@ -60,14 +77,19 @@ try {
   const t = await wsConnect(url);
   const r = await runClientSession(t, [modelInput(model, ds, 0)], { scheme: 'merged', random: cryptoMasks });
   t.close();
-  result = `completed in ${((performance.now() - c0) / 1000).toFixed(1)} s (predicted ${r.logits[0]!.indexOf(Math.max(...r.logits[0]!))}, label ${ds.labels[0]})`;
+  result =
+    `completed in ${((performance.now() - c0) / 1000).toFixed(1)} s (predicted ` +
+    `${r.logits[0]!.indexOf(Math.max(...r.logits[0]!))}, label ${ds.labels[0]})`;
 } catch (e) {
   result = `FAILED: ${(e as Error).message}`;
 }
 const rest = o['hold-s'] * 1000 - (performance.now() - t0);
 if (rest > 0) await new Promise((r) => setTimeout(r, rest));
 holding = false;
-console.log(`${o.idle} idle connections held ${((performance.now() - t0) / 1000).toFixed(0)} s (${live.size} open at the end, ${cut} cut by the server and reopened, ${opened} opened in all); real client started at ${o['start-after-s']} s: ${result}`);
+console.log(
+  `${o.idle} idle connections held ${((performance.now() - t0) / 1000).toFixed(0)} s (${live.size} open at the end, ` +
+    `${cut} cut by the server and reopened, ${opened} opened in all); real client started at ${o['start-after-s']} s: ${result}`,
+);
 for (const s of live) s.destroy();
 proc.kill('SIGTERM');
 process.exitCode = result.startsWith('FAILED') ? 1 : 0;

@@ -17,7 +17,14 @@ import { DEFAULT_MASKS, planServer } from '../core/protocol/plan.ts';
 import { chooseScales, ringSteps, type RingServerLinearStep, type RingTruncStep } from '../core/protocol/ring-plan.ts';
 import { P, addMod, mulMod, subMod, toSigned } from '../core/ring/field.ts';
 import { cryptoRing } from '../core/ring/random.ts';
-import { clientOpening, maskBits, serverOpening, serverTruncMaterial, truncClientShare, truncServerShare } from '../core/ring/truncate.ts';
+import {
+  clientOpening,
+  maskBits,
+  serverOpening,
+  serverTruncMaterial,
+  truncClientShare,
+  truncServerShare,
+} from '../core/ring/truncate.ts';
 import { RING_F } from '../core/schemes/ring.ts';
 
 const [modelName = 'mnist', dsName = 'mnist', limitArg = '10000', scheme = 'merged-ring'] = process.argv.slice(2);
@@ -31,19 +38,27 @@ const limit = Math.min(Number(limitArg), ds.count);
 
 /** Truncate integer values y (|y| < 2^(l−1)) through the protocol; returns the reconstructed results. */
 function truncateShared(t: RingTruncStep['trunc'], y: Float64Array): Float64Array {
-  const n = y.length, R = cryptoRing;
-  const ys = R.uniform(n), yc = y.map((v, i) => subMod(v < 0 ? v + P : v, ys[i]!));
-  const A = R.uniform(n), { q, x } = serverTruncMaterial(t, A);
-  const b = R.bits(n), nu = R.uniform(n);
+  const n = y.length,
+    R = cryptoRing;
+  const ys = R.uniform(n),
+    yc = y.map((v, i) => subMod(v < 0 ? v + P : v, ys[i]!));
+  const A = R.uniform(n),
+    { q, x } = serverTruncMaterial(t, A);
+  const b = R.bits(n),
+    nu = R.uniform(n);
   const h = b.map((bi, i) => subMod(bi ? x[i]! : 0, nu[i]!));
   const d = serverOpening(t, ys, A);
   const { P: Pc, gamma } = clientOpening(t, yc, d);
   const e = maskBits(gamma, b);
-  const c = truncClientShare(Pc, e, h), s = truncServerShare(q, x, e, nu);
+  const c = truncClientShare(Pc, e, h),
+    s = truncServerShare(q, x, e, nu);
   return c.map((v, i) => toSigned(addMod(v, s[i]!)));
 }
 
-let values = 0, wrong = 0, outOfRange = 0, offByOne = 0;
+let values = 0,
+  wrong = 0,
+  outOfRange = 0,
+  offByOne = 0;
 const t0 = performance.now();
 for (let img = 0; img < limit; img++) {
   let v: Float64Array = imageToInput(ds, img, model.meta.inputNormalization).map((a) => Math.round(a * 2 ** RING_F));
@@ -51,17 +66,24 @@ for (let img = 0; img < limit; img++) {
   for (let k = 0; k < steps.length; k++) {
     const s = steps[k]!;
     if (s.kind !== 'linear') continue;
-    const ls = s as RingServerLinearStep, w = ls.weightScale;
-    const layer = { ...ls.layer, weight: ls.layer.weight.map((a) => Math.round(a * 2 ** w)), bias: ls.layer.bias.map((a) => Math.round(a * 2 ** (ls.inScale + w))) };
+    const ls = s as RingServerLinearStep,
+      w = ls.weightScale;
+    const layer = {
+      ...ls.layer,
+      weight: ls.layer.weight.map((a) => Math.round(a * 2 ** w)),
+      bias: ls.layer.bias.map((a) => Math.round(a * 2 ** (ls.inScale + w))),
+    };
     const y = layer.kind === 'conv2d' ? conv2d(layer, v, shape) : dense(layer, v); // exact: integers < 2^53
     shape = ls.base.outShape;
     if (ls.last) break;
-    const tr = steps[k + 1] as RingTruncStep, lim = 2 ** (tr.trunc.l - 1);
+    const tr = steps[k + 1] as RingTruncStep,
+      lim = 2 ** (tr.trunc.l - 1);
     const got = truncateShared(tr.trunc, y);
     for (let i = 0; i < y.length; i++) {
       values++;
       if (Math.abs(y[i]!) >= lim) outOfRange++;
-      const want = Math.floor(y[i]! / 2 ** tr.trunc.d), err = Math.abs(got[i]! - want);
+      const want = Math.floor(y[i]! / 2 ** tr.trunc.d),
+        err = Math.abs(got[i]! - want);
       if (err > 1) wrong++;
       else if (err === 1) offByOne++;
     }
@@ -71,4 +93,16 @@ for (let img = 0; img < limit; img++) {
   }
   if (img % 1000 === 999) console.error(`${img + 1} images…`);
 }
-console.log(JSON.stringify({ model: modelName, scheme, images: limit, truncatedValues: values, wrongTruncations: wrong, wrongRate: wrong / values, offByOneUlp: offByOne, outOfRange, seconds: (performance.now() - t0) / 1000 }));
+console.log(
+  JSON.stringify({
+    model: modelName,
+    scheme,
+    images: limit,
+    truncatedValues: values,
+    wrongTruncations: wrong,
+    wrongRate: wrong / values,
+    offByOneUlp: offByOne,
+    outOfRange,
+    seconds: (performance.now() - t0) / 1000,
+  }),
+);

@@ -16,20 +16,24 @@ import { modelInput } from '../core/model/input.ts';
 import { memoryPair } from '../core/transport/memory.ts';
 import { parseCommandArgs } from '../core/cli/args.ts';
 
-const { values: o } = parseCommandArgs({
-  options: {
-    model: { type: 'string', default: 'mnist', description: 'model' },
-    dataset: { type: 'string', description: "dataset (default: the model's)" },
-    images: { type: 'int', default: 1000, min: 1, description: 'inferences in all' },
-    'per-session': { type: 'int', default: 100, min: 1, description: 'inferences per session' },
+const { values: o } = parseCommandArgs(
+  {
+    options: {
+      model: { type: 'string', default: 'mnist', description: 'model' },
+      dataset: { type: 'string', description: "dataset (default: the model's)" },
+      images: { type: 'int', default: 1000, min: 1, description: 'inferences in all' },
+      'per-session': { type: 'int', default: 100, min: 1, description: 'inferences per session' },
+    },
   },
-}, process.argv.slice(2));
+  process.argv.slice(2),
+);
 const model = await loadModel(o.model);
 const ds = await loadDataset(o.dataset ?? model.meta.dataset ?? 'mnist', 'test');
 const total = o.images;
 const per = o['per-session'];
 const mib = (b: number): string => (b / 1048576).toFixed(1);
-let done = 0, rssAfter100 = 0;
+let done = 0,
+  rssAfter100 = 0;
 const t0 = performance.now();
 while (done < total) {
   const n = Math.min(per, total - done);
@@ -42,9 +46,15 @@ while (done < total) {
   (globalThis as { gc?: () => void }).gc?.();
   const rss = process.memoryUsage().rss;
   if (done >= 100 && rssAfter100 === 0) rssAfter100 = rss;
-  console.log(`inferences ${done}  live SEAL objects ${liveSealObjects()}  RSS ${mib(rss)} MiB  ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `inferences ${done}  live SEAL objects ${liveSealObjects()}  RSS ${mib(rss)} MiB  ` +
+      `${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  );
 }
 const final = process.memoryUsage().rss;
 const growth = rssAfter100 ? (final - rssAfter100) / rssAfter100 : 0;
-console.log(`RSS after 100: ${mib(rssAfter100)} MiB, after ${done}: ${mib(final)} MiB, growth ${(100 * growth).toFixed(1)} %; live SEAL objects ${liveSealObjects()}`);
+console.log(
+  `RSS after 100: ${mib(rssAfter100)} MiB, after ${done}: ${mib(final)} MiB, growth ${(100 * growth).toFixed(1)} %; ` +
+    `live SEAL objects ${liveSealObjects()}`,
+);
 process.exitCode = liveSealObjects() === 0 && growth <= 0.1 ? 0 : 1;

@@ -57,7 +57,12 @@ async function serveInBrowser(reason) {
 await buildIfNeeded();
 const electron = flag('browser') ? undefined : electronBinary();
 if (!electron) {
-  await serveInBrowser(flag('browser') ? undefined : 'The Electron binary is not installed (node_modules/electron has no dist/; it cannot be downloaded on this machine).');
+  await serveInBrowser(
+    flag('browser')
+      ? undefined
+      : 'The Electron binary is not installed (node_modules/electron has no dist/; it cannot be downloaded on this ' +
+          'machine).',
+  );
 } else {
   const child = spawn(electron, [join(ROOT, 'electron/main.ts')], { stdio: 'inherit', cwd: ROOT });
   child.on('exit', (code) => process.exit(code ?? 0));

@@ -14,6 +14,8 @@ try {
   });
   process.exitCode = code;
 } catch (e) {
-  process.stderr.write(isPpnnError(e) ? `error [${(e as { code: string }).code}]: ${(e as Error).message}\n` : `${(e as Error).stack}\n`);
+  process.stderr.write(
+    isPpnnError(e) ? `error [${(e as { code: string }).code}]: ${(e as Error).message}\n` : `${(e as Error).stack}\n`,
+  );
   process.exitCode = 1;
 }

@@ -79,7 +79,9 @@ const CACHE_BYTES = 384 * 2 ** 20;
 export function chainIndexOf(he: Pick<ServerHe, 'context'>, ct: Ciphertext): number {
   const s = new Scope();
   try {
-    return sealGuard('reading a ciphertext level', () => s.own(he.context.getContextData(s.own(ct.parmsId()))).chainIndex());
+    return sealGuard('reading a ciphertext level', () =>
+      s.own(he.context.getContextData(s.own(ct.parmsId()))).chainIndex(),
+    );
   } finally {
     s.free();
   }
@@ -96,7 +98,15 @@ class LayerTracker {
   readonly #he: ServerHe;
   readonly #hooks: EvalHooks;
   readonly #done: LayerDone;
-  constructor(he: ServerHe, hooks: EvalHooks, l: CryptoNetsLayer, index: number, before: number, level: number, total: number) {
+  constructor(
+    he: ServerHe,
+    hooks: EvalHooks,
+    l: CryptoNetsLayer,
+    index: number,
+    before: number,
+    level: number,
+    total: number,
+  ) {
     this.#he = he;
     this.#hooks = hooks;
     this.#done = { layer: l.name, index, level, levelsUsed: before - level, ciphertexts: total };
@@ -106,7 +116,11 @@ class LayerTracker {
     const d = this.#done;
     if (this.#emitted === 0) {
       const measured = chainIndexOf(this.#he, ct);
-      if (measured !== d.level) throw new PpnnError('INTERNAL', `cryptonets: layer '${d.layer}' left its output at level ${measured}, planned ${d.level}`);
+      if (measured !== d.level)
+        throw new PpnnError(
+          'INTERNAL',
+          `cryptonets: layer '${d.layer}' left its output at level ${measured}, planned ${d.level}`,
+        );
     }
     if (++this.#emitted === d.ciphertexts) this.#hooks.layerDone(d);
   }
@@ -115,10 +129,17 @@ class LayerTracker {
 /** (input index, weight) terms of output group `o` at each position (conv) or of row `o` (dense). */
 function groupTerms(l: Linear, input: Shape, o: number): { idx: number[]; w: number[] }[] {
   if (l.kind === 'dense') {
-    return [{ idx: Array.from({ length: l.inFeatures }, (_, i) => i), w: Array.from(l.weight.subarray(o * l.inFeatures, (o + 1) * l.inFeatures)) }];
+    return [
+      {
+        idx: Array.from({ length: l.inFeatures }, (_, i) => i),
+        w: Array.from(l.weight.subarray(o * l.inFeatures, (o + 1) * l.inFeatures)),
+      },
+    ];
   }
   const [C, H, W] = input as [number, number, number];
-  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
+  const [kh, kw] = l.kernel,
+    [sh, sw] = l.stride,
+    [ph, pw] = l.padding;
   const out = layerOutputShape(l, input) as [number, number, number];
   const terms: { idx: number[]; w: number[] }[] = [];
   for (let oy = 0; oy < out[1]; oy++) {
@@ -153,15 +174,20 @@ function fanOut(l: Linear, input: Shape, out: Shape, i: number, visit: (j: numbe
   }
   const [C, H, W] = input as [number, number, number];
   const [, OH, OW] = out as [number, number, number];
-  const c = Math.floor(i / (H * W)), iy = Math.floor(i / W) % H, ix = i % W;
-  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
+  const c = Math.floor(i / (H * W)),
+    iy = Math.floor(i / W) % H,
+    ix = i % W;
+  const [kh, kw] = l.kernel,
+    [sh, sw] = l.stride,
+    [ph, pw] = l.padding;
   for (let a = 0; a < kh; a++) {
     const ny = iy + ph - a;
     if (ny < 0 || ny % sh !== 0 || ny / sh >= OH) continue;
     for (let b = 0; b < kw; b++) {
       const nx = ix + pw - b;
       if (nx < 0 || nx % sw !== 0 || nx / sw >= OW) continue;
-      for (let o = 0; o < l.outChannels; o++) visit((o * OH + ny / sh) * OW + nx / sw, l.weight[((o * C + c) * kh + a) * kw + b]!);
+      for (let o = 0; o < l.outChannels; o++)
+        visit((o * OH + ny / sh) * OW + nx / sw, l.weight[((o * C + c) * kh + a) * kw + b]!);
     }
   }
 }
@@ -169,7 +195,11 @@ function fanOut(l: Linear, input: Shape, out: Shape, i: number, visit: (j: numbe
 /** Weight plaintexts at level `level`, scale q: layer-wide cache when reused and small enough, else built per use. */
 function weightSource(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Linear, input: Shape, level: number) {
   const q = he.primes[level]!;
-  const reused = l.kind === 'conv2d' && layerOutputShape(l, input).slice(1).reduce((a, b) => a * b, 1) > 1;
+  const reused =
+    l.kind === 'conv2d' &&
+    layerOutputShape(l, input)
+      .slice(1)
+      .reduce((a, b) => a * b, 1) > 1;
   const bytes = l.weight.length * 2 * he.slots * 8 * (level + 1);
   const cache = reused && bytes <= CACHE_BYTES ? new Map<number, Plaintext>() : undefined;
   return {
@@ -179,19 +209,37 @@ function weightSource(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Li
     get(w: number): Plaintext {
       if (!cache) return consts.encode(scope, w, q, level);
       let pt = cache.get(w);
-      if (!pt) { pt = consts.encode(scope, w, q, level); cache.set(w, pt); }
+      if (!pt) {
+        pt = consts.encode(scope, w, q, level);
+        cache.set(w, pt);
+      }
       return pt;
     },
-    put(pt: Plaintext): void { if (!cache) scope.release(pt); },
-    done(): void { if (cache) for (const pt of cache.values()) scope.release(pt); },
+    put(pt: Plaintext): void {
+      if (!cache) scope.release(pt);
+    },
+    done(): void {
+      if (cache) for (const pt of cache.values()) scope.release(pt);
+    },
   };
 }
 
 /** acc (+)= x·w, counting the ops; `acc` undefined = first term. Returns the accumulator. */
-function multiplyAccumulate(he: ServerHe, scope: Scope, src: ReturnType<typeof weightSource>, x: Ciphertext, w: number, acc: Ciphertext | undefined, tmp: Ciphertext): Ciphertext {
+function multiplyAccumulate(
+  he: ServerHe,
+  scope: Scope,
+  src: ReturnType<typeof weightSource>,
+  x: Ciphertext,
+  w: number,
+  acc: Ciphertext | undefined,
+  tmp: Ciphertext,
+): Ciphertext {
   const pt = src.get(w);
   sealGuard('ct×pt multiply-accumulate', () => {
-    if (!acc) { acc = scope.own(new he.seal.Ciphertext()); he.evaluator.multiplyPlain(x, pt, acc); } else {
+    if (!acc) {
+      acc = scope.own(new he.seal.Ciphertext());
+      he.evaluator.multiplyPlain(x, pt, acc);
+    } else {
       he.evaluator.multiplyPlain(x, pt, tmp);
       he.evaluator.addInplace(acc, tmp);
       he.counts.additions++;
@@ -207,7 +255,17 @@ function multiplyAccumulate(he: ServerHe, scope: Scope, src: ReturnType<typeof w
  * on `any` (SEAL refuses to make a transparent ciphertext; |x|/q is far below CKKS noise);
  * rescale; add the bias at the exact scale.
  */
-function finishAffine(he: ServerHe, scope: Scope, consts: ConstantEncoder, src: ReturnType<typeof weightSource>, acc: Ciphertext | undefined, any: Ciphertext, bias: number, level: number, tmp: Ciphertext): Ciphertext {
+function finishAffine(
+  he: ServerHe,
+  scope: Scope,
+  consts: ConstantEncoder,
+  src: ReturnType<typeof weightSource>,
+  acc: Ciphertext | undefined,
+  any: Ciphertext,
+  bias: number,
+  level: number,
+  tmp: Ciphertext,
+): Ciphertext {
   const y = acc ?? multiplyAccumulate(he, scope, src, any, 1 / src.q, undefined, tmp);
   sealGuard('rescaling an affine output', () => he.evaluator.rescaleToNextInplace(y));
   he.counts.rescales++;
@@ -227,47 +285,79 @@ function finishAffine(he: ServerHe, scope: Scope, consts: ConstantEncoder, src: 
 function activation(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Activation, level: number) {
   const depth = layerDepth(l);
   if (level < depth) throw new PpnnError('INTERNAL', `cryptonets: not enough levels left for layer '${l.name}'`);
-  const a = l.kind === 'poly' ? l.a : 1, b = l.kind === 'poly' ? l.b : 0, c = l.kind === 'poly' ? l.c : 0;
+  const a = l.kind === 'poly' ? l.a : 1,
+    b = l.kind === 'poly' ? l.b : 0,
+    c = l.kind === 'poly' ? l.c : 0;
   const ev = he.evaluator;
   const pts = new Map<string, Plaintext>();
   // every ciphertext of a layer has the same history, hence the same scale: encode once
   const constPt = (key: string, v: number, scale: number, lv: number): Plaintext => {
     let pt = pts.get(key);
-    if (!pt) { pt = consts.encode(scope, v, scale, lv); pts.set(key, pt); }
+    if (!pt) {
+      pt = consts.encode(scope, v, scale, lv);
+      pts.set(key, pt);
+    }
     return pt;
   };
   const q = he.primes[level]!;
   const apply = (ct: Ciphertext): Ciphertext => {
     const y = scope.own(new he.seal.Ciphertext());
     sealGuard(`evaluating ${l.kind} '${l.name}'`, () => {
-      if (a === 0) { // b·x: one ct×pt level
-        ev.multiplyPlain(ct, constPt('b', b, q, level), y); he.counts.ctPtMul++;
-        ev.rescaleToNextInplace(y); he.counts.rescales++;
+      if (a === 0) {
+        // b·x: one ct×pt level
+        ev.multiplyPlain(ct, constPt('b', b, q, level), y);
+        he.counts.ctPtMul++;
+        ev.rescaleToNextInplace(y);
+        he.counts.rescales++;
       } else {
-        if (depth === 1) { // x²
-          ev.square(ct, y); he.counts.ctCtMul++;
-        } else { // x·(a·x + b)
+        if (depth === 1) {
+          // x²
+          ev.square(ct, y);
+          he.counts.ctCtMul++;
+        } else {
+          // x·(a·x + b)
           const u = scope.own(new he.seal.Ciphertext());
-          ev.multiplyPlain(ct, constPt('a', a, q, level), u); he.counts.ctPtMul++;
-          ev.rescaleToNextInplace(u); he.counts.rescales++;
-          if (b !== 0) { ev.addPlainInplace(u, constPt('b', b, u.scale(), level - 1)); he.counts.additions++; }
-          ev.cipherModSwitchToNext(ct, y); he.counts.modSwitches++;
-          ev.multiplyInplace(y, u); he.counts.ctCtMul++;
+          ev.multiplyPlain(ct, constPt('a', a, q, level), u);
+          he.counts.ctPtMul++;
+          ev.rescaleToNextInplace(u);
+          he.counts.rescales++;
+          if (b !== 0) {
+            ev.addPlainInplace(u, constPt('b', b, u.scale(), level - 1));
+            he.counts.additions++;
+          }
+          ev.cipherModSwitchToNext(ct, y);
+          he.counts.modSwitches++;
+          ev.multiplyInplace(y, u);
+          he.counts.ctCtMul++;
           scope.release(u);
         }
-        ev.relinearizeInplace(y, he.relinKeys); he.counts.relinearizations++;
-        ev.rescaleToNextInplace(y); he.counts.rescales++;
+        ev.relinearizeInplace(y, he.relinKeys);
+        he.counts.relinearizations++;
+        ev.rescaleToNextInplace(y);
+        he.counts.rescales++;
       }
-      if (c !== 0) { ev.addPlainInplace(y, constPt('c', c, y.scale(), level - depth)); he.counts.additions++; }
+      if (c !== 0) {
+        ev.addPlainInplace(y, constPt('c', c, y.scale(), level - depth));
+        he.counts.additions++;
+      }
     });
     scope.release(ct);
     return y;
   };
-  return { apply, done: () => { for (const pt of pts.values()) scope.release(pt); }, level: level - depth };
+  return {
+    apply,
+    done: () => {
+      for (const pt of pts.values()) scope.release(pt);
+    },
+    level: level - depth,
+  };
 }
 
 /** A built pipeline stage: its sink, and what to free / check once the stream is over. */
-interface Stage { sink: Sink; done: () => void }
+interface Stage {
+  sink: Sink;
+  done: () => void;
+}
 
 /**
  * Evaluate `layers` on the encrypted input, streaming (see the file comment). Returns the
@@ -275,7 +365,13 @@ interface Stage { sink: Sink; done: () => void }
  * measured chain index of its output. Throws INTERNAL when a measured level differs from
  * the planned one, HE_ERROR on a SEAL failure, whatever `hooks.tick` throws.
  */
-export async function evaluateNetwork(he: ServerHe, scope: Scope, layers: readonly CryptoNetsLayer[], input: EncryptedInput, hooks: EvalHooks): Promise<EncryptedOutput> {
+export async function evaluateNetwork(
+  he: ServerHe,
+  scope: Scope,
+  layers: readonly CryptoNetsLayer[],
+  input: EncryptedInput,
+  hooks: EvalHooks,
+): Promise<EncryptedOutput> {
   const consts = new ConstantEncoder(he);
   // plan shapes and levels
   const shapes: Shape[] = [input.shape];
@@ -293,23 +389,53 @@ export async function evaluateNetwork(he: ServerHe, scope: Scope, layers: readon
   const cleanups: (() => void)[] = [];
 
   // build back to front: stage k consumes tensor k (the input of layer k)
-  let next: Sink = async (i, ct) => { result[i] = ct; };
+  let next: Sink = async (i, ct) => {
+    result[i] = ct;
+  };
   let gather: { l: Extract<Linear, { kind: 'conv2d' }>; sink: Sink } | undefined;
   for (let k = layers.length - 1; k >= 0; k--) {
     const l = layers[k]!;
     const track = new LayerTracker(he, hooks, l, k, levels[k]!, levels[k + 1]!, size(shapes[k + 1]!));
     const downstream = next;
     if (l.kind === 'flatten') {
-      next = async (i, ct) => { track.produced(ct); await downstream(i, ct); };
+      next = async (i, ct) => {
+        track.produced(ct);
+        await downstream(i, ct);
+      };
     } else if (l.kind === 'square' || l.kind === 'poly') {
       const act = activation(he, scope, consts, l, levels[k]!);
       cleanups.push(act.done);
-      next = async (i, ct) => { const y = act.apply(ct); track.produced(y); await hooks.tick(); await downstream(i, y); };
+      next = async (i, ct) => {
+        const y = act.apply(ct);
+        track.produced(y);
+        await hooks.tick();
+        await downstream(i, y);
+      };
     } else if (k === 0 && l.kind === 'conv2d') {
-      gather = { l, sink: async (i, ct) => { track.produced(ct); await downstream(i, ct); } };
+      gather = {
+        l,
+        sink: async (i, ct) => {
+          track.produced(ct);
+          await downstream(i, ct);
+        },
+      };
       next = downstream; // driven directly from the input below
     } else {
-      const stage = scatterStage(he, scope, consts, l, shapes[k]!, shapes[k + 1]!, levels[k]!, tmp, async (i, ct) => { track.produced(ct); await downstream(i, ct); }, hooks);
+      const stage = scatterStage(
+        he,
+        scope,
+        consts,
+        l,
+        shapes[k]!,
+        shapes[k + 1]!,
+        levels[k]!,
+        tmp,
+        async (i, ct) => {
+          track.produced(ct);
+          await downstream(i, ct);
+        },
+        hooks,
+      );
       cleanups.push(stage.done);
       next = stage.sink;
     }
@@ -317,13 +443,17 @@ export async function evaluateNetwork(he: ServerHe, scope: Scope, layers: readon
   try {
     if (gather) await gatherConv(he, scope, consts, gather.l, input, tmp, gather.sink, hooks);
     else {
-      for (let i = 0; i < size(input.shape); i++) { await next(i, input.load(i)); await hooks.tick(); }
+      for (let i = 0; i < size(input.shape); i++) {
+        await next(i, input.load(i));
+        await hooks.tick();
+      }
     }
   } finally {
     for (const f of cleanups) f();
     scope.release(tmp);
   }
-  for (let i = 0; i < result.length; i++) if (!result[i]) throw new PpnnError('INTERNAL', `cryptonets: logit ${i} was never produced`);
+  for (let i = 0; i < result.length; i++)
+    if (!result[i]) throw new PpnnError('INTERNAL', `cryptonets: logit ${i} was never produced`);
   return { cts: result, shape: outShape, level: levels[layers.length]! };
 }
 
@@ -332,7 +462,18 @@ export async function evaluateNetwork(he: ServerHe, scope: Scope, layers: readon
  * output that uses x, release x; an output whose contributions are all in is finished
  * and handed to `emit`. Holds at most one accumulator per output.
  */
-function scatterStage(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Linear, inShape: Shape, outShape: Shape, level: number, tmp: Ciphertext, emit: Sink, hooks: EvalHooks): Stage {
+function scatterStage(
+  he: ServerHe,
+  scope: Scope,
+  consts: ConstantEncoder,
+  l: Linear,
+  inShape: Shape,
+  outShape: Shape,
+  level: number,
+  tmp: Ciphertext,
+  emit: Sink,
+  hooks: EvalHooks,
+): Stage {
   const nIn = inShape.reduce((a, b) => a * b, 1);
   const nOut = outShape.reduce((a, b) => a * b, 1);
   const perChannel = l.kind === 'conv2d' ? nOut / l.outChannels : 1;
@@ -340,14 +481,21 @@ function scatterStage(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Li
   for (let i = 0; i < nIn; i++) fanOut(l, inShape, outShape, i, (j) => remaining[j]!++);
   const acc: (Ciphertext | undefined)[] = new Array(nOut);
   const src = weightSource(he, scope, consts, l, inShape, level);
-  const targets: number[] = [], weights: number[] = [];
+  const targets: number[] = [],
+    weights: number[] = [];
   const sink: Sink = async (i, x) => {
-    targets.length = 0; weights.length = 0;
-    fanOut(l, inShape, outShape, i, (j, w) => { targets.push(j); weights.push(w); });
-    const js = targets.slice(), ws = weights.slice(); // emit() below re-enters other stages, not this one
+    targets.length = 0;
+    weights.length = 0;
+    fanOut(l, inShape, outShape, i, (j, w) => {
+      targets.push(j);
+      weights.push(w);
+    });
+    const js = targets.slice(),
+      ws = weights.slice(); // emit() below re-enters other stages, not this one
     try {
       for (let k = 0; k < js.length; k++) {
-        const j = js[k]!, w = ws[k]!;
+        const j = js[k]!,
+          w = ws[k]!;
         if (!src.negligible(w)) acc[j] = multiplyAccumulate(he, scope, src, x, w, acc[j], tmp);
         if (--remaining[j]! === 0) {
           const y = finishAffine(he, scope, consts, src, acc[j], x, l.bias[Math.floor(j / perChannel)]!, level, tmp);
@@ -368,7 +516,16 @@ function scatterStage(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Li
  * channels), each input deserialised on first use and released after its last, so only a
  * band of input rows is alive.
  */
-async function gatherConv(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Extract<Linear, { kind: 'conv2d' }>, input: EncryptedInput, tmp: Ciphertext, emit: Sink, hooks: EvalHooks): Promise<void> {
+async function gatherConv(
+  he: ServerHe,
+  scope: Scope,
+  consts: ConstantEncoder,
+  l: Extract<Linear, { kind: 'conv2d' }>,
+  input: EncryptedInput,
+  tmp: Ciphertext,
+  emit: Sink,
+  hooks: EvalHooks,
+): Promise<void> {
   const nIn = input.shape.reduce((a, b) => a * b, 1);
   const terms = Array.from({ length: l.outChannels }, (_, o) => groupTerms(l, input.shape, o));
   const positions = terms[0]!.length;
@@ -382,9 +539,14 @@ async function gatherConv(he: ServerHe, scope: Scope, consts: ConstantEncoder, l
       for (let o = 0; o < l.outChannels; o++) {
         const t = terms[o]![p]!;
         let acc: Ciphertext | undefined;
-        for (let k = 0; k < t.idx.length; k++) if (!src.negligible(t.w[k]!)) acc = multiplyAccumulate(he, scope, src, get(t.idx[k]!), t.w[k]!, acc, tmp);
+        for (let k = 0; k < t.idx.length; k++)
+          if (!src.negligible(t.w[k]!)) acc = multiplyAccumulate(he, scope, src, get(t.idx[k]!), t.w[k]!, acc, tmp);
         const y = finishAffine(he, scope, consts, src, acc, get(t.idx[0] ?? 0), l.bias[o]!, input.level, tmp);
-        for (const i of t.idx) if (--uses[i]! === 0 && x[i]) { scope.release(x[i]!); x[i] = undefined; }
+        for (const i of t.idx)
+          if (--uses[i]! === 0 && x[i]) {
+            scope.release(x[i]!);
+            x[i] = undefined;
+          }
         await emit(o * positions + p, y);
         await hooks.tick();
       }

@@ -68,9 +68,18 @@ export function cryptoNetsLayers(network: Model): CryptoNetsLayer[] {
   const out: CryptoNetsLayer[] = [];
   for (const l of network.layers) {
     if (!SUPPORTED.has(l.kind)) {
-      throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `cryptonets evaluates only conv2d, dense, flatten, square and poly layers homomorphically; layer '${l.name}' is ${l.kind}`, { layer: l.name, kind: l.kind });
+      throw new PpnnError(
+        'MODEL_UNSUPPORTED_LAYER',
+        `cryptonets evaluates only conv2d, dense, flatten, square and poly layers homomorphically; layer ` +
+          `'${l.name}' is ${l.kind}`,
+        { layer: l.name, kind: l.kind },
+      );
     }
-    if (l.kind === 'poly' && l.a === 0 && l.b === 0) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `cryptonets: poly layer '${l.name}' is constant (a = b = 0)`, { layer: l.name, kind: l.kind });
+    if (l.kind === 'poly' && l.a === 0 && l.b === 0)
+      throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `cryptonets: poly layer '${l.name}' is constant (a = b = 0)`, {
+        layer: l.name,
+        kind: l.kind,
+      });
     out.push(l as CryptoNetsLayer);
   }
   return out;
@@ -80,10 +89,14 @@ export function cryptoNetsLayers(network: Model): CryptoNetsLayer[] {
 export function layerDepth(l: CryptoNetsLayer): number {
   switch (l.kind) {
     case 'conv2d':
-    case 'dense': return 1;
-    case 'flatten': return 0;
-    case 'square': return 1;
-    case 'poly': return l.a === 0 || (l.a === 1 && l.b === 0) ? 1 : 2;
+    case 'dense':
+      return 1;
+    case 'flatten':
+      return 0;
+    case 'square':
+      return 1;
+    case 'poly':
+      return l.a === 0 || (l.a === 1 && l.b === 0) ? 1 : 2;
   }
 }
 
@@ -110,7 +123,11 @@ export function logitBound(network: Model, layers: readonly CryptoNetsLayer[]): 
   if (bounds) {
     for (let i = Math.min(bounds.length, layers.length) - 1; i >= 0; i--) {
       const v = bounds[i];
-      if (v !== undefined && Number.isFinite(v) && v > 0) { start = i; b = v; break; }
+      if (v !== undefined && Number.isFinite(v) && v > 0) {
+        start = i;
+        b = v;
+        break;
+      }
     }
   }
   for (let i = start; i < layers.length; i++) {
@@ -131,9 +148,11 @@ export function chooseCryptoNetsParams(network: Model, layers: readonly CryptoNe
   let shape: Shape = network.inputShape;
   for (const l of layers) shape = layerOutputShape(l, shape); // SHAPE_MISMATCH early
   const depth = layers.reduce((d, l) => d + layerDepth(l), 0);
-  if (depth < 1) throw new PpnnError('HE_PARAMS', `cryptonets: network '${network.name}' has no multiplicative layer to evaluate`);
+  if (depth < 1)
+    throw new PpnnError('HE_PARAMS', `cryptonets: network '${network.name}' has no multiplicative layer to evaluate`);
   const bound = logitBound(network, layers);
-  if (!Number.isFinite(bound)) throw new PpnnError('HE_PARAMS', `cryptonets: the logit bound of '${network.name}' is not finite`);
+  if (!Number.isFinite(bound))
+    throw new PpnnError('HE_PARAMS', `cryptonets: the logit bound of '${network.name}' is not finite`);
   // sign bit + one bit of margin above the bound
   const top = Math.max(0, Math.ceil(Math.log2(Math.max(bound, 1)))) + 2;
   const reasons: string[] = [];
@@ -141,12 +160,20 @@ export function chooseCryptoNetsParams(network: Model, layers: readonly CryptoNe
     const budget = MAX_BITS_128[n]!;
     const need = Math.ceil(noiseBits(n)) + PRECISION_BITS;
     const fit = Math.min(MAX_SCALE_BITS, MAX_PRIME_BITS - top, Math.floor((budget - top) / (depth + 2)));
-    if (fit < need) { reasons.push(`N=${n}: depth ${depth} leaves a ${fit}-bit scale, ${need} needed`); continue; }
+    if (fit < need) {
+      reasons.push(`N=${n}: depth ${depth} leaves a ${fit}-bit scale, ${need} needed`);
+      continue;
+    }
     const scaleBits = fit;
     const q0 = scaleBits + top;
     const special = Math.min(MAX_PRIME_BITS, budget - q0 - depth * scaleBits);
     const bits = [q0, ...Array<number>(depth).fill(scaleBits), special];
     return { polyModulusDegree: n, coeffModulusBits: bits, scaleBits, slots: n / 2, depth, logitBound: bound };
   }
-  throw new PpnnError('HE_PARAMS', `cryptonets: no CKKS parameters within 128-bit security for depth ${depth}, |logits| ≤ ${bound.toPrecision(3)}: ${reasons.join('; ')}`, { depth, logitBound: bound });
+  throw new PpnnError(
+    'HE_PARAMS',
+    `cryptonets: no CKKS parameters within 128-bit security for depth ${depth}, |logits| ≤ ${bound.toPrecision(3)}: ` +
+      `${reasons.join('; ')}`,
+    { depth, logitBound: bound },
+  );
 }

@@ -30,7 +30,9 @@ export interface ConstantContext {
   readonly primeValues: readonly bigint[];
 }
 
-/** SEAL serialisation: header (16) + parms id (32) + coeff count (8) + scale (8) + array header (16) + array size (8). */
+/**
+ * SEAL serialisation: header (16) + parms id (32) + coeff count (8) + scale (8) + array header (16) + array size (8).
+ */
 const SCALE_OFFSET = 56;
 const DATA_OFFSET = 88;
 const SEAL_MAGIC = 0xa15e;
@@ -56,7 +58,10 @@ export class ConstantEncoder {
     this.#n = he.slots * 2;
   }
 
-  /** Plaintext holding `value` in every slot at `scale`, at chain index `level` (NTT form), owned by `scope`. Throws HE_ERROR. */
+  /**
+   * Plaintext holding `value` in every slot at `scale`, at chain index `level` (NTT form), owned by `scope`. Throws
+   * HE_ERROR.
+   */
   encode(scope: Scope, value: number, scale: number, level: number): Plaintext {
     const t = this.#template(level);
     if (!t) return this.#viaEncoder(scope, value, scale, level);
@@ -94,20 +99,30 @@ export class ConstantEncoder {
     t = null;
     const scope = new Scope();
     try {
-      const probe = 0.123456789, scale = 2 ** 30;
+      const probe = 0.123456789,
+        scale = 2 ** 30;
       const ref = this.#viaEncoder(scope, probe, scale, level);
-      const raw = sealGuard('serialising a plaintext', () => ref.saveToArray(this.#he.seal.ComprModeType.none) as Uint8Array);
+      const raw = sealGuard(
+        'serialising a plaintext',
+        () => ref.saveToArray(this.#he.seal.ComprModeType.none) as Uint8Array,
+      );
       const bytes = new Uint8Array(raw.length); // own, 8-byte aligned buffer
       bytes.set(raw);
       const view = new DataView(bytes.buffer);
       const words = this.#n * (level + 1);
-      const ok = bytes.length === DATA_OFFSET + words * 8
-        && view.getUint16(0, true) === SEAL_MAGIC && view.getUint8(5) === 0
-        && view.getBigUint64(48, true) === BigInt(words)
-        && view.getUint16(64, true) === SEAL_MAGIC
-        && view.getBigUint64(80, true) === BigInt(words);
+      const ok =
+        bytes.length === DATA_OFFSET + words * 8 &&
+        view.getUint16(0, true) === SEAL_MAGIC &&
+        view.getUint8(5) === 0 &&
+        view.getBigUint64(48, true) === BigInt(words) &&
+        view.getUint16(64, true) === SEAL_MAGIC &&
+        view.getBigUint64(80, true) === BigInt(words);
       if (ok) {
-        const cand: Template = { bytes, scale: new DataView(bytes.buffer, SCALE_OFFSET, 8), data: new BigUint64Array(bytes.buffer, DATA_OFFSET, words) };
+        const cand: Template = {
+          bytes,
+          scale: new DataView(bytes.buffer, SCALE_OFFSET, 8),
+          data: new BigUint64Array(bytes.buffer, DATA_OFFSET, words),
+        };
         const expected = cand.data.slice();
         this.#fill(cand, probe, scale, level);
         if (cand.data.every((x, k) => x === expected[k]) && view.getFloat64(SCALE_OFFSET, true) === scale) t = cand;

@@ -13,7 +13,10 @@ import { checkDatasetFits, modelInput } from '../model/input.ts';
 import { SecureVsPlain } from '../report/score.ts';
 import { runCryptoNets } from './cryptonets.ts';
 
-export async function runCryptoNetsReport(req: { model: string; dataset: string; limit: number; seed: number }, h: { onEvent?: (ev: ProgressEvent) => void; signal?: AbortSignal } = {}): Promise<InferenceReport> {
+export async function runCryptoNetsReport(
+  req: { model: string; dataset: string; limit: number; seed: number },
+  h: { onEvent?: (ev: ProgressEvent) => void; signal?: AbortSignal } = {},
+): Promise<InferenceReport> {
   const emit = h.onEvent ?? (() => {});
   const model = await loadModel(req.model);
   const ds = await loadDataset(req.dataset, 'test');
@@ -24,17 +27,31 @@ export async function runCryptoNetsReport(req: { model: string; dataset: string;
   emit({ type: 'stage', stage: 'online', state: 'start' });
   const t0 = performance.now();
   const r = await runCryptoNets(model, inputs, {
-    onProgress: (ev) => emit({ type: 'layer', stage: 'online', layer: ev.layer, index: ev.index, total: ev.total, levels: [ev.level] }),
+    onProgress: (ev) =>
+      emit({ type: 'layer', stage: 'online', layer: ev.layer, index: ev.index, total: ev.total, levels: [ev.level] }),
     ...(h.signal ? { signal: h.signal } : {}),
   });
   const wallMs = performance.now() - t0;
   const score = new SecureVsPlain();
   r.logits.forEach((y, i) => {
     const res = score.add(i, ds.labels[i]!, y, plain[i]!);
-    emit({ type: 'image', result: res, runningAccuracy: score.runningAccuracy, runningAgreement: score.runningAgreement });
+    emit({
+      type: 'image',
+      result: res,
+      runningAccuracy: score.runningAccuracy,
+      runningAgreement: score.runningAgreement,
+    });
   });
   emit({ type: 'stage', stage: 'online', state: 'end', wallMs });
-  const zero = { wallMs: 0, clientMs: 0, serverMs: 0, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 };
+  const zero = {
+    wallMs: 0,
+    clientMs: 0,
+    serverMs: 0,
+    bytesClientToServer: 0,
+    bytesServerToClient: 0,
+    messages: 0,
+    rounds: 0,
+  };
   const bytes = r.bytesClientToServer + r.bytesServerToClient;
   return {
     formatVersion: 1,
@@ -46,7 +63,17 @@ export async function runCryptoNetsReport(req: { model: string; dataset: string;
     stages: {
       merging: zero,
       preprocessing: zero,
-      online: { wallMs, clientMs: r.clientMs, serverMs: r.serverMs, bytesClientToServer: r.bytesClientToServer, bytesServerToClient: r.bytesServerToClient, messages: 2, rounds: 1, he: r.he, levels: r.levels },
+      online: {
+        wallMs,
+        clientMs: r.clientMs,
+        serverMs: r.serverMs,
+        bytesClientToServer: r.bytesClientToServer,
+        bytesServerToClient: r.bytesServerToClient,
+        messages: 2,
+        rounds: 1,
+        he: r.he,
+        levels: r.levels,
+      },
     },
     // one batch serves every image: amortised per-image figures
     perImage: { onlineMs: wallMs / count, onlineBytes: bytes / count, preprocessingMs: 0, preprocessingBytes: 0 },

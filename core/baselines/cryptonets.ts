@@ -60,32 +60,58 @@ export interface CryptoNetsResult {
 const YIELD_EVERY_MS = 100;
 
 function zeroOps(): HeOpCounts {
-  return { encryptions: 0, decryptions: 0, ctPtMul: 0, ctCtMul: 0, rotations: 0, additions: 0, rescales: 0, modSwitches: 0, relinearizations: 0 };
+  return {
+    encryptions: 0,
+    decryptions: 0,
+    ctPtMul: 0,
+    ctCtMul: 0,
+    rotations: 0,
+    additions: 0,
+    rescales: 0,
+    modSwitches: 0,
+    relinearizations: 0,
+  };
 }
 
 /** SEALContext, encoder and evaluator for `p`, plus the chain (primes, parms ids), owned by `s`. */
 function makeContext(seal: Seal, s: Scope, p: CryptoNetsParams) {
-  return sealGuard('creating the CKKS context', () => {
-    const parms = s.own(new seal.EncryptionParameters(seal.SchemeType.ckks));
-    parms.setPolyModulusDegree(p.polyModulusDegree);
-    parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(p.polyModulusDegree, Int32Array.from(p.coeffModulusBits))));
-    const context = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
-    if (!context.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the cryptonets parameters: ${context.toHuman()}`);
-    const primes: number[] = [];
-    const primeValues: bigint[] = [];
-    const parmsIds: ParmsIdType[] = [];
-    let data = s.own(context.firstContextData());
-    const moduli = s.own(s.own(data.parms()).coeffModulus());
-    for (let i = 0; i < moduli.size(); i++) primeValues.push(s.own(moduli.get(i)!).value());
-    for (const q of primeValues) primes.push(Number(q));
-    for (;;) {
-      parmsIds[data.chainIndex()] = s.own(data.parmsId());
-      if (data.chainIndex() === 0) break;
-      data = s.own(data.nextContextData());
-    }
-    if (parmsIds.length !== p.depth + 1) throw new PpnnError('HE_PARAMS', `cryptonets: modulus chain has ${parmsIds.length} data levels, expected ${p.depth + 1}`);
-    return { context, encoder: s.own(new seal.CKKSEncoder(context)), evaluator: s.own(new seal.Evaluator(context)), primes, primeValues, parmsIds };
-  }, 'HE_PARAMS');
+  return sealGuard(
+    'creating the CKKS context',
+    () => {
+      const parms = s.own(new seal.EncryptionParameters(seal.SchemeType.ckks));
+      parms.setPolyModulusDegree(p.polyModulusDegree);
+      parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(p.polyModulusDegree, Int32Array.from(p.coeffModulusBits))));
+      const context = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
+      if (!context.parametersSet())
+        throw new PpnnError('HE_PARAMS', `SEAL rejected the cryptonets parameters: ${context.toHuman()}`);
+      const primes: number[] = [];
+      const primeValues: bigint[] = [];
+      const parmsIds: ParmsIdType[] = [];
+      let data = s.own(context.firstContextData());
+      const moduli = s.own(s.own(data.parms()).coeffModulus());
+      for (let i = 0; i < moduli.size(); i++) primeValues.push(s.own(moduli.get(i)!).value());
+      for (const q of primeValues) primes.push(Number(q));
+      for (;;) {
+        parmsIds[data.chainIndex()] = s.own(data.parmsId());
+        if (data.chainIndex() === 0) break;
+        data = s.own(data.nextContextData());
+      }
+      if (parmsIds.length !== p.depth + 1)
+        throw new PpnnError(
+          'HE_PARAMS',
+          `cryptonets: modulus chain has ${parmsIds.length} data levels, expected ${p.depth + 1}`,
+        );
+      return {
+        context,
+        encoder: s.own(new seal.CKKSEncoder(context)),
+        evaluator: s.own(new seal.Evaluator(context)),
+        primes,
+        primeValues,
+        parmsIds,
+      };
+    },
+    'HE_PARAMS',
+  );
 }
 
 function validate(model: Model, images: Float64Array[]): void {
@@ -93,8 +119,14 @@ function validate(model: Model, images: Float64Array[]): void {
   const size = shapeSize(model.inputShape);
   images.forEach((x, j) => {
     if (!(x instanceof Float64Array)) throw new TypeError(`runCryptoNets: images[${j}] is not a Float64Array`);
-    if (x.length !== size) throw new PpnnError('SHAPE_MISMATCH', `runCryptoNets: images[${j}] has ${x.length} values, model '${model.name}' expects [${model.inputShape.join(',')}] = ${size}`);
-    for (const v of x) if (!Number.isFinite(v)) throw new RangeError(`runCryptoNets: images[${j}] holds a non-finite value`);
+    if (x.length !== size)
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `runCryptoNets: images[${j}] has ${x.length} values, model '${model.name}' expects ` +
+          `[${model.inputShape.join(',')}] = ${size}`,
+      );
+    for (const v of x)
+      if (!Number.isFinite(v)) throw new RangeError(`runCryptoNets: images[${j}] holds a non-finite value`);
   });
 }
 
@@ -106,7 +138,11 @@ function validate(model: Model, images: Float64Array[]): void {
  * for 128-bit security), CANCELLED (signal), HE_ERROR; TypeError/RangeError on bad
  * arguments. Every SEAL object is freed before it returns or throws.
  */
-export async function runCryptoNets(model: Model, images: Float64Array[], opts: CryptoNetsOptions = {}): Promise<CryptoNetsResult> {
+export async function runCryptoNets(
+  model: Model,
+  images: Float64Array[],
+  opts: CryptoNetsOptions = {},
+): Promise<CryptoNetsResult> {
   validate(model, images);
   const network = mergeModel(model).model;
   const layers = cryptoNetsLayers(network);
@@ -115,13 +151,26 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
   const trace = new Map<string, LayerLevelTrace>();
   const traceOf = (layer: string): LayerLevelTrace => {
     let t = trace.get(layer);
-    if (!t) { t = { layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 }; trace.set(layer, t); }
+    if (!t) {
+      t = { layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 };
+      trace.set(layer, t);
+    }
     return t;
   };
   const result: CryptoNetsResult = {
     logits: [],
-    params: { polyModulusDegree: p.polyModulusDegree, coeffModulusBits: [...p.coeffModulusBits], scaleBits: p.scaleBits, slots: p.slots },
-    clientMs: 0, serverMs: 0, bytesClientToServer: 0, bytesServerToClient: 0, he, levels: [],
+    params: {
+      polyModulusDegree: p.polyModulusDegree,
+      coeffModulusBits: [...p.coeffModulusBits],
+      scaleBits: p.scaleBits,
+      slots: p.slots,
+    },
+    clientMs: 0,
+    serverMs: 0,
+    bytesClientToServer: 0,
+    bytesServerToClient: 0,
+    he,
+    levels: [],
   };
   if (images.length === 0) return result;
   const seal = await loadSeal();
@@ -158,7 +207,11 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
     t0 = performance.now();
     const sc = makeContext(seal, serverScope, p);
     const relinKeys = serverScope.own(new seal.RelinKeys());
-    sealGuard('loading relinearisation keys', () => relinKeys.loadFromArray(sc.context, keys.relinBytes), 'CIPHERTEXT_INVALID');
+    sealGuard(
+      'loading relinearisation keys',
+      () => relinKeys.loadFromArray(sc.context, keys.relinBytes),
+      'CIPHERTEXT_INVALID',
+    );
     const server: ServerHe = { seal, ...sc, relinKeys, slots: p.slots, counts: he };
     result.serverMs += performance.now() - t0;
 
@@ -173,14 +226,24 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
       const pt = clientScope.own(new seal.Plaintext());
       for (let i = 0; i < inputSize; i++) {
         for (let j = 0; j < batch.length; j++) values[j] = batch[j]![i]!;
-        upload.push(sealGuard('encrypting the input', () => {
-          cc.encoder.encode(values, 2 ** p.scaleBits, pt);
-          const ser = keys.encryptor.encryptSymmetricSerializable(pt);
-          try { return ser.saveToArray(seal.ComprModeType.zstd) as Uint8Array; } finally { ser.delete(); }
-        }));
+        upload.push(
+          sealGuard('encrypting the input', () => {
+            cc.encoder.encode(values, 2 ** p.scaleBits, pt);
+            const ser = keys.encryptor.encryptSymmetricSerializable(pt);
+            try {
+              return ser.saveToArray(seal.ComprModeType.zstd) as Uint8Array;
+            } finally {
+              ser.delete();
+            }
+          }),
+        );
         he.encryptions++;
         result.bytesClientToServer += upload[i]!.length;
-        if (i % 64 === 0) { result.clientMs += performance.now() - t0; await tick(); t0 = performance.now(); }
+        if (i % 64 === 0) {
+          result.clientMs += performance.now() - t0;
+          await tick();
+          t0 = performance.now();
+        }
       }
       clientScope.release(pt);
       result.clientMs += performance.now() - t0;
@@ -196,22 +259,31 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
         const ct = serverScope.own(new seal.Ciphertext());
         sealGuard('loading an input ciphertext', () => ct.loadFromArray(sc.context, upload[i]!), 'CIPHERTEXT_INVALID');
         upload[i] = new Uint8Array(0); // the server keeps the ciphertext, not the bytes
-        if (chainIndexOf(server, ct) !== p.depth) throw new PpnnError('CIPHERTEXT_INVALID', 'cryptonets: input ciphertext not at the top level');
+        if (chainIndexOf(server, ct) !== p.depth)
+          throw new PpnnError('CIPHERTEXT_INVALID', 'cryptonets: input ciphertext not at the top level');
         return ct;
       };
       const bytesPerPrime = 2 * p.polyModulusDegree * 8;
-      const out = await evaluateNetwork(server, serverScope, layers, { shape: network.inputShape, level: p.depth, load }, {
-        tick,
-        layerDone: (d) => {
-          const t = traceOf(d.layer);
-          t.levelsUsed = d.levelsUsed;
-          if (!t.levels.includes(d.level)) t.levels.push(d.level);
-          t.ciphertexts += d.ciphertexts;
-          t.bytes += d.ciphertexts * bytesPerPrime * (d.level + 1);
-          opts.onProgress?.({ layer: d.layer, index: d.index, total, level: d.level });
+      const out = await evaluateNetwork(
+        server,
+        serverScope,
+        layers,
+        { shape: network.inputShape, level: p.depth, load },
+        {
+          tick,
+          layerDone: (d) => {
+            const t = traceOf(d.layer);
+            t.levelsUsed = d.levelsUsed;
+            if (!t.levels.includes(d.level)) t.levels.push(d.level);
+            t.ciphertexts += d.ciphertexts;
+            t.bytes += d.ciphertexts * bytesPerPrime * (d.level + 1);
+            opts.onProgress?.({ layer: d.layer, index: d.index, total, level: d.level });
+          },
         },
-      });
-      const download = out.cts.map((ct) => sealGuard('serialising a logit ciphertext', () => ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array));
+      );
+      const download = out.cts.map((ct) =>
+        sealGuard('serialising a logit ciphertext', () => ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array),
+      );
       for (const ct of out.cts) serverScope.release(ct);
       result.serverMs += performance.now() - t0;
       const sent = download.reduce((a, u) => a + u.length, 0);
@@ -227,11 +299,15 @@ export async function runCryptoNets(model: Model, images: Float64Array[], opts: 
       const ct = clientScope.own(new seal.Ciphertext());
       const dec = clientScope.own(new seal.Plaintext());
       download.forEach((bytes, k) => {
-        const slots = sealGuard('decrypting a logit', () => {
-          ct.loadFromArray(cc.context, bytes);
-          keys.decryptor.decrypt(ct, dec);
-          return cc.encoder.decodeFloat64(dec) as Float64Array;
-        }, 'CIPHERTEXT_INVALID');
+        const slots = sealGuard(
+          'decrypting a logit',
+          () => {
+            ct.loadFromArray(cc.context, bytes);
+            keys.decryptor.decrypt(ct, dec);
+            return cc.encoder.decodeFloat64(dec) as Float64Array;
+          },
+          'CIPHERTEXT_INVALID',
+        );
         he.decryptions++;
         for (let j = 0; j < batch.length; j++) logits[j]![k] = slots[j]!;
       });

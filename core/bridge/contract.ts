@@ -76,16 +76,24 @@ export interface ExportedReport {
 
 /** Request channels: payload the UI sends, value the core answers. */
 export interface BridgeRequests {
-  'model:list': { payload: Record<string, never>; value: { models: string[]; datasets: string[]; schemes: SchemeId[] } };
+  'model:list': {
+    payload: Record<string, never>;
+    value: { models: string[]; datasets: string[]; schemes: SchemeId[] };
+  };
   'model:load': {
     payload: { source: 'builtin'; name: string } | { source: 'file'; name: string; /** base64 */ bytes: string };
     value: ModelSummary;
   };
   'dataset:load': {
-    payload: { source: 'builtin'; name: string; split?: 'train' | 'test' } | { source: 'files'; name: string; /** base64 IDX */ images: string; /** base64 IDX */ labels: string };
+    payload:
+      | { source: 'builtin'; name: string; split?: 'train' | 'test' }
+      | { source: 'files'; name: string; /** base64 IDX */ images: string; /** base64 IDX */ labels: string };
     value: DatasetSummary;
   };
-  'dataset:samples': { payload: { ref: string; split?: 'train' | 'test'; offset: number; count: number }; value: DatasetSample[] };
+  'dataset:samples': {
+    payload: { ref: string; split?: 'train' | 'test'; offset: number; count: number };
+    value: DatasetSample[];
+  };
   'session:start': { payload: SessionStartRequest; value: { sessionId: string } };
   'session:cancel': { payload: { sessionId: string }; value: { cancelled: boolean } };
   'server:connect': { payload: { url: string }; value: { url: string; reachable: true; ms: number } };
@@ -110,9 +118,23 @@ export type PayloadOf<C extends RequestChannel> = BridgeRequests[C]['payload'];
 export type ValueOf<C extends RequestChannel> = BridgeRequests[C]['value'];
 
 export const REQUEST_CHANNELS: readonly RequestChannel[] = [
-  'model:list', 'model:load', 'dataset:load', 'dataset:samples', 'session:start', 'session:cancel', 'server:connect', 'report:export', 'report:import', 'report:pdf',
+  'model:list',
+  'model:load',
+  'dataset:load',
+  'dataset:samples',
+  'session:start',
+  'session:cancel',
+  'server:connect',
+  'report:export',
+  'report:import',
+  'report:pdf',
 ];
-export const EVENT_CHANNELS: readonly EventChannel[] = ['session:event', 'session:done', 'session:error', 'model:opened'];
+export const EVENT_CHANNELS: readonly EventChannel[] = [
+  'session:event',
+  'session:done',
+  'session:error',
+  'model:opened',
+];
 
 /** 'model:load' → 'modelLoad' (type level). */
 export type MethodName<C extends string> = C extends `${infer A}:${infer B}` ? `${A}${Capitalize<B>}` : never;

@@ -42,8 +42,10 @@ async function answer<T>(body: () => T | Promise<T>): Promise<BridgeResult<T>> {
 }
 
 function decodeUpload(base64: unknown, what: string): Uint8Array {
-  if (typeof base64 !== 'string' || base64.length === 0) throw new PpnnError('ARGUMENT_INVALID', `${what}: expected the file's bytes as base64`);
-  if (base64.length * 0.75 > MAX_UPLOAD_BYTES) throw new PpnnError('ARGUMENT_INVALID', `${what}: file larger than ${MAX_UPLOAD_BYTES / 1048576} MiB`);
+  if (typeof base64 !== 'string' || base64.length === 0)
+    throw new PpnnError('ARGUMENT_INVALID', `${what}: expected the file's bytes as base64`);
+  if (base64.length * 0.75 > MAX_UPLOAD_BYTES)
+    throw new PpnnError('ARGUMENT_INVALID', `${what}: file larger than ${MAX_UPLOAD_BYTES / 1048576} MiB`);
   return new Uint8Array(Buffer.from(base64, 'base64'));
 }
 
@@ -53,14 +55,19 @@ function summarizeModel(model: Model, ref: string, source: 'builtin' | 'file'): 
   const mergeMs = performance.now() - t0;
   const acc = model.meta.accuracy;
   return {
-    ref, name: model.name, source, inputShape: [...model.inputShape],
+    ref,
+    name: model.name,
+    source,
+    inputShape: [...model.inputShape],
     ...(model.meta.dataset ? { dataset: model.meta.dataset } : {}),
     ...(model.meta.labels ? { labels: [...model.meta.labels] } : {}),
     ...(acc ? { trainedAccuracy: { ...acc } } : {}),
     before: { layers: describeLayers(model), counts: report.before },
     after: { layers: describeMergedLayers(model, merged, report.decisions), counts: report.after },
     schemes: modelSchemeSupport(model),
-    decisions: report.decisions, saved: report.saved, mergeMs,
+    decisions: report.decisions,
+    saved: report.saved,
+    mergeMs,
   };
 }
 
@@ -80,7 +87,8 @@ async function loadRunSession(): Promise<RunSession> {
   } catch (e) {
     throw new PpnnError('INTERNAL', `the secure-inference runtime could not be loaded (${(e as Error).message})`);
   }
-  if (typeof mod.runSession !== 'function') throw new PpnnError('INTERNAL', 'core/runtime/session.ts does not export runSession');
+  if (typeof mod.runSession !== 'function')
+    throw new PpnnError('INTERNAL', 'core/runtime/session.ts does not export runSession');
   return mod.runSession;
 }
 
@@ -89,14 +97,25 @@ function probeServer(url: string, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const ws = new WebSocket(url, { handshakeTimeout: timeoutMs });
-    const timer = setTimeout(() => { ws.terminate(); reject(new PpnnError('TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`)); }, timeoutMs);
-    ws.once('open', () => { clearTimeout(timer); ws.close(1000, 'probe'); resolve(performance.now() - t0); });
-    ws.once('error', (e) => { clearTimeout(timer); reject(new PpnnError('PEER_DISCONNECTED', `cannot reach ${url}: ${e.message}`)); });
+    const timer = setTimeout(() => {
+      ws.terminate();
+      reject(new PpnnError('TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    ws.once('open', () => {
+      clearTimeout(timer);
+      ws.close(1000, 'probe');
+      resolve(performance.now() - t0);
+    });
+    ws.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new PpnnError('PEER_DISCONNECTED', `cannot reach ${url}: ${e.message}`));
+    });
   });
 }
 
 function checkServerUrl(url: unknown): string {
-  if (typeof url !== 'string' || !/^wss?:\/\/[^\s/]+/.test(url)) throw new PpnnError('ARGUMENT_INVALID', `server address must look like ws://host:port, got ${JSON.stringify(url)}`);
+  if (typeof url !== 'string' || !/^wss?:\/\/[^\s/]+/.test(url))
+    throw new PpnnError('ARGUMENT_INVALID', `server address must look like ws://host:port, got ${JSON.stringify(url)}`);
   return url;
 }
 
@@ -115,91 +134,130 @@ export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
   };
 
   const handlers: BridgeHandlers = {
-    'model:list': () => answer(() => ({ models: builtinModels(), datasets: [...BUILTIN_DATASETS], schemes: schemeIds() })),
+    'model:list': () =>
+      answer(() => ({ models: builtinModels(), datasets: [...BUILTIN_DATASETS], schemes: schemeIds() })),
 
-    'model:load': (p) => answer(async () => {
-      if (p?.source === 'builtin') return summarizeModel(await loadModel(String(p.name)), String(p.name), 'builtin');
-      if (p?.source === 'file') {
-        const ext = extname(String(p.name)).toLowerCase();
-        if (ext !== '.json' && ext !== '.onnx') throw new PpnnError('MODEL_INVALID', `${p.name}: a model file must end in .json (PPNN model) or .onnx`);
-        const bytes = decodeUpload(p.bytes, String(p.name));
-        const model = await modelFromBytes(bytes, String(p.name));
-        return summarizeModel(model, storeUpload(String(p.name), bytes), 'file');
-      }
-      throw new PpnnError('ARGUMENT_INVALID', "model:load needs source 'builtin' or 'file'");
-    }),
+    'model:load': (p) =>
+      answer(async () => {
+        if (p?.source === 'builtin') return summarizeModel(await loadModel(String(p.name)), String(p.name), 'builtin');
+        if (p?.source === 'file') {
+          const ext = extname(String(p.name)).toLowerCase();
+          if (ext !== '.json' && ext !== '.onnx')
+            throw new PpnnError('MODEL_INVALID', `${p.name}: a model file must end in .json (PPNN model) or .onnx`);
+          const bytes = decodeUpload(p.bytes, String(p.name));
+          const model = await modelFromBytes(bytes, String(p.name));
+          return summarizeModel(model, storeUpload(String(p.name), bytes), 'file');
+        }
+        throw new PpnnError('ARGUMENT_INVALID', "model:load needs source 'builtin' or 'file'");
+      }),
 
-    'dataset:load': (p) => answer(async () => {
-      if (p?.source === 'builtin') return summarizeDataset(await loadDataset(String(p.name), p.split ?? 'test'), String(p.name));
-      if (p?.source === 'files') {
-        const images = storeUpload(`${p.name}-images.idx`, decodeUpload(p.images, 'images file'));
-        const labels = storeUpload(`${p.name}-labels.idx`, decodeUpload(p.labels, 'labels file'));
-        const ref = `${images}:${labels}`;
-        return summarizeDataset(await loadDataset(ref, 'test'), ref);
-      }
-      throw new PpnnError('ARGUMENT_INVALID', "dataset:load needs source 'builtin' or 'files'");
-    }),
+    'dataset:load': (p) =>
+      answer(async () => {
+        if (p?.source === 'builtin')
+          return summarizeDataset(await loadDataset(String(p.name), p.split ?? 'test'), String(p.name));
+        if (p?.source === 'files') {
+          const images = storeUpload(`${p.name}-images.idx`, decodeUpload(p.images, 'images file'));
+          const labels = storeUpload(`${p.name}-labels.idx`, decodeUpload(p.labels, 'labels file'));
+          const ref = `${images}:${labels}`;
+          return summarizeDataset(await loadDataset(ref, 'test'), ref);
+        }
+        throw new PpnnError('ARGUMENT_INVALID', "dataset:load needs source 'builtin' or 'files'");
+      }),
 
-    'dataset:samples': (p) => answer(async () => {
-      const ds = await loadDataset(String(p?.ref), p?.split ?? 'test');
-      const offset = Math.max(0, Math.floor(Number(p?.offset) || 0));
-      const count = Math.min(MAX_SAMPLES, Math.max(0, Math.floor(Number(p?.count) || 0)), Math.max(0, ds.count - offset));
-      const size = ds.shape[1] * ds.shape[2];
-      return Array.from({ length: count }, (_, k) => {
-        const index = offset + k;
-        return { index, label: ds.labels[index]!, pixels: Buffer.from(ds.images.subarray(index * size, (index + 1) * size)).toString('base64') };
-      });
-    }),
+    'dataset:samples': (p) =>
+      answer(async () => {
+        const ds = await loadDataset(String(p?.ref), p?.split ?? 'test');
+        const offset = Math.max(0, Math.floor(Number(p?.offset) || 0));
+        const count = Math.min(
+          MAX_SAMPLES,
+          Math.max(0, Math.floor(Number(p?.count) || 0)),
+          Math.max(0, ds.count - offset),
+        );
+        const size = ds.shape[1] * ds.shape[2];
+        return Array.from({ length: count }, (_, k) => {
+          const index = offset + k;
+          return {
+            index,
+            label: ds.labels[index]!,
+            pixels: Buffer.from(ds.images.subarray(index * size, (index + 1) * size)).toString('base64'),
+          };
+        });
+      }),
 
-    'session:start': (p: PayloadOf<'session:start'>) => answer(async () => {
-      if (!p || typeof p.model !== 'string' || typeof p.dataset !== 'string') throw new PpnnError('ARGUMENT_INVALID', 'session:start needs a loaded model and dataset');
-      if (!Number.isInteger(p.limit) || p.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `number of images must be a positive integer, got ${p.limit}`);
-      schemeById(p.scheme);
-      const server = p.server ? checkServerUrl(p.server) : undefined;
-      const runSession = await loadRunSession();
-      const sessionId = `s${nextSession++}`;
-      const abort = new AbortController();
-      sessions.set(sessionId, abort);
-      const req = { model: p.model, dataset: p.dataset, limit: p.limit, scheme: p.scheme, ...(server ? { server } : {}), ...(p.seed !== undefined ? { seed: p.seed } : {}) };
-      // Answer first, run after: the UI subscribes by sessionId and must not miss events.
-      setImmediate(() => {
-        runSession(req, { signal: abort.signal, onEvent: (event) => emit('session:event', { sessionId, event }) })
-          .then((report) => emit('session:done', { sessionId, report }))
-          .catch((e: unknown) => {
-            const err = toPpnnError(e);
-            emit('session:error', { sessionId, error: { code: abort.signal.aborted ? 'CANCELLED' : err.code, message: abort.signal.aborted ? 'run cancelled' : err.message } });
-          })
-          .finally(() => sessions.delete(sessionId));
-      });
-      return { sessionId };
-    }),
+    'session:start': (p: PayloadOf<'session:start'>) =>
+      answer(async () => {
+        if (!p || typeof p.model !== 'string' || typeof p.dataset !== 'string')
+          throw new PpnnError('ARGUMENT_INVALID', 'session:start needs a loaded model and dataset');
+        if (!Number.isInteger(p.limit) || p.limit < 1)
+          throw new PpnnError('ARGUMENT_INVALID', `number of images must be a positive integer, got ${p.limit}`);
+        schemeById(p.scheme);
+        const server = p.server ? checkServerUrl(p.server) : undefined;
+        const runSession = await loadRunSession();
+        const sessionId = `s${nextSession++}`;
+        const abort = new AbortController();
+        sessions.set(sessionId, abort);
+        const req = {
+          model: p.model,
+          dataset: p.dataset,
+          limit: p.limit,
+          scheme: p.scheme,
+          ...(server ? { server } : {}),
+          ...(p.seed !== undefined ? { seed: p.seed } : {}),
+        };
+        // Answer first, run after: the UI subscribes by sessionId and must not miss events.
+        setImmediate(() => {
+          runSession(req, { signal: abort.signal, onEvent: (event) => emit('session:event', { sessionId, event }) })
+            .then((report) => emit('session:done', { sessionId, report }))
+            .catch((e: unknown) => {
+              const err = toPpnnError(e);
+              emit('session:error', {
+                sessionId,
+                error: {
+                  code: abort.signal.aborted ? 'CANCELLED' : err.code,
+                  message: abort.signal.aborted ? 'run cancelled' : err.message,
+                },
+              });
+            })
+            .finally(() => sessions.delete(sessionId));
+        });
+        return { sessionId };
+      }),
 
-    'session:cancel': (p) => answer(() => {
-      const abort = sessions.get(String(p?.sessionId));
-      abort?.abort(new PpnnError('CANCELLED', 'run cancelled'));
-      return { cancelled: abort !== undefined };
-    }),
+    'session:cancel': (p) =>
+      answer(() => {
+        const abort = sessions.get(String(p?.sessionId));
+        abort?.abort(new PpnnError('CANCELLED', 'run cancelled'));
+        return { cancelled: abort !== undefined };
+      }),
 
-    'server:connect': (p) => answer(async () => {
-      const url = checkServerUrl(p?.url);
-      const ms = await probeServer(url, 5000);
-      return { url, reachable: true as const, ms };
-    }),
+    'server:connect': (p) =>
+      answer(async () => {
+        const url = checkServerUrl(p?.url);
+        const ms = await probeServer(url, 5000);
+        return { url, reachable: true as const, ms };
+      }),
 
-    'report:export': (p) => answer(() => {
-      const reports = p?.reports;
-      if (!Array.isArray(reports) || reports.length === 0) throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
-      if (p.format === 'json') return { fileName: 'report.json', mime: 'application/json', text: reportsToJSON(reports) };
-      if (p.format === 'csv') return { fileName: 'report.csv', mime: 'text/csv', text: reportsToCSV(reports) };
-      if (p.format === 'html') return { fileName: 'report.html', mime: 'text/html', text: reportsToHTML(reports) };
-      throw new PpnnError('ARGUMENT_INVALID', `unknown report format '${String(p.format)}' (json, csv, html)`);
-    }),
+    'report:export': (p) =>
+      answer(() => {
+        const reports = p?.reports;
+        if (!Array.isArray(reports) || reports.length === 0)
+          throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
+        if (p.format === 'json')
+          return { fileName: 'report.json', mime: 'application/json', text: reportsToJSON(reports) };
+        if (p.format === 'csv') return { fileName: 'report.csv', mime: 'text/csv', text: reportsToCSV(reports) };
+        if (p.format === 'html') return { fileName: 'report.html', mime: 'text/html', text: reportsToHTML(reports) };
+        throw new PpnnError('ARGUMENT_INVALID', `unknown report format '${String(p.format)}' (json, csv, html)`);
+      }),
 
     'report:import': (p) => answer(() => reportsFromJSON(String(p?.text ?? ''), String(p?.fileName ?? 'report.json'))),
 
-    'report:pdf': () => answer(() => {
-      throw new PpnnError('ARGUMENT_INVALID', 'PDF export is available in the desktop app; in the browser export HTML and print it');
-    }),
+    'report:pdf': () =>
+      answer(() => {
+        throw new PpnnError(
+          'ARGUMENT_INVALID',
+          'PDF export is available in the desktop app; in the browser export HTML and print it',
+        );
+      }),
   };
 
   return {

@@ -17,11 +17,19 @@ import { machineInfo, softwareVersions } from '../runtime/machine.ts';
  * run's server is named by its label). Throws ARGUMENT_INVALID when empty or when the
  * baseline names none of the runs.
  */
-export function benchReportOf(reports: readonly InferenceReport[], createdAt = new Date().toISOString(), baseline?: string): BenchReport {
-  if (reports.length === 0) throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
+export function benchReportOf(
+  reports: readonly InferenceReport[],
+  createdAt = new Date().toISOString(),
+  baseline?: string,
+): BenchReport {
+  if (reports.length === 0)
+    throw new PpnnError('ARGUMENT_INVALID', 'nothing to export: run a session or import a report first');
   try {
     return assembleReport(reports, {
-      createdAt, command: 'PPNN Studio export', machine: machineInfo(), versions: softwareVersions(),
+      createdAt,
+      command: 'PPNN Studio export',
+      machine: machineInfo(),
+      versions: softwareVersions(),
       ...(baseline !== undefined ? { baseline } : {}),
     });
   } catch (e) {

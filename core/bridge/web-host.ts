@@ -36,8 +36,15 @@ export interface WebHost {
 }
 
 const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json', '.ico': 'image/x-icon', '.wasm': 'application/wasm', '.woff2': 'font/woff2',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
 };
 
 function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): void {
@@ -52,7 +59,9 @@ function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): v
     'content-type': MIME[extname(file)] ?? 'application/octet-stream',
     'cache-control': 'no-store',
     // The page only talks to its own origin; nothing else is loaded.
-    'content-security-policy': "default-src 'self'; connect-src 'self' ws://127.0.0.1:* ; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'",
+    'content-security-policy':
+      "default-src 'self'; connect-src 'self' ws://127.0.0.1:* ; img-src 'self' data: blob:; style-src 'self' " +
+      "'unsafe-inline'",
   });
   res.end(readFileSync(file));
 }
@@ -69,11 +78,13 @@ function attachBridge(socket: WebSocket, log: (line: string) => void): void {
     try {
       const msg = JSON.parse(String(data)) as { id?: unknown; channel?: unknown; payload?: unknown };
       id = msg.id;
-      if (!REQUEST_CHANNELS.includes(msg.channel as RequestChannel)) throw new PpnnError('ARGUMENT_INVALID', `unknown bridge channel ${JSON.stringify(msg.channel)}`);
+      if (!REQUEST_CHANNELS.includes(msg.channel as RequestChannel))
+        throw new PpnnError('ARGUMENT_INVALID', `unknown bridge channel ${JSON.stringify(msg.channel)}`);
       const handler = host.handlers[msg.channel as RequestChannel] as (p: unknown) => Promise<BridgeResult<unknown>>;
       result = await handler(msg.payload ?? {});
     } catch (e) {
-      const err = e instanceof PpnnError ? e : new PpnnError('PROTOCOL_VIOLATION', `bad bridge message: ${(e as Error).message}`);
+      const err =
+        e instanceof PpnnError ? e : new PpnnError('PROTOCOL_VIOLATION', `bad bridge message: ${(e as Error).message}`);
       log(`bridge: ${err.message}`);
       result = { ok: false, error: { code: err.code, message: err.message } };
     }
@@ -117,11 +128,12 @@ export async function startWebHost(opts: WebHostOptions = {}): Promise<WebHost> 
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
-    close: () => new Promise<void>((ok) => {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
-      server.close(() => ok());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close(() => ok());
+        server.closeAllConnections();
+      }),
   };
 }

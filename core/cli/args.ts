@@ -11,7 +11,10 @@ import type { BooleanOption, Command, OptionSpec, OptionTable, ParsedArgs } from
 /** Every command accepts --help / -h. */
 export const HELP_OPTION: BooleanOption = { type: 'boolean', short: 'h', description: 'show this help and exit' };
 /** The common `--json` option: one JSON object on stdout instead of text. */
-export const JSON_OPTION: BooleanOption = { type: 'boolean', description: 'print one JSON object on stdout instead of text' };
+export const JSON_OPTION: BooleanOption = {
+  type: 'boolean',
+  description: 'print one JSON object on stdout instead of text',
+};
 
 /** Levenshtein distance (insert, delete, substitute: cost 1 each). */
 export function editDistance(a: string, b: string): number {
@@ -42,7 +45,8 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   return best;
 }
 
-const didYouMean = (s: string | undefined, prefix = ''): string => (s === undefined ? '' : ` (did you mean ${prefix}${s}?)`);
+const didYouMean = (s: string | undefined, prefix = ''): string =>
+  s === undefined ? '' : ` (did you mean ${prefix}${s}?)`;
 
 function invalid(message: string): PpnnError {
   return new PpnnError('ARGUMENT_INVALID', message);
@@ -61,13 +65,18 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): unknown
     return text;
   }
   if (spec.type === 'list') {
-    const items = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-    if (items.length === 0) throw invalid(`--${name} needs at least one value${spec.values ? ` of ${spec.values.join('|')}` : ''}`);
+    const items = text
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+    if (items.length === 0)
+      throw invalid(`--${name} needs at least one value${spec.values ? ` of ${spec.values.join('|')}` : ''}`);
     for (const item of items) checkEnumerated(name, item, spec.values);
     return items;
   }
   const n = text.trim() === '' ? NaN : Number(text);
-  const min = spec.min ?? -Infinity, max = spec.max ?? Infinity;
+  const min = spec.min ?? -Infinity,
+    max = spec.max ?? Infinity;
   const ok = spec.type === 'int' ? Number.isInteger(n) : Number.isFinite(n);
   if (!ok || n < min || n > max) {
     const range = `${Number.isFinite(min) ? `[${min}` : '(-∞'}, ${Number.isFinite(max) ? `${max}]` : '∞)'}`;
@@ -88,23 +97,40 @@ function fromNodeError(e: unknown): PpnnError {
  * option (with a suggestion), a missing or malformed value, a value outside its range or
  * list, a missing required option, or a wrong number of positional arguments.
  */
-export function parseCommandArgs<O extends OptionTable>(command: Pick<Command<O>, 'options' | 'positionals'>, argv: readonly string[]): ParsedArgs<O> {
+export function parseCommandArgs<O extends OptionTable>(
+  command: Pick<Command<O>, 'options' | 'positionals'>,
+  argv: readonly string[],
+): ParsedArgs<O> {
   const table: OptionTable = { help: HELP_OPTION, ...command.options };
   const names = Object.keys(table);
   const nodeOptions: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, spec] of Object.entries(table)) {
-    nodeOptions[name] = { type: spec.type === 'boolean' ? 'boolean' : 'string', ...(spec.short ? { short: spec.short } : {}) };
+    nodeOptions[name] = {
+      type: spec.type === 'boolean' ? 'boolean' : 'string',
+      ...(spec.short ? { short: spec.short } : {}),
+    };
   }
   // A lenient pass first, only to name unknown options with a suggestion: node's strict
   // error says "Unknown option" without one.
-  const loose = nodeParseArgs({ args: [...argv], options: nodeOptions, strict: false, allowPositionals: true, tokens: true });
+  const loose = nodeParseArgs({
+    args: [...argv],
+    options: nodeOptions,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
   for (const t of loose.tokens ?? []) {
     if (t.kind !== 'option' || t.name in table) continue;
     throw invalid(`unknown option '${t.rawName}'${didYouMean(suggest(t.name, names), '--')}; see --help`);
   }
   let parsed: ReturnType<typeof nodeParseArgs>;
   try {
-    parsed = nodeParseArgs({ args: [...argv], options: nodeOptions, strict: true, allowPositionals: command.positionals !== undefined });
+    parsed = nodeParseArgs({
+      args: [...argv],
+      options: nodeOptions,
+      strict: true,
+      allowPositionals: command.positionals !== undefined,
+    });
   } catch (e) {
     throw fromNodeError(e);
   }
@@ -121,7 +147,11 @@ export function parseCommandArgs<O extends OptionTable>(command: Pick<Command<O>
   const positionals = parsed.positionals;
   if (values.help !== true) {
     for (const [name, spec] of Object.entries(table)) {
-      if ((spec.type === 'string' || spec.type === 'int' || spec.type === 'number') && spec.required && values[name] === undefined) {
+      if (
+        (spec.type === 'string' || spec.type === 'int' || spec.type === 'number') &&
+        spec.required &&
+        values[name] === undefined
+      ) {
         throw invalid(`--${name} is required: ${spec.description}`);
       }
     }
@@ -173,7 +203,7 @@ export function formatHelp(command: Command): string {
   const synopsis = ['ppnn', command.name, ...required.map(([n, s]) => `--${n} ${placeholder(n, s)}`), '[options]'];
   if (command.positionals) synopsis.push(command.positionals.name);
   const rows = Object.entries(table).map(([name, spec]) => {
-    const left = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'boolean' ? '' : ` ${placeholder(name, spec)}`}`;
+    const left = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'boolean' ? '' : ` ` + `${placeholder(name, spec)}`}`;
     const notes: string[] = [];
     if ('required' in spec && spec.required) notes.push('required');
     const d = defaultOf(spec);

@@ -50,13 +50,19 @@ export interface ListOption extends OptionBase {
 export type OptionSpec = StringOption | NumberOption | BooleanOption | ListOption;
 export type OptionTable = Readonly<Record<string, OptionSpec>>;
 
-type ValueOf<S> = S extends { type: 'boolean' } ? boolean
-  : S extends { type: 'int' | 'number' } ? number
-  : S extends { type: 'list' } ? string[]
-  : S extends { values: readonly (infer V)[] } ? V
-  : string;
+type ValueOf<S> = S extends { type: 'boolean' }
+  ? boolean
+  : S extends { type: 'int' | 'number' }
+    ? number
+    : S extends { type: 'list' }
+      ? string[]
+      : S extends { values: readonly (infer V)[] }
+        ? V
+        : string;
 /** Always present: booleans (false), lists ([]), options with a default or marked required. */
-type Present<S> = S extends { type: 'boolean' } | { type: 'list' } | { default: unknown } | { required: true } ? true : false;
+type Present<S> = S extends { type: 'boolean' } | { type: 'list' } | { default: unknown } | { required: true }
+  ? true
+  : false;
 
 /** Typed option values of a table: absent optional options are `undefined`. */
 export type OptionValues<O extends OptionTable> = {
@@ -87,7 +93,12 @@ export interface Command<O extends OptionTable = OptionTable> {
   /** the option table: the only options the command accepts */
   readonly options: O;
   /** positional arguments, when the command takes any: their name in help and how many */
-  readonly positionals?: { readonly name: string; readonly description: string; readonly min: number; readonly max: number };
+  readonly positionals?: {
+    readonly name: string;
+    readonly description: string;
+    readonly min: number;
+    readonly max: number;
+  };
   /** extra lines for `ppnn NAME --help`, after the options */
   readonly notes?: string;
   run(args: ParsedArgs<O>, io: CliIO): Promise<number>;

@@ -28,9 +28,19 @@ const loaders: Record<string, () => Promise<Command>> = {
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage / bad input. */
 const USAGE_CODES = new Set([
-  'ARGUMENT_INVALID', 'MODEL_UNKNOWN', 'DATASET_UNKNOWN', 'FILE_NOT_FOUND', 'MODEL_INVALID', 'DATASET_INVALID',
-  'SHAPE_MISMATCH', 'MODEL_UNSUPPORTED_OP', 'MODEL_UNSUPPORTED_LAYER', 'REPORT_INVALID',
-  'AUTH_FAILED', 'ARCH_MISMATCH', 'POLICY_REFUSED',
+  'ARGUMENT_INVALID',
+  'MODEL_UNKNOWN',
+  'DATASET_UNKNOWN',
+  'FILE_NOT_FOUND',
+  'MODEL_INVALID',
+  'DATASET_INVALID',
+  'SHAPE_MISMATCH',
+  'MODEL_UNSUPPORTED_OP',
+  'MODEL_UNSUPPORTED_LAYER',
+  'REPORT_INVALID',
+  'AUTH_FAILED',
+  'ARCH_MISMATCH',
+  'POLICY_REFUSED',
 ]);
 
 /** Add (or replace) a subcommand; the loader runs only when the command is used or listed. */
@@ -75,8 +85,14 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
   if (!load) {
     const near = suggest(name, Object.keys(loaders));
     const hint = near ? `did you mean '${near}'? ` : '';
-    return reportError(new PpnnError('ARGUMENT_INVALID',
-      `unknown command '${name}' (${hint}commands: ${Object.keys(loaders).join(', ')})`), json, io);
+    return reportError(
+      new PpnnError(
+        'ARGUMENT_INVALID',
+        `unknown command '${name}' (${hint}commands: ${Object.keys(loaders).join(', ')})`,
+      ),
+      json,
+      io,
+    );
   }
   const cmd = await load();
   try {

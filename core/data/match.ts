@@ -11,7 +11,20 @@ const KNOWN_DATASETS = new Set(['mnist', 'fashion-mnist']);
  * built-in names): its accuracy there means nothing. Undefined when they agree or when
  * either side is not a known name (a file dataset, a model without metadata).
  */
-export function datasetMismatch(modelName: string, modelDataset: string | undefined, datasetName: string): string | undefined {
-  if (!modelDataset || !KNOWN_DATASETS.has(modelDataset) || !KNOWN_DATASETS.has(datasetName) || modelDataset === datasetName) return undefined;
-  return `model '${modelName}' was trained on ${modelDataset}, not ${datasetName}: its accuracy on ${datasetName} is not meaningful`;
+export function datasetMismatch(
+  modelName: string,
+  modelDataset: string | undefined,
+  datasetName: string,
+): string | undefined {
+  if (
+    !modelDataset ||
+    !KNOWN_DATASETS.has(modelDataset) ||
+    !KNOWN_DATASETS.has(datasetName) ||
+    modelDataset === datasetName
+  )
+    return undefined;
+  return (
+    `model '${modelName}' was trained on ${modelDataset}, not ${datasetName}: its accuracy on ${datasetName} ` +
+    `is not meaningful`
+  );
 }

@@ -22,13 +22,24 @@ export class RotatedInputs {
   readonly #cache = new Map<string, Ciphertext>();
 
   /** `used(term)`: false for terms whose plaintext is all zero (skipped, not counted). */
-  constructor(he: HeContext<HeParams>, scope: Scope, keys: GaloisKeys, input: (i: number) => Ciphertext, outputs: readonly Pick<OutputRecipe, 'terms'>[], babyStep: number | undefined, used: (pt: number) => boolean) {
+  constructor(
+    he: HeContext<HeParams>,
+    scope: Scope,
+    keys: GaloisKeys,
+    input: (i: number) => Ciphertext,
+    outputs: readonly Pick<OutputRecipe, 'terms'>[],
+    babyStep: number | undefined,
+    used: (pt: number) => boolean,
+  ) {
     this.#he = he;
     this.#scope = scope;
     this.#keys = keys;
     this.#input = input;
     this.#babyStep = babyStep;
-    for (const o of outputs) for (const t of o.terms) if (t.rotation && used(t.pt)) this.#uses.set(`${t.input}/${t.rotation}`, (this.#uses.get(`${t.input}/${t.rotation}`) ?? 0) + 1);
+    for (const o of outputs)
+      for (const t of o.terms)
+        if (t.rotation && used(t.pt))
+          this.#uses.set(`${t.input}/${t.rotation}`, (this.#uses.get(`${t.input}/${t.rotation}`) ?? 0) + 1);
   }
 
   get(i: number, r: number): Ciphertext {
@@ -38,7 +49,10 @@ export class RotatedInputs {
     if (!x) {
       const b = this.#babyStep;
       // a baby step that is not a key itself: chain from the previous one (one key for all)
-      x = b && r !== b && r % b === 0 ? this.#he.rotate(this.#scope, this.get(i, r - b), b, this.#keys) : this.#he.rotate(this.#scope, this.#input(i), r, this.#keys);
+      x =
+        b && r !== b && r % b === 0
+          ? this.#he.rotate(this.#scope, this.get(i, r - b), b, this.#keys)
+          : this.#he.rotate(this.#scope, this.#input(i), r, this.#keys);
       this.#cache.set(key, x);
     }
     return x;
@@ -47,7 +61,8 @@ export class RotatedInputs {
   /** One use of rot(input i, r) is done; free it after the last (unless a longer chain still needs it). */
   done(i: number, r: number): void {
     if (r === 0) return;
-    const key = `${i}/${r}`, left = (this.#uses.get(key) ?? 1) - 1;
+    const key = `${i}/${r}`,
+      left = (this.#uses.get(key) ?? 1) - 1;
     this.#uses.set(key, left);
     const b = this.#babyStep;
     if (left > 0 || (b && this.#uses.get(`${i}/${r + b}`))) return;
@@ -58,7 +73,14 @@ export class RotatedInputs {
 }
 
 /** Σ_g rot(A_g, g·giantStep) for one output (null when every plaintext is zero). */
-export function accumulateOutput(he: HeContext<HeParams>, scope: Scope, keys: GaloisKeys, out: Pick<OutputRecipe, 'terms' | 'giantStep'>, inputs: RotatedInputs, plaintext: (id: number) => Plaintext | null): Ciphertext | null {
+export function accumulateOutput(
+  he: HeContext<HeParams>,
+  scope: Scope,
+  keys: GaloisKeys,
+  out: Pick<OutputRecipe, 'terms' | 'giantStep'>,
+  inputs: RotatedInputs,
+  plaintext: (id: number) => Plaintext | null,
+): Ciphertext | null {
   const byGiant = new Map<number, OutputRecipe['terms'][number][]>();
   for (const t of out.terms) {
     const g = t.giant ?? 0;
@@ -69,13 +91,20 @@ export function accumulateOutput(he: HeContext<HeParams>, scope: Scope, keys: Ga
   const top = Math.max(0, ...byGiant.keys());
   let acc: Ciphertext | null = null;
   for (let g = top; g >= 0; g--) {
-    if (acc && g < top) { const r = he.rotate(scope, acc, out.giantStep!, keys); scope.release(acc); acc = r; }
+    if (acc && g < top) {
+      const r = he.rotate(scope, acc, out.giantStep!, keys);
+      scope.release(acc);
+      acc = r;
+    }
     for (const t of byGiant.get(g) ?? []) {
       const pt = plaintext(t.pt);
       if (!pt) continue;
       const prod = he.mulPlain(scope, inputs.get(t.input, t.rotation), pt);
       inputs.done(t.input, t.rotation);
-      if (acc) { he.addInplace(acc, prod); scope.release(prod); } else acc = prod;
+      if (acc) {
+        he.addInplace(acc, prod);
+        scope.release(prod);
+      } else acc = prod;
     }
   }
   return acc;

@@ -51,7 +51,9 @@ export interface PreprocessingBench {
   /** ms per operation measured in this run (micro-benchmark at the input level) */
   opCostMs: Record<keyof HeOpCounts | 'load' | 'save', number>;
   layers: LayerBench[];
-  total: Omit<LayerBench, 'layer' | 'kind' | 'description' | 'inputLevel' | 'outputLevel' | 'ratio' | 'plan'> & { ratioMeasuredToPredicted: number };
+  total: Omit<LayerBench, 'layer' | 'kind' | 'description' | 'inputLevel' | 'outputLevel' | 'ratio' | 'plan'> & {
+    ratioMeasuredToPredicted: number;
+  };
   /** encoded-weight cache after the run (the figures are of the last of `repeat` batches) */
   weightCache: WeightCacheStats;
   repeat: number;
@@ -73,21 +75,31 @@ export interface BenchOptions {
 const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random() * 2 - 1);
 
 /** Per-op cost (ms) at the given input level: median of `reps` runs (plus load/save of one ciphertext). */
-export async function measureOpCosts(params: CkksParams, level: number, reps = 9): Promise<Record<keyof HeOpCounts | 'load' | 'save', number>> {
+export async function measureOpCosts(
+  params: CkksParams,
+  level: number,
+  reps = 9,
+): Promise<Record<keyof HeOpCounts | 'load' | 'save', number>> {
   const he = await HeContext.create(params);
   const s = new Scope();
   try {
     const seal = he.seal;
     const kg = s.own(new seal.KeyGenerator(he.context));
-    const sk = s.own(kg.secretKey()), pk = s.own(kg.createPublicKey());
-    const enc = s.own(new seal.Encryptor(he.context, pk, sk)), encPk = s.own(new seal.Encryptor(he.context, pk));
+    const sk = s.own(kg.secretKey()),
+      pk = s.own(kg.createPublicKey());
+    const enc = s.own(new seal.Encryptor(he.context, pk, sk)),
+      encPk = s.own(new seal.Encryptor(he.context, pk));
     const dec = s.own(new seal.Decryptor(he.context, sk));
     const gk = s.own(kg.createGaloisKeysWithSteps(Int32Array.from([0, 1])));
     const v = rand(he.slots);
     const time = (f: () => void): number => {
       f();
       const ts: number[] = [];
-      for (let i = 0; i < reps; i++) { const t = performance.now(); f(); ts.push(performance.now() - t); }
+      for (let i = 0; i < reps; i++) {
+        const t = performance.now();
+        f();
+        ts.push(performance.now() - t);
+      }
       return ts.sort((a, b) => a - b)[reps >> 1]!;
     };
     const pt = he.encode(s, v, he.scale, level);
@@ -96,22 +108,43 @@ export async function measureOpCosts(params: CkksParams, level: number, reps = 9
     const wpt = he.encode(s, v, he.primes[level]!, level);
     const tmp = s.own(new seal.Ciphertext());
     const c: Record<keyof HeOpCounts | 'load' | 'save', number> = { ...zeroCounts(), load: 0, save: 0 };
-    c.encode = time(() => { const p = he.encode(s, v, he.scale, level); s.release(p); });
-    c.encrypt = time(() => { he.encryptSymmetricBytes(enc, pt, 'mask'); });
+    c.encode = time(() => {
+      const p = he.encode(s, v, he.scale, level);
+      s.release(p);
+    });
+    c.encrypt = time(() => {
+      he.encryptSymmetricBytes(enc, pt, 'mask');
+    });
     c.mulPlain = time(() => he.evaluator.multiplyPlain(ct, wpt, tmp));
     c.add = time(() => he.evaluator.add(ct, ct, tmp));
     c.rotate = time(() => he.evaluator.rotateVector(ct, 1, gk, tmp));
     c.conjugate = time(() => he.evaluator.complexConjugate(ct, gk, tmp));
-    c.rescale = time(() => { he.evaluator.multiplyPlain(ct, wpt, tmp); he.evaluator.rescaleToNextInplace(tmp); }) - c.mulPlain;
-    c.modSwitch = time(() => { he.evaluator.cipherModSwitchToNext(ct, tmp); });
-    c.encryptZero = time(() => { const z = he.encryptZeroAt(s, encPk, level, ct.scale()); s.release(z); });
+    c.rescale =
+      time(() => {
+        he.evaluator.multiplyPlain(ct, wpt, tmp);
+        he.evaluator.rescaleToNextInplace(tmp);
+      }) - c.mulPlain;
+    c.modSwitch = time(() => {
+      he.evaluator.cipherModSwitchToNext(ct, tmp);
+    });
+    c.encryptZero = time(() => {
+      const z = he.encryptZeroAt(s, encPk, level, ct.scale());
+      s.release(z);
+    });
     const low = s.own(new seal.Ciphertext());
     he.evaluator.cipherModSwitchTo(ct, he.parmsIdAt(0), low);
     const out = s.own(new seal.Plaintext());
-    c.decrypt = time(() => { dec.decrypt(low, out); he.decode(out); });
+    c.decrypt = time(() => {
+      dec.decrypt(low, out);
+      he.decode(out);
+    });
     const bytes = he.saveBytes(low, 'share');
-    c.save = time(() => { he.saveBytes(low, 'share'); });
-    c.load = time(() => { s.release(he.loadBytes(s, bytes, 'share', 0, 'bench')); });
+    c.save = time(() => {
+      he.saveBytes(low, 'share');
+    });
+    c.load = time(() => {
+      s.release(he.loadBytes(s, bytes, 'share', 0, 'bench'));
+    });
     return c;
   } finally {
     s.free();
@@ -124,15 +157,26 @@ export async function measureOpCosts(params: CkksParams, level: number, reps = 9
  * total figures (see PreprocessingBench). Throws SHAPE_MISMATCH when a conv layer has no
  * input shape, HE_PARAMS when parameters cannot be found.
  */
-export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLayer)[], opts: BenchOptions): Promise<PreprocessingBench> {
+export async function benchPreprocessing(
+  layers: readonly (Conv2dLayer | DenseLayer)[],
+  opts: BenchOptions,
+): Promise<PreprocessingBench> {
   const product = opts.product ?? [];
   const depth = product.some(Boolean) ? 2 : 1;
   const params = opts.params ?? chooseParams({ depth, maxAbsValue: 2 ** 14, precision: 1e-7 });
   const slots = params.polyModulusDegree / 2;
   const specs = layers.map((layer, i) => {
     const inputShape = opts.inputShapes?.[i];
-    if (layer.kind === 'conv2d' && !inputShape) throw new PpnnError('SHAPE_MISMATCH', `benchPreprocessing: conv layer '${layer.name}' needs opts.inputShapes[${i}]`);
-    return { spec: layer, inputShape: inputShape ?? [layer.kind === 'dense' ? layer.inFeatures : 0], product: product[i] === true };
+    if (layer.kind === 'conv2d' && !inputShape)
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `benchPreprocessing: conv layer '${layer.name}' needs opts.inputShapes[${i}]`,
+      );
+    return {
+      spec: layer,
+      inputShape: inputShape ?? [layer.kind === 'dense' ? layer.inFeatures : 0],
+      product: product[i] === true,
+    };
   });
   const steps = rotationStepsFor(specs, opts.layout, slots, [opts.images]);
   let t = performance.now();
@@ -146,46 +190,99 @@ export async function benchPreprocessing(layers: readonly (Conv2dLayer | DenseLa
     const opCostMs = await measureOpCosts(params, depth);
     const results: LayerBench[] = [];
     const repeat = Math.max(1, opts.repeat ?? 2);
-    for (const [i, layer] of layers.entries()) for (let rep = 0; rep < repeat; rep++) {
-      const shape = specs[i]!.inputShape;
-      const inSize = shape.reduce((a, b) => a * b, 1);
-      const masks = Array.from({ length: opts.images }, () => rand(inSize));
-      const withProduct = product[i] === true;
-      const cBefore = client.stats.layers.find((l) => l.layer === layer.name), sBefore = server.stats.layers.find((l) => l.layer === layer.name);
-      const t0 = performance.now();
-      const cts = client.encryptMasks(layer, masks, opts.layout, { inputShape: shape, product: withProduct });
-      const t1 = performance.now();
-      const res = await server.evaluate(layer, cts, opts.images, { layout: opts.layout, sRange: 2 ** 12, product: withProduct ? { aRange: 1, tRange: 2 ** 12 } : undefined, inputShape: shape });
-      const t2 = performance.now();
-      client.decryptShares(layer, res.response, opts.images);
-      const t3 = performance.now();
-      if (rep < repeat - 1) continue;
-      const cs = delta(client.stats.layers.find((l) => l.layer === layer.name)!, cBefore), ss = delta(server.stats.layers.find((l) => l.layer === layer.name)!, sBefore);
-      const ops = addCounts(addCounts(zeroCounts(), cs.ops), ss.ops);
-      // every ciphertext is saved once and loaded once (client → server and back)
-      const predictedMs = OP_NAMES.reduce((a, k) => a + ops[k] * opCostMs[k], 0) + (cts.length + res.response.length) * (opCostMs.save + opCostMs.load);
-      const clientMs = t1 - t0 + (t3 - t2), serverMs = t2 - t1;
-      const plan = planLayer(layer, { images: opts.images, slots, layout: opts.layout, inputShape: layer.kind === 'conv2d' ? shape : undefined, steps, product: withProduct });
-      const model = planCost(plan, { product: withProduct, n: params.polyModulusDegree });
-      results.push({
-        layer: layer.name, kind: layer.kind, description: `${opts.layout}: ${plan.description}`,
-        clientMs, serverMs, ops, inputLevel: withProduct ? 2 : 1, outputLevel: 0,
-        ciphertextsToServer: cts.length, ciphertextsToClient: res.response.length,
-        bytesToServer: cs.bytesToServer, bytesToClient: cs.bytesToClient, predictedMs, ratio: (clientMs + serverMs) / predictedMs,
-        plan: { utilisation: plan.utilisation, modelMs: model.ms, modelBytes: model.bytes },
-        perImage: { ms: (clientMs + serverMs) / opts.images, bytes: (cs.bytesToServer + cs.bytesToClient) / opts.images },
-      });
-    }
+    for (const [i, layer] of layers.entries())
+      for (let rep = 0; rep < repeat; rep++) {
+        const shape = specs[i]!.inputShape;
+        const inSize = shape.reduce((a, b) => a * b, 1);
+        const masks = Array.from({ length: opts.images }, () => rand(inSize));
+        const withProduct = product[i] === true;
+        const cBefore = client.stats.layers.find((l) => l.layer === layer.name),
+          sBefore = server.stats.layers.find((l) => l.layer === layer.name);
+        const t0 = performance.now();
+        const cts = client.encryptMasks(layer, masks, opts.layout, { inputShape: shape, product: withProduct });
+        const t1 = performance.now();
+        const res = await server.evaluate(layer, cts, opts.images, {
+          layout: opts.layout,
+          sRange: 2 ** 12,
+          product: withProduct ? { aRange: 1, tRange: 2 ** 12 } : undefined,
+          inputShape: shape,
+        });
+        const t2 = performance.now();
+        client.decryptShares(layer, res.response, opts.images);
+        const t3 = performance.now();
+        if (rep < repeat - 1) continue;
+        const cs = delta(
+            client.stats.layers.find((l) => l.layer === layer.name)!,
+            cBefore,
+          ),
+          ss = delta(
+            server.stats.layers.find((l) => l.layer === layer.name)!,
+            sBefore,
+          );
+        const ops = addCounts(addCounts(zeroCounts(), cs.ops), ss.ops);
+        // every ciphertext is saved once and loaded once (client → server and back)
+        const predictedMs =
+          OP_NAMES.reduce((a, k) => a + ops[k] * opCostMs[k], 0) +
+          (cts.length + res.response.length) * (opCostMs.save + opCostMs.load);
+        const clientMs = t1 - t0 + (t3 - t2),
+          serverMs = t2 - t1;
+        const plan = planLayer(layer, {
+          images: opts.images,
+          slots,
+          layout: opts.layout,
+          inputShape: layer.kind === 'conv2d' ? shape : undefined,
+          steps,
+          product: withProduct,
+        });
+        const model = planCost(plan, { product: withProduct, n: params.polyModulusDegree });
+        results.push({
+          layer: layer.name,
+          kind: layer.kind,
+          description: `${opts.layout}: ${plan.description}`,
+          clientMs,
+          serverMs,
+          ops,
+          inputLevel: withProduct ? 2 : 1,
+          outputLevel: 0,
+          ciphertextsToServer: cts.length,
+          ciphertextsToClient: res.response.length,
+          bytesToServer: cs.bytesToServer,
+          bytesToClient: cs.bytesToClient,
+          predictedMs,
+          ratio: (clientMs + serverMs) / predictedMs,
+          plan: { utilisation: plan.utilisation, modelMs: model.ms, modelBytes: model.bytes },
+          perImage: {
+            ms: (clientMs + serverMs) / opts.images,
+            bytes: (cs.bytesToServer + cs.bytesToClient) / opts.images,
+          },
+        });
+      }
     const sum = (f: (l: LayerBench) => number) => results.reduce((a, l) => a + f(l), 0);
     const total = {
-      clientMs: sum((l) => l.clientMs), serverMs: sum((l) => l.serverMs), ops: results.reduce((a, l) => addCounts(a, l.ops), zeroCounts()),
-      ciphertextsToServer: sum((l) => l.ciphertextsToServer), ciphertextsToClient: sum((l) => l.ciphertextsToClient),
-      bytesToServer: sum((l) => l.bytesToServer), bytesToClient: sum((l) => l.bytesToClient), predictedMs: sum((l) => l.predictedMs),
+      clientMs: sum((l) => l.clientMs),
+      serverMs: sum((l) => l.serverMs),
+      ops: results.reduce((a, l) => addCounts(a, l.ops), zeroCounts()),
+      ciphertextsToServer: sum((l) => l.ciphertextsToServer),
+      ciphertextsToClient: sum((l) => l.ciphertextsToClient),
+      bytesToServer: sum((l) => l.bytesToServer),
+      bytesToClient: sum((l) => l.bytesToClient),
+      predictedMs: sum((l) => l.predictedMs),
       perImage: { ms: sum((l) => l.perImage.ms), bytes: sum((l) => l.perImage.bytes) },
       ratioMeasuredToPredicted: 0,
     };
     total.ratioMeasuredToPredicted = (total.clientMs + total.serverMs) / total.predictedMs;
-    return { params, layout: opts.layout, images: opts.images, workers: server.workers, setup: { keygenMs, serverLoadMs, bytes: setupBytes.length, rotationSteps: steps.length }, opCostMs, layers: results, total, weightCache: server.reuse.weights, repeat };
+    return {
+      params,
+      layout: opts.layout,
+      images: opts.images,
+      workers: server.workers,
+      setup: { keygenMs, serverLoadMs, bytes: setupBytes.length, rotationSteps: steps.length },
+      opCostMs,
+      layers: results,
+      total,
+      weightCache: server.reuse.weights,
+      repeat,
+    };
   } finally {
     client.delete();
     await server.delete();
@@ -197,7 +294,14 @@ function delta(now: HeLayerStats, before: HeLayerStats | undefined): HeLayerStat
   if (!before) return now;
   const ops = zeroCounts();
   for (const k of OP_NAMES) ops[k] = now.ops[k] - before.ops[k];
-  return { layer: now.layer, ops, ms: now.ms - before.ms, bytesToServer: now.bytesToServer - before.bytesToServer, bytesToClient: now.bytesToClient - before.bytesToClient, ciphertexts: now.ciphertexts.slice(before.ciphertexts.length) };
+  return {
+    layer: now.layer,
+    ops,
+    ms: now.ms - before.ms,
+    bytesToServer: now.bytesToServer - before.bytesToServer,
+    bytesToClient: now.bytesToClient - before.bytesToClient,
+    ciphertexts: now.ciphertexts.slice(before.ciphertexts.length),
+  };
 }
 
 const kb = (b: number) => `${(b / 1024).toFixed(0)} KiB`;
@@ -206,19 +310,93 @@ const mb = (b: number) => `${(b / 1048576).toFixed(2)} MiB`;
 /** Text table of a bench result (pure). */
 export function formatPreprocessingBench(b: PreprocessingBench): string {
   const lines: string[] = [];
-  lines.push(`CKKS preprocessing — layout ${b.layout}, ${b.images} images, ${b.workers} worker(s), N=${b.params.polyModulusDegree}, primes [${b.params.coeffModulusBits.join(',')}], Δ=2^${b.params.scaleBits}`);
-  lines.push(`setup: keygen ${b.setup.keygenMs.toFixed(0)} ms, server load ${b.setup.serverLoadMs.toFixed(0)} ms, ${mb(b.setup.bytes)} (${b.setup.rotationSteps} rotation keys + conjugation + public key)`);
-  lines.push(`op cost (ms): ${Object.entries(b.opCostMs).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
-  const head = ['layer', 'client ms', 'server ms', 'pred ms', 'meas/pred', 'model ms', 'util', 'mulPlain', 'rot', 'conj', 'add', 'enc', 'levels', 'cts ↑/↓', 'bytes ↑', 'bytes ↓', 'ms/img', 'bytes/img'];
-  const rows = b.layers.map((l) => [l.layer, l.clientMs.toFixed(0), l.serverMs.toFixed(0), l.predictedMs.toFixed(0), l.ratio.toFixed(2), l.plan.modelMs.toFixed(0), `${(100 * l.plan.utilisation).toFixed(0)} %`, String(l.ops.mulPlain), String(l.ops.rotate), String(l.ops.conjugate), String(l.ops.add), String(l.ops.encrypt), `${l.inputLevel}→${l.outputLevel}`, `${l.ciphertextsToServer}/${l.ciphertextsToClient}`, mb(l.bytesToServer), kb(l.bytesToClient), l.perImage.ms.toFixed(1), kb(l.perImage.bytes)]);
+  lines.push(
+    `CKKS preprocessing — layout ${b.layout}, ${b.images} images, ${b.workers} worker(s), ` +
+      `N=${b.params.polyModulusDegree}, primes [${b.params.coeffModulusBits.join(',')}], Δ=2^${b.params.scaleBits}`,
+  );
+  lines.push(
+    `setup: keygen ${b.setup.keygenMs.toFixed(0)} ms, server load ${b.setup.serverLoadMs.toFixed(0)} ms, ` +
+      `${mb(b.setup.bytes)} (${b.setup.rotationSteps} rotation keys + conjugation + public key)`,
+  );
+  lines.push(
+    `op cost (ms): ${Object.entries(b.opCostMs)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(', ')}`,
+  );
+  const head = [
+    'layer',
+    'client ms',
+    'server ms',
+    'pred ms',
+    'meas/pred',
+    'model ms',
+    'util',
+    'mulPlain',
+    'rot',
+    'conj',
+    'add',
+    'enc',
+    'levels',
+    'cts ↑/↓',
+    'bytes ↑',
+    'bytes ↓',
+    'ms/img',
+    'bytes/img',
+  ];
+  const rows = b.layers.map((l) => [
+    l.layer,
+    l.clientMs.toFixed(0),
+    l.serverMs.toFixed(0),
+    l.predictedMs.toFixed(0),
+    l.ratio.toFixed(2),
+    l.plan.modelMs.toFixed(0),
+    `${(100 * l.plan.utilisation).toFixed(0)} %`,
+    String(l.ops.mulPlain),
+    String(l.ops.rotate),
+    String(l.ops.conjugate),
+    String(l.ops.add),
+    String(l.ops.encrypt),
+    `${l.inputLevel}→${l.outputLevel}`,
+    `${l.ciphertextsToServer}/${l.ciphertextsToClient}`,
+    mb(l.bytesToServer),
+    kb(l.bytesToClient),
+    l.perImage.ms.toFixed(1),
+    kb(l.perImage.bytes),
+  ]);
   const t = b.total;
-  rows.push(['TOTAL', t.clientMs.toFixed(0), t.serverMs.toFixed(0), t.predictedMs.toFixed(0), t.ratioMeasuredToPredicted.toFixed(2), '', '', String(t.ops.mulPlain), String(t.ops.rotate), String(t.ops.conjugate), String(t.ops.add), String(t.ops.encrypt), '', `${t.ciphertextsToServer}/${t.ciphertextsToClient}`, mb(t.bytesToServer), kb(t.bytesToClient), t.perImage.ms.toFixed(1), kb(t.perImage.bytes)]);
+  rows.push([
+    'TOTAL',
+    t.clientMs.toFixed(0),
+    t.serverMs.toFixed(0),
+    t.predictedMs.toFixed(0),
+    t.ratioMeasuredToPredicted.toFixed(2),
+    '',
+    '',
+    String(t.ops.mulPlain),
+    String(t.ops.rotate),
+    String(t.ops.conjugate),
+    String(t.ops.add),
+    String(t.ops.encrypt),
+    '',
+    `${t.ciphertextsToServer}/${t.ciphertextsToClient}`,
+    mb(t.bytesToServer),
+    kb(t.bytesToClient),
+    t.perImage.ms.toFixed(1),
+    kb(t.perImage.bytes),
+  ]);
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join('  ');
   lines.push(fmt(head), ...rows.map(fmt));
   for (const l of b.layers) lines.push(`  ${l.layer}: ${l.description}`);
-  lines.push(`measured / predicted (client+server vs Σ ops × per-op median + ciphertext save/load): ${t.ratioMeasuredToPredicted.toFixed(2)}; figures of batch ${b.repeat} of ${b.repeat} per layer`);
+  lines.push(
+    `measured / predicted (client+server vs Σ ops × per-op median + ciphertext save/load): ` +
+      `${t.ratioMeasuredToPredicted.toFixed(2)}; figures of batch ${b.repeat} of ${b.repeat} per layer`,
+  );
   const w = b.weightCache;
-  lines.push(`weight cache: ${w.entries} plaintexts, ${mb(w.bytes)} (bound ${mb(w.maxBytes)}), ${w.hits} hits / ${w.misses} encodes, ${w.evictions} evictions`);
+  lines.push(
+    `weight cache: ${w.entries} plaintexts, ${mb(w.bytes)} (bound ${mb(w.maxBytes)}), ${w.hits} hits / ${w.misses} ` +
+      `encodes, ${w.evictions} evictions`,
+  );
   return lines.join('\n');
 }

@@ -56,15 +56,22 @@ const PRIME_BITS = 60;
 /** The BFV set for plain modulus `p` (see the module comment for every choice). */
 export function chooseBfvParams(p: number, minSlots = 1): BfvParams {
   const n = 16384;
-  if (n / 2 < minSlots) throw new PpnnError('HE_PARAMS', `BFV: ${minSlots} slots per row needed, N = ${n} has ${n / 2}`);
+  if (n / 2 < minSlots)
+    throw new PpnnError('HE_PARAMS', `BFV: ${minSlots} slots per row needed, N = ${n} has ${n / 2}`);
   const tBits = Math.log2(p);
   // rounding noise of the mod switch (≤ N/2·‖s‖ + 1) and the message term t: ≤ 2^(tBits + 1)
   const noiseBits = Math.ceil(Math.max(tBits, Math.log2(n)) + 1);
   const privacy = 40;
   return {
-    scheme: 'bfv', polyModulusDegree: n, coeffModulusBits: [PRIME_BITS, PRIME_BITS, PRIME_BITS, PRIME_BITS, PRIME_BITS],
-    plainModulus: p, securityLevel: 128, sendPrimes: 3, noiseBits,
-    floodBits: privacy + Math.log2(n) + noiseBits, circuitPrivacyBits: privacy,
+    scheme: 'bfv',
+    polyModulusDegree: n,
+    coeffModulusBits: [PRIME_BITS, PRIME_BITS, PRIME_BITS, PRIME_BITS, PRIME_BITS],
+    plainModulus: p,
+    securityLevel: 128,
+    sendPrimes: 3,
+    noiseBits,
+    floodBits: privacy + Math.log2(n) + noiseBits,
+    circuitPrivacyBits: privacy,
   };
 }
 
@@ -75,7 +82,9 @@ export function chooseBfvParams(p: number, minSlots = 1): BfvParams {
  * PARAMS_MISMATCH (below the client's floor).
  */
 export function validateBfvParams(p: BfvParams, floor?: BfvFloor): void {
-  const bad = (why: string): never => { throw new PpnnError('HE_PARAMS', `BFV parameters rejected: ${why}`); };
+  const bad = (why: string): never => {
+    throw new PpnnError('HE_PARAMS', `BFV parameters rejected: ${why}`);
+  };
   if (typeof p !== 'object' || p === null || p.scheme !== 'bfv') bad('scheme must be bfv');
   const n = p.polyModulusDegree;
   if (!(n in MAX_BITS_128) || n < 8192) bad(`poly modulus degree ${n} not supported`);
@@ -83,20 +92,33 @@ export function validateBfvParams(p: BfvParams, floor?: BfvFloor): void {
   if (!Array.isArray(bits) || bits.length < 3) bad('need at least two data primes and the special prime');
   for (const b of bits) if (!Number.isInteger(b) || b < 20 || b > PRIME_BITS) bad(`prime size ${b} outside [20, 60]`);
   const total = bits.reduce((a, b) => a + b, 0);
-  if (total > MAX_BITS_128[n]!) bad(`${total} modulus bits exceed the 128-bit bound ${MAX_BITS_128[n]} for N=${n} (insecure)`);
+  if (total > MAX_BITS_128[n]!)
+    bad(`${total} modulus bits exceed the 128-bit bound ${MAX_BITS_128[n]} for N=${n} (insecure)`);
   if (p.securityLevel !== 128) bad('security level must be 128');
-  if (!Number.isInteger(p.sendPrimes) || p.sendPrimes < 1 || p.sendPrimes > bits.length - 1) bad(`sendPrimes ${p.sendPrimes} out of range`);
-  if (!Number.isSafeInteger(p.plainModulus) || p.plainModulus < 2 || (p.plainModulus - 1) % (2 * n) !== 0) bad(`plain modulus ${p.plainModulus} is not a batching modulus for N=${n}`);
+  if (!Number.isInteger(p.sendPrimes) || p.sendPrimes < 1 || p.sendPrimes > bits.length - 1)
+    bad(`sendPrimes ${p.sendPrimes} out of range`);
+  if (!Number.isSafeInteger(p.plainModulus) || p.plainModulus < 2 || (p.plainModulus - 1) % (2 * n) !== 0)
+    bad(`plain modulus ${p.plainModulus} is not a batching modulus for N=${n}`);
   const tBits = Math.log2(p.plainModulus);
-  if (!(p.noiseBits >= Math.max(tBits, Math.log2(n)) + 1)) bad(`noise bound 2^${p.noiseBits} below the mod-switch rounding noise`);
+  if (!(p.noiseBits >= Math.max(tBits, Math.log2(n)) + 1))
+    bad(`noise bound 2^${p.noiseBits} below the mod-switch rounding noise`);
   const privacy = p.floodBits - Math.log2(n) - p.noiseBits;
-  if (!(privacy >= p.circuitPrivacyBits)) bad(`flooding of 2^${p.floodBits} gives ${privacy} bits, not the claimed ${p.circuitPrivacyBits}`);
+  if (!(privacy >= p.circuitPrivacyBits))
+    bad(`flooding of 2^${p.floodBits} gives ${privacy} bits, not the claimed ${p.circuitPrivacyBits}`);
   const sendBits = bits.slice(0, p.sendPrimes).reduce((a, b) => a + b, 0);
-  if (!(p.floodBits + 2 < sendBits - tBits - 1)) bad(`flooding 2^${p.floodBits} would break decryption with ${p.sendPrimes} primes (Δ ≈ 2^${(sendBits - tBits).toFixed(0)})`);
+  if (!(p.floodBits + 2 < sendBits - tBits - 1))
+    bad(
+      `flooding 2^${p.floodBits} would break decryption with ${p.sendPrimes} primes (Δ ≈ ` +
+        `2^${(sendBits - tBits).toFixed(0)})`,
+    );
   if (!floor) return;
-  const mismatch = (why: string): never => { throw new PpnnError('PARAMS_MISMATCH', `server's BFV parameters do not meet the client's floor: ${why}`); };
-  if (p.plainModulus !== floor.plainModulus) mismatch(`plain modulus ${p.plainModulus} ≠ the client's share modulus ${floor.plainModulus}`);
-  if (privacy < floor.minCircuitPrivacyBits) mismatch(`circuit privacy ${privacy} bits < ${floor.minCircuitPrivacyBits}`);
+  const mismatch = (why: string): never => {
+    throw new PpnnError('PARAMS_MISMATCH', `server's BFV parameters do not meet the client's floor: ${why}`);
+  };
+  if (p.plainModulus !== floor.plainModulus)
+    mismatch(`plain modulus ${p.plainModulus} ≠ the client's share modulus ${floor.plainModulus}`);
+  if (privacy < floor.minCircuitPrivacyBits)
+    mismatch(`circuit privacy ${privacy} bits < ${floor.minCircuitPrivacyBits}`);
   if (n / 2 < floor.minSlots) mismatch(`${n / 2} slots < ${floor.minSlots}`);
 }
 
@@ -104,6 +126,9 @@ export function validateBfvParams(p: BfvParams, floor?: BfvFloor): void {
 export function bfvFingerprint(p: BfvParams): number {
   const text = `bfv|${p.polyModulusDegree}|${p.coeffModulusBits.join(',')}|${p.plainModulus}|${p.sendPrimes}|${p.floodBits}`;
   let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
   return h >>> 0;
 }

@@ -44,7 +44,13 @@ export class BfvClient {
   /** Galois steps of the keys sent: plans are chosen among the layouts these allow */
   readonly steps: readonly number[];
 
-  private constructor(he: BfvContext, encryptor: Encryptor, decryptor: Decryptor, setup: Uint8Array, steps: readonly number[]) {
+  private constructor(
+    he: BfvContext,
+    encryptor: Encryptor,
+    decryptor: Decryptor,
+    setup: Uint8Array,
+    steps: readonly number[],
+  ) {
     this.he = he;
     this.steps = steps;
     this.#encryptor = encryptor;
@@ -55,7 +61,9 @@ export class BfvClient {
   /** Keys for `params` (validated: HE_PARAMS), Galois keys for `rotationSteps` only. */
   static async create(params: BfvParams, rotationSteps: readonly number[]): Promise<BfvClient> {
     const steps = [...new Set(rotationSteps)];
-    for (const s of steps) if (!Number.isInteger(s) || s === 0 || Math.abs(s) >= params.polyModulusDegree / 2) throw new RangeError(`rotationSteps: ${s} is not a non-zero row rotation`);
+    for (const s of steps)
+      if (!Number.isInteger(s) || s === 0 || Math.abs(s) >= params.polyModulusDegree / 2)
+        throw new RangeError(`rotationSteps: ${s} is not a non-zero row rotation`);
     const he = await HeContext.create(params);
     try {
       const s = he.scope;
@@ -66,8 +74,14 @@ export class BfvClient {
         const publicKey = s.own(keygen.createPublicKey());
         const gkSer = s.own(keygen.createGaloisKeysSerializableWithSteps(Int32Array.from(steps.length ? steps : [1])));
         const zstd = he.seal.ComprModeType.zstd;
-        const setup = encodeSetup({ fingerprint: he.fingerprint, steps, publicKey: pkSer.saveToArray(zstd) as Uint8Array, galoisKeys: gkSer.saveToArray(zstd) as Uint8Array });
-        s.release(gkSer); s.release(pkSer);
+        const setup = encodeSetup({
+          fingerprint: he.fingerprint,
+          steps,
+          publicKey: pkSer.saveToArray(zstd) as Uint8Array,
+          galoisKeys: gkSer.saveToArray(zstd) as Uint8Array,
+        });
+        s.release(gkSer);
+        s.release(pkSer);
         const encryptor = s.own(new he.seal.Encryptor(he.context, publicKey, secret));
         const decryptor = s.own(new he.seal.Decryptor(he.context, secret));
         s.release(keygen);
@@ -80,7 +94,10 @@ export class BfvClient {
   }
 
   /** Public key and Galois keys for the server (send once per session). */
-  setupMessage(): Uint8Array { this.#alive(); return this.#setup; }
+  setupMessage(): Uint8Array {
+    this.#alive();
+    return this.#setup;
+  }
 
   /**
    * Seeded symmetric encryptions of `vectors` (ring elements, ≤ N values each: the first
@@ -89,15 +106,25 @@ export class BfvClient {
   encrypt(layer: string, vectors: readonly Float64Array[]): Uint8Array[] {
     this.#alive();
     const t0 = performance.now();
-    const S = this.he.slots, top = this.he.topLevel;
+    const S = this.he.slots,
+      top = this.he.topLevel;
     this.he.stats.use(layer);
-    const out = withScope((scope) => vectors.map((v) => {
-      const pt = this.he.encodeInts(scope, v.subarray(0, S), top, v.length > S ? v.subarray(S) : undefined);
-      const bytes = this.he.encryptSymmetricBytes(this.#encryptor, pt, 'mask');
-      scope.release(pt);
-      this.he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: bytes.length });
-      return bytes;
-    }));
+    const out = withScope((scope) =>
+      vectors.map((v) => {
+        const pt = this.he.encodeInts(scope, v.subarray(0, S), top, v.length > S ? v.subarray(S) : undefined);
+        const bytes = this.he.encryptSymmetricBytes(this.#encryptor, pt, 'mask');
+        scope.release(pt);
+        this.he.stats.record({
+          layer,
+          direction: 'toServer',
+          role: 'mask',
+          level: top,
+          primes: top + 1,
+          bytes: bytes.length,
+        });
+        return bytes;
+      }),
+    );
     this.he.stats.addTime(layer, performance.now() - t0);
     return out;
   }
@@ -105,20 +132,34 @@ export class BfvClient {
   /** Decrypt response ciphertexts (at the parameters' send level) into all N slots each. */
   decrypt(layer: string, response: readonly Uint8Array[], count: number, role: WireRole = 'share'): Float64Array[] {
     this.#alive();
-    if (!Array.isArray(response) || response.length !== count) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer}': expected ${count} ciphertexts, got ${(response as { length?: number })?.length}`);
+    if (!Array.isArray(response) || response.length !== count)
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `layer '${layer}': expected ${count} ciphertexts, got ${(response as { length?: number })?.length}`,
+      );
     const t0 = performance.now();
     this.he.stats.use(layer);
     const level = this.he.params.sendPrimes - 1;
-    const out = withScope((scope) => response.map((bytes, i) => {
-      const ct = this.he.loadBytes(scope, bytes, role, level, `layer '${layer}' response ${i}`);
-      this.he.stats.record({ layer, direction: 'toClient', role: role === 'product' ? 'product' : 'share', level, primes: level + 1, bytes: bytes.length });
-      const pt = scope.own(new this.he.seal.Plaintext());
-      sealGuard('decrypting', () => this.#decryptor.decrypt(ct, pt));
-      this.he.stats.count('decrypt');
-      const v = this.he.decodeInts(pt);
-      scope.release(pt); scope.release(ct);
-      return v;
-    }));
+    const out = withScope((scope) =>
+      response.map((bytes, i) => {
+        const ct = this.he.loadBytes(scope, bytes, role, level, `layer '${layer}' response ${i}`);
+        this.he.stats.record({
+          layer,
+          direction: 'toClient',
+          role: role === 'product' ? 'product' : 'share',
+          level,
+          primes: level + 1,
+          bytes: bytes.length,
+        });
+        const pt = scope.own(new this.he.seal.Plaintext());
+        sealGuard('decrypting', () => this.#decryptor.decrypt(ct, pt));
+        this.he.stats.count('decrypt');
+        const v = this.he.decodeInts(pt);
+        scope.release(pt);
+        scope.release(ct);
+        return v;
+      }),
+    );
     this.he.stats.addTime(layer, performance.now() - t0);
     return out;
   }
@@ -131,12 +172,19 @@ export class BfvClient {
     });
   }
 
-  get stats(): HeStats { return this.he.stats.snapshot(); }
+  get stats(): HeStats {
+    return this.he.stats.snapshot();
+  }
 
   /** Free SEAL objects (safe to call twice). */
-  delete(): void { this.#deleted = true; this.he.delete(); }
+  delete(): void {
+    this.#deleted = true;
+    this.he.delete();
+  }
 
-  #alive(): void { if (this.#deleted) throw new PpnnError('INTERNAL', 'BfvClient used after delete()'); }
+  #alive(): void {
+    if (this.#deleted) throw new PpnnError('INTERNAL', 'BfvClient used after delete()');
+  }
 }
 
 /** One output of an element-wise job: Σ_k input[k] ⊙ factor[k] − mask, all N slots. */
@@ -171,7 +219,11 @@ export class BfvServer {
       const pk = s.own(new he.seal.PublicKey());
       sealGuard('loading the public key', () => pk.loadFromArray(he.context, parts.publicKey), 'CIPHERTEXT_INVALID');
       const galois = s.own(new he.seal.GaloisKeys());
-      sealGuard('loading the Galois keys', () => galois.loadFromArray(he.context, parts.galoisKeys), 'CIPHERTEXT_INVALID');
+      sealGuard(
+        'loading the Galois keys',
+        () => galois.loadFromArray(he.context, parts.galoisKeys),
+        'CIPHERTEXT_INVALID',
+      );
       const encryptor = sealGuard('creating the encryptor', () => s.own(new he.seal.Encryptor(he.context, pk)));
       return new BfvServer(he, galois, encryptor, parts.steps);
     } catch (e) {
@@ -185,15 +237,29 @@ export class BfvServer {
    * weights (layout order of the layer), `negMasks[o]` the N slot values −s of output o.
    * Returns the circuit-private response ciphertexts in plan order.
    */
-  linear(layer: string, plan: HePlan, weight: Float64Array, request: readonly Uint8Array[], negMasks: readonly Float64Array[]): Uint8Array[] {
+  linear(
+    layer: string,
+    plan: HePlan,
+    weight: Float64Array,
+    request: readonly Uint8Array[],
+    negMasks: readonly Float64Array[],
+  ): Uint8Array[] {
     this.#alive();
-    if (!Array.isArray(request) || request.length !== plan.inputCount) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer}': expected ${plan.inputCount} ciphertexts, got ${(request as { length?: number })?.length}`);
+    if (!Array.isArray(request) || request.length !== plan.inputCount)
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `layer '${layer}': expected ${plan.inputCount} ciphertexts, got ${(request as { length?: number })?.length}`,
+      );
     const t0 = performance.now();
-    const he = this.he, top = he.topLevel;
+    const he = this.he,
+      top = he.topLevel;
     he.stats.use(layer);
     const scope = new Scope();
     try {
-      const inputs = request.map((b, i) => { he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length }); return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`); });
+      const inputs = request.map((b, i) => {
+        he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length });
+        return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`);
+      });
       const pts = new Map<number, ReturnType<BfvContext['encodeInts']> | null>();
       const plaintext = (id: number) => {
         let pt = pts.get(id);
@@ -204,11 +270,23 @@ export class BfvServer {
         }
         return pt;
       };
-      const rotated = new RotatedInputs(he, scope, this.#galois, (i) => inputs[i]!, plan.outputs, plan.babyStep, (id) => plaintext(id) !== null);
+      const rotated = new RotatedInputs(
+        he,
+        scope,
+        this.#galois,
+        (i) => inputs[i]!,
+        plan.outputs,
+        plan.babyStep,
+        (id) => plaintext(id) !== null,
+      );
       const out = plan.outputs.map((o, k) => {
         const acc = accumulateOutput(he, scope, this.#galois, o, rotated, plaintext);
         const ct = acc ?? he.encryptZeroAt(scope, this.#encryptor, top, 1);
-        for (const s of o.foldSteps) { const r = he.rotate(scope, ct, s, this.#galois); he.addInplace(ct, r); scope.release(r); }
+        for (const s of o.foldSteps) {
+          const r = he.rotate(scope, ct, s, this.#galois);
+          he.addInplace(ct, r);
+          scope.release(r);
+        }
         const bytes = this.#finish(scope, ct, negMasks[k]!, layer, 'share');
         scope.release(ct);
         return bytes;
@@ -221,14 +299,24 @@ export class BfvServer {
   }
 
   /** Element-wise products Σ_k Enc(x_k) ⊙ B_k − μ (client ciphertexts at the top level). */
-  elementwise(layer: string, request: readonly Uint8Array[], outputs: readonly ElementwiseOutput[], role: WireRole = 'product'): Uint8Array[] {
+  elementwise(
+    layer: string,
+    request: readonly Uint8Array[],
+    outputs: readonly ElementwiseOutput[],
+    role: WireRole = 'product',
+  ): Uint8Array[] {
     this.#alive();
     const t0 = performance.now();
-    const he = this.he, top = he.topLevel, S = he.slots;
+    const he = this.he,
+      top = he.topLevel,
+      S = he.slots;
     he.stats.use(layer);
     const scope = new Scope();
     try {
-      const inputs = request.map((b, i) => { he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length }); return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`); });
+      const inputs = request.map((b, i) => {
+        he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length });
+        return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`);
+      });
       const out = outputs.map((o) => {
         let acc: Ciphertext | null = null;
         o.inputs.forEach((idx, k) => {
@@ -238,7 +326,10 @@ export class BfvServer {
           const pt = he.encodeInts(scope, f.subarray(0, S), top, f.length > S ? f.subarray(S) : undefined);
           const prod = he.mulPlain(scope, x, pt);
           scope.release(pt);
-          if (acc) { he.addInplace(acc, prod); scope.release(prod); } else acc = prod;
+          if (acc) {
+            he.addInplace(acc, prod);
+            scope.release(prod);
+          } else acc = prod;
         });
         if (!acc) throw new PpnnError('INTERNAL', 'elementwise output without inputs');
         const bytes = this.#finish(scope, acc, o.negMask, layer, role);
@@ -254,7 +345,9 @@ export class BfvServer {
 
   /** − s in every slot, re-randomise, mod switch to the send level, flood, serialise. */
   #finish(scope: Scope, ct: Ciphertext, negMask: Float64Array, layer: string, role: WireRole): Uint8Array {
-    const he = this.he, S = he.slots, top = he.topLevel;
+    const he = this.he,
+      S = he.slots,
+      top = he.topLevel;
     const m = he.encodeInts(scope, negMask.subarray(0, S), top, negMask.subarray(S));
     he.addPlainInplace(ct, m);
     scope.release(m);
@@ -266,22 +359,39 @@ export class BfvServer {
     const flooded = floodNoise(he, scope, ct);
     const bytes = he.saveBytes(flooded, role);
     scope.release(flooded);
-    he.stats.record({ layer, direction: 'toClient', role: role === 'product' ? 'product' : 'share', level, primes: level + 1, bytes: bytes.length });
+    he.stats.record({
+      layer,
+      direction: 'toClient',
+      role: role === 'product' ? 'product' : 'share',
+      level,
+      primes: level + 1,
+      bytes: bytes.length,
+    });
     return bytes;
   }
 
-  get stats(): HeStats { return this.he.stats.snapshot(); }
+  get stats(): HeStats {
+    return this.he.stats.snapshot();
+  }
 
   /** Free SEAL objects (safe to call twice). */
-  delete(): void { this.#deleted = true; this.he.delete(); }
+  delete(): void {
+    this.#deleted = true;
+    this.he.delete();
+  }
 
-  #alive(): void { if (this.#deleted) throw new PpnnError('INTERNAL', 'BfvServer used after delete()'); }
+  #alive(): void {
+    if (this.#deleted) throw new PpnnError('INTERNAL', 'BfvServer used after delete()');
+  }
 }
 
 /** Signed integers → ring elements mod t. */
 function toRing(v: Float64Array, t: number): Float64Array {
   const out = new Float64Array(v.length);
-  for (let i = 0; i < v.length; i++) { const x = v[i]! % t; out[i] = x < 0 ? x + t : x; }
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]! % t;
+    out[i] = x < 0 ? x + t : x;
+  }
   return out;
 }
 
@@ -290,24 +400,30 @@ function toRing(v: Float64Array, t: number): Float64Array {
  * [−2^floodBits, 2^floodBits) per coefficient (the same integer mod every prime).
  */
 export function floodNoise(he: BfvContext, scope: Scope, ct: Ciphertext): Ciphertext {
-  const n = he.params.polyModulusDegree, L = ct.coeffModulusSize();
+  const n = he.params.polyModulusDegree,
+    L = ct.coeffModulusSize();
   const raw = sealGuard('serialising for flooding', () => ct.saveToArray(he.seal.ComprModeType.none) as Uint8Array);
-  const words = 2 * n * L, start = raw.length - 8 * words;
+  const words = 2 * n * L,
+    start = raw.length - 8 * words;
   if (start < 0 || ct.size() !== 2) throw new PpnnError('INTERNAL', 'flooding: unexpected ciphertext layout');
   const data = new BigUint64Array(words);
   new Uint8Array(data.buffer).set(raw.subarray(start));
-  const bits = he.params.floodBits, limbs = Math.ceil((bits + 1) / 32);
+  const bits = he.params.floodBits,
+    limbs = Math.ceil((bits + 1) / 32);
   const rnd = new Uint32Array(n * limbs);
   randomFillSync(rnd);
-  const topBits = (bits + 1) % 32 || 32, half = 1n << BigInt(bits);
+  const topBits = (bits + 1) % 32 || 32,
+    half = 1n << BigInt(bits);
   const top = (w: number): number => (topBits === 32 ? w : (w & ((1 << topBits) - 1)) >>> 0);
   const primes = he.primeValues.slice(0, L);
   for (let j = 0; j < n; j++) {
     let e = 0n;
-    for (let k = limbs - 1; k >= 0; k--) e = (e << 32n) | BigInt(k === limbs - 1 ? top(rnd[j * limbs + k]!) : rnd[j * limbs + k]!);
+    for (let k = limbs - 1; k >= 0; k--)
+      e = (e << 32n) | BigInt(k === limbs - 1 ? top(rnd[j * limbs + k]!) : rnd[j * limbs + k]!);
     e -= half;
     for (let i = 0; i < L; i++) {
-      const q = primes[i]!, idx = i * n + j;
+      const q = primes[i]!,
+        idx = i * n + j;
       let r = (data[idx]! + (e % q)) % q;
       if (r < 0n) r += q;
       data[idx] = r;

@@ -46,7 +46,13 @@ export class HeClient {
   readonly #pending = new Map<string, { plan: HePlan; product: boolean }>();
   #deleted = false;
 
-  private constructor(he: HeContext, steps: readonly number[], encryptor: Encryptor, decryptor: Decryptor, setup: Uint8Array) {
+  private constructor(
+    he: HeContext,
+    steps: readonly number[],
+    encryptor: Encryptor,
+    decryptor: Decryptor,
+    setup: Uint8Array,
+  ) {
     this.he = he;
     this.rotationSteps = steps;
     this.#encryptor = encryptor;
@@ -59,9 +65,14 @@ export class HeClient {
    * rotationStepsFor) plus conjugation, and relinearization keys when `relinKeys` (the
    * server squares ciphertexts: gazelle's online activations). Rejects with HE_PARAMS / HE_ERROR.
    */
-  static async create(params: CkksParams, opts: { rotationSteps: readonly number[]; relinKeys?: boolean }): Promise<HeClient> {
+  static async create(
+    params: CkksParams,
+    opts: { rotationSteps: readonly number[]; relinKeys?: boolean },
+  ): Promise<HeClient> {
     const steps = [...new Set(opts.rotationSteps)];
-    for (const s of steps) if (!Number.isInteger(s) || s === 0 || Math.abs(s) >= params.polyModulusDegree / 2) throw new RangeError(`rotationSteps: ${s} is not a non-zero rotation within the slot count`);
+    for (const s of steps)
+      if (!Number.isInteger(s) || s === 0 || Math.abs(s) >= params.polyModulusDegree / 2)
+        throw new RangeError(`rotationSteps: ${s} is not a non-zero rotation within the slot count`);
     const he = await HeContext.create(params);
     try {
       const s = he.scope;
@@ -73,8 +84,15 @@ export class HeClient {
         const gkSer = s.own(keygen.createGaloisKeysSerializableWithSteps(Int32Array.from([0, ...steps])));
         const zstd = he.seal.ComprModeType.zstd;
         const rkSer = opts.relinKeys ? s.own(keygen.createRelinKeysSerializable()) : undefined;
-        const setup = encodeSetup({ fingerprint: he.fingerprint, steps, publicKey: pkSer.saveToArray(zstd) as Uint8Array, galoisKeys: gkSer.saveToArray(zstd) as Uint8Array, relinKeys: rkSer?.saveToArray(zstd) as Uint8Array | undefined });
-        s.release(gkSer); s.release(pkSer);
+        const setup = encodeSetup({
+          fingerprint: he.fingerprint,
+          steps,
+          publicKey: pkSer.saveToArray(zstd) as Uint8Array,
+          galoisKeys: gkSer.saveToArray(zstd) as Uint8Array,
+          relinKeys: rkSer?.saveToArray(zstd) as Uint8Array | undefined,
+        });
+        s.release(gkSer);
+        s.release(pkSer);
         if (rkSer) s.release(rkSer);
         const encryptor = s.own(new he.seal.Encryptor(he.context, publicKey, secret));
         const decryptor = s.own(new he.seal.Decryptor(he.context, secret));
@@ -87,8 +105,12 @@ export class HeClient {
     }
   }
 
-  get params(): CkksParams { return this.he.params; }
-  get slots(): number { return this.he.slots; }
+  get params(): CkksParams {
+    return this.he.params;
+  }
+  get slots(): number {
+    return this.he.slots;
+  }
 
   /** Public key and Galois keys for the server (bytes; send once per session). */
   setupMessage(): Uint8Array {
@@ -103,30 +125,63 @@ export class HeClient {
    * shares — or product with online), HE_PARAMS (product / online activation needs depth 2
    * or an image does not fit the slots).
    */
-  encryptMasks(spec: HeLayerSpec, masks: readonly Float64Array[], layout: Layout, opts: EncryptOptions = {}): Uint8Array[] {
+  encryptMasks(
+    spec: HeLayerSpec,
+    masks: readonly Float64Array[],
+    layout: Layout,
+    opts: EncryptOptions = {},
+  ): Uint8Array[] {
     this.#alive();
-    if (!Array.isArray(masks) || masks.length === 0) throw new RangeError('encryptMasks: masks must be a non-empty array of Float64Array');
+    if (!Array.isArray(masks) || masks.length === 0)
+      throw new RangeError('encryptMasks: masks must be a non-empty array of Float64Array');
     const product = opts.product === true;
-    if (product && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${spec.name}': the correlated product needs depth-2 parameters`);
+    if (product && this.params.depth < 2)
+      throw new PpnnError('HE_PARAMS', `layer '${spec.name}': the correlated product needs depth-2 parameters`);
     const online = opts.online;
     if (online && product) throw new RangeError('encryptMasks: product and online cannot be combined');
-    if (online?.activation && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${spec.name}': an online activation needs depth-2 parameters`);
+    if (online?.activation && this.params.depth < 2)
+      throw new PpnnError('HE_PARAMS', `layer '${spec.name}': an online activation needs depth-2 parameters`);
     const maxAbs = online ? (this.params.inputMaxAbs ?? this.params.maxAbsValue) : this.params.maxAbsValue;
-    const plan = planLayer(spec, { images: masks.length, slots: this.slots, layout, inputShape: opts.inputShape ?? (spec.kind === 'conv2d' ? squareShape(spec.inChannels, masks[0]?.length ?? 0) : undefined), steps: this.rotationSteps, product });
+    const plan = planLayer(spec, {
+      images: masks.length,
+      slots: this.slots,
+      layout,
+      inputShape:
+        opts.inputShape ?? (spec.kind === 'conv2d' ? squareShape(spec.inChannels, masks[0]?.length ?? 0) : undefined),
+      steps: this.rotationSteps,
+      product,
+    });
     masks.forEach((r, b) => {
-      if (!(r instanceof Float64Array) || r.length !== plan.inputSize) throw new PpnnError('SHAPE_MISMATCH', `layer '${spec.name}': mask ${b} has ${(r as { length?: number })?.length} values, expected ${plan.inputSize}`);
-      for (const x of r) if (!(Math.abs(x) <= maxAbs)) throw new RangeError(`encryptMasks: mask ${b} holds ${x}, outside ±${online ? 'inputMaxAbs' : 'maxAbsValue'} ${maxAbs}`);
+      if (!(r instanceof Float64Array) || r.length !== plan.inputSize)
+        throw new PpnnError(
+          'SHAPE_MISMATCH',
+          `layer '${spec.name}': mask ${b} has ${(r as { length?: number })?.length} values, expected ${plan.inputSize}`,
+        );
+      for (const x of r)
+        if (!(Math.abs(x) <= maxAbs))
+          throw new RangeError(
+            `encryptMasks: mask ${b} holds ${x}, outside ±${online ? 'inputMaxAbs' : 'maxAbsValue'} ${maxAbs}`,
+          );
     });
     const level = product || online?.activation ? 2 : 1;
     const t0 = performance.now();
     this.he.stats.use(spec.name);
-    const out = withScope((scope) => plan.inputVectors(masks).map((v) => {
-      const pt = this.he.encode(scope, v, this.he.scale, level);
-      const bytes = this.he.encryptSymmetricBytes(this.#encryptor, pt, 'mask');
-      scope.release(pt);
-      this.he.stats.record({ layer: spec.name, direction: 'toServer', role: 'mask', level, primes: level + 1, bytes: bytes.length });
-      return bytes;
-    }));
+    const out = withScope((scope) =>
+      plan.inputVectors(masks).map((v) => {
+        const pt = this.he.encode(scope, v, this.he.scale, level);
+        const bytes = this.he.encryptSymmetricBytes(this.#encryptor, pt, 'mask');
+        scope.release(pt);
+        this.he.stats.record({
+          layer: spec.name,
+          direction: 'toServer',
+          role: 'mask',
+          level,
+          primes: level + 1,
+          bytes: bytes.length,
+        });
+        return bytes;
+      }),
+    );
     this.he.stats.addTime(spec.name, performance.now() - t0);
     this.#pending.set(spec.name, { plan, product });
     return out;
@@ -141,23 +196,46 @@ export class HeClient {
   decryptShares(spec: HeLayerSpec, response: readonly Uint8Array[], B: number): DecryptedShares {
     this.#alive();
     const pending = this.#pending.get(spec.name);
-    if (!pending) throw new PpnnError('PROTOCOL_VIOLATION', `decryptShares: no masks were encrypted for layer '${spec.name}' (call encryptMasks first)`);
+    if (!pending)
+      throw new PpnnError(
+        'PROTOCOL_VIOLATION',
+        `decryptShares: no masks were encrypted for layer '${spec.name}' (call encryptMasks first)`,
+      );
     const { plan, product } = pending;
-    if (B !== plan.images) throw new PpnnError('PROTOCOL_VIOLATION', `decryptShares: B = ${B} but ${plan.images} masks were encrypted for '${spec.name}'`);
+    if (B !== plan.images)
+      throw new PpnnError(
+        'PROTOCOL_VIOLATION',
+        `decryptShares: B = ${B} but ${plan.images} masks were encrypted for '${spec.name}'`,
+      );
     const nOut = plan.outputs.length;
-    if (!Array.isArray(response) || response.length !== nOut * (product ? 2 : 1)) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${spec.name}': expected ${nOut * (product ? 2 : 1)} response ciphertexts, got ${(response as { length?: number })?.length}`);
+    if (!Array.isArray(response) || response.length !== nOut * (product ? 2 : 1))
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `layer '${spec.name}': expected ${nOut * (product ? 2 : 1)} response ciphertexts, got ` +
+          `${(response as { length?: number })?.length}`,
+      );
     const t0 = performance.now();
     this.he.stats.use(spec.name);
-    const slotsOf = (from: number, role: 'share' | 'product') => response.slice(from, from + nOut).map((bytes, i) => {
-      const v = this.decryptRaw(bytes, role, `layer '${spec.name}' ${role} ciphertext ${i}`);
-      this.he.stats.record({ layer: spec.name, direction: 'toClient', role, level: 0, primes: 1, bytes: bytes.length });
-      return v;
-    });
-    const extract = (cts: Float64Array[]) => Array.from({ length: B }, (_, b) => {
-      const v = new Float64Array(plan.outputSize);
-      for (let k = 0; k < plan.outputSize; k++) v[k] = cts[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
-      return v;
-    });
+    const slotsOf = (from: number, role: 'share' | 'product') =>
+      response.slice(from, from + nOut).map((bytes, i) => {
+        const v = this.decryptRaw(bytes, role, `layer '${spec.name}' ${role} ciphertext ${i}`);
+        this.he.stats.record({
+          layer: spec.name,
+          direction: 'toClient',
+          role,
+          level: 0,
+          primes: 1,
+          bytes: bytes.length,
+        });
+        return v;
+      });
+    const extract = (cts: Float64Array[]) =>
+      Array.from({ length: B }, (_, b) => {
+        const v = new Float64Array(plan.outputSize);
+        for (let k = 0; k < plan.outputSize; k++)
+          v[k] = cts[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
+        return v;
+      });
     const result: DecryptedShares = { share: extract(slotsOf(0, 'share')) };
     if (product) result.product = extract(slotsOf(nOut, 'product'));
     this.#pending.delete(spec.name);
@@ -180,7 +258,9 @@ export class HeClient {
     });
   }
 
-  get stats(): HeStats { return this.he.stats.snapshot(); }
+  get stats(): HeStats {
+    return this.he.stats.snapshot();
+  }
 
   /** Free every SEAL object (keys, context). Safe to call twice. */
   delete(): void {
@@ -198,5 +278,3 @@ function squareShape(c: number, size: number): Shape | undefined {
   const side = Math.round(Math.sqrt(size / c));
   return side * side * c === size ? [c, side, side] : undefined;
 }
-
-

@@ -8,7 +8,18 @@
  * fingerprint lets a ciphertext made under other parameters fail fast as PARAMS_MISMATCH
  * before SEAL parses it; SEAL's loader then validates the rest (CIPHERTEXT_INVALID).
  */
-import type { BatchEncoder, Ciphertext, Encryptor, GaloisKeys, ParmsIdType, Plaintext, CKKSEncoder, Evaluator, RelinKeys, SEALContext } from 'node-seal';
+import type {
+  BatchEncoder,
+  Ciphertext,
+  Encryptor,
+  GaloisKeys,
+  ParmsIdType,
+  Plaintext,
+  CKKSEncoder,
+  Evaluator,
+  RelinKeys,
+  SEALContext,
+} from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import { paramsFingerprint, validateParams } from './params.ts';
 import type { CkksParams } from './params.ts';
@@ -55,21 +66,28 @@ export class HeContext<Params extends HeParams = CkksParams> {
     this.scale = bfv ? 1 : 2 ** params.scaleBits;
     const s = this.scope;
     try {
-      this.context = sealGuard(`creating the ${params.scheme.toUpperCase()} context`, () => {
-        const parms = s.own(new seal.EncryptionParameters(bfv ? seal.SchemeType.bfv : seal.SchemeType.ckks));
-        parms.setPolyModulusDegree(params.polyModulusDegree);
-        parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits))));
-        if (bfv) parms.setPlainModulus(s.own(new seal.Modulus(BigInt(params.plainModulus))));
-        const ctx = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
-        if (!ctx.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the parameters: ${ctx.toHuman()}`);
-        return ctx;
-      }, 'HE_PARAMS');
+      this.context = sealGuard(
+        `creating the ${params.scheme.toUpperCase()} context`,
+        () => {
+          const parms = s.own(new seal.EncryptionParameters(bfv ? seal.SchemeType.bfv : seal.SchemeType.ckks));
+          parms.setPolyModulusDegree(params.polyModulusDegree);
+          parms.setCoeffModulus(
+            s.own(seal.CoeffModulus.Create(params.polyModulusDegree, Int32Array.from(params.coeffModulusBits))),
+          );
+          if (bfv) parms.setPlainModulus(s.own(new seal.Modulus(BigInt(params.plainModulus))));
+          const ctx = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
+          if (!ctx.parametersSet()) throw new PpnnError('HE_PARAMS', `SEAL rejected the parameters: ${ctx.toHuman()}`);
+          return ctx;
+        },
+        'HE_PARAMS',
+      );
       if (bfv) this.batch = s.own(new seal.BatchEncoder(this.context));
       else this.encoder = s.own(new seal.CKKSEncoder(this.context));
       this.evaluator = s.own(new seal.Evaluator(this.context));
       // BFV: one row of the 2 × N/2 batching matrix, so rotations act as CKKS's do
       this.slots = bfv ? this.batch.slotCount() / 2 : this.encoder.slotCount();
-      const primes: number[] = [], primeValues: bigint[] = [];
+      const primes: number[] = [],
+        primeValues: bigint[] = [];
       sealGuard('reading the modulus chain', () => {
         let data = s.own(this.context.firstContextData());
         const moduli = s.own(s.own(data.parms()).coeffModulus());
@@ -84,7 +102,8 @@ export class HeContext<Params extends HeParams = CkksParams> {
       this.primes = primes;
       this.primeValues = primeValues;
       const depth = params.scheme === 'bfv' ? params.coeffModulusBits.length - 2 : params.depth;
-      if (this.#levels.length !== depth + 1) throw new PpnnError('HE_PARAMS', `modulus chain has ${this.#levels.length} data levels, expected ${depth + 1}`);
+      if (this.#levels.length !== depth + 1)
+        throw new PpnnError('HE_PARAMS', `modulus chain has ${this.#levels.length} data levels, expected ${depth + 1}`);
     } catch (e) {
       s.free();
       throw e;
@@ -115,7 +134,8 @@ export class HeContext<Params extends HeParams = CkksParams> {
 
   /** Encode `values` (zero-padded to the slot count) at `scale`, brought down to `level`. */
   encode(scope: Scope, values: Float64Array, scale: number, level: number): Plaintext {
-    if (values.length > this.slots) throw new PpnnError('INTERNAL', `encode: ${values.length} values > ${this.slots} slots`);
+    if (values.length > this.slots)
+      throw new PpnnError('INTERNAL', `encode: ${values.length} values > ${this.slots} slots`);
     return sealGuard('encoding', () => {
       const pt = scope.own(new this.seal.Plaintext());
       this.encoder.encode(values, scale, pt);
@@ -131,7 +151,8 @@ export class HeContext<Params extends HeParams = CkksParams> {
    */
   encodeInts(scope: Scope, values: Float64Array, level: number, rowTwo?: Float64Array): Plaintext {
     const full = this.batch.slotCount();
-    if (values.length > this.slots || (rowTwo && rowTwo.length > this.slots)) throw new PpnnError('INTERNAL', `encodeInts: more values than ${this.slots} slots per row`);
+    if (values.length > this.slots || (rowTwo && rowTwo.length > this.slots))
+      throw new PpnnError('INTERNAL', `encodeInts: more values than ${this.slots} slots per row`);
     const v = new BigUint64Array(full);
     for (let i = 0; i < values.length; i++) v[i] = BigInt(values[i]!);
     if (rowTwo) for (let i = 0; i < rowTwo.length; i++) v[this.slots + i] = BigInt(rowTwo[i]!);
@@ -167,12 +188,20 @@ export class HeContext<Params extends HeParams = CkksParams> {
   }
 
   saveBytes(ct: Ciphertext, role: WireRole, compress = true): Uint8Array {
-    return sealGuard('serialising a ciphertext', () => this.envelope(ct.saveToArray(compress ? this.seal.ComprModeType.zstd : this.seal.ComprModeType.none) as Uint8Array, role));
+    return sealGuard('serialising a ciphertext', () =>
+      this.envelope(
+        ct.saveToArray(compress ? this.seal.ComprModeType.zstd : this.seal.ComprModeType.none) as Uint8Array,
+        role,
+      ),
+    );
   }
 
   private envelope(body: Uint8Array, role: WireRole): Uint8Array {
     const out = new Uint8Array(ENVELOPE_BYTES + body.length);
-    out[0] = 0x50; out[1] = 0x43; out[2] = 1; out[3] = ROLE_BYTE[role];
+    out[0] = 0x50;
+    out[1] = 0x43;
+    out[2] = 1;
+    out[3] = ROLE_BYTE[role];
     new DataView(out.buffer).setUint32(4, this.fingerprint, true);
     out.set(body, ENVELOPE_BYTES);
     return out;
@@ -183,24 +212,42 @@ export class HeContext<Params extends HeParams = CkksParams> {
    * parameters / wrong level), CIPHERTEXT_INVALID (not a ciphertext, truncated, corrupt,
    * wrong role, not a fresh 2-component NTT ciphertext). Never lets a WASM error escape.
    */
-  loadBytes(scope: Scope, bytes: Uint8Array, role: WireRole, expectLevel: number | undefined, what: string): Ciphertext {
+  loadBytes(
+    scope: Scope,
+    bytes: Uint8Array,
+    role: WireRole,
+    expectLevel: number | undefined,
+    what: string,
+  ): Ciphertext {
     this.checkEnvelope(bytes, role, what);
     const ct = scope.own(new this.seal.Ciphertext());
     sealGuard(what, () => ct.loadFromArray(this.context, bytes.subarray(ENVELOPE_BYTES)), 'CIPHERTEXT_INVALID');
     const level = this.levelOf(ct);
     // CKKS keeps ciphertexts in NTT form, BFV in coefficient form
-    if (ct.size() !== 2 || ct.isNttForm() !== (this.params.scheme === 'ckks')) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a fresh 2-component ${this.params.scheme.toUpperCase()} ciphertext`);
-    if (expectLevel !== undefined && level !== expectLevel) throw new PpnnError('PARAMS_MISMATCH', `${what}: at level ${level}, expected ${expectLevel}`);
+    if (ct.size() !== 2 || ct.isNttForm() !== (this.params.scheme === 'ckks'))
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `${what}: expected a fresh 2-component ${this.params.scheme.toUpperCase()} ciphertext`,
+      );
+    if (expectLevel !== undefined && level !== expectLevel)
+      throw new PpnnError('PARAMS_MISMATCH', `${what}: at level ${level}, expected ${expectLevel}`);
     return ct;
   }
 
   /** Cheap check of the envelope only (type, magic, parameter fingerprint, role); see loadBytes. */
   checkEnvelope(bytes: Uint8Array, role: WireRole, what: string): void {
     if (!(bytes instanceof Uint8Array)) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a Uint8Array`);
-    if (bytes.length <= ENVELOPE_BYTES || bytes[0] !== 0x50 || bytes[1] !== 0x43 || bytes[2] !== 1) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: not a PPNN ciphertext (bad envelope, ${bytes.length} bytes)`);
+    if (bytes.length <= ENVELOPE_BYTES || bytes[0] !== 0x50 || bytes[1] !== 0x43 || bytes[2] !== 1)
+      throw new PpnnError('CIPHERTEXT_INVALID', `${what}: not a PPNN ciphertext (bad envelope, ${bytes.length} bytes)`);
     const fp = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-    if (fp !== this.fingerprint) throw new PpnnError('PARAMS_MISMATCH', `${what}: made under other ${this.params.scheme.toUpperCase()} parameters (fingerprint ${fp.toString(16)} ≠ ${this.fingerprint.toString(16)})`);
-    if (bytes[3] !== ROLE_BYTE[role]) throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a '${role}' ciphertext`);
+    if (fp !== this.fingerprint)
+      throw new PpnnError(
+        'PARAMS_MISMATCH',
+        `${what}: made under other ${this.params.scheme.toUpperCase()} parameters (fingerprint ${fp.toString(16)} ≠ ` +
+          `${this.fingerprint.toString(16)})`,
+      );
+    if (bytes[3] !== ROLE_BYTE[role])
+      throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a '${role}' ciphertext`);
   }
 
   // ---- counted evaluator operations (all in-place on `dest` or returning a new owned ct) ----
@@ -276,7 +323,10 @@ export class HeContext<Params extends HeParams = CkksParams> {
 
   /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */
   encryptZeroAt(scope: Scope, encryptor: Encryptor, level: number, scale: number): Ciphertext {
-    const zero = this.params.scheme === 'bfv' ? this.encodeInts(scope, new Float64Array(0), level) : this.encode(scope, new Float64Array(0), scale, level);
+    const zero =
+      this.params.scheme === 'bfv'
+        ? this.encodeInts(scope, new Float64Array(0), level)
+        : this.encode(scope, new Float64Array(0), scale, level);
     return this.#fresh(scope, 'encrypting zero', 'encryptZero', (out) => {
       encryptor.encrypt(zero, out);
       scope.release(zero);
@@ -289,7 +339,11 @@ export class HeContext<Params extends HeParams = CkksParams> {
 }
 
 /** Run fn on the ContextData of `pid`, freeing both transient handles. */
-function withData<T>(he: HeContext<HeParams>, pid: ParmsIdType, fn: (d: ReturnType<SEALContext['getContextData']>) => T): T {
+function withData<T>(
+  he: HeContext<HeParams>,
+  pid: ParmsIdType,
+  fn: (d: ReturnType<SEALContext['getContextData']>) => T,
+): T {
   const s = new Scope();
   try {
     s.own(pid);

@@ -46,7 +46,10 @@ export interface EvalJob {
   readonly babyStep?: number | undefined;
   /** every weight is multiplied by this (gazelle: the activation's leading coefficient; default 1) */
   readonly weightFactor?: number;
-  /** scale of the input ciphertexts (default Δ; Δ²/q after an online squaring): weights are encoded at q_L·Δ/inputScale so results come back at Δ */
+  /**
+   * scale of the input ciphertexts (default Δ; Δ²/q after an online squaring): weights are encoded at q_L·Δ/inputScale
+   * so results come back at Δ
+   */
   readonly inputScale?: number;
 }
 
@@ -70,36 +73,67 @@ export interface EvalReuse {
 }
 
 /** Evaluate `job`; `input(i)` returns client ciphertext i (owned by the caller). Frees all temporaries. */
-export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) => Ciphertext, job: EvalJob, reuse: EvalReuse = {}): EvalResult {
+export function evaluateJob(
+  he: HeContext,
+  keys: ServerKeys,
+  input: (i: number) => Ciphertext,
+  job: EvalJob,
+  reuse: EvalReuse = {},
+): EvalResult {
   const scope = new Scope();
   try {
     const L = job.inputLevel;
-    const half = 0.5 * (job.weightFactor ?? 1), weightScale = he.primes[L]! * (he.scale / (job.inputScale ?? he.scale));
+    const half = 0.5 * (job.weightFactor ?? 1),
+      weightScale = he.primes[L]! * (he.scale / (job.inputScale ?? he.scale));
     const ptCache = new Map<number, Plaintext | null>();
     const ptBytes = he.params.polyModulusDegree * (L + 1) * 8;
     const encodeWeight = (s: Scope, id: number): Plaintext | null => {
       const v = job.pts.get(id) ?? null;
-      return v ? he.encode(s, v.map((x) => x * half), weightScale, L) : null;
+      return v
+        ? he.encode(
+            s,
+            v.map((x) => x * half),
+            weightScale,
+            L,
+          )
+        : null;
     };
     const plaintext = (id: number): Plaintext | null => {
       let pt = ptCache.get(id);
       if (pt === undefined) {
-        pt = reuse.weights && job.weightKey
-          ? reuse.weights.get(`${he.fingerprint}|${job.weightKey}|${id}|${L}|${weightScale}|${half}`, ptBytes, (s) => encodeWeight(s, id))
-          : encodeWeight(scope, id);
+        pt =
+          reuse.weights && job.weightKey
+            ? reuse.weights.get(`${he.fingerprint}|${job.weightKey}|${id}|${L}|${weightScale}|${half}`, ptBytes, (s) =>
+                encodeWeight(s, id),
+              )
+            : encodeWeight(scope, id);
         ptCache.set(id, pt);
       }
       return pt;
     };
-    const zeroAt = (level: number, scale: number): Ciphertext => (reuse.zeros ? reuse.zeros.take(scope, level, scale) : he.encryptZeroAt(scope, keys.encryptor, level, scale));
-    const inputs = new RotatedInputs(he, scope, keys.galois, input, job.outputs, job.babyStep, (id) => plaintext(id) !== null);
-    const share: Uint8Array[] = [], product: Uint8Array[] = [];
+    const zeroAt = (level: number, scale: number): Ciphertext =>
+      reuse.zeros ? reuse.zeros.take(scope, level, scale) : he.encryptZeroAt(scope, keys.encryptor, level, scale);
+    const inputs = new RotatedInputs(
+      he,
+      scope,
+      keys.galois,
+      input,
+      job.outputs,
+      job.babyStep,
+      (id) => plaintext(id) !== null,
+    );
+    const share: Uint8Array[] = [],
+      product: Uint8Array[] = [];
     for (const out of job.outputs) {
       const acc = accumulateOutput(he, scope, keys.galois, out, inputs, plaintext);
       // All key switching (fold rotations, conjugation) happens BEFORE the rescale: its
       // noise (≈ q0/P·σN in absolute terms) is then divided by q_L like everything else.
       const ct = acc ?? zeroAt(L, he.scale * he.primes[L]!); // all weights zero: M·r = 0
-      for (const s of out.foldSteps) { const r = he.rotate(scope, ct, s, keys.galois); he.addInplace(ct, r); scope.release(r); }
+      for (const s of out.foldSteps) {
+        const r = he.rotate(scope, ct, s, keys.galois);
+        he.addInplace(ct, r);
+        scope.release(r);
+      }
       makeCircuitPrivate(he, scope, keys, ct, zeroAt);
       he.rescaleInplace(ct);
       // The correlated product is taken from M·r BEFORE the share mask is added:
@@ -129,7 +163,14 @@ export function evaluateJob(he: HeContext, keys: ServerKeys, input: (i: number) 
   }
 }
 
-function addEncoded(he: HeContext, scope: Scope, ct: Ciphertext, values: Float64Array, scale: number, level: number): void {
+function addEncoded(
+  he: HeContext,
+  scope: Scope,
+  ct: Ciphertext,
+  values: Float64Array,
+  scale: number,
+  level: number,
+): void {
   const pt = he.encode(scope, values, scale, level);
   he.addPlainInplace(ct, pt);
   scope.release(pt);
@@ -141,7 +182,13 @@ function addEncoded(he: HeContext, scope: Scope, ct: Ciphertext, values: Float64
  * (ct += conj(ct)): the imaginary part of the noise, which no real-valued mask can hide,
  * is erased. Callers encode half the weights so the doubling restores the value.
  */
-function makeCircuitPrivate(he: HeContext, scope: Scope, keys: ServerKeys, ct: Ciphertext, zeroAt: (level: number, scale: number) => Ciphertext): void {
+function makeCircuitPrivate(
+  he: HeContext,
+  scope: Scope,
+  keys: ServerKeys,
+  ct: Ciphertext,
+  zeroAt: (level: number, scale: number) => Ciphertext,
+): void {
   const zero = zeroAt(he.levelOf(ct), ct.scale());
   he.addInplace(ct, zero);
   scope.release(zero);

@@ -25,7 +25,9 @@ export interface WorkerTask {
   readonly warmOnly?: boolean;
 }
 
-export type WorkerReply = { share: Uint8Array[]; product: Uint8Array[]; ops: HeOpCounts } | { error: ReturnType<ReturnType<typeof toPpnnError>['toJSON']> };
+export type WorkerReply =
+  | { share: Uint8Array[]; product: Uint8Array[]; ops: HeOpCounts }
+  | { error: ReturnType<ReturnType<typeof toPpnnError>['toJSON']> };
 
 const sessions = new Map<string, { he: HeContext; keys: ServerKeys; zeros: ZeroPool }>();
 /** encoded weights, shared by every session this thread serves (keys include the parameters) */
@@ -62,7 +64,8 @@ export default async function evaluateChunk(task: WorkerTask): Promise<WorkerRep
     const scope = new Scope();
     try {
       const loaded = new Map<number, Ciphertext>();
-      for (const [i, bytes] of task.inputs) loaded.set(i, he.loadBytes(scope, bytes, 'mask', job.inputLevel, `ciphertext ${i}`));
+      for (const [i, bytes] of task.inputs)
+        loaded.set(i, he.loadBytes(scope, bytes, 'mask', job.inputLevel, `ciphertext ${i}`));
       const r = evaluateJob(he, keys, (i) => loaded.get(i)!, job, { weights, zeros });
       // the next batch needs as many zeros again: made while this thread waits for it
       zeros.want(job.layer, job.inputLevel, job.outputs.length);

@@ -16,13 +16,22 @@ export type Layout = 'fast' | 'reference';
  * A rotation that is not itself a Galois key is a multiple of the plan's `babyStep` and is
  * computed by chaining (rot(x, k·s) = rot(rot(x, (k−1)·s), s)).
  */
-export interface Term { readonly input: number; readonly rotation: number; readonly pt: number; readonly giant?: number }
+export interface Term {
+  readonly input: number;
+  readonly rotation: number;
+  readonly pt: number;
+  readonly giant?: number;
+}
 
 /**
  * One output ciphertext: A_g = Σ terms of group g; acc = Σ_g rot(A_g, g·giantStep) by
  * Horner (one key), then fold = rotate-and-add over `foldSteps`.
  */
-export interface OutputRecipe { readonly terms: readonly Term[]; readonly foldSteps: readonly number[]; readonly giantStep?: number }
+export interface OutputRecipe {
+  readonly terms: readonly Term[];
+  readonly foldSteps: readonly number[];
+  readonly giantStep?: number;
+}
 
 export interface HePlan {
   readonly kind: 'conv2d' | 'dense';
@@ -60,5 +69,8 @@ export function nextPow2(n: number): number {
 
 /** HE_PARAMS: one image of this layer does not fit the ciphertext. */
 export function tooBig(what: string, need: number, slots: number): never {
-  throw new PpnnError('HE_PARAMS', `${what} needs ${need} slots per image but the ciphertext has ${slots}; choose parameters with minSlots ≥ ${need}`);
+  throw new PpnnError(
+    'HE_PARAMS',
+    `${what} needs ${need} slots per image but the ciphertext has ${slots}; choose parameters with minSlots ≥ ${need}`,
+  );
 }

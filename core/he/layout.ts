@@ -33,16 +33,34 @@ export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout, OutputRecipe, 
  * both parties choose the same layout; the bench reports predicted vs measured per layer.
  */
 export interface CostModel {
-  readonly encode: number; readonly encrypt: number; readonly load: number; readonly mulPlain: number;
-  readonly add: number; readonly rotate: number; readonly conjugate: number; readonly encryptZero: number;
-  readonly rescale: number; readonly save: number; readonly decrypt: number;
+  readonly encode: number;
+  readonly encrypt: number;
+  readonly load: number;
+  readonly mulPlain: number;
+  readonly add: number;
+  readonly rotate: number;
+  readonly conjugate: number;
+  readonly encryptZero: number;
+  readonly rescale: number;
+  readonly save: number;
+  readonly decrypt: number;
   /** ms per byte on the wire (8e-5 = a 100 Mbit/s link) */
   readonly msPerByte: number;
 }
 
 export const DEFAULT_COSTS: CostModel = {
-  encode: 0.96, encrypt: 2.75, load: 0.9, mulPlain: 0.6, add: 0.06, rotate: 5.8, conjugate: 5.8,
-  encryptZero: 7.4, rescale: 1.4, save: 0.8, decrypt: 0.5, msPerByte: 8e-5,
+  encode: 0.96,
+  encrypt: 2.75,
+  load: 0.9,
+  mulPlain: 0.6,
+  add: 0.06,
+  rotate: 5.8,
+  conjugate: 5.8,
+  encryptZero: 7.4,
+  rescale: 1.4,
+  save: 0.8,
+  decrypt: 0.5,
+  msPerByte: 8e-5,
 };
 
 export interface PlanCost {
@@ -61,9 +79,13 @@ export interface PlanCost {
  * level-0 responses. `n` is the ring degree (scales the per-op costs).
  */
 export function planCost(plan: HePlan, opts: { product?: boolean; n?: number; cost?: CostModel } = {}): PlanCost {
-  const c = opts.cost ?? DEFAULT_COSTS, n = opts.n ?? 2 * plan.slots, f = n / 8192, level = opts.product ? 2 : 1;
+  const c = opts.cost ?? DEFAULT_COSTS,
+    n = opts.n ?? 2 * plan.slots,
+    f = n / 8192,
+    level = opts.product ? 2 : 1;
   const uploads = plan.inputCount;
-  let mulPlain = 0, rotations = 0;
+  let mulPlain = 0,
+    rotations = 0;
   const rotated = new Set<string>();
   for (const o of plan.outputs) {
     const giants = new Set<number>();
@@ -77,28 +99,49 @@ export function planCost(plan: HePlan, opts: { product?: boolean; n?: number; co
   rotations += rotated.size;
   const outputs = plan.outputs.length * (opts.product ? 2 : 1);
   const finish = c.encryptZero + c.conjugate + c.rescale + c.encode + c.add + c.save + c.load + c.decrypt;
-  const ms = f * (uploads * (c.encode + c.encrypt + c.load) + mulPlain * (c.mulPlain + c.add) + rotations * (c.rotate + c.add)
-    + outputs * finish + (opts.product ? plan.outputs.length * (c.encode + c.mulPlain) : 0) + plan.ptCount * c.encode * 0.05);
+  const ms =
+    f *
+    (uploads * (c.encode + c.encrypt + c.load) +
+      mulPlain * (c.mulPlain + c.add) +
+      rotations * (c.rotate + c.add) +
+      outputs * finish +
+      (opts.product ? plan.outputs.length * (c.encode + c.mulPlain) : 0) +
+      plan.ptCount * c.encode * 0.05);
   const bytes = uploads * n * 8 * (level + 1) * 0.9 + outputs * 2 * n * 8 * 0.94;
   return { ms: ms + bytes * c.msPerByte, bytes, uploads, mulPlain, rotations, outputs };
 }
 
 /** Input spatial shape of a conv spec: `inputShape` if given, else the square one implied by `inputSize`. */
-export function convInputShape(spec: Conv2dSpec, inputShape: Shape | undefined, inputSize?: number): [number, number, number] {
+export function convInputShape(
+  spec: Conv2dSpec,
+  inputShape: Shape | undefined,
+  inputSize?: number,
+): [number, number, number] {
   if (inputShape) {
-    if (inputShape.length !== 3 || inputShape[0] !== spec.inChannels) throw new PpnnError('SHAPE_MISMATCH', `conv '${spec.name}': input shape [${inputShape.join(',')}] is not [${spec.inChannels},H,W]`);
+    if (inputShape.length !== 3 || inputShape[0] !== spec.inChannels)
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `conv '${spec.name}': input shape [${inputShape.join(',')}] is not [${spec.inChannels},H,W]`,
+      );
     return [inputShape[0]!, inputShape[1]!, inputShape[2]!];
   }
   const side = Math.round(Math.sqrt((inputSize ?? 0) / spec.inChannels));
-  if (!(side > 0) || side * side * spec.inChannels !== inputSize) throw new PpnnError('SHAPE_MISMATCH', `conv '${spec.name}': pass inputShape (input of ${inputSize} values is not ${spec.inChannels} square channels)`);
+  if (!(side > 0) || side * side * spec.inChannels !== inputSize)
+    throw new PpnnError(
+      'SHAPE_MISMATCH',
+      `conv '${spec.name}': pass inputShape (input of ${inputSize} values is not ${spec.inChannels} square channels)`,
+    );
   return [spec.inChannels, side, side];
 }
 
 /** Output size, kernel, stride and padding of a conv on a CHW input. */
 export function convGeometry(spec: Conv2dSpec, shape: [number, number, number]): ConvGeometry {
   const [C, H, W] = shape;
-  const [kh, kw] = spec.kernel, [sh, sw] = spec.stride, [ph, pw] = spec.padding;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const [kh, kw] = spec.kernel,
+    [sh, sw] = spec.stride,
+    [ph, pw] = spec.padding;
+  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
+    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
   if (OH < 1 || OW < 1) throw new PpnnError('SHAPE_MISMATCH', `conv '${spec.name}': kernel larger than padded input`);
   return { C, H, W, O: spec.outChannels, kh, kw, sh, sw, ph, pw, OH, OW };
 }
@@ -120,16 +163,20 @@ function candidates(spec: HeLayerSpec, opts: PlanOptions): (() => HePlan | null)
   const out: (() => HePlan | null)[] = [];
   if (spec.kind === 'dense') {
     const { K } = denseGeometry(spec, slots);
-    for (let b1 = 1; b1 <= K; b1 *= 2) for (const clientBaby of b1 > 1 ? [false, true] : [false]) out.push(() => planDenseBsgs(spec, B, slots, { b1, clientBaby }));
+    for (let b1 = 1; b1 <= K; b1 *= 2)
+      for (const clientBaby of b1 > 1 ? [false, true] : [false])
+        out.push(() => planDenseBsgs(spec, B, slots, { b1, clientBaby }));
     return out;
   }
   const g = convGeometry(spec, convInputShape(spec, opts.inputShape, undefined));
-  const P = g.OH * g.OW, T = g.kh * g.kw * nextPow2(g.C);
+  const P = g.OH * g.OW,
+    T = g.kh * g.kw * nextPow2(g.C);
   if (P > slots) planConvIm2col(spec, g, B, slots, { R: 1, Cb: 1 }); // throws HE_PARAMS
   out.push(() => planConvDiagonal(spec, g, B, slots));
-  for (let Cb = 1; Cb <= nextPow2(T) && Cb * P <= slots; Cb *= 2) for (let R = 1; R <= Math.min(g.O, Math.floor(slots / (Cb * P))); R++) {
-    out.push(() => planConvIm2col(spec, g, B, slots, { R, Cb }));
-  }
+  for (let Cb = 1; Cb <= nextPow2(T) && Cb * P <= slots; Cb *= 2)
+    for (let R = 1; R <= Math.min(g.O, Math.floor(slots / (Cb * P))); R++) {
+      out.push(() => planConvIm2col(spec, g, B, slots, { R, Cb }));
+    }
   return out;
 }
 
@@ -141,21 +188,34 @@ function candidates(spec: HeLayerSpec, opts: PlanOptions): (() => HePlan | null)
 export function planLayer(spec: HeLayerSpec, opts: PlanOptions): HePlan {
   const { images, slots, layout } = opts;
   if (!Number.isInteger(images) || images < 1) throw new RangeError(`images must be a positive integer, got ${images}`);
-  if (layout !== 'fast' && layout !== 'reference') throw new RangeError(`layout must be 'fast' or 'reference', got ${String(layout)}`);
-  if (spec.kind !== 'dense' && spec.kind !== 'conv2d') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `CKKS preprocessing supports conv2d and dense layers, not ${(spec as { kind: string }).kind}`);
+  if (layout !== 'fast' && layout !== 'reference')
+    throw new RangeError(`layout must be 'fast' or 'reference', got ${String(layout)}`);
+  if (spec.kind !== 'dense' && spec.kind !== 'conv2d')
+    throw new PpnnError(
+      'MODEL_UNSUPPORTED_LAYER',
+      `CKKS preprocessing supports conv2d and dense layers, not ${(spec as { kind: string }).kind}`,
+    );
   if (layout === 'reference') {
     if (spec.kind === 'dense') return planDenseReference(spec, images, slots);
     return planConvReference(spec, convGeometry(spec, convInputShape(spec, opts.inputShape, undefined)), images, slots);
   }
   const have = opts.steps ? new Set(opts.steps) : undefined;
-  let best: HePlan | undefined, bestMs = Infinity;
+  let best: HePlan | undefined,
+    bestMs = Infinity;
   for (const make of candidates(spec, opts)) {
     const plan = make();
     if (!plan || (have && !plan.rotationSteps.every((s) => have.has(s)))) continue;
     const { ms } = planCost(plan, { product: opts.product });
-    if (ms < bestMs) { best = plan; bestMs = ms; }
+    if (ms < bestMs) {
+      best = plan;
+      bestMs = ms;
+    }
   }
-  if (!best) throw new PpnnError('HE_PARAMS', `layer '${spec.name}': no layout runs with the Galois keys sent (steps ${[...(have ?? [])].join(',')})`);
+  if (!best)
+    throw new PpnnError(
+      'HE_PARAMS',
+      `layer '${spec.name}': no layout runs with the Galois keys sent (steps ${[...(have ?? [])].join(',')})`,
+    );
   return best;
 }
 
@@ -164,7 +224,11 @@ export function simulatePlan(plan: HePlan, weight: Float64Array, masks: readonly
   const inputs = plan.inputVectors(masks);
   const pts = Array.from({ length: plan.ptCount }, (_, i) => plan.weightVector(weight, i));
   const S = plan.slots;
-  const rot = (v: Float64Array, s: number) => { const o = new Float64Array(S); for (let i = 0; i < S; i++) o[i] = v[(i + s) % S]!; return o; };
+  const rot = (v: Float64Array, s: number) => {
+    const o = new Float64Array(S);
+    for (let i = 0; i < S; i++) o[i] = v[(i + s) % S]!;
+    return o;
+  };
   return plan.outputs.map((out) => {
     const groups = new Map<number, Float64Array>();
     for (const t of out.terms) {
@@ -177,8 +241,14 @@ export function simulatePlan(plan: HePlan, weight: Float64Array, masks: readonly
       for (let i = 0; i < S; i++) acc[i]! += pt[i]! * x[i]!;
     }
     let acc = new Float64Array(S);
-    for (const [g, a] of groups) { const r = rot(a, g * (out.giantStep ?? 0)); for (let i = 0; i < S; i++) acc[i]! += r[i]!; }
-    for (const s of out.foldSteps) { const r = rot(acc, s); for (let i = 0; i < S; i++) acc[i]! += r[i]!; }
+    for (const [g, a] of groups) {
+      const r = rot(a, g * (out.giantStep ?? 0));
+      for (let i = 0; i < S; i++) acc[i]! += r[i]!;
+    }
+    for (const s of out.foldSteps) {
+      const r = rot(acc, s);
+      for (let i = 0; i < S; i++) acc[i]! += r[i]!;
+    }
     return acc;
   });
 }

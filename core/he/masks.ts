@@ -14,7 +14,11 @@ export function wordsToUniform(words: Uint32Array, out: Float64Array, from: numb
 }
 
 /** `n` values uniform in [−range, range) from `fill` (default: the OS CSPRNG), in chunks of 32 Ki values. */
-export function uniformMask(n: number, range: number, fill: (words: Uint32Array) => void = randomFillSync): Float64Array {
+export function uniformMask(
+  n: number,
+  range: number,
+  fill: (words: Uint32Array) => void = randomFillSync,
+): Float64Array {
   const out = new Float64Array(n);
   const words = new Uint32Array(2 * Math.min(n, 1 << 15));
   for (let done = 0; done < n;) {

@@ -23,7 +23,11 @@ import type { HePlan } from './layout.ts';
 import type { Scope } from './seal.ts';
 
 /** A(y) = a·y² + b·y + c, slot-wise. */
-export interface PolyActivation { readonly a: number; readonly b: number; readonly c: number }
+export interface PolyActivation {
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+}
 
 export interface OnlineInputs {
   /** Enc(layout(A(y))) (or layout of the affine part, see weightFactor), owned by the scope */
@@ -42,21 +46,38 @@ export function activationLevels(act: PolyActivation | undefined): number {
 
 /** Throws RangeError on a non-finite or constant activation (the input would not matter). */
 export function checkActivation(act: PolyActivation): void {
-  for (const k of ['a', 'b', 'c'] as const) if (typeof act[k] !== 'number' || !Number.isFinite(act[k])) throw new RangeError(`evaluateOnShares: activation.${k} must be a finite number, got ${act[k]}`);
-  if (act.a === 0 && act.b === 0) throw new RangeError('evaluateOnShares: a constant activation (a = b = 0) does not depend on the input');
+  for (const k of ['a', 'b', 'c'] as const)
+    if (typeof act[k] !== 'number' || !Number.isFinite(act[k]))
+      throw new RangeError(`evaluateOnShares: activation.${k} must be a finite number, got ${act[k]}`);
+  if (act.a === 0 && act.b === 0)
+    throw new RangeError('evaluateOnShares: a constant activation (a = b = 0) does not depend on the input');
 }
 
 /**
  * Turn the loaded client ciphertexts (level `inputLevel`, scale Δ) into the linear map's
  * inputs, in place of the originals (released). `serverShare[b]` has plan.inputSize values.
  */
-export function applyOnlineActivation(he: HeContext, scope: Scope, relin: RelinKeys | undefined, plan: HePlan, loaded: Ciphertext[], inputLevel: number, serverShare: readonly Float64Array[], act: PolyActivation | undefined): OnlineInputs {
+export function applyOnlineActivation(
+  he: HeContext,
+  scope: Scope,
+  relin: RelinKeys | undefined,
+  plan: HePlan,
+  loaded: Ciphertext[],
+  inputLevel: number,
+  serverShare: readonly Float64Array[],
+  act: PolyActivation | undefined,
+): OnlineInputs {
   const square = act !== undefined && act.a !== 0;
-  if (square && !relin) throw new PpnnError('HE_PARAMS', 'the client sent no relinearization keys (HeClient.create with relinKeys: true) but the activation squares');
+  if (square && !relin)
+    throw new PpnnError(
+      'HE_PARAMS',
+      'the client sent no relinearization keys (HeClient.create with relinKeys: true) but the activation squares',
+    );
   const shift = !act ? 0 : square ? act.b / (2 * act.a) : act.c / act.b;
   const shares = plan.inputVectors(shift === 0 ? serverShare : serverShare.map((v) => v.map((x) => x + shift)));
   const kappa = square ? act.c / act.a - (act.b * act.b) / (4 * act.a * act.a) : 0;
-  const kappas = kappa !== 0 ? plan.inputVectors(serverShare.map((v) => new Float64Array(v.length).fill(kappa))) : undefined;
+  const kappas =
+    kappa !== 0 ? plan.inputVectors(serverShare.map((v) => new Float64Array(v.length).fill(kappa))) : undefined;
   const out = loaded.map((ct, i) => {
     const pt = he.encode(scope, shares[i]!, ct.scale(), inputLevel);
     he.addPlainInplace(ct, pt);
@@ -73,5 +94,10 @@ export function applyOnlineActivation(he: HeContext, scope: Scope, relin: RelinK
     }
     return sq;
   });
-  return { cts: out, level: square ? inputLevel - 1 : inputLevel, scale: out[0]!.scale(), weightFactor: !act ? 1 : square ? act.a : act.b };
+  return {
+    cts: out,
+    level: square ? inputLevel - 1 : inputLevel,
+    scale: out[0]!.scale(),
+    weightFactor: !act ? 1 : square ? act.a : act.b,
+  };
 }

@@ -74,7 +74,14 @@ export interface ParamsRequest {
  * SEAL's CoeffModulus::MaxBitCount(N, sec_level_type::tc128) — the largest total bit count
  * of the coefficient modulus that keeps 128-bit security (checked against SEAL in a test).
  */
-export const MAX_BITS_128: Readonly<Record<number, number>> = { 1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881 };
+export const MAX_BITS_128: Readonly<Record<number, number>> = {
+  1024: 27,
+  2048: 54,
+  4096: 109,
+  8192: 218,
+  16384: 438,
+  32768: 881,
+};
 
 /** Smallest N used: below 4096 the 128-bit bound leaves no room for two primes of useful size. */
 const DEGREES = [4096, 8192, 16384, 32768] as const;
@@ -110,16 +117,24 @@ function topBits(maxAbsValue: number): number {
  * on malformed requests.
  */
 export function chooseParams(req: ParamsRequest): CkksParams {
-  if (req.depth !== 1 && req.depth !== 2 && req.depth !== 3) throw new RangeError(`chooseParams: depth must be 1, 2 or 3, got ${String(req.depth)}`);
-  if (!(req.maxAbsValue > 0) || !Number.isFinite(req.maxAbsValue)) throw new RangeError(`chooseParams: maxAbsValue must be a positive finite number, got ${req.maxAbsValue}`);
+  if (req.depth !== 1 && req.depth !== 2 && req.depth !== 3)
+    throw new RangeError(`chooseParams: depth must be 1, 2 or 3, got ${String(req.depth)}`);
+  if (!(req.maxAbsValue > 0) || !Number.isFinite(req.maxAbsValue))
+    throw new RangeError(`chooseParams: maxAbsValue must be a positive finite number, got ${req.maxAbsValue}`);
   const online = req.inputMaxAbs !== undefined;
-  if (online && (!(req.inputMaxAbs! > 0) || !Number.isFinite(req.inputMaxAbs))) throw new RangeError(`chooseParams: inputMaxAbs must be a positive finite number, got ${req.inputMaxAbs}`);
-  if (!(req.precision > 0) || !(req.precision < 1)) throw new RangeError(`chooseParams: precision must be in (0, 1), got ${req.precision}`);
+  if (online && (!(req.inputMaxAbs! > 0) || !Number.isFinite(req.inputMaxAbs)))
+    throw new RangeError(`chooseParams: inputMaxAbs must be a positive finite number, got ${req.inputMaxAbs}`);
+  if (!(req.precision > 0) || !(req.precision < 1))
+    throw new RangeError(`chooseParams: precision must be in (0, 1), got ${req.precision}`);
   const minSlots = req.minSlots ?? 1;
-  if (!Number.isInteger(minSlots) || minSlots < 1) throw new RangeError(`chooseParams: minSlots must be a positive integer, got ${minSlots}`);
+  if (!Number.isInteger(minSlots) || minSlots < 1)
+    throw new RangeError(`chooseParams: minSlots must be a positive integer, got ${minSlots}`);
   const reasons: string[] = [];
   for (const n of DEGREES) {
-    if (n / 2 < minSlots) { reasons.push(`N=${n}: ${n / 2} slots < ${minSlots}`); continue; }
+    if (n / 2 < minSlots) {
+      reasons.push(`N=${n}: ${n / 2} slots < ${minSlots}`);
+      continue;
+    }
     const scaleBits = Math.max(MIN_PRIME_BITS, Math.ceil(Math.log2(1 / req.precision) + noiseBits(n)));
     const q0 = scaleBits + topBits(req.maxAbsValue);
     if (scaleBits > MAX_PRIME_BITS || q0 > MAX_PRIME_BITS) {
@@ -128,22 +143,52 @@ export function chooseParams(req: ParamsRequest): CkksParams {
     }
     const special = MAX_PRIME_BITS;
     const minimal = q0 + req.depth * scaleBits + special;
-    if (minimal > MAX_BITS_128[n]!) { reasons.push(`N=${n}: ${minimal} bits > ${MAX_BITS_128[n]} allowed at 128-bit security`); continue; }
+    if (minimal > MAX_BITS_128[n]!) {
+      reasons.push(`N=${n}: ${minimal} bits > ${MAX_BITS_128[n]} allowed at 128-bit security`);
+      continue;
+    }
     if (online) {
       // Primes after a squaring ≈ Δ (scale Δ²/q ≈ Δ); q1 (weights) takes the rest.
       const q1 = Math.min(MAX_PRIME_BITS, MAX_BITS_128[n]! - q0 - special - (req.depth - 1) * scaleBits);
-      if (q0 + q1 < scaleBits + topBits(req.inputMaxAbs!)) { reasons.push(`N=${n}: q0·q1 (${q0 + q1} bits) cannot hold |input| ≤ ${req.inputMaxAbs} at Δ = 2^${scaleBits}`); continue; }
+      if (q0 + q1 < scaleBits + topBits(req.inputMaxAbs!)) {
+        reasons.push(`N=${n}: q0·q1 (${q0 + q1} bits) cannot hold |input| ≤ ${req.inputMaxAbs} at Δ = 2^${scaleBits}`);
+        continue;
+      }
       const bits = [q0, q1, ...Array<number>(req.depth - 1).fill(scaleBits), special];
-      return { scheme: 'ckks', polyModulusDegree: n, coeffModulusBits: bits, scaleBits, depth: req.depth, securityLevel: 128, maxAbsValue: req.maxAbsValue, precision: req.precision, inputMaxAbs: req.inputMaxAbs };
+      return {
+        scheme: 'ckks',
+        polyModulusDegree: n,
+        coeffModulusBits: bits,
+        scaleBits,
+        depth: req.depth,
+        securityLevel: 128,
+        maxAbsValue: req.maxAbsValue,
+        precision: req.precision,
+        inputMaxAbs: req.inputMaxAbs,
+      };
     }
     // Spend the rest of the 128-bit budget on the rescale primes: a plaintext (weights, a)
     // is encoded at scale q_i, so its relative precision is ≈ 2^-(bits(q_i) − 7), and that
     // error is multiplied by the ciphertext's values (masks, shares: large). Same op cost.
     const mid = Math.min(MAX_PRIME_BITS, Math.floor((MAX_BITS_128[n]! - q0 - special) / req.depth));
     const bits = [q0, ...Array<number>(req.depth).fill(mid), special];
-    return { scheme: 'ckks', polyModulusDegree: n, coeffModulusBits: bits, scaleBits, depth: req.depth, securityLevel: 128, maxAbsValue: req.maxAbsValue, precision: req.precision };
+    return {
+      scheme: 'ckks',
+      polyModulusDegree: n,
+      coeffModulusBits: bits,
+      scaleBits,
+      depth: req.depth,
+      securityLevel: 128,
+      maxAbsValue: req.maxAbsValue,
+      precision: req.precision,
+    };
   }
-  throw new PpnnError('HE_PARAMS', `no CKKS parameters within 128-bit security for depth ${req.depth}, |values| ≤ ${req.maxAbsValue}, precision ${req.precision}: ${reasons.join('; ')}`, { request: { ...req } });
+  throw new PpnnError(
+    'HE_PARAMS',
+    `no CKKS parameters within 128-bit security for depth ${req.depth}, |values| ≤ ${req.maxAbsValue}, precision ` +
+      `${req.precision}: ${reasons.join('; ')}`,
+    { request: { ...req } },
+  );
 }
 
 /**
@@ -152,37 +197,56 @@ export function chooseParams(req: ParamsRequest): CkksParams {
  * (`expect`: depth, value range, precision, slots).
  */
 export function validateParams(p: CkksParams, expect?: Partial<ParamsRequest>): void {
-  const bad = (why: string): never => { throw new PpnnError('HE_PARAMS', `CKKS parameters rejected: ${why}`); };
+  const bad = (why: string): never => {
+    throw new PpnnError('HE_PARAMS', `CKKS parameters rejected: ${why}`);
+  };
   if (typeof p !== 'object' || p === null || p.scheme !== 'ckks') bad('scheme must be ckks');
   const n = p.polyModulusDegree;
   if (!(n in MAX_BITS_128) || n < 4096) bad(`poly modulus degree ${n} not one of ${DEGREES.join(', ')}`);
   if (p.depth !== 1 && p.depth !== 2 && p.depth !== 3) bad(`depth ${String(p.depth)} not 1, 2 or 3`);
   const bits = p.coeffModulusBits;
-  if (!Array.isArray(bits) || bits.length !== p.depth + 2) bad(`expected ${p.depth + 2} primes (q0, ${p.depth} rescale primes, special), got ${String(bits?.length)}`);
-  for (const b of bits) if (!Number.isInteger(b) || b < MIN_PRIME_BITS || b > MAX_PRIME_BITS) bad(`prime size ${b} outside [${MIN_PRIME_BITS}, ${MAX_PRIME_BITS}] bits`);
+  if (!Array.isArray(bits) || bits.length !== p.depth + 2)
+    bad(`expected ${p.depth + 2} primes (q0, ${p.depth} rescale primes, special), got ${String(bits?.length)}`);
+  for (const b of bits)
+    if (!Number.isInteger(b) || b < MIN_PRIME_BITS || b > MAX_PRIME_BITS)
+      bad(`prime size ${b} outside [${MIN_PRIME_BITS}, ${MAX_PRIME_BITS}] bits`);
   const total = bits.reduce((a, b) => a + b, 0);
-  if (total > MAX_BITS_128[n]!) bad(`${total} modulus bits exceed the 128-bit bound ${MAX_BITS_128[n]} for N=${n} (insecure)`);
+  if (total > MAX_BITS_128[n]!)
+    bad(`${total} modulus bits exceed the 128-bit bound ${MAX_BITS_128[n]} for N=${n} (insecure)`);
   if (p.securityLevel !== 128) bad('security level must be 128');
-  if (!Number.isInteger(p.scaleBits) || p.scaleBits < MIN_PRIME_BITS || p.scaleBits > MAX_PRIME_BITS) bad(`scaleBits ${p.scaleBits} out of range`);
-  for (let i = 1; i <= p.depth; i++) if (bits[i]! < p.scaleBits) bad(`rescale prime ${i} has ${bits[i]} bits < Δ = 2^${p.scaleBits}`);
+  if (!Number.isInteger(p.scaleBits) || p.scaleBits < MIN_PRIME_BITS || p.scaleBits > MAX_PRIME_BITS)
+    bad(`scaleBits ${p.scaleBits} out of range`);
+  for (let i = 1; i <= p.depth; i++)
+    if (bits[i]! < p.scaleBits) bad(`rescale prime ${i} has ${bits[i]} bits < Δ = 2^${p.scaleBits}`);
   if (bits[bits.length - 1]! < Math.max(...bits.slice(0, -1))) bad('special prime smaller than a data prime');
   if (!expect) return;
-  const mismatch = (why: string): never => { throw new PpnnError('PARAMS_MISMATCH', `server's CKKS parameters do not meet the client's needs: ${why}`); };
+  const mismatch = (why: string): never => {
+    throw new PpnnError('PARAMS_MISMATCH', `server's CKKS parameters do not meet the client's needs: ${why}`);
+  };
   if (expect.depth !== undefined && p.depth < expect.depth) mismatch(`depth ${p.depth} < ${expect.depth}`);
   if (expect.minSlots !== undefined && n / 2 < expect.minSlots) mismatch(`${n / 2} slots < ${expect.minSlots}`);
   // Online circuits square at the top level: the scale falls to Δ²/q_top, so a top prime
   // larger than Δ costs precision bits (the error is absolute in units of that scale).
   const lost = expect.inputMaxAbs !== undefined && p.depth >= 2 ? Math.max(0, bits[p.depth]! - p.scaleBits) : 0;
   const predicted = predictedPrecision(p) * 2 ** lost;
-  if (expect.precision !== undefined && predicted > expect.precision) mismatch(`predicted error ${predicted.toExponential(2)} > ${expect.precision}`);
-  if (expect.maxAbsValue !== undefined && bits[0]! < p.scaleBits + topBits(expect.maxAbsValue)) mismatch(`last prime of ${bits[0]} bits cannot hold |values| ≤ ${expect.maxAbsValue} at Δ = 2^${p.scaleBits}`);
-  if (expect.inputMaxAbs !== undefined && bits[0]! + bits[1]! < p.scaleBits + topBits(expect.inputMaxAbs)) mismatch(`q0·q1 (${bits[0]! + bits[1]!} bits) cannot hold client shares |values| ≤ ${expect.inputMaxAbs} at Δ = 2^${p.scaleBits}`);
+  if (expect.precision !== undefined && predicted > expect.precision)
+    mismatch(`predicted error ${predicted.toExponential(2)} > ${expect.precision}`);
+  if (expect.maxAbsValue !== undefined && bits[0]! < p.scaleBits + topBits(expect.maxAbsValue))
+    mismatch(`last prime of ${bits[0]} bits cannot hold |values| ≤ ${expect.maxAbsValue} at Δ = 2^${p.scaleBits}`);
+  if (expect.inputMaxAbs !== undefined && bits[0]! + bits[1]! < p.scaleBits + topBits(expect.inputMaxAbs))
+    mismatch(
+      `q0·q1 (${bits[0]! + bits[1]!} bits) cannot hold client shares |values| ≤ ${expect.inputMaxAbs} at Δ = ` +
+        `2^${p.scaleBits}`,
+    );
 }
 
 /** 32-bit FNV-1a fingerprint of the parameter set: tags every ciphertext on the wire. */
 export function paramsFingerprint(p: CkksParams): number {
   const text = `ckks|${p.polyModulusDegree}|${p.coeffModulusBits.join(',')}|${p.scaleBits}|${p.depth}|${p.securityLevel}`;
   let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
   return h >>> 0;
 }

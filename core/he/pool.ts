@@ -26,7 +26,15 @@ const pools = new Map<number, { piscina: Piscina; users: number }>();
 function acquire(size: number): Piscina {
   let p = pools.get(size);
   if (!p) {
-    p = { piscina: new Piscina({ filename: new URL('./eval-worker.ts', import.meta.url).href, minThreads: size, maxThreads: size, idleTimeout: 60_000 }), users: 0 };
+    p = {
+      piscina: new Piscina({
+        filename: new URL('./eval-worker.ts', import.meta.url).href,
+        minThreads: size,
+        maxThreads: size,
+        idleTimeout: 60_000,
+      }),
+      users: 0,
+    };
     pools.set(size, p);
   }
   p.users++;
@@ -44,7 +52,12 @@ async function release(size: number): Promise<void> {
 export function keepEvalPool(size: number): () => Promise<void> {
   acquire(size);
   let done = false;
-  return async () => { if (!done) { done = true; await release(size); } };
+  return async () => {
+    if (!done) {
+      done = true;
+      await release(size);
+    }
+  };
 }
 
 /** Sessions currently holding a shared pool, by thread count (tests). */
@@ -71,15 +84,24 @@ export class EvalPool {
   }
 
   /** Evaluate `outputs` across the pool; results in output order plus the summed op counts. */
-  async run(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLevel: number, outputs: readonly EvalOutputJob[], cts: readonly Uint8Array[]): Promise<{ result: EvalResult; ops: HeOpCounts }> {
+  async run(
+    layer: Conv2dLayer | DenseLayer,
+    plan: HePlan,
+    inputLevel: number,
+    outputs: readonly EvalOutputJob[],
+    cts: readonly Uint8Array[],
+  ): Promise<{ result: EvalResult; ops: HeOpCounts }> {
     const chunks = splitByWork(outputs, this.size);
-    const replies = await Promise.all(chunks.map((chunk) => {
-      const job = buildJob(layer, plan, inputLevel, chunk);
-      const inputs = new Map<number, Uint8Array>();
-      for (const o of chunk) for (const t of o.terms) if (!inputs.has(t.input) && job.pts.get(t.pt)) inputs.set(t.input, cts[t.input]!);
-      const task: WorkerTask = { sessionId: this.#sessionId, params: this.#params, setup: this.#setup, job, inputs };
-      return this.#piscina.run(task) as Promise<WorkerReply>;
-    }));
+    const replies = await Promise.all(
+      chunks.map((chunk) => {
+        const job = buildJob(layer, plan, inputLevel, chunk);
+        const inputs = new Map<number, Uint8Array>();
+        for (const o of chunk)
+          for (const t of o.terms) if (!inputs.has(t.input) && job.pts.get(t.pt)) inputs.set(t.input, cts[t.input]!);
+        const task: WorkerTask = { sessionId: this.#sessionId, params: this.#params, setup: this.#setup, job, inputs };
+        return this.#piscina.run(task) as Promise<WorkerReply>;
+      }),
+    );
     const ops = zeroCounts();
     const result: EvalResult = { share: [], product: [] };
     for (const r of replies) {
@@ -93,7 +115,18 @@ export class EvalPool {
 
   /** Start every worker and load the session keys there (node-seal init + key load, once per thread). */
   async warm(): Promise<void> {
-    const replies = await Promise.all(Array.from({ length: this.size }, () => this.#piscina.run({ sessionId: this.#sessionId, params: this.#params, setup: this.#setup, warmOnly: true } satisfies WorkerTask) as Promise<WorkerReply>));
+    const replies = await Promise.all(
+      Array.from(
+        { length: this.size },
+        () =>
+          this.#piscina.run({
+            sessionId: this.#sessionId,
+            params: this.#params,
+            setup: this.#setup,
+            warmOnly: true,
+          } satisfies WorkerTask) as Promise<WorkerReply>,
+      ),
+    );
     for (const r of replies) if ('error' in r) throw errorFromJSON(r.error);
   }
 
@@ -109,11 +142,15 @@ export class EvalPool {
 function splitByWork(outputs: readonly EvalOutputJob[], parts: number): EvalOutputJob[][] {
   const total = outputs.reduce((s, o) => s + o.terms.length + 1, 0);
   const chunks: EvalOutputJob[][] = [];
-  let cur: EvalOutputJob[] = [], acc = 0;
+  let cur: EvalOutputJob[] = [],
+    acc = 0;
   for (const o of outputs) {
     cur.push(o);
     acc += o.terms.length + 1;
-    if (acc >= (total * (chunks.length + 1)) / parts && chunks.length < parts - 1) { chunks.push(cur); cur = []; }
+    if (acc >= (total * (chunks.length + 1)) / parts && chunks.length < parts - 1) {
+      chunks.push(cur);
+      cur = [];
+    }
   }
   if (cur.length) chunks.push(cur);
   return chunks;

@@ -17,7 +17,14 @@ import type { Ciphertext, Encryptor, Plaintext } from 'node-seal';
 import type { HeContext } from './context.ts';
 import { Scope, sealGuard } from './seal.ts';
 
-export interface WeightCacheStats { entries: number; bytes: number; maxBytes: number; hits: number; misses: number; evictions: number }
+export interface WeightCacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+}
 
 /** Default bound of a weight cache: plenty for the bundled models (≈ 140 MB at N = 8192). */
 export const DEFAULT_WEIGHT_CACHE_BYTES = 512 * 1024 * 1024;
@@ -68,7 +75,14 @@ export class WeightCache {
   }
 
   stats(): WeightCacheStats {
-    return { entries: this.#entries.size, bytes: this.#bytes, maxBytes: this.maxBytes, hits: this.#hits, misses: this.#misses, evictions: this.#evictions };
+    return {
+      entries: this.#entries.size,
+      bytes: this.#bytes,
+      maxBytes: this.maxBytes,
+      hits: this.#hits,
+      misses: this.#misses,
+      evictions: this.#evictions,
+    };
   }
 
   /** Free every cached plaintext (safe to call twice; the cache stays usable). */
@@ -91,7 +105,8 @@ export function weightKey(weight: Float64Array): string {
   if (!id) {
     // FNV-1a over the bytes: copies of the same weights (e.g. in a worker) get the same key
     const bytes = new Uint8Array(weight.buffer, weight.byteOffset, weight.byteLength);
-    let h = 0x811c9dc5, h2 = 5381;
+    let h = 0x811c9dc5,
+      h2 = 5381;
     for (let i = 0; i < bytes.length; i++) {
       h = Math.imul(h ^ bytes[i]!, 0x01000193);
       h2 = (Math.imul(h2, 33) + bytes[i]!) | 0;
@@ -102,7 +117,12 @@ export function weightKey(weight: Float64Array): string {
   return id;
 }
 
-export interface ZeroPoolStats { made: number; taken: number; madeAhead: number; ready: number }
+export interface ZeroPoolStats {
+  made: number;
+  taken: number;
+  madeAhead: number;
+  ready: number;
+}
 
 /** Fresh Enc_pk(0) per level, produced ahead of need (see the file comment). */
 export class ZeroPool {

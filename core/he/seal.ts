@@ -24,7 +24,10 @@ let sealPromise: Promise<Seal> | undefined;
 export function loadSeal(): Promise<Seal> {
   sealPromise ??= initSeal().catch((e: unknown) => {
     sealPromise = undefined;
-    throw new PpnnError('HE_ERROR', `node-seal failed to load (Node ${process.versions.node}; node-seal 7 needs Node 22+): ${String(e)}`);
+    throw new PpnnError(
+      'HE_ERROR',
+      `node-seal failed to load (Node ${process.versions.node}; node-seal 7 needs Node 22+): ${String(e)}`,
+    );
   });
   return sealPromise;
 }
@@ -54,7 +57,11 @@ export function sealGuard<T>(what: string, fn: () => T, code: ErrorCode = 'HE_ER
   } catch (e) {
     if (isPpnnError(e)) throw e;
     // WebAssembly.Exception carries message = [type, what]; embind errors are plain Errors.
-    const text = Array.isArray((e as { message?: unknown } | null)?.message) ? sealExceptionText(e) : e instanceof Error ? e.message : String(e);
+    const text = Array.isArray((e as { message?: unknown } | null)?.message)
+      ? sealExceptionText(e)
+      : e instanceof Error
+        ? e.message
+        : String(e);
     throw new PpnnError(code, `${what}: ${text}`, { sealMessage: text });
   }
 }

@@ -13,13 +13,29 @@ import { sealGuard } from './seal.ts';
 import { decodeSetup } from './setup.ts';
 
 /** The evaluation job for a subset of outputs (weights as slot vectors, only those used). */
-export function buildJob(layer: Conv2dLayer | DenseLayer, plan: HePlan, inputLevel: number, outputs: readonly EvalOutputJob[]): EvalJob {
+export function buildJob(
+  layer: Conv2dLayer | DenseLayer,
+  plan: HePlan,
+  inputLevel: number,
+  outputs: readonly EvalOutputJob[],
+): EvalJob {
   const pts = new Map<number, Float64Array | null>();
-  for (const o of outputs) for (const t of o.terms) if (!pts.has(t.pt)) pts.set(t.pt, plan.weightVector(layer.weight, t.pt));
-  return { layer: layer.name, inputLevel, outputs, pts, weightKey: `${weightKey(layer.weight)}|${plan.kind}|${plan.slots}|${plan.description}`, babyStep: plan.babyStep };
+  for (const o of outputs)
+    for (const t of o.terms) if (!pts.has(t.pt)) pts.set(t.pt, plan.weightVector(layer.weight, t.pt));
+  return {
+    layer: layer.name,
+    inputLevel,
+    outputs,
+    pts,
+    weightKey: `${weightKey(layer.weight)}|${plan.kind}|${plan.slots}|${plan.description}`,
+    babyStep: plan.babyStep,
+  };
 }
 
-/** Public key (re-randomisation), Galois keys and (if sent) relinearization keys from the set-up message, owned by he.scope. */
+/**
+ * Public key (re-randomisation), Galois keys and (if sent) relinearization keys from the set-up message, owned by
+ * he.scope.
+ */
 export function loadServerKeys(he: HeContext, setupMessage: Uint8Array): ServerKeys {
   const parts = decodeSetup(setupMessage, he.fingerprint);
   const s = he.scope;
@@ -31,7 +47,11 @@ export function loadServerKeys(he: HeContext, setupMessage: Uint8Array): ServerK
   let relin: RelinKeys | undefined;
   if (parts.relinKeys) {
     const rk: RelinKeys = s.own(new he.seal.RelinKeys());
-    sealGuard('loading the relinearization keys', () => rk.loadFromArray(he.context, parts.relinKeys!), 'CIPHERTEXT_INVALID');
+    sealGuard(
+      'loading the relinearization keys',
+      () => rk.loadFromArray(he.context, parts.relinKeys!),
+      'CIPHERTEXT_INVALID',
+    );
     relin = rk;
   }
   return { galois, encryptor, relin };

@@ -73,7 +73,13 @@ export class HeServer {
   readonly steps: readonly number[];
   #deleted = false;
 
-  private constructor(he: HeContext, keys: ServerKeys, pool: EvalPool | undefined, steps: readonly number[], weights: WeightCache | undefined) {
+  private constructor(
+    he: HeContext,
+    keys: ServerKeys,
+    pool: EvalPool | undefined,
+    steps: readonly number[],
+    weights: WeightCache | undefined,
+  ) {
     this.he = he;
     this.#keys = keys;
     this.#pool = pool;
@@ -92,7 +98,10 @@ export class HeServer {
     try {
       const keys = loadServerKeys(he, setupMessage);
       const workers = opts.workers ?? 0;
-      const pool = workers > 1 ? new EvalPool(workers, `${process.pid}-${++sessionCounter}-${Date.now()}`, params, setupMessage) : undefined;
+      const pool =
+        workers > 1
+          ? new EvalPool(workers, `${process.pid}-${++sessionCounter}-${Date.now()}`, params, setupMessage)
+          : undefined;
       try {
         await pool?.warm();
       } catch (e) {
@@ -106,8 +115,12 @@ export class HeServer {
     }
   }
 
-  get params(): CkksParams { return this.he.params; }
-  get workers(): number { return this.#pool?.size ?? 1; }
+  get params(): CkksParams {
+    return this.he.params;
+  }
+  get workers(): number {
+    return this.#pool?.size ?? 1;
+  }
 
   /**
    * Evaluate one linear layer (no bias) on the client's ciphertexts for B images.
@@ -115,27 +128,54 @@ export class HeServer {
    * Throws SHAPE_MISMATCH (weights/shape), CIPHERTEXT_INVALID (wrong count, bad bytes),
    * PARAMS_MISMATCH (other parameters or level), HE_PARAMS (product without depth 2).
    */
-  async evaluate(layer: Conv2dLayer | DenseLayer, cts: readonly Uint8Array[], B: number, opts: EvaluateOptions): Promise<EvaluateResult> {
+  async evaluate(
+    layer: Conv2dLayer | DenseLayer,
+    cts: readonly Uint8Array[],
+    B: number,
+    opts: EvaluateOptions,
+  ): Promise<EvaluateResult> {
     if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
     checkLayer(layer);
-    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange)) throw new RangeError(`evaluate: sRange must be positive, got ${opts.sRange}`);
+    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange))
+      throw new RangeError(`evaluate: sRange must be positive, got ${opts.sRange}`);
     const product = opts.product;
-    if (product && (!(product.aRange > 0) || !(product.tRange > 0))) throw new RangeError('evaluate: product.aRange and product.tRange must be positive');
-    if (product && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the correlated product needs depth-2 parameters`);
-    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape, steps: this.steps, product: !!product });
-    if (!Array.isArray(cts) || cts.length !== plan.inputCount) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ${(cts as { length?: number })?.length}`);
+    if (product && (!(product.aRange > 0) || !(product.tRange > 0)))
+      throw new RangeError('evaluate: product.aRange and product.tRange must be positive');
+    if (product && this.params.depth < 2)
+      throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the correlated product needs depth-2 parameters`);
+    const plan = planLayer(layer, {
+      images: B,
+      slots: this.he.slots,
+      layout: opts.layout,
+      inputShape: opts.inputShape,
+      steps: this.steps,
+      product: !!product,
+    });
+    if (!Array.isArray(cts) || cts.length !== plan.inputCount)
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ` +
+          `${(cts as { length?: number })?.length}`,
+      );
     const inputLevel = product ? 2 : 1;
     // the next batch will need as many zeros again: make them while the client works
-    const wantZeros = () => { this.#zeros.want(layer.name, inputLevel, plan.outputs.length); if (product) this.#zeros.want(layer.name, inputLevel - 1, plan.outputs.length); };
+    const wantZeros = () => {
+      this.#zeros.want(layer.name, inputLevel, plan.outputs.length);
+      if (product) this.#zeros.want(layer.name, inputLevel - 1, plan.outputs.length);
+    };
     const t0 = performance.now();
     this.he.stats.use(layer.name);
 
-    const nOut = plan.outputs.length, S = this.he.slots;
+    const nOut = plan.outputs.length,
+      S = this.he.slots;
     const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
     const aFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.aRange)) : undefined;
     const tFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.tRange)) : undefined;
     const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
-      index: i, terms: o.terms, foldSteps: o.foldSteps, giantStep: o.giantStep,
+      index: i,
+      terms: o.terms,
+      foldSteps: o.foldSteps,
+      giantStep: o.giantStep,
       negMask: sFull[i]!.map((x) => -x),
       product: product ? { halfA: aFull![i]!.map((x) => 0.5 * x), negT: tFull![i]!.map((x) => -x) } : undefined,
     }));
@@ -149,11 +189,23 @@ export class HeServer {
       cts.forEach((bytes, i) => {
         const what = `layer '${layer.name}' ciphertext ${i}`;
         if (this.#pool) this.he.checkEnvelope(bytes, 'mask', what);
-        this.he.stats.record({ layer: layer.name, direction: 'toServer', role: 'mask', level: inputLevel, primes: inputLevel + 1, bytes: bytes.length });
+        this.he.stats.record({
+          layer: layer.name,
+          direction: 'toServer',
+          role: 'mask',
+          level: inputLevel,
+          primes: inputLevel + 1,
+          bytes: bytes.length,
+        });
       });
       if (!this.#pool) {
-        const loaded: Ciphertext[] = cts.map((bytes, i) => this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`));
-        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, buildJob(layer, plan, inputLevel, outputs), { weights: this.#weights, zeros: this.#zeros });
+        const loaded: Ciphertext[] = cts.map((bytes, i) =>
+          this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`),
+        );
+        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, buildJob(layer, plan, inputLevel, outputs), {
+          weights: this.#weights,
+          zeros: this.#zeros,
+        });
       } else {
         const { result: r, ops } = await this.#pool.run(layer, plan, inputLevel, outputs, cts);
         this.he.stats.merge(ops);
@@ -164,12 +216,33 @@ export class HeServer {
       if (!this.#pool) wantZeros();
     }
     const response = [...result.share, ...result.product];
-    result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
-    result.product.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'product', level: 0, primes: 1, bytes: b.length }));
+    result.share.forEach((b) =>
+      this.he.stats.record({
+        layer: layer.name,
+        direction: 'toClient',
+        role: 'share',
+        level: 0,
+        primes: 1,
+        bytes: b.length,
+      }),
+    );
+    result.product.forEach((b) =>
+      this.he.stats.record({
+        layer: layer.name,
+        direction: 'toClient',
+        role: 'product',
+        level: 0,
+        primes: 1,
+        bytes: b.length,
+      }),
+    );
     this.he.stats.addTime(layer.name, performance.now() - t0);
     const pick = (full: Float64Array[]) => pickOutputs(plan, B, full);
     const out: EvaluateResult = { response, s: pick(sFull) };
-    if (aFull && tFull) { out.a = pick(aFull); out.t = pick(tFull); }
+    if (aFull && tFull) {
+      out.a = pick(aFull);
+      out.t = pick(tFull);
+    }
     return out;
   }
 
@@ -181,46 +254,114 @@ export class HeServer {
    * sizes), RangeError (bad activation), HE_PARAMS (activation without depth 2 or without
    * the client's relinearization keys).
    */
-  async evaluateOnShares(layer: Conv2dLayer | DenseLayer, cts: readonly Uint8Array[], B: number, opts: OnSharesOptions): Promise<{ response: Uint8Array[]; s: Float64Array[] }> {
+  async evaluateOnShares(
+    layer: Conv2dLayer | DenseLayer,
+    cts: readonly Uint8Array[],
+    B: number,
+    opts: OnSharesOptions,
+  ): Promise<{ response: Uint8Array[]; s: Float64Array[] }> {
     if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
     checkLayer(layer);
-    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange)) throw new RangeError(`evaluateOnShares: sRange must be positive, got ${opts.sRange}`);
+    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange))
+      throw new RangeError(`evaluateOnShares: sRange must be positive, got ${opts.sRange}`);
     const act = opts.activation;
     if (act) checkActivation(act);
-    if (act && this.params.depth < 2) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': an online activation needs depth-2 parameters`);
-    if (activationLevels(act) > 0 && !this.#keys.relin) throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the client's set-up message has no relinearization keys (HeClient.create with relinKeys: true)`);
-    const plan = planLayer(layer, { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape, steps: this.steps });
+    if (act && this.params.depth < 2)
+      throw new PpnnError('HE_PARAMS', `layer '${layer.name}': an online activation needs depth-2 parameters`);
+    if (activationLevels(act) > 0 && !this.#keys.relin)
+      throw new PpnnError(
+        'HE_PARAMS',
+        `layer '${layer.name}': the client's set-up message has no relinearization keys (HeClient.create with ` +
+          `relinKeys: true)`,
+      );
+    const plan = planLayer(layer, {
+      images: B,
+      slots: this.he.slots,
+      layout: opts.layout,
+      inputShape: opts.inputShape,
+      steps: this.steps,
+    });
     const share = opts.serverShare ?? Array.from({ length: B }, () => new Float64Array(plan.inputSize));
-    if (!Array.isArray(share) || share.length !== B) throw new PpnnError('SHAPE_MISMATCH', `layer '${layer.name}': serverShare must hold ${B} vectors, got ${(share as { length?: number })?.length}`);
+    if (!Array.isArray(share) || share.length !== B)
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `layer '${layer.name}': serverShare must hold ${B} vectors, got ${(share as { length?: number })?.length}`,
+      );
     share.forEach((v, b) => {
-      if (!(v instanceof Float64Array) || v.length !== plan.inputSize) throw new PpnnError('SHAPE_MISMATCH', `layer '${layer.name}': serverShare ${b} has ${(v as { length?: number })?.length} values, expected ${plan.inputSize}`);
+      if (!(v instanceof Float64Array) || v.length !== plan.inputSize)
+        throw new PpnnError(
+          'SHAPE_MISMATCH',
+          `layer '${layer.name}': serverShare ${b} has ${(v as { length?: number })?.length} values, expected ` +
+            `${plan.inputSize}`,
+        );
       for (const x of v) if (!Number.isFinite(x)) throw new RangeError(`evaluateOnShares: serverShare ${b} holds ${x}`);
     });
-    if (!Array.isArray(cts) || cts.length !== plan.inputCount) throw new PpnnError('CIPHERTEXT_INVALID', `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ${(cts as { length?: number })?.length}`);
+    if (!Array.isArray(cts) || cts.length !== plan.inputCount)
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ` +
+          `${(cts as { length?: number })?.length}`,
+      );
     const inputLevel = act ? 2 : 1;
     const t0 = performance.now();
     this.he.stats.use(layer.name);
-    const nOut = plan.outputs.length, S = this.he.slots;
+    const nOut = plan.outputs.length,
+      S = this.he.slots;
     const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
-    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({ index: i, terms: o.terms, foldSteps: o.foldSteps, giantStep: o.giantStep, negMask: sFull[i]!.map((x) => -x) }));
+    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
+      index: i,
+      terms: o.terms,
+      foldSteps: o.foldSteps,
+      giantStep: o.giantStep,
+      negMask: sFull[i]!.map((x) => -x),
+    }));
     const scope = new Scope();
     let result: EvalResult;
     try {
-      const loaded: Ciphertext[] = cts.map((bytes, i) => this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`));
-      cts.forEach((bytes) => this.he.stats.record({ layer: layer.name, direction: 'toServer', role: 'mask', level: inputLevel, primes: inputLevel + 1, bytes: bytes.length }));
+      const loaded: Ciphertext[] = cts.map((bytes, i) =>
+        this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`),
+      );
+      cts.forEach((bytes) =>
+        this.he.stats.record({
+          layer: layer.name,
+          direction: 'toServer',
+          role: 'mask',
+          level: inputLevel,
+          primes: inputLevel + 1,
+          bytes: bytes.length,
+        }),
+      );
       const inputs = applyOnlineActivation(this.he, scope, this.#keys.relin, plan, loaded, inputLevel, share, act);
-      const job = { ...buildJob(layer, plan, inputs.level, outputs), weightFactor: inputs.weightFactor, inputScale: inputs.scale };
-      result = evaluateJob(this.he, this.#keys, (i) => inputs.cts[i]!, job, { weights: this.#weights, zeros: this.#zeros });
+      const job = {
+        ...buildJob(layer, plan, inputs.level, outputs),
+        weightFactor: inputs.weightFactor,
+        inputScale: inputs.scale,
+      };
+      result = evaluateJob(this.he, this.#keys, (i) => inputs.cts[i]!, job, {
+        weights: this.#weights,
+        zeros: this.#zeros,
+      });
     } finally {
       scope.free();
       this.#zeros.want(layer.name, inputLevel - activationLevels(act), plan.outputs.length);
     }
-    result.share.forEach((b) => this.he.stats.record({ layer: layer.name, direction: 'toClient', role: 'share', level: 0, primes: 1, bytes: b.length }));
+    result.share.forEach((b) =>
+      this.he.stats.record({
+        layer: layer.name,
+        direction: 'toClient',
+        role: 'share',
+        level: 0,
+        primes: 1,
+        bytes: b.length,
+      }),
+    );
     this.he.stats.addTime(layer.name, performance.now() - t0);
     return { response: result.share, s: pickOutputs(plan, B, sFull) };
   }
 
-  get stats(): HeStats { return this.he.stats.snapshot(); }
+  get stats(): HeStats {
+    return this.he.stats.snapshot();
+  }
 
   /** Encoded-weight cache and zero pool figures (memory reported by the bench and the stats). */
   get reuse(): { weights: WeightCacheStats; zeros: ZeroPoolStats } {
@@ -241,17 +382,32 @@ export class HeServer {
 function pickOutputs(plan: HePlan, B: number, full: readonly Float64Array[]): Float64Array[] {
   return Array.from({ length: B }, (_, b) => {
     const v = new Float64Array(plan.outputSize);
-    for (let k = 0; k < plan.outputSize; k++) v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
+    for (let k = 0; k < plan.outputSize; k++)
+      v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
     return v;
   });
 }
 
 function checkLayer(layer: Conv2dLayer | DenseLayer): void {
   if (layer.kind === 'dense') {
-    if (!(layer.weight instanceof Float64Array) || layer.weight.length !== layer.inFeatures * layer.outFeatures) throw new PpnnError('SHAPE_MISMATCH', `dense '${layer.name}': weight has ${layer.weight?.length} values, expected ${layer.inFeatures}×${layer.outFeatures}`);
+    if (!(layer.weight instanceof Float64Array) || layer.weight.length !== layer.inFeatures * layer.outFeatures)
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `dense '${layer.name}': weight has ${layer.weight?.length} values, expected ` +
+          `${layer.inFeatures}×${layer.outFeatures}`,
+      );
   } else if (layer.kind === 'conv2d') {
     const n = layer.outChannels * layer.inChannels * layer.kernel[0] * layer.kernel[1];
-    if (!(layer.weight instanceof Float64Array) || layer.weight.length !== n) throw new PpnnError('SHAPE_MISMATCH', `conv '${layer.name}': weight has ${layer.weight?.length} values, expected ${n}`);
-  } else throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `CKKS preprocessing supports conv2d and dense, not ${(layer as { kind: string }).kind}`);
-  for (const w of layer.weight) if (!Number.isFinite(w)) throw new PpnnError('MODEL_INVALID', `layer '${layer.name}': non-finite weight`);
+    if (!(layer.weight instanceof Float64Array) || layer.weight.length !== n)
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `conv '${layer.name}': weight has ${layer.weight?.length} values, expected ${n}`,
+      );
+  } else
+    throw new PpnnError(
+      'MODEL_UNSUPPORTED_LAYER',
+      `CKKS preprocessing supports conv2d and dense, not ${(layer as { kind: string }).kind}`,
+    );
+  for (const w of layer.weight)
+    if (!Number.isFinite(w)) throw new PpnnError('MODEL_INVALID', `layer '${layer.name}': non-finite weight`);
 }

@@ -22,42 +22,83 @@ export interface SetupParts {
 }
 
 export function encodeSetup(p: SetupParts): Uint8Array {
-  const size = 4 + 4 + 4 + 4 * p.steps.length + 4 + p.publicKey.length + 4 + p.galoisKeys.length + (p.relinKeys ? 4 + p.relinKeys.length : 0);
+  const size =
+    4 +
+    4 +
+    4 +
+    4 * p.steps.length +
+    4 +
+    p.publicKey.length +
+    4 +
+    p.galoisKeys.length +
+    (p.relinKeys ? 4 + p.relinKeys.length : 0);
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
-  out[0] = 0x50; out[1] = 0x53; out[2] = p.relinKeys ? 2 : 1;
+  out[0] = 0x50;
+  out[1] = 0x53;
+  out[2] = p.relinKeys ? 2 : 1;
   let o = 4;
-  dv.setUint32(o, p.fingerprint, true); o += 4;
-  dv.setUint32(o, p.steps.length, true); o += 4;
-  for (const s of p.steps) { dv.setInt32(o, s, true); o += 4; }
-  dv.setUint32(o, p.publicKey.length, true); o += 4;
-  out.set(p.publicKey, o); o += p.publicKey.length;
-  dv.setUint32(o, p.galoisKeys.length, true); o += 4;
-  out.set(p.galoisKeys, o); o += p.galoisKeys.length;
+  dv.setUint32(o, p.fingerprint, true);
+  o += 4;
+  dv.setUint32(o, p.steps.length, true);
+  o += 4;
+  for (const s of p.steps) {
+    dv.setInt32(o, s, true);
+    o += 4;
+  }
+  dv.setUint32(o, p.publicKey.length, true);
+  o += 4;
+  out.set(p.publicKey, o);
+  o += p.publicKey.length;
+  dv.setUint32(o, p.galoisKeys.length, true);
+  o += 4;
+  out.set(p.galoisKeys, o);
+  o += p.galoisKeys.length;
   if (p.relinKeys) {
-    dv.setUint32(o, p.relinKeys.length, true); o += 4;
+    dv.setUint32(o, p.relinKeys.length, true);
+    o += 4;
     out.set(p.relinKeys, o);
   }
   return out;
 }
 
-/** Parse a set-up message (relinKeys present for version 2); throws CIPHERTEXT_INVALID on malformed bytes, PARAMS_MISMATCH on another parameter set. */
+/**
+ * Parse a set-up message (relinKeys present for version 2); throws CIPHERTEXT_INVALID on malformed bytes,
+ * PARAMS_MISMATCH on another parameter set.
+ */
 export function decodeSetup(bytes: Uint8Array, fingerprint: number): SetupParts {
-  const bad = (why: string): never => { throw new PpnnError('CIPHERTEXT_INVALID', `HE set-up message: ${why}`); };
-  if (!(bytes instanceof Uint8Array) || bytes.length < 16 || bytes[0] !== 0x50 || bytes[1] !== 0x53 || (bytes[2] !== 1 && bytes[2] !== 2)) bad('bad header');
+  const bad = (why: string): never => {
+    throw new PpnnError('CIPHERTEXT_INVALID', `HE set-up message: ${why}`);
+  };
+  if (
+    !(bytes instanceof Uint8Array) ||
+    bytes.length < 16 ||
+    bytes[0] !== 0x50 ||
+    bytes[1] !== 0x53 ||
+    (bytes[2] !== 1 && bytes[2] !== 2)
+  )
+    bad('bad header');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = 4;
-  const fp = dv.getUint32(o, true); o += 4;
-  if (fp !== fingerprint) throw new PpnnError('PARAMS_MISMATCH', 'HE set-up message was made under other CKKS parameters');
-  const n = dv.getUint32(o, true); o += 4;
+  const fp = dv.getUint32(o, true);
+  o += 4;
+  if (fp !== fingerprint)
+    throw new PpnnError('PARAMS_MISMATCH', 'HE set-up message was made under other CKKS parameters');
+  const n = dv.getUint32(o, true);
+  o += 4;
   if (n > 4096 || o + 4 * n + 4 > bytes.length) bad('bad step count');
   const steps: number[] = [];
-  for (let i = 0; i < n; i++) { steps.push(dv.getInt32(o, true)); o += 4; }
+  for (let i = 0; i < n; i++) {
+    steps.push(dv.getInt32(o, true));
+    o += 4;
+  }
   const take = (): Uint8Array => {
     if (o + 4 > bytes.length) bad('truncated');
-    const len = dv.getUint32(o, true); o += 4;
+    const len = dv.getUint32(o, true);
+    o += 4;
     if (o + len > bytes.length) bad('truncated');
-    const part = bytes.subarray(o, o + len); o += len;
+    const part = bytes.subarray(o, o + len);
+    o += len;
     return part;
   };
   const publicKey = take();
@@ -76,10 +117,18 @@ export const DEFAULT_KEY_BATCHES: readonly number[] = [1, 64];
  * to the steps in the set-up message), so every batch size works. Conjugation is added
  * by the client itself.
  */
-export function rotationStepsFor(layers: readonly { spec: HeLayerSpec; inputShape?: Shape; product?: boolean }[], layout: Layout, slots: number, batches: readonly number[] = DEFAULT_KEY_BATCHES): number[] {
+export function rotationStepsFor(
+  layers: readonly { spec: HeLayerSpec; inputShape?: Shape; product?: boolean }[],
+  layout: Layout,
+  slots: number,
+  batches: readonly number[] = DEFAULT_KEY_BATCHES,
+): number[] {
   const steps = new Set<number>();
-  for (const l of layers) for (const images of batches) {
-    for (const s of planLayer(l.spec, { images, slots, layout, inputShape: l.inputShape, product: l.product }).rotationSteps) steps.add(s);
-  }
+  for (const l of layers)
+    for (const images of batches) {
+      for (const s of planLayer(l.spec, { images, slots, layout, inputShape: l.inputShape, product: l.product })
+        .rotationSteps)
+        steps.add(s);
+    }
   return [...steps].sort((a, b) => a - b);
 }

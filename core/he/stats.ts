@@ -26,10 +26,36 @@ export interface HeOpCounts {
 
 export type OpName = keyof HeOpCounts;
 
-export const OP_NAMES: readonly OpName[] = ['encode', 'encrypt', 'decrypt', 'mulPlain', 'mulCipher', 'relinearize', 'rotate', 'conjugate', 'add', 'rescale', 'modSwitch', 'encryptZero'];
+export const OP_NAMES: readonly OpName[] = [
+  'encode',
+  'encrypt',
+  'decrypt',
+  'mulPlain',
+  'mulCipher',
+  'relinearize',
+  'rotate',
+  'conjugate',
+  'add',
+  'rescale',
+  'modSwitch',
+  'encryptZero',
+];
 
 export function zeroCounts(): HeOpCounts {
-  return { encode: 0, encrypt: 0, decrypt: 0, mulPlain: 0, mulCipher: 0, relinearize: 0, rotate: 0, conjugate: 0, add: 0, rescale: 0, modSwitch: 0, encryptZero: 0 };
+  return {
+    encode: 0,
+    encrypt: 0,
+    decrypt: 0,
+    mulPlain: 0,
+    mulCipher: 0,
+    relinearize: 0,
+    rotate: 0,
+    conjugate: 0,
+    add: 0,
+    rescale: 0,
+    modSwitch: 0,
+    encryptZero: 0,
+  };
 }
 
 export function addCounts(into: HeOpCounts, more: Readonly<HeOpCounts>): HeOpCounts {
@@ -115,7 +141,14 @@ export class StatsRecorder {
     for (const l of this.#layers.values()) {
       const busy = l.ciphertexts.length > 0 || l.ms > 0 || OP_NAMES.some((k) => l.ops[k] > 0);
       if (!busy) continue;
-      layers.push({ layer: l.layer, ops: { ...l.ops }, ms: l.ms, bytesToServer: l.bytesToServer, bytesToClient: l.bytesToClient, ciphertexts: l.ciphertexts.map((c) => ({ ...c })) });
+      layers.push({
+        layer: l.layer,
+        ops: { ...l.ops },
+        ms: l.ms,
+        bytesToServer: l.bytesToServer,
+        bytesToClient: l.bytesToClient,
+        ciphertexts: l.ciphertexts.map((c) => ({ ...c })),
+      });
       addCounts(totals.ops, l.ops);
       totals.ms += l.ms;
       totals.bytesToServer += l.bytesToServer;

@@ -27,11 +27,22 @@ export function toAffine(layer: Layer, input: Shape): AffineLayer {
       const [kh, kw] = layer.kernel;
       const weight = new Float64Array(C * C * kh * kw);
       for (let c = 0; c < C; c++) for (let i = 0; i < kh * kw; i++) weight[(c * C + c) * kh * kw + i] = 1 / (kh * kw);
-      return { kind: 'conv2d', name: layer.name, inChannels: C, outChannels: C, kernel: layer.kernel, stride: layer.stride, padding: layer.padding, weight, bias: new Float64Array(C) };
+      return {
+        kind: 'conv2d',
+        name: layer.name,
+        inChannels: C,
+        outChannels: C,
+        kernel: layer.kernel,
+        stride: layer.stride,
+        padding: layer.padding,
+        weight,
+        bias: new Float64Array(C),
+      };
     }
     case 'batchnorm': {
       const C = layer.channels;
-      const scale = new Float64Array(C), shift = new Float64Array(C);
+      const scale = new Float64Array(C),
+        shift = new Float64Array(C);
       for (let c = 0; c < C; c++) {
         scale[c] = layer.gamma[c]! / Math.sqrt(layer.variance[c]! + layer.epsilon);
         shift[c] = layer.beta[c]! - scale[c]! * layer.mean[c]!;
@@ -39,11 +50,22 @@ export function toAffine(layer: Layer, input: Shape): AffineLayer {
       if (input.length === 3) {
         const weight = new Float64Array(C * C);
         for (let c = 0; c < C; c++) weight[c * C + c] = scale[c]!;
-        return { kind: 'conv2d', name: layer.name, inChannels: C, outChannels: C, kernel: [1, 1], stride: [1, 1], padding: [0, 0], weight, bias: shift };
+        return {
+          kind: 'conv2d',
+          name: layer.name,
+          inChannels: C,
+          outChannels: C,
+          kernel: [1, 1],
+          stride: [1, 1],
+          padding: [0, 0],
+          weight,
+          bias: shift,
+        };
       }
       const n = input[0]!;
       const per = n / C;
-      const weight = new Float64Array(n * n), bias = new Float64Array(n);
+      const weight = new Float64Array(n * n),
+        bias = new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const c = Math.floor(i / per);
         weight[i * n + i] = scale[c]!;
@@ -65,9 +87,14 @@ export function toAffine(layer: Layer, input: Shape): AffineLayer {
 export function composeConvConv(first: Conv2dLayer, second: Conv2dLayer, name: string): Conv2dLayer | undefined {
   if (second.padding[0] !== 0 || second.padding[1] !== 0) return undefined;
   if (second.inChannels !== first.outChannels) return undefined;
-  const [k1h, k1w] = first.kernel, [k2h, k2w] = second.kernel, [s1h, s1w] = first.stride;
-  const kh = k1h + (k2h - 1) * s1h, kw = k1w + (k2w - 1) * s1w;
-  const Ci = first.inChannels, M = first.outChannels, Co = second.outChannels;
+  const [k1h, k1w] = first.kernel,
+    [k2h, k2w] = second.kernel,
+    [s1h, s1w] = first.stride;
+  const kh = k1h + (k2h - 1) * s1h,
+    kw = k1w + (k2w - 1) * s1w;
+  const Ci = first.inChannels,
+    M = first.outChannels,
+    Co = second.outChannels;
   const weight = new Float64Array(Co * Ci * kh * kw);
   const bias = new Float64Array(Co);
   for (let o = 0; o < Co; o++) {
@@ -92,15 +119,25 @@ export function composeConvConv(first: Conv2dLayer, second: Conv2dLayer, name: s
     bias[o] = b;
   }
   return {
-    kind: 'conv2d', name, inChannels: Ci, outChannels: Co, kernel: [kh, kw],
-    stride: [s1h * second.stride[0], s1w * second.stride[1]], padding: first.padding, weight, bias,
+    kind: 'conv2d',
+    name,
+    inChannels: Ci,
+    outChannels: Co,
+    kernel: [kh, kw],
+    stride: [s1h * second.stride[0], s1w * second.stride[1]],
+    padding: first.padding,
+    weight,
+    bias,
   };
 }
 
 /** Exact dense∘dense: W = W2·W1, b = W2·b1 + b2. */
 export function composeDenseDense(first: DenseLayer, second: DenseLayer, name: string): DenseLayer {
-  const n = first.inFeatures, m = first.outFeatures, k = second.outFeatures;
-  const weight = new Float64Array(k * n), bias = new Float64Array(k);
+  const n = first.inFeatures,
+    m = first.outFeatures,
+    k = second.outFeatures;
+  const weight = new Float64Array(k * n),
+    bias = new Float64Array(k);
   for (let o = 0; o < k; o++) {
     let b = second.bias[o]!;
     for (let j = 0; j < m; j++) {
@@ -123,7 +160,8 @@ export function composeDenseDense(first: DenseLayer, second: DenseLayer, name: s
 export function composeAsDense(layers: readonly Layer[], input: Shape, name: string): DenseLayer {
   const n = shapeSize(input);
   const run = (v: Float64Array): Float64Array => {
-    let x = v, s = input;
+    let x = v,
+      s = input;
     for (const l of layers) {
       x = applyLayer(l, x, s);
       s = layerOutputShape(l, s);

@@ -70,7 +70,9 @@ export function withBounds(
     throw new RangeError(`margin must be a finite number >= 0, got ${record.margin}`);
   if (measured.length !== model.layers.length)
     throw new RangeError(`expected ${model.layers.length} bounds, got ${measured.length}`);
-  const policy = `bound = (1 + ${record.margin}) · max |input of layer| over ${record.images} ${record.dataset}/${record.split} images`;
+  const policy =
+    `bound = (1 + ${record.margin}) · max |input of layer| over ${record.images} ` +
+    `${record.dataset}/${record.split} images`;
   // A layer whose input was always 0 still needs a positive bound (0 would mean "unmeasured").
   const inputBounds = measured.map((b) => Math.max(b * (1 + record.margin), 1e-6));
   return {

@@ -12,7 +12,11 @@ export function describeLayers(model: Model): { name: string; kind: string; outp
  * kind reads "conv2d+avgpool+batchnorm" (the kinds of the original layers it replaced,
  * its name already joins theirs), not the plain "conv2d" it is computed as.
  */
-export function describeMergedLayers(original: Model, merged: Model, decisions: readonly { layers: readonly string[]; into: string; accepted: boolean }[]): { name: string; kind: string; output: number[] }[] {
+export function describeMergedLayers(
+  original: Model,
+  merged: Model,
+  decisions: readonly { layers: readonly string[]; into: string; accepted: boolean }[],
+): { name: string; kind: string; output: number[] }[] {
   const kindOf = new Map(original.layers.map((l) => [l.name, l.kind]));
   const parts = new Map(decisions.filter((d) => d.accepted).map((d) => [d.into, d.layers]));
   return describeLayers(merged).map((row) => {

@@ -15,21 +15,34 @@ import { shapeSize } from './types.ts';
  */
 const im2colTables = new WeakMap<object, Map<string, Int32Array>>();
 
-function im2colTable(l: Pick<Conv2dLayer, 'inChannels' | 'kernel' | 'stride' | 'padding'>, H: number, W: number, OH: number, OW: number): Int32Array {
+function im2colTable(
+  l: Pick<Conv2dLayer, 'inChannels' | 'kernel' | 'stride' | 'padding'>,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+): Int32Array {
   let per = im2colTables.get(l);
   if (!per) im2colTables.set(l, (per = new Map()));
   const key = `${H}x${W}`;
   let table = per.get(key);
   if (table) return table;
-  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding, T = l.inChannels * kh * kw;
+  const [kh, kw] = l.kernel,
+    [sh, sw] = l.stride,
+    [ph, pw] = l.padding,
+    T = l.inChannels * kh * kw;
   table = new Int32Array(OH * OW * T);
-  for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-    const base = (oy * OW + ox) * T;
-    for (let c = 0; c < l.inChannels; c++) for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) {
-      const iy = oy * sh + a - ph, ix = ox * sw + b - pw;
-      table[base + (c * kh + a) * kw + b] = iy < 0 || iy >= H || ix < 0 || ix >= W ? -1 : (c * H + iy) * W + ix;
+  for (let oy = 0; oy < OH; oy++)
+    for (let ox = 0; ox < OW; ox++) {
+      const base = (oy * OW + ox) * T;
+      for (let c = 0; c < l.inChannels; c++)
+        for (let a = 0; a < kh; a++)
+          for (let b = 0; b < kw; b++) {
+            const iy = oy * sh + a - ph,
+              ix = ox * sw + b - pw;
+            table[base + (c * kh + a) * kw + b] = iy < 0 || iy >= H || ix < 0 || ix >= W ? -1 : (c * H + iy) * W + ix;
+          }
     }
-  }
   per.set(key, table);
   return table;
 }
@@ -40,32 +53,61 @@ function im2colTable(l: Pick<Conv2dLayer, 'inChannels' | 'kernel' | 'stride' | '
  * the direct loop (bias first, then c, ky, kx; a padding tap adds w·0 = 0), so results
  * are bit-identical to it.
  */
-export function conv2d(l: Pick<Conv2dLayer, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'padding' | 'weight' | 'bias'>, x: Float64Array, shape: Shape): Float64Array {
+export function conv2d(
+  l: Pick<Conv2dLayer, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'padding' | 'weight' | 'bias'>,
+  x: Float64Array,
+  shape: Shape,
+): Float64Array {
   const [, H, W] = shape as [number, number, number];
-  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
-  const P = OH * OW, T = l.inChannels * kh * kw, O = l.outChannels;
+  const [kh, kw] = l.kernel,
+    [sh, sw] = l.stride,
+    [ph, pw] = l.padding;
+  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
+    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const P = OH * OW,
+    T = l.inChannels * kh * kw,
+    O = l.outChannels;
   const table = im2colTable(l, H, W, OH, OW);
   const cols = new Float64Array(P * T);
-  for (let i = 0; i < cols.length; i++) { const k = table[i]!; cols[i] = k < 0 ? 0 : x[k]!; }
-  const out = new Float64Array(O * P), w = l.weight;
+  for (let i = 0; i < cols.length; i++) {
+    const k = table[i]!;
+    cols[i] = k < 0 ? 0 : x[k]!;
+  }
+  const out = new Float64Array(O * P),
+    w = l.weight;
   let o = 0;
   // four output channels per pass share every column read (each sum keeps its own order)
   for (; o + 4 <= O; o += 4) {
-    const w0 = o * T, w1 = w0 + T, w2 = w1 + T, w3 = w2 + T;
-    const b0 = l.bias[o]!, b1 = l.bias[o + 1]!, b2 = l.bias[o + 2]!, b3 = l.bias[o + 3]!;
+    const w0 = o * T,
+      w1 = w0 + T,
+      w2 = w1 + T,
+      w3 = w2 + T;
+    const b0 = l.bias[o]!,
+      b1 = l.bias[o + 1]!,
+      b2 = l.bias[o + 2]!,
+      b3 = l.bias[o + 3]!;
     for (let p = 0; p < P; p++) {
-      let a0 = b0, a1 = b1, a2 = b2, a3 = b3;
+      let a0 = b0,
+        a1 = b1,
+        a2 = b2,
+        a3 = b3;
       const cr = p * T;
       for (let t = 0; t < T; t++) {
         const v = cols[cr + t]!;
-        a0 += w[w0 + t]! * v; a1 += w[w1 + t]! * v; a2 += w[w2 + t]! * v; a3 += w[w3 + t]! * v;
+        a0 += w[w0 + t]! * v;
+        a1 += w[w1 + t]! * v;
+        a2 += w[w2 + t]! * v;
+        a3 += w[w3 + t]! * v;
       }
-      out[o * P + p] = a0; out[(o + 1) * P + p] = a1; out[(o + 2) * P + p] = a2; out[(o + 3) * P + p] = a3;
+      out[o * P + p] = a0;
+      out[(o + 1) * P + p] = a1;
+      out[(o + 2) * P + p] = a2;
+      out[(o + 3) * P + p] = a3;
     }
   }
   for (; o < O; o++) {
-    const wr = o * T, bias = l.bias[o]!;
+    const wr = o * T,
+      bias = l.bias[o]!;
     for (let p = 0; p < P; p++) {
       let acc = bias;
       const cr = p * T;
@@ -76,7 +118,10 @@ export function conv2d(l: Pick<Conv2dLayer, 'inChannels' | 'outChannels' | 'kern
   return out;
 }
 
-export function dense(l: Pick<DenseLayer, 'inFeatures' | 'outFeatures' | 'weight' | 'bias'>, x: Float64Array): Float64Array {
+export function dense(
+  l: Pick<DenseLayer, 'inFeatures' | 'outFeatures' | 'weight' | 'bias'>,
+  x: Float64Array,
+): Float64Array {
   const out = new Float64Array(l.outFeatures);
   for (let o = 0; o < l.outFeatures; o++) {
     let acc = l.bias[o]!;
@@ -89,8 +134,11 @@ export function dense(l: Pick<DenseLayer, 'inFeatures' | 'outFeatures' | 'weight
 
 function pool(l: PoolLayer, x: Float64Array, shape: Shape): Float64Array {
   const [C, H, W] = shape as [number, number, number];
-  const [kh, kw] = l.kernel, [sh, sw] = l.stride, [ph, pw] = l.padding;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1, OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const [kh, kw] = l.kernel,
+    [sh, sw] = l.stride,
+    [ph, pw] = l.padding;
+  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
+    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
   const out = new Float64Array(C * OH * OW);
   const isMax = l.kind === 'maxpool';
   for (let c = 0; c < C; c++) {
@@ -103,7 +151,9 @@ function pool(l: PoolLayer, x: Float64Array, shape: Shape): Float64Array {
             const ix = ox * sw + b - pw;
             const inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
             const v = inside ? x[(c * H + iy) * W + ix]! : 0;
-            if (isMax) { if (inside && v > acc) acc = v; } else acc += v;
+            if (isMax) {
+              if (inside && v > acc) acc = v;
+            } else acc += v;
           }
         }
         out[(c * OH + oy) * OW + ox] = isMax ? acc : acc / (kh * kw);
@@ -121,11 +171,15 @@ export function linearForward(layer: Conv2dLayer | DenseLayer, x: Float64Array, 
 /** Apply one layer to `x` of shape `shape`; returns a new array (input untouched). */
 export function applyLayer(layer: Layer, x: Float64Array, shape: Shape): Float64Array {
   switch (layer.kind) {
-    case 'conv2d': return conv2d(layer, x, shape);
-    case 'dense': return dense(layer, x);
+    case 'conv2d':
+      return conv2d(layer, x, shape);
+    case 'dense':
+      return dense(layer, x);
     case 'avgpool':
-    case 'maxpool': return pool(layer, x, shape);
-    case 'flatten': return Float64Array.from(x);
+    case 'maxpool':
+      return pool(layer, x, shape);
+    case 'flatten':
+      return Float64Array.from(x);
     case 'batchnorm': {
       const per = x.length / layer.channels;
       const out = new Float64Array(x.length);
@@ -136,9 +190,12 @@ export function applyLayer(layer: Layer, x: Float64Array, shape: Shape): Float64
       }
       return out;
     }
-    case 'relu': return x.map((v) => (v > 0 ? v : 0));
-    case 'square': return x.map((v) => v * v);
-    case 'poly': return x.map((v) => layer.a * v * v + layer.b * v + layer.c);
+    case 'relu':
+      return x.map((v) => (v > 0 ? v : 0));
+    case 'square':
+      return x.map((v) => v * v);
+    case 'poly':
+      return x.map((v) => layer.a * v * v + layer.b * v + layer.c);
   }
 }
 
@@ -152,10 +209,17 @@ export function applyActivation(spec: LayerSpec, x: Float64Array): Float64Array 
  * Forward pass of `model` on one input (CHW, float64). Returns the logits.
  * Throws SHAPE_MISMATCH when the input size does not match model.inputShape.
  */
-export function forward(model: Model, input: Float64Array, onLayer?: (index: number, output: Float64Array) => void): Float64Array {
+export function forward(
+  model: Model,
+  input: Float64Array,
+  onLayer?: (index: number, output: Float64Array) => void,
+): Float64Array {
   const expected = shapeSize(model.inputShape);
   if (input.length !== expected) {
-    throw new PpnnError('SHAPE_MISMATCH', `input has ${input.length} values but model '${model.name}' expects [${model.inputShape.join(',')}] = ${expected}`);
+    throw new PpnnError(
+      'SHAPE_MISMATCH',
+      `input has ${input.length} values but model '${model.name}' expects [${model.inputShape.join(',')}] = ${expected}`,
+    );
   }
   let x = input;
   let shape: Shape = model.inputShape;

@@ -13,7 +13,11 @@ export function checkDatasetFits(model: Model, ds: Dataset): void {
   const want = shapeSize(model.inputShape);
   const have = shapeSize(ds.shape);
   if (want !== have) {
-    throw new PpnnError('SHAPE_MISMATCH', `dataset '${ds.name}' has images of shape [${ds.shape.join(',')}] but model '${model.name}' expects [${model.inputShape.join(',')}]`);
+    throw new PpnnError(
+      'SHAPE_MISMATCH',
+      `dataset '${ds.name}' has images of shape [${ds.shape.join(',')}] but model '${model.name}' expects ` +
+        `[${model.inputShape.join(',')}]`,
+    );
   }
 }
 

@@ -37,7 +37,11 @@ function isLittleEndian(): boolean {
 }
 
 /** Encode a tensor; float32 loses precision, so merged (float64) models use float64. */
-export function encodeTensor(values: Float64Array, shape: number[], dtype: 'float32' | 'float64' = 'float64'): TensorJSON {
+export function encodeTensor(
+  values: Float64Array,
+  shape: number[],
+  dtype: 'float32' | 'float64' = 'float64',
+): TensorJSON {
   if (!isLittleEndian()) throw new PpnnError('INTERNAL', 'big-endian hosts are not supported');
   const arr = dtype === 'float32' ? Float32Array.from(values) : values;
   const bytes = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
@@ -47,8 +51,10 @@ export function encodeTensor(values: Float64Array, shape: number[], dtype: 'floa
 function decodeTensor(v: unknown, where: string, expectedShape: number[]): Float64Array {
   if (typeof v !== 'object' || v === null) return invalid(`${where}: expected a tensor object {dtype, shape, data}`);
   const t = v as Partial<TensorJSON>;
-  if (t.dtype !== 'float32' && t.dtype !== 'float64') return invalid(`${where}.dtype: expected 'float32' or 'float64', got ${JSON.stringify(t.dtype)}`);
-  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d > 0)) return invalid(`${where}.shape: expected an array of positive integers`);
+  if (t.dtype !== 'float32' && t.dtype !== 'float64')
+    return invalid(`${where}.dtype: expected 'float32' or 'float64', got ${JSON.stringify(t.dtype)}`);
+  if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d > 0))
+    return invalid(`${where}.shape: expected an array of positive integers`);
   if (t.shape.length !== expectedShape.length || t.shape.some((d, i) => d !== expectedShape[i])) {
     return invalid(`${where}.shape: expected [${expectedShape.join(',')}], got [${t.shape.join(',')}]`);
   }
@@ -56,17 +62,28 @@ function decodeTensor(v: unknown, where: string, expectedShape: number[]): Float
   const bytes = Buffer.from(t.data, 'base64');
   const width = t.dtype === 'float32' ? 4 : 8;
   const n = expectedShape.reduce((a, b) => a * b, 1);
-  if (bytes.length !== n * width) return invalid(`${where}.data: expected ${n} ${t.dtype} values (${n * width} bytes), got ${bytes.length} bytes`);
+  if (bytes.length !== n * width)
+    return invalid(`${where}.data: expected ${n} ${t.dtype} values (${n * width} bytes), got ${bytes.length} bytes`);
   const aligned = new Uint8Array(bytes); // copy: Buffer pool offsets are not 8-byte aligned
   const src = t.dtype === 'float32' ? new Float32Array(aligned.buffer) : new Float64Array(aligned.buffer);
   const out = Float64Array.from(src);
-  for (let i = 0; i < out.length; i++) if (!Number.isFinite(out[i]!)) return invalid(`${where}: value ${i} is ${out[i]} (weights must be finite)`);
+  for (let i = 0; i < out.length; i++)
+    if (!Number.isFinite(out[i]!)) return invalid(`${where}: value ${i} is ${out[i]} (weights must be finite)`);
   return out;
 }
 
-const posInt = (v: unknown, where: string): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : invalid(`${where}: expected a positive integer, got ${JSON.stringify(v)}`));
-const nonNegInt = (v: unknown, where: string): number => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : invalid(`${where}: expected a non-negative integer, got ${JSON.stringify(v)}`));
-const finite = (v: unknown, where: string): number => (typeof v === 'number' && Number.isFinite(v) ? v : invalid(`${where}: expected a finite number, got ${JSON.stringify(v)}`));
+const posInt = (v: unknown, where: string): number =>
+  Number.isInteger(v) && (v as number) > 0
+    ? (v as number)
+    : invalid(`${where}: expected a positive integer, got ${JSON.stringify(v)}`);
+const nonNegInt = (v: unknown, where: string): number =>
+  Number.isInteger(v) && (v as number) >= 0
+    ? (v as number)
+    : invalid(`${where}: expected a non-negative integer, got ${JSON.stringify(v)}`);
+const finite = (v: unknown, where: string): number =>
+  typeof v === 'number' && Number.isFinite(v)
+    ? v
+    : invalid(`${where}: expected a finite number, got ${JSON.stringify(v)}`);
 function pair(v: unknown, where: string, check: (x: unknown, w: string) => number): [number, number] {
   if (!Array.isArray(v) || v.length !== 2) return invalid(`${where}: expected [h, w]`);
   return [check(v[0], `${where}[0]`), check(v[1], `${where}[1]`)];
@@ -103,7 +120,11 @@ export function layerFromJSON(raw: unknown, index: number): Layer {
       const variance = decodeTensor(o.variance, `${at}.variance`, [channels]);
       if (variance.some((v) => v + epsilon <= 0)) invalid(`${at}.variance: variance + epsilon must be > 0`);
       return {
-        kind: 'batchnorm', name, channels, epsilon, variance,
+        kind: 'batchnorm',
+        name,
+        channels,
+        epsilon,
+        variance,
         gamma: decodeTensor(o.gamma, `${at}.gamma`, [channels]),
         beta: decodeTensor(o.beta, `${at}.beta`, [channels]),
         mean: decodeTensor(o.mean, `${at}.mean`, [channels]),
@@ -121,9 +142,18 @@ export function layerFromJSON(raw: unknown, index: number): Layer {
     case 'square':
       return { kind: o.kind, name };
     case 'poly':
-      return { kind: 'poly', name, a: finite(o.a, `${at}.a`), b: finite(o.b ?? 0, `${at}.b`), c: finite(o.c ?? 0, `${at}.c`) };
+      return {
+        kind: 'poly',
+        name,
+        a: finite(o.a, `${at}.a`),
+        b: finite(o.b ?? 0, `${at}.b`),
+        c: finite(o.c ?? 0, `${at}.c`),
+      };
     default:
-      return invalid(`${at}: unknown layer kind ${JSON.stringify(o.kind)} (expected conv2d, dense, batchnorm, avgpool, maxpool, flatten, relu, square, poly)`);
+      return invalid(
+        `${at}: unknown layer kind ${JSON.stringify(o.kind)} (expected conv2d, dense, batchnorm, avgpool, maxpool, ` +
+          `flatten, relu, square, poly)`,
+      );
   }
 }
 
@@ -135,9 +165,15 @@ export function layerFromJSON(raw: unknown, index: number): Layer {
 export function modelFromJSON(raw: unknown): Model {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return invalid('model: expected a JSON object');
   const o = raw as Record<string, unknown>;
-  if (o.format !== MODEL_FORMAT) return invalid(`model.format: expected "${MODEL_FORMAT}", got ${JSON.stringify(o.format)}`);
-  if (o.version !== MODEL_FORMAT_VERSION) return invalid(`model.version: this build reads version ${MODEL_FORMAT_VERSION}, got ${JSON.stringify(o.version)}`);
-  if (!Array.isArray(o.inputShape) || o.inputShape.length < 1 || !o.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+  if (o.format !== MODEL_FORMAT)
+    return invalid(`model.format: expected "${MODEL_FORMAT}", got ${JSON.stringify(o.format)}`);
+  if (o.version !== MODEL_FORMAT_VERSION)
+    return invalid(`model.version: this build reads version ${MODEL_FORMAT_VERSION}, got ${JSON.stringify(o.version)}`);
+  if (
+    !Array.isArray(o.inputShape) ||
+    o.inputShape.length < 1 ||
+    !o.inputShape.every((d) => Number.isInteger(d) && d > 0)
+  ) {
     return invalid('model.inputShape: expected an array of positive integers, e.g. [1, 28, 28]');
   }
   if (!Array.isArray(o.layers) || o.layers.length === 0) return invalid('model.layers: expected a non-empty array');
@@ -169,13 +205,28 @@ export function modelToJSON(model: Model, dtype: 'float32' | 'float64' = 'float6
   const layers = model.layers.map((l) => {
     switch (l.kind) {
       case 'conv2d':
-        return { ...l, kernel: [...l.kernel], stride: [...l.stride], padding: [...l.padding],
-          weight: encodeTensor(l.weight, [l.outChannels, l.inChannels, l.kernel[0], l.kernel[1]], dtype), bias: encodeTensor(l.bias, [l.outChannels], dtype) };
+        return {
+          ...l,
+          kernel: [...l.kernel],
+          stride: [...l.stride],
+          padding: [...l.padding],
+          weight: encodeTensor(l.weight, [l.outChannels, l.inChannels, l.kernel[0], l.kernel[1]], dtype),
+          bias: encodeTensor(l.bias, [l.outChannels], dtype),
+        };
       case 'dense':
-        return { ...l, weight: encodeTensor(l.weight, [l.outFeatures, l.inFeatures], dtype), bias: encodeTensor(l.bias, [l.outFeatures], dtype) };
+        return {
+          ...l,
+          weight: encodeTensor(l.weight, [l.outFeatures, l.inFeatures], dtype),
+          bias: encodeTensor(l.bias, [l.outFeatures], dtype),
+        };
       case 'batchnorm':
-        return { ...l, gamma: encodeTensor(l.gamma, [l.channels], dtype), beta: encodeTensor(l.beta, [l.channels], dtype),
-          mean: encodeTensor(l.mean, [l.channels], dtype), variance: encodeTensor(l.variance, [l.channels], dtype) };
+        return {
+          ...l,
+          gamma: encodeTensor(l.gamma, [l.channels], dtype),
+          beta: encodeTensor(l.beta, [l.channels], dtype),
+          mean: encodeTensor(l.mean, [l.channels], dtype),
+          variance: encodeTensor(l.variance, [l.channels], dtype),
+        };
       case 'avgpool':
       case 'maxpool':
         return { ...l, kernel: [...l.kernel], stride: [...l.stride], padding: [...l.padding] };
@@ -183,7 +234,14 @@ export function modelToJSON(model: Model, dtype: 'float32' | 'float64' = 'float6
         return { ...l };
     }
   });
-  return { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, name: model.name, inputShape: [...model.inputShape], layers, meta: model.meta };
+  return {
+    format: MODEL_FORMAT,
+    version: MODEL_FORMAT_VERSION,
+    name: model.name,
+    inputShape: [...model.inputShape],
+    layers,
+    meta: model.meta,
+  };
 }
 
 /** The client's view of a model: shapes and activation coefficients, never weights. */
@@ -191,7 +249,15 @@ export function architectureOf(model: Model): Architecture {
   const layers: LayerSpec[] = model.layers.map((l): LayerSpec => {
     switch (l.kind) {
       case 'conv2d':
-        return { kind: l.kind, name: l.name, inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding };
+        return {
+          kind: l.kind,
+          name: l.name,
+          inChannels: l.inChannels,
+          outChannels: l.outChannels,
+          kernel: l.kernel,
+          stride: l.stride,
+          padding: l.padding,
+        };
       case 'dense':
         return { kind: l.kind, name: l.name, inFeatures: l.inFeatures, outFeatures: l.outFeatures };
       case 'batchnorm':
@@ -215,22 +281,39 @@ export function architectureOf(model: Model): Architecture {
 function specFromJSON(raw: unknown, index: number): LayerSpec {
   if (typeof raw !== 'object' || raw === null) return invalid(`layers[${index}]: expected an object`);
   const o = raw as Record<string, unknown>;
-  if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 200) return invalid(`layers[${index}].name: expected a name`);
+  if (typeof o.name !== 'string' || o.name.length === 0 || o.name.length > 200)
+    return invalid(`layers[${index}].name: expected a name`);
   const name = o.name;
   const at = `layers[${index}] '${name}'`;
   switch (o.kind) {
     case 'conv2d':
       return {
-        kind: 'conv2d', name, inChannels: posInt(o.inChannels, `${at}.inChannels`), outChannels: posInt(o.outChannels, `${at}.outChannels`),
-        kernel: pair(o.kernel, `${at}.kernel`, posInt), stride: pair(o.stride, `${at}.stride`, posInt), padding: pair(o.padding, `${at}.padding`, nonNegInt),
+        kind: 'conv2d',
+        name,
+        inChannels: posInt(o.inChannels, `${at}.inChannels`),
+        outChannels: posInt(o.outChannels, `${at}.outChannels`),
+        kernel: pair(o.kernel, `${at}.kernel`, posInt),
+        stride: pair(o.stride, `${at}.stride`, posInt),
+        padding: pair(o.padding, `${at}.padding`, nonNegInt),
       };
     case 'dense':
-      return { kind: 'dense', name, inFeatures: posInt(o.inFeatures, `${at}.inFeatures`), outFeatures: posInt(o.outFeatures, `${at}.outFeatures`) };
+      return {
+        kind: 'dense',
+        name,
+        inFeatures: posInt(o.inFeatures, `${at}.inFeatures`),
+        outFeatures: posInt(o.outFeatures, `${at}.outFeatures`),
+      };
     case 'batchnorm':
       return { kind: 'batchnorm', name, channels: posInt(o.channels, `${at}.channels`) };
     case 'avgpool':
     case 'maxpool':
-      return { kind: o.kind, name, kernel: pair(o.kernel, `${at}.kernel`, posInt), stride: pair(o.stride, `${at}.stride`, posInt), padding: pair(o.padding, `${at}.padding`, nonNegInt) };
+      return {
+        kind: o.kind,
+        name,
+        kernel: pair(o.kernel, `${at}.kernel`, posInt),
+        stride: pair(o.stride, `${at}.stride`, posInt),
+        padding: pair(o.padding, `${at}.padding`, nonNegInt),
+      };
     case 'flatten':
     case 'relu':
     case 'square':
@@ -251,18 +334,28 @@ function specFromJSON(raw: unknown, index: number): LayerSpec {
 export function architectureFromJSON(raw: unknown): Architecture {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return invalid('architecture: expected an object');
   const o = raw as Record<string, unknown>;
-  if (!Array.isArray(o.inputShape) || o.inputShape.length < 1 || o.inputShape.length > 4 || !o.inputShape.every((d) => Number.isInteger(d) && d > 0 && d <= 1 << 16)) {
+  if (
+    !Array.isArray(o.inputShape) ||
+    o.inputShape.length < 1 ||
+    o.inputShape.length > 4 ||
+    !o.inputShape.every((d) => Number.isInteger(d) && d > 0 && d <= 1 << 16)
+  ) {
     return invalid('architecture.inputShape: expected 1-4 positive integers');
   }
-  if (!Array.isArray(o.layers) || o.layers.length === 0 || o.layers.length > 1024) return invalid('architecture.layers: expected 1-1024 layers');
+  if (!Array.isArray(o.layers) || o.layers.length === 0 || o.layers.length > 1024)
+    return invalid('architecture.layers: expected 1-1024 layers');
   const layers = o.layers.map((l, i) => specFromJSON(l, i));
   const inputShape = [...(o.inputShape as number[])];
   const shapes = inferShapes(inputShape, layers);
   const m = (typeof o.meta === 'object' && o.meta !== null ? o.meta : {}) as Record<string, unknown>;
   const meta: { -readonly [K in keyof Architecture['meta']]: Architecture['meta'][K] } = {};
-  if (m.dataset !== undefined) meta.dataset = typeof m.dataset === 'string' ? m.dataset : invalid('architecture.meta.dataset: expected a string');
+  if (m.dataset !== undefined)
+    meta.dataset = typeof m.dataset === 'string' ? m.dataset : invalid('architecture.meta.dataset: expected a string');
   if (m.labels !== undefined) {
-    meta.labels = Array.isArray(m.labels) && m.labels.every((l) => typeof l === 'string') ? (m.labels as string[]) : invalid('architecture.meta.labels: expected strings');
+    meta.labels =
+      Array.isArray(m.labels) && m.labels.every((l) => typeof l === 'string')
+        ? (m.labels as string[])
+        : invalid('architecture.meta.labels: expected strings');
   }
   if (m.inputNormalization !== undefined) {
     const n = m.inputNormalization as { mean?: unknown; std?: unknown } | null;
@@ -273,7 +366,11 @@ export function architectureFromJSON(raw: unknown): Architecture {
   }
   if (m.inputBounds !== undefined) {
     const b = m.inputBounds;
-    if (!Array.isArray(b) || b.length > layers.length || !b.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0))) {
+    if (
+      !Array.isArray(b) ||
+      b.length > layers.length ||
+      !b.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0))
+    ) {
       return invalid('architecture.meta.inputBounds: expected one finite bound ≥ 0 (or null) per layer');
     }
     meta.inputBounds = b as number[];

@@ -15,7 +15,10 @@ export const MODELS_DIR = fileURLToPath(new URL('../../assets/models/', import.m
 /** Names of the bundled models, sorted. */
 export function builtinModels(): string[] {
   if (!existsSync(MODELS_DIR)) return [];
-  return readdirSync(MODELS_DIR).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  return readdirSync(MODELS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
 }
 
 /** Load a model from bytes whose format is given by `fileName`'s extension (.json or .onnx). */
@@ -33,11 +36,15 @@ export async function modelFromBytes(bytes: Uint8Array, fileName: string): Promi
  * bundled model nor an existing file, MODEL_INVALID / MODEL_UNSUPPORTED_OP from parsing.
  */
 export async function loadModel(nameOrPath: string): Promise<Model> {
-  if (typeof nameOrPath !== 'string' || nameOrPath.length === 0) throw new TypeError('loadModel: nameOrPath must be a non-empty string');
+  if (typeof nameOrPath !== 'string' || nameOrPath.length === 0)
+    throw new TypeError('loadModel: nameOrPath must be a non-empty string');
   const builtin = join(MODELS_DIR, `${nameOrPath}.json`);
   const path = /^[\w-]+$/.test(nameOrPath) && existsSync(builtin) ? builtin : nameOrPath;
   if (!existsSync(path)) {
-    throw new PpnnError('MODEL_UNKNOWN', `no model '${nameOrPath}': not a built-in (${builtinModels().join(', ') || 'none bundled'}) and no such file`);
+    throw new PpnnError(
+      'MODEL_UNKNOWN',
+      `no model '${nameOrPath}': not a built-in (${builtinModels().join(', ') || 'none bundled'}) and no such file`,
+    );
   }
   return modelFromBytes(readFileSync(path), path);
 }

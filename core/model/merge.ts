@@ -12,7 +12,14 @@
  * merge is priced before it is accepted.
  */
 import { PpnnError } from '../errors.ts';
-import { affineMacs, composeAsDense, composeConvConv, composeDenseDense, toAffine, type AffineLayer } from './affine.ts';
+import {
+  affineMacs,
+  composeAsDense,
+  composeConvConv,
+  composeDenseDense,
+  toAffine,
+  type AffineLayer,
+} from './affine.ts';
 import { layerOutputShape } from './shapes.ts';
 import type { Layer, Model, Shape } from './types.ts';
 import { AFFINE_KINDS, shapeSize } from './types.ts';
@@ -73,8 +80,22 @@ export function linearCost(l: AffineLayer, chwOrFlatInput: Shape, k: CostConstan
   // mask ciphertexts: the fast layouts spread inputs/outputs over slots; per image
   // about (in + out) / slots ciphertexts cross the wire.
   const preprocessingBytes = ((inSize + outSize) / k.slots) * k.ciphertextBytes;
-  const estimatedMs = heCtPtMul * k.ctPtMulMs + heAdditions * k.additionMs + (onlineBytes + preprocessingBytes) * k.msPerByte + k.msPerRound;
-  return { macs, heCtPtMul, heAdditions, heRotations: 0, heLevels: 1, onlineRounds: 1, onlineBytes, preprocessingBytes, estimatedMs };
+  const estimatedMs =
+    heCtPtMul * k.ctPtMulMs +
+    heAdditions * k.additionMs +
+    (onlineBytes + preprocessingBytes) * k.msPerByte +
+    k.msPerRound;
+  return {
+    macs,
+    heCtPtMul,
+    heAdditions,
+    heRotations: 0,
+    heLevels: 1,
+    onlineRounds: 1,
+    onlineBytes,
+    preprocessingBytes,
+    estimatedMs,
+  };
 }
 
 function addCosts(a: LinearCost, b: LinearCost): LinearCost {
@@ -83,7 +104,17 @@ function addCosts(a: LinearCost, b: LinearCost): LinearCost {
   return out;
 }
 
-const ZERO_COST: LinearCost = { macs: 0, heCtPtMul: 0, heAdditions: 0, heRotations: 0, heLevels: 0, onlineRounds: 0, onlineBytes: 0, preprocessingBytes: 0, estimatedMs: 0 };
+const ZERO_COST: LinearCost = {
+  macs: 0,
+  heCtPtMul: 0,
+  heAdditions: 0,
+  heRotations: 0,
+  heLevels: 0,
+  onlineRounds: 0,
+  onlineBytes: 0,
+  preprocessingBytes: 0,
+  estimatedMs: 0,
+};
 
 export interface MergeDecision {
   /** original layer names the candidate folds */
@@ -181,17 +212,32 @@ export function mergeModel(model: Model, opts: { force?: 'none' | 'all'; costs?:
       const candidate = compose(cur, next);
       if (!candidate) {
         const zero = linearCost(next.layer, next.input, k);
-        decisions.push({ layers: [...cur.names, ...next.names], into: '', accepted: false, reason: 'no exact composition keeps the convolution structure (padded second convolution)', before: zero, after: zero });
+        decisions.push({
+          layers: [...cur.names, ...next.names],
+          into: '',
+          accepted: false,
+          reason: 'no exact composition keeps the convolution structure (padded second convolution)',
+          before: zero,
+          after: zero,
+        });
         merged.push(next);
         continue;
       }
       const before = addCosts(linearCost(cur.layer, cur.input, k), linearCost(next.layer, next.input, k));
       const after = linearCost(candidate, cur.input, k);
-      const accepted = opts.force === 'all' ? true : opts.force === 'none' ? false : after.estimatedMs <= before.estimatedMs;
-      const reason = opts.force === 'none' ? 'merging switched off' : opts.force === 'all' ? 'forced'
-        : accepted ? `saves ${(before.estimatedMs - after.estimatedMs).toFixed(2)} ms/image (est.)` : `would cost ${(after.estimatedMs - before.estimatedMs).toFixed(2)} ms/image more (est.)`;
+      const accepted =
+        opts.force === 'all' ? true : opts.force === 'none' ? false : after.estimatedMs <= before.estimatedMs;
+      const reason =
+        opts.force === 'none'
+          ? 'merging switched off'
+          : opts.force === 'all'
+            ? 'forced'
+            : accepted
+              ? `saves ${(before.estimatedMs - after.estimatedMs).toFixed(2)} ms/image (est.)`
+              : `would cost ${(after.estimatedMs - before.estimatedMs).toFixed(2)} ms/image more (est.)`;
       decisions.push({ layers: [...cur.names, ...next.names], into: candidate.name, accepted, reason, before, after });
-      if (accepted) merged[merged.length - 1] = { layer: candidate, input: cur.input, names: [...cur.names, ...next.names] };
+      if (accepted)
+        merged[merged.length - 1] = { layer: candidate, input: cur.input, names: [...cur.names, ...next.names] };
       else merged.push(next);
     }
     // re-insert reshapes: a dense map reads a flat vector, the run's consumer expects `shape`
@@ -230,7 +276,8 @@ export function mergeModel(model: Model, opts: { force?: 'none' | 'all'; costs?:
     } else {
       flushRun();
       if (layer.kind !== 'maxpool') activations++;
-      if (shape.length !== next.length) throw new PpnnError('INTERNAL', `activation '${layer.name}' changed the tensor rank`);
+      if (shape.length !== next.length)
+        throw new PpnnError('INTERNAL', `activation '${layer.name}' changed the tensor rank`);
       out.push(layer);
       outBounds.push(boundOf.get(layer.name));
     }
@@ -242,6 +289,15 @@ export function mergeModel(model: Model, opts: { force?: 'none' | 'all'; costs?:
   const after = countNetwork(afterPieces, activations, out.length, k);
   const saved = { ...before.cost };
   for (const key of Object.keys(saved) as (keyof LinearCost)[]) saved[key] = before.cost[key] - after.cost[key];
-  const merged: Model = { name: model.name, inputShape: model.inputShape, layers: out, meta: { ...model.meta, merged: opts.force !== 'none', ...(srcBounds ? { inputBounds: outBounds.map((b) => b ?? NaN) } : {}) } };
+  const merged: Model = {
+    name: model.name,
+    inputShape: model.inputShape,
+    layers: out,
+    meta: {
+      ...model.meta,
+      merged: opts.force !== 'none',
+      ...(srcBounds ? { inputBounds: outBounds.map((b) => b ?? NaN) } : {}),
+    },
+  };
   return { model: merged, report: { before, after, decisions, saved } };
 }

@@ -12,7 +12,10 @@ export function windowOut(n: number, k: number, s: number, p: number): number {
  */
 export function layerOutputShape(layer: Layer | LayerSpec, input: Shape): Shape {
   const bad = (why: string): never => {
-    throw new PpnnError('SHAPE_MISMATCH', `layer '${layer.name}' (${layer.kind}): ${why}; input shape [${input.join(',')}]`);
+    throw new PpnnError(
+      'SHAPE_MISMATCH',
+      `layer '${layer.name}' (${layer.kind}): ${why}; input shape [${input.join(',')}]`,
+    );
   };
   switch (layer.kind) {
     case 'conv2d': {

@@ -84,11 +84,18 @@ export interface PolyLayer {
 }
 
 export type LinearLayer = Conv2dLayer | DenseLayer | BatchNormLayer | PoolLayer | FlattenLayer;
-export type Layer = Conv2dLayer | DenseLayer | BatchNormLayer | PoolLayer | FlattenLayer | ReluLayer | SquareLayer | PolyLayer;
+export type Layer =
+  Conv2dLayer | DenseLayer | BatchNormLayer | PoolLayer | FlattenLayer | ReluLayer | SquareLayer | PolyLayer;
 export type LayerKind = Layer['kind'];
 
 /** Layers whose output is an affine function of their input (maxpool is not). */
-export const AFFINE_KINDS: ReadonlySet<LayerKind> = new Set<LayerKind>(['conv2d', 'dense', 'batchnorm', 'avgpool', 'flatten']);
+export const AFFINE_KINDS: ReadonlySet<LayerKind> = new Set<LayerKind>([
+  'conv2d',
+  'dense',
+  'batchnorm',
+  'avgpool',
+  'flatten',
+]);
 /** Activations the secret-shared online stage evaluates without garbled circuits. */
 export const POLY_ACTIVATION_KINDS: ReadonlySet<LayerKind> = new Set<LayerKind>(['square', 'poly']);
 
@@ -100,7 +107,12 @@ export interface ModelMeta {
   /** input preprocessing applied to raw [0,255] pixels: x = (p/255 - mean) / std */
   readonly inputNormalization?: { readonly mean: number; readonly std: number };
   /** test accuracy measured when the model was saved, and how */
-  readonly accuracy?: { readonly value: number; readonly dataset: string; readonly split: string; readonly images: number };
+  readonly accuracy?: {
+    readonly value: number;
+    readonly dataset: string;
+    readonly split: string;
+    readonly images: number;
+  };
   /** exact command that produced the weights */
   readonly trainedWith?: string;
   readonly seed?: number;

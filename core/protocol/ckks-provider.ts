@@ -5,12 +5,38 @@
  * ‖M‖); the client validates them (128-bit security) before making keys.
  */
 import { PpnnError } from '../errors.ts';
-import { addReportCounts, chooseParams, validateParams, HeClient, HeServer, rotationStepsFor, type CkksParams, type HeStats, type Layout } from '../he/index.ts';
+import {
+  addReportCounts,
+  chooseParams,
+  validateParams,
+  HeClient,
+  HeServer,
+  rotationStepsFor,
+  type CkksParams,
+  type HeStats,
+  type Layout,
+} from '../he/index.ts';
 import type { Architecture } from '../model/types.ts';
 import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
 import { DEFAULT_TARGET_ERROR, planPrecision, type StepPrecision } from './precision.ts';
-import { gazelleShareRange, inputMaskRange, planClient, serverMaskRanges, type ClientLinearStep, type ClientStep, type MaskParams, type ServerStep } from './plan.ts';
-import type { ClientPreprocessor, ClientProviderFactory, FloatSchemeId, ProviderInfo, ServerPreprocessor, ServerProviderFactory } from './provider.ts';
+import {
+  gazelleShareRange,
+  inputMaskRange,
+  planClient,
+  serverMaskRanges,
+  type ClientLinearStep,
+  type ClientStep,
+  type MaskParams,
+  type ServerStep,
+} from './plan.ts';
+import type {
+  ClientPreprocessor,
+  ClientProviderFactory,
+  FloatSchemeId,
+  ProviderInfo,
+  ServerPreprocessor,
+  ServerProviderFactory,
+} from './provider.ts';
 
 export interface CkksProposal {
   params: CkksParams;
@@ -27,7 +53,13 @@ export interface CkksProposal {
    */
   shareScale?: Record<number, number>;
   /** the precision plan's prediction (public: derived from public bounds and the parameters) */
-  precision?: { targetError: number; predictedLogitError: number; meetsTarget: boolean; advice?: string; steps: StepPrecision[] };
+  precision?: {
+    targetError: number;
+    predictedLogitError: number;
+    meetsTarget: boolean;
+    advice?: string;
+    steps: StepPrecision[];
+  };
   /** the protocol the parameters were made for (gazelle needs relinearisation keys) */
   scheme: FloatSchemeId;
 }
@@ -35,9 +67,15 @@ export interface CkksProposal {
 /** Absolute error a decrypted share may carry (raw units): well below the 1e-3 logit budget. */
 const SHARE_PRECISION = 1e-5;
 
-const heShape = (step: ClientLinearStep, product: boolean) => ({ spec: step.spec, product, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) });
+const heShape = (step: ClientLinearStep, product: boolean) => ({
+  spec: step.spec,
+  product,
+  ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
+});
 
-export function ckksServerProviders(opts: { layout?: Layout; workers?: number; targetError?: number } = {}): ServerProviderFactory {
+export function ckksServerProviders(
+  opts: { layout?: Layout; workers?: number; targetError?: number } = {},
+): ServerProviderFactory {
   const layout = opts.layout ?? 'fast';
   return {
     propose(steps: ServerStep[], masks: MaskParams, scheme: FloatSchemeId): ProviderInfo {
@@ -50,22 +88,37 @@ export function ckksServerProviders(opts: { layout?: Layout; workers?: number; t
       return {
         kind: 'ckks',
         params: {
-          params: plan.params, layout, productScale: scales('productScale'), shareScale: scales('shareScale'), scheme,
-          precision: { targetError, predictedLogitError, meetsTarget, ...(advice ? { advice } : {}), steps: [...plan.steps] },
+          params: plan.params,
+          layout,
+          productScale: scales('productScale'),
+          shareScale: scales('shareScale'),
+          scheme,
+          precision: {
+            targetError,
+            predictedLogitError,
+            meetsTarget,
+            ...(advice ? { advice } : {}),
+            steps: [...plan.steps],
+          },
         } satisfies CkksProposal,
       };
     },
     async create(info, setupBlobs): Promise<ServerPreprocessor> {
       const { params, layout: lay, productScale, shareScale = {} } = info.params as CkksProposal;
-      if (setupBlobs.length !== 1) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
+      if (setupBlobs.length !== 1)
+        throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
       const server = await HeServer.create(params, setupBlobs[0]!, opts.workers ? { workers: opts.workers } : {});
       return {
         kind: 'ckks',
         async evaluate(step, request, count, ranges) {
-          const f = productScale[step.index] ?? 1, g = shareScale[step.index] ?? 1;
+          const f = productScale[step.index] ?? 1,
+            g = shareScale[step.index] ?? 1;
           const r = await server.evaluate(step.layer, request, count, {
-            layout: lay, sRange: ranges.sRange / g,
-            product: ranges.product ? { aRange: ranges.product.aRange / f, tRange: ranges.product.tRange / (g * f) } : undefined,
+            layout: lay,
+            sRange: ranges.sRange / g,
+            product: ranges.product
+              ? { aRange: ranges.product.aRange / f, tRange: ranges.product.tRange / (g * f) }
+              : undefined,
             ...(step.layer.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
           });
           // the server keeps the unscaled s, a, t: y_c = g·(M·r/g − s/g) and
@@ -79,7 +132,8 @@ export function ckksServerProviders(opts: { layout?: Layout; workers?: number; t
         },
         async evaluateOnline(step, request, o) {
           const r = await server.evaluateOnShares(step.layer, request, 1, {
-            layout: lay, sRange: o.sRange,
+            layout: lay,
+            sRange: o.sRange,
             ...(o.serverShare ? { serverShare: [o.serverShare] } : {}),
             ...(o.activation ? { activation: o.activation } : {}),
             ...(step.layer.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
@@ -99,7 +153,10 @@ export function ckksServerProviders(opts: { layout?: Layout; workers?: number; t
  * top of the chain must hold it (inputMaxAbs); results M·A(v) − s are bounded by sRange.
  */
 function proposeGazelle(steps: ServerStep[], masks: MaskParams, layout: Layout): ProviderInfo {
-  let maxAbs = 1, inputMaxAbs = 1, depth: 1 | 2 = 1, prevRange = 0;
+  let maxAbs = 1,
+    inputMaxAbs = 1,
+    depth: 1 | 2 = 1,
+    prevRange = 0;
   steps.forEach((st, i) => {
     if (st.kind !== 'linear') return;
     const sRange = gazelleShareRange(st, masks);
@@ -125,26 +182,46 @@ function followsActivation(steps: readonly ClientStep[], step: ClientLinearStep)
 export function ckksClientProviders(): ClientProviderFactory {
   return {
     async create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor> {
-      if (info.kind !== 'ckks') throw new PpnnError('PROTOCOL_VIOLATION', `server proposed provider '${info.kind}'; this client only accepts CKKS`);
+      if (info.kind !== 'ckks')
+        throw new PpnnError(
+          'PROTOCOL_VIOLATION',
+          `server proposed provider '${info.kind}'; this client only accepts CKKS`,
+        );
       const { params, layout, productScale, scheme, shareScale = {} } = info.params as CkksProposal;
       validateParams(params);
       const all = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 });
       const steps = all.filter((s): s is ClientLinearStep => s.kind === 'linear');
       const gazelle = scheme === 'gazelle';
-      const rotationSteps = rotationStepsFor(steps.map((st) => heShape(st, !gazelle && st.next !== undefined)), layout, params.polyModulusDegree / 2);
-      const client = await HeClient.create(params, { rotationSteps, relinKeys: gazelle && all.some((s) => s.kind === 'activation' && s.poly.a !== 0) });
+      const rotationSteps = rotationStepsFor(
+        steps.map((st) => heShape(st, !gazelle && st.next !== undefined)),
+        layout,
+        params.polyModulusDegree / 2,
+      );
+      const client = await HeClient.create(params, {
+        rotationSteps,
+        relinKeys: gazelle && all.some((s) => s.kind === 'activation' && s.poly.a !== 0),
+      });
       return {
         kind: 'ckks',
         setupBlobs: () => [client.setupMessage()],
-        encryptMasks: (step, masks) => client.encryptMasks(step.spec, scaleDown(masks, shareScale[step.index] ?? 1), layout, { product: step.next !== undefined, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),
+        encryptMasks: (step, masks) =>
+          client.encryptMasks(step.spec, scaleDown(masks, shareScale[step.index] ?? 1), layout, {
+            product: step.next !== undefined,
+            ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
+          }),
         decryptShares: (step, response, count) => {
           const out = client.decryptShares(step.spec, response, count);
-          const f = productScale?.[step.index] ?? 1, g = shareScale[step.index] ?? 1;
+          const f = productScale?.[step.index] ?? 1,
+            g = shareScale[step.index] ?? 1;
           if (g !== 1) out.share = out.share.map((v) => v.map((x) => x * g));
           if (f * g !== 1 && out.product) out.product = out.product.map((v) => v.map((x) => x * f * g));
           return out;
         },
-        encryptOnline: (step, share) => client.encryptMasks(step.spec, [share], layout, { online: { activation: followsActivation(all, step) }, ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}) }),
+        encryptOnline: (step, share) =>
+          client.encryptMasks(step.spec, [share], layout, {
+            online: { activation: followsActivation(all, step) },
+            ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
+          }),
         decryptOnline: (step, response) => client.decryptShares(step.spec, response, 1).share[0]!,
         stats: () => client.stats,
         close: () => client.delete(),
@@ -158,8 +235,21 @@ export function ckksClientProviders(): ClientProviderFactory {
  * trace. Each side counts its own operations; both sides record every ciphertext that
  * crosses the wire, so the level trace is taken from one side only (the client's when present).
  */
-export function summarizeHe(clientStats: HeStats | null | undefined, serverStats: HeStats | null | undefined): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
-  const counts: HeOpCounts = { encryptions: 0, decryptions: 0, ctPtMul: 0, ctCtMul: 0, rotations: 0, additions: 0, rescales: 0, modSwitches: 0, relinearizations: 0 };
+export function summarizeHe(
+  clientStats: HeStats | null | undefined,
+  serverStats: HeStats | null | undefined,
+): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
+  const counts: HeOpCounts = {
+    encryptions: 0,
+    decryptions: 0,
+    ctPtMul: 0,
+    ctCtMul: 0,
+    rotations: 0,
+    additions: 0,
+    rescales: 0,
+    modSwitches: 0,
+    relinearizations: 0,
+  };
   const levels = new Map<string, LayerLevelTrace>();
   const traceFrom = clientStats ?? serverStats;
   for (const st of [clientStats, serverStats]) {

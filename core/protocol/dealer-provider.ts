@@ -17,9 +17,15 @@ export function dealerClient(): ClientPreprocessor {
     encryptMasks: (_step, masks) => masks.map((m) => f64ToBytes(m)),
     decryptShares(step, response, count) {
       const withProduct = step.next !== undefined;
-      if (response.length !== count * (withProduct ? 2 : 1)) throw new PpnnError('PROTOCOL_VIOLATION', `dealer response: expected ${count * (withProduct ? 2 : 1)} blobs, got ${response.length}`);
+      if (response.length !== count * (withProduct ? 2 : 1))
+        throw new PpnnError(
+          'PROTOCOL_VIOLATION',
+          `dealer response: expected ${count * (withProduct ? 2 : 1)} blobs, got ${response.length}`,
+        );
       const share = response.slice(0, count).map((b) => bytesToF64(b, step.outSize));
-      return withProduct ? { share, product: response.slice(count).map((b) => bytesToF64(b, step.outSize)) } : { share };
+      return withProduct
+        ? { share, product: response.slice(count).map((b) => bytesToF64(b, step.outSize)) }
+        : { share };
     },
     stats: () => null,
     close: () => {},
@@ -30,10 +36,14 @@ export function dealerServer(random: MaskSource): ServerPreprocessor {
   return {
     kind: 'dealer',
     async evaluate(step, request, count, ranges) {
-      if (request.length !== count) throw new PpnnError('PROTOCOL_VIOLATION', `dealer request: expected ${count} blobs, got ${request.length}`);
+      if (request.length !== count)
+        throw new PpnnError('PROTOCOL_VIOLATION', `dealer request: expected ${count} blobs, got ${request.length}`);
       const zeroBias = { ...step.layer, bias: new Float64Array(step.layer.bias.length) };
-      const s: Float64Array[] = [], a: Float64Array[] = [], t: Float64Array[] = [];
-      const shares: Uint8Array[] = [], products: Uint8Array[] = [];
+      const s: Float64Array[] = [],
+        a: Float64Array[] = [],
+        t: Float64Array[] = [];
+      const shares: Uint8Array[] = [],
+        products: Uint8Array[] = [];
       for (const blob of request) {
         const r = bytesToF64(blob, step.inSize);
         const mr = zeroBias.kind === 'conv2d' ? conv2d(zeroBias, r, step.inShape) : dense(zeroBias, r);

@@ -56,7 +56,13 @@ function headerObject(msg: Message): Record<string, unknown> {
 }
 
 /** An integer header field in [min, max], or PROTOCOL_VIOLATION. */
-export function intField(h: Record<string, unknown>, field: string, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function intField(
+  h: Record<string, unknown>,
+  field: string,
+  where: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = h[field];
   if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) {
     return violation(where, `header.${field} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
@@ -67,7 +73,8 @@ export function intField(h: Record<string, unknown>, field: string, where: strin
 /** A finite non-negative number (e.g. a duration the peer reports), or PROTOCOL_VIOLATION. */
 function msField(h: Record<string, unknown>, field: string, where: string): number {
   const v = h[field];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return violation(where, `header.${field} must be a finite number ≥ 0`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    return violation(where, `header.${field} must be a finite number ≥ 0`);
   return v;
 }
 
@@ -89,7 +96,8 @@ export function decodeHello(msg: Message): Hello {
   if (h.protocol !== PROTOCOL_ID) {
     violation('hello', `unsupported protocol ${JSON.stringify(h.protocol)} (this side speaks ${PROTOCOL_ID})`);
   }
-  if (typeof h.scheme !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(h.scheme)) violation('hello', 'header.scheme must be a scheme id');
+  if (typeof h.scheme !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/.test(h.scheme))
+    violation('hello', 'header.scheme must be a scheme id');
   return { protocol: PROTOCOL_ID, scheme: h.scheme as string, inputBits: intField(h, 'inputBits', 'hello', 0, 40) };
 }
 
@@ -125,10 +133,16 @@ export function decodeArch(msg: Message): ArchMessage {
   if (typeof m !== 'object' || m === null) return violation('arch', 'header.masks must be an object');
   const mo = m as Record<string, unknown>;
   const defaultBound = mo.defaultBound;
-  if (typeof defaultBound !== 'number' || !(defaultBound > 0) || !Number.isFinite(defaultBound)) violation('arch', 'masks.defaultBound must be > 0');
-  const masks = { inputBits: intField(mo, 'inputBits', 'arch.masks', 0, 40), shareBits: intField(mo, 'shareBits', 'arch.masks', 0, 40), defaultBound: defaultBound as number };
+  if (typeof defaultBound !== 'number' || !(defaultBound > 0) || !Number.isFinite(defaultBound))
+    violation('arch', 'masks.defaultBound must be > 0');
+  const masks = {
+    inputBits: intField(mo, 'inputBits', 'arch.masks', 0, 40),
+    shareBits: intField(mo, 'shareBits', 'arch.masks', 0, 40),
+    defaultBound: defaultBound as number,
+  };
   const p = h.provider;
-  if (typeof p !== 'object' || p === null || typeof (p as { kind?: unknown }).kind !== 'string') return violation('arch', 'header.provider.kind missing');
+  if (typeof p !== 'object' || p === null || typeof (p as { kind?: unknown }).kind !== 'string')
+    return violation('arch', 'header.provider.kind missing');
   const provider = { kind: (p as { kind: string }).kind, params: (p as { params?: unknown }).params };
   return { architecture, masks, provider, maxBatch: intField(h, 'maxBatch', 'arch', 1, MAX_BATCH) };
 }
@@ -146,7 +160,8 @@ export function decodeStep(msg: Message, step: number, blobs: [number, number] =
 
 export function decodePreMasks(msg: Message, step: number, count: number): Uint8Array[] {
   const h = headerObject(msg);
-  if (intField(h, 'count', 'pre.masks', 1, MAX_BATCH) !== count) violation('pre.masks', `header.count must be the batch's ${count}`);
+  if (intField(h, 'count', 'pre.masks', 1, MAX_BATCH) !== count)
+    violation('pre.masks', `header.count must be the batch's ${count}`);
   return decodeStep(msg, step, [0, 1 << 20]);
 }
 

@@ -95,7 +95,13 @@ function polyOf(l: LayerSpec): Poly | undefined {
   return undefined;
 }
 
-function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: readonly (number | null | undefined)[] | undefined, defaultBound: number, nonlinear = false) {
+function planSteps(
+  layers: readonly LayerSpec[],
+  inputShape: Shape,
+  bounds: readonly (number | null | undefined)[] | undefined,
+  defaultBound: number,
+  nonlinear = false,
+) {
   const steps: (ClientLinearStep | ActivationStep | NonlinearStep)[] = [];
   let shape = inputShape;
   const boundAt = (i: number): number => {
@@ -105,7 +111,17 @@ function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: read
   layers.forEach((l, i) => {
     const out = layerOutputShape(l, shape);
     if (l.kind === 'conv2d' || l.kind === 'dense') {
-      steps.push({ kind: 'linear', index: steps.length, name: l.name, spec: l, inShape: l.kind === 'dense' ? [shapeSize(shape)] : shape, outShape: out, inSize: shapeSize(shape), outSize: shapeSize(out), inputBound: boundAt(i) });
+      steps.push({
+        kind: 'linear',
+        index: steps.length,
+        name: l.name,
+        spec: l,
+        inShape: l.kind === 'dense' ? [shapeSize(shape)] : shape,
+        outShape: out,
+        inSize: shapeSize(shape),
+        outSize: shapeSize(out),
+        inputBound: boundAt(i),
+      });
     } else if (l.kind === 'flatten') {
       // CHW data is already stored flat: nothing to compute, no protocol step
     } else if (nonlinear && (l.kind === 'relu' || l.kind === 'maxpool')) {
@@ -114,27 +130,50 @@ function planSteps(layers: readonly LayerSpec[], inputShape: Shape, bounds: read
     } else {
       const poly = polyOf(l);
       if (!poly) {
-        throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.kind}) cannot run in the secret-shared online stage yet: only square / polynomial activations are supported (ReLU and max-pool run with garbled circuits in merged-ring and delphi)`);
+        throw new PpnnError(
+          'MODEL_UNSUPPORTED_LAYER',
+          `layer '${l.name}' (${l.kind}) cannot run in the secret-shared online stage yet: only square / polynomial ` +
+            `activations are supported (ReLU and max-pool run with garbled circuits in merged-ring and delphi)`,
+        );
       }
       const prev = steps[steps.length - 1];
       if (!prev || prev.kind !== 'linear') {
-        throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `activation '${l.name}' must follow a linear layer (its correlated randomness is generated with the preceding linear map)`);
+        throw new PpnnError(
+          'MODEL_UNSUPPORTED_LAYER',
+          `activation '${l.name}' must follow a linear layer (its correlated randomness is generated with the ` +
+            `preceding linear map)`,
+        );
       }
       if (poly.a !== 0) prev.next = { poly, name: l.name, inputBound: boundAt(i) };
       steps.push({ kind: 'activation', index: steps.length, name: l.name, poly, size: shapeSize(out) });
     }
     shape = out;
   });
-  if (steps.length === 0 || steps[0]!.kind !== 'linear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', 'the network must start with a linear layer (conv2d/dense/batchnorm/avgpool)');
+  if (steps.length === 0 || steps[0]!.kind !== 'linear')
+    throw new PpnnError(
+      'MODEL_UNSUPPORTED_LAYER',
+      'the network must start with a linear layer (conv2d/dense/batchnorm/avgpool)',
+    );
   return steps;
 }
 
 /** The step for a ReLU / max-pool layer, or `prev` itself with the layer fused into it. */
-function nonlinearStep(prev: ClientLinearStep | ActivationStep | NonlinearStep | undefined, l: LayerSpec, inShape: Shape, outShape: Shape, inputBound: number): NonlinearStep {
+function nonlinearStep(
+  prev: ClientLinearStep | ActivationStep | NonlinearStep | undefined,
+  l: LayerSpec,
+  inShape: Shape,
+  outShape: Shape,
+  inputBound: number,
+): NonlinearStep {
   let pool: NonlinearStep['pool'];
   if (l.kind === 'maxpool') {
-    const [kh, kw] = l.kernel, [sh, sw] = l.stride;
-    if (kh !== kw || sh !== sw || inShape.length !== 3 || l.padding[0] !== 0 || l.padding[1] !== 0) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `max-pool '${l.name}': square windows, equal strides, no padding, on a CHW tensor only`);
+    const [kh, kw] = l.kernel,
+      [sh, sw] = l.stride;
+    if (kh !== kw || sh !== sw || inShape.length !== 3 || l.padding[0] !== 0 || l.padding[1] !== 0)
+      throw new PpnnError(
+        'MODEL_UNSUPPORTED_LAYER',
+        `max-pool '${l.name}': square windows, equal strides, no padding, on a CHW tensor only`,
+      );
     pool = { k: kh, stride: sh };
   }
   if (prev?.kind === 'nonlinear' && (l.kind === 'relu' ? !prev.relu : !prev.pool)) {
@@ -143,8 +182,20 @@ function nonlinearStep(prev: ClientLinearStep | ActivationStep | NonlinearStep |
     else Object.assign(prev, { pool, outShape, size: shapeSize(outShape), name: `${prev.name}+${l.name}` });
     return prev;
   }
-  if (!prev || prev.kind !== 'linear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.kind}) must follow a linear layer`);
-  return { kind: 'nonlinear', index: -1, name: l.name, inShape, outShape, inSize: shapeSize(inShape), size: shapeSize(outShape), relu: l.kind === 'relu', ...(pool ? { pool } : {}), inputBound };
+  if (!prev || prev.kind !== 'linear')
+    throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `layer '${l.name}' (${l.kind}) must follow a linear layer`);
+  return {
+    kind: 'nonlinear',
+    index: -1,
+    name: l.name,
+    inShape,
+    outShape,
+    inSize: shapeSize(inShape),
+    size: shapeSize(outShape),
+    relu: l.kind === 'relu',
+    ...(pool ? { pool } : {}),
+    inputBound,
+  };
 }
 
 /** Client plan with ReLU / max-pool steps (the ring schemes). Throws MODEL_UNSUPPORTED_LAYER naming the layer. */

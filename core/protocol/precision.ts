@@ -202,13 +202,18 @@ export function planPrecision(
 function adviceFor(predicted: number, targetError: number, masks: MaskParams, calibrated: boolean): string {
   const over = Math.max(1, Math.ceil(Math.log2(predicted / targetError)));
   const fixes = [
-    `fewer mask bits: --input-bits ${Math.max(0, masks.inputBits - over)} (now ${masks.inputBits}) or --share-bits ${Math.max(0, masks.shareBits - over)} (now ${masks.shareBits}); each bit less halves the masked ranges and weakens hiding by one bit`,
+    `fewer mask bits: --input-bits ${Math.max(0, masks.inputBits - over)} (now ${masks.inputBits}) or --share-bits ` +
+      `${Math.max(0, masks.shareBits - over)} (now ${masks.shareBits}); each bit less halves the masked ranges and weakens hiding by one bit`,
     ...(calibrated
       ? []
       : [
-          'calibrated activation bounds: `ppnn calibrate --model M --dataset D` (the model has none, so every layer assumes |x| <= 64)',
+          'calibrated activation bounds: `ppnn calibrate --model M --dataset D` (the model has none, so every layer ' +
+            'assumes |x| <= 64)',
         ]),
     'a ring scheme (merged-ring / delphi): exact shares in Z_p, no CKKS error',
   ];
-  return `predicted max |logit error| ${predicted.toExponential(2)} > target ${targetError}. What would fit: ${fixes.join('; ')}`;
+  return (
+    `predicted max |logit error| ${predicted.toExponential(2)} > target ${targetError}. What would fit: ` +
+    `${fixes.join('; ')}`
+  );
 }

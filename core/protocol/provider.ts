@@ -24,7 +24,11 @@ export interface ClientPreprocessor {
   /** masks (one per image, step.inSize values each) → request blobs */
   encryptMasks(step: ClientLinearStep, masks: Float64Array[]): Uint8Array[];
   /** response blobs → per image y_c = M·r − s, and p = (M·r)⊙a − t when step.next */
-  decryptShares(step: ClientLinearStep, response: Uint8Array[], count: number): { share: Float64Array[]; product?: Float64Array[] };
+  decryptShares(
+    step: ClientLinearStep,
+    response: Uint8Array[],
+    count: number,
+  ): { share: Float64Array[]; product?: Float64Array[] };
   /** plain-data statistics (HE op counts, level trace); null without HE */
   stats(): HeStats | null;
   /** free everything (safe to call twice) */
@@ -46,12 +50,21 @@ export interface OnlineEvalOptions {
 
 export interface ServerPreprocessor {
   readonly kind: ProviderInfo['kind'];
-  evaluate(step: ServerLinearStep, request: Uint8Array[], count: number, ranges: ServerMaskRanges): Promise<{ response: Uint8Array[]; s: Float64Array[]; a?: Float64Array[]; t?: Float64Array[] }>;
+  evaluate(
+    step: ServerLinearStep,
+    request: Uint8Array[],
+    count: number,
+    ranges: ServerMaskRanges,
+  ): Promise<{ response: Uint8Array[]; s: Float64Array[]; a?: Float64Array[]; t?: Float64Array[] }>;
   stats(): HeStats | null;
   /** free SEAL objects and stop worker pools; safe to call twice */
   close(): void | Promise<void>;
   /** gazelle: Enc(M·A(c + serverShare) − s) for one image; returns the response and s */
-  evaluateOnline?(step: ServerLinearStep, request: Uint8Array[], opts: OnlineEvalOptions): Promise<{ response: Uint8Array[]; s: Float64Array }>;
+  evaluateOnline?(
+    step: ServerLinearStep,
+    request: Uint8Array[],
+    opts: OnlineEvalOptions,
+  ): Promise<{ response: Uint8Array[]; s: Float64Array }>;
 }
 
 /** How the server builds its preprocessing provider for a planned network. */

@@ -19,10 +19,15 @@ export const cryptoMasks: MaskSource = {
 
 /** Deterministic source (Marsaglia's xorshift128). NOT for real use: tests and replayable benches only. */
 export function seededMasks(seed: number): MaskSource {
-  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1, s1 = (seed * 2654435761) >>> 0 || 2, s2 = 0x243f6a88, s3 = 0x85a308d3;
+  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1,
+    s1 = (seed * 2654435761) >>> 0 || 2,
+    s2 = 0x243f6a88,
+    s3 = 0x85a308d3;
   const next = (): number => {
     const t = s0 ^ (s0 << 11);
-    s0 = s1; s1 = s2; s2 = s3;
+    s0 = s1;
+    s1 = s2;
+    s2 = s3;
     s3 = (s3 ^ (s3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
     return s3;
   };

@@ -79,7 +79,9 @@ function valueBits(bound: number, scale: number): number {
   return scale + log2Ceil(2 * bound) + 1;
 }
 
-/** Output bound of linear step i: the next activation's or linear map's input bound, or ‖M‖∞·B_in + |b| for the logits. */
+/**
+ * Output bound of linear step i: the next activation's or linear map's input bound, or ‖M‖∞·B_in + |b| for the logits.
+ */
 function outputBound(steps: readonly NonlinearClientStep[], i: number, rowNorm?: number, maxBias?: number): number {
   const st = steps[i] as ClientLinearStep;
   if (st.next) return st.next.inputBound;
@@ -93,7 +95,11 @@ function ringSupport(steps: readonly NonlinearClientStep[]): void {
   for (const s of steps) {
     if (s.kind !== 'activation') continue;
     const p = s.poly;
-    if (!(p.a === 1 && p.b === 0 && p.c === 0)) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `activation '${s.name}': the ring schemes run x² activations (a general polynomial is not implemented)`);
+    if (!(p.a === 1 && p.b === 0 && p.c === 0))
+      throw new PpnnError(
+        'MODEL_UNSUPPORTED_LAYER',
+        `activation '${s.name}': the ring schemes run x² activations (a general polynomial is not implemented)`,
+      );
   }
 }
 
@@ -113,7 +119,12 @@ export function chooseScales(steps: readonly NonlinearServerStep[], f: number): 
       ? Math.floor(Math.log2(P_HALF)) - inScale - log2Ceil(outputBound(steps, i, st.rowNorm, maxB))
       : MAX_VALUE_BITS - valueBits(outputBound(steps, i, st.rowNorm, maxB), inScale);
     const w = Math.min(bySize, byRange);
-    if (inScale + w < f) throw new PpnnError('HE_PARAMS', `layer '${st.spec.name}': no weight scale keeps its outputs within p at input scale 2^${inScale} (the ring's 51 bits are too few for f = ${f})`);
+    if (inScale + w < f)
+      throw new PpnnError(
+        'HE_PARAMS',
+        `layer '${st.spec.name}': no weight scale keeps its outputs within p at input scale 2^${inScale} (the ` +
+          `ring's 51 bits are too few for f = ${f})`,
+      );
     weightScales.push(w);
     inScale = st.next ? 2 * f : f;
   });
@@ -128,28 +139,57 @@ export function chooseScales(steps: readonly NonlinearServerStep[], f: number): 
 export function ringSteps(steps: readonly NonlinearClientStep[], scales: RingScales): RingStep[] {
   ringSupport(steps);
   const f = scales.f;
-  if (!Number.isInteger(f) || f < 1 || f > 30) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: f = ${f} out of range`);
+  if (!Number.isInteger(f) || f < 1 || f > 30)
+    throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: f = ${f} out of range`);
   const linear = steps.filter((s) => s.kind === 'linear');
-  if (!Array.isArray(scales.weightScales) || scales.weightScales.length !== linear.length) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: ${scales.weightScales?.length} weight scales for ${linear.length} linear maps`);
+  if (!Array.isArray(scales.weightScales) || scales.weightScales.length !== linear.length)
+    throw new PpnnError(
+      'PROTOCOL_VIOLATION',
+      `ring scales: ${scales.weightScales?.length} weight scales for ${linear.length} linear maps`,
+    );
   const out: RingStep[] = [];
-  let inScale = f, k = 0;
+  let inScale = f,
+    k = 0;
   steps.forEach((st, i) => {
     if (st.kind === 'activation' || st.kind === 'nonlinear') return; // folded into the step made below
     const w = scales.weightScales[k++]!;
-    if (!Number.isInteger(w) || w < -20 || w > 40) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: weight exponent ${w} out of range`);
+    if (!Number.isInteger(w) || w < -20 || w > 40)
+      throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: weight exponent ${w} out of range`);
     const isLast = steps.slice(i + 1).every((s) => s.kind !== 'linear');
-    if (isLast && steps[i + 1]?.kind === 'nonlinear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `the ring schemes need the network to end with a linear layer ('${steps[i + 1]!.name}' follows the last one)`);
-    if (isLast && st.next) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `the ring schemes need the network to end with a linear layer ('${st.next.name}' follows the last one)`);
-    const lin: RingLinearStep = { kind: 'linear', index: out.length, name: st.spec.name, base: st, inScale, weightScale: w, first: out.length === 0, last: isLast };
-    out.push('layer' in st ? { ...lin, layer: (st as ServerLinearStep).layer } as RingServerLinearStep : lin);
+    if (isLast && steps[i + 1]?.kind === 'nonlinear')
+      throw new PpnnError(
+        'MODEL_UNSUPPORTED_LAYER',
+        `the ring schemes need the network to end with a linear layer ('${steps[i + 1]!.name}' follows the last one)`,
+      );
+    if (isLast && st.next)
+      throw new PpnnError(
+        'MODEL_UNSUPPORTED_LAYER',
+        `the ring schemes need the network to end with a linear layer ('${st.next.name}' follows the last one)`,
+      );
+    const lin: RingLinearStep = {
+      kind: 'linear',
+      index: out.length,
+      name: st.spec.name,
+      base: st,
+      inScale,
+      weightScale: w,
+      first: out.length === 0,
+      last: isLast,
+    };
+    out.push('layer' in st ? ({ ...lin, layer: (st as ServerLinearStep).layer } as RingServerLinearStep) : lin);
     const oScale = inScale + w;
     const bound = outputBound(steps, i);
     // the logits' range is the server's choice (it alone knows ‖M‖∞): a wrap there only spoils its own answer
     if (lin.last) return;
     const nl = steps[i + 1];
     if (nl?.kind === 'nonlinear') {
-      if (steps[i + 2] && steps[i + 2]!.kind !== 'linear') throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `'${nl.name}' must be followed by a linear layer`);
-      if (valueBits(bound, oScale) > MAX_VALUE_BITS || oScale < f) throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: output of '${st.spec.name}' (|y| ≤ ${bound} at 2^${oScale}) does not fit the ring`);
+      if (steps[i + 2] && steps[i + 2]!.kind !== 'linear')
+        throw new PpnnError('MODEL_UNSUPPORTED_LAYER', `'${nl.name}' must be followed by a linear layer`);
+      if (valueBits(bound, oScale) > MAX_VALUE_BITS || oScale < f)
+        throw new PpnnError(
+          'PROTOCOL_VIOLATION',
+          `ring scales: output of '${st.spec.name}' (|y| ≤ ${bound} at 2^${oScale}) does not fit the ring`,
+        );
       // the circuit truncates exactly by d = oScale − f bits after the max / ReLU
       const d = oScale - f;
       const layer = nl.pool
@@ -163,10 +203,19 @@ export function ringSteps(steps: readonly NonlinearClientStep[], scales: RingSca
     try {
       checkTrunc(trunc);
     } catch {
-      throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: output of '${st.spec.name}' (|y| ≤ ${bound} at 2^${oScale}) does not fit the ring`);
+      throw new PpnnError(
+        'PROTOCOL_VIOLATION',
+        `ring scales: output of '${st.spec.name}' (|y| ≤ ${bound} at 2^${oScale}) does not fit the ring`,
+      );
     }
     const square = st.next !== undefined;
-    out.push({ kind: square ? 'square' : 'trunc', index: out.length, name: square ? st.next!.name : `${st.spec.name}:trunc`, size: st.outSize, trunc });
+    out.push({
+      kind: square ? 'square' : 'trunc',
+      index: out.length,
+      name: square ? st.next!.name : `${st.spec.name}:trunc`,
+      size: st.outSize,
+      trunc,
+    });
     inScale = square ? 2 * f : f;
   });
   return out;
@@ -190,7 +239,10 @@ export function maxWithoutWrapPerStep(steps: readonly RingStep[], plan: readonly
     if (s.kind !== 'linear') return;
     const scale = s.inScale + s.weightScale;
     const nxt = steps[k + 1];
-    const maxAbs = nxt && (nxt.kind === 'square' || nxt.kind === 'trunc') ? 2 ** (nxt.trunc.l - 1) / 2 ** scale : P_HALF / 2 ** scale;
+    const maxAbs =
+      nxt && (nxt.kind === 'square' || nxt.kind === 'trunc')
+        ? 2 ** (nxt.trunc.l - 1) / 2 ** scale
+        : P_HALF / 2 ** scale;
     rows.push({ step: s.name, scale, maxAbs, bound: outputBound(plan, plan.indexOf(s.base)) });
   });
   return rows;

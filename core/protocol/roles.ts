@@ -31,8 +31,21 @@ import { bytesToF64, f64ToBytes } from '../transport/frame.ts';
 import { sendError, type ReceiveOptions, type Transport, type TransportStats } from '../transport/transport.ts';
 import type { LayerProtocol, OfflineRequest, StepIo } from './layers/types.ts';
 import {
-  MAX_BATCH, PROTOCOL_ID, TAG, decodeArch, decodeBatch, decodeHello, decodePreMasks, decodePreShares, decodeResult,
-  decodeStep, receive, type ArchMasks, type ArchMessage, type Hello, type ProviderInfoWire,
+  MAX_BATCH,
+  PROTOCOL_ID,
+  TAG,
+  decodeArch,
+  decodeBatch,
+  decodeHello,
+  decodePreMasks,
+  decodePreShares,
+  decodeResult,
+  decodeStep,
+  receive,
+  type ArchMasks,
+  type ArchMessage,
+  type Hello,
+  type ProviderInfoWire,
 } from './messages.ts';
 
 /** A planned step as the roles see it: an index and a display name. */
@@ -43,7 +56,8 @@ export interface RoleStep {
 
 // The roles handle protocols of any state type; each protocol checks its own state.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyProtocol<Ctx, Step> = LayerProtocol<Ctx, any, Step, any, any, any> | LayerProtocol<any, Ctx, any, Step, any, any>;
+type AnyProtocol<Ctx, Step> =
+  LayerProtocol<Ctx, any, Step, any, any, any> | LayerProtocol<any, Ctx, any, Step, any, any>;
 
 /** A party's side of one session, built by the scheme after the handshake. */
 export interface SessionSide<Ctx, Step extends RoleStep> {
@@ -73,7 +87,10 @@ export interface ClientScheme<Ctx, Step extends RoleStep> {
 export interface ServerScheme<Ctx, Step extends RoleStep> {
   readonly id: string;
   /** plan the network for this hello; returns the public arch header and how to build the side from the set-up blobs */
-  prepare(model: Model, hello: Hello): {
+  prepare(
+    model: Model,
+    hello: Hello,
+  ): {
     architecture: Architecture;
     masks: ArchMasks;
     provider: ProviderInfoWire;
@@ -139,7 +156,14 @@ export interface ServerSessionSummary {
   stats: HeStats | null;
 }
 
-export const emptyTally = (): StageTally => ({ wallMs: 0, serverMs: 0, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 });
+export const emptyTally = (): StageTally => ({
+  wallMs: 0,
+  serverMs: 0,
+  bytesClientToServer: 0,
+  bytesServerToClient: 0,
+  messages: 0,
+  rounds: 0,
+});
 
 /** Sum of two tallies (a new object). */
 export function addTally(a: StageTally, b: StageTally): StageTally {
@@ -164,35 +188,60 @@ function stepIo(t: Transport, step: number, recv: ReceiveOptions): StepIo {
   };
 }
 
-/** Run a whole client session of `scheme` over `t` on `inputs` (model-ready vectors, possibly made from the architecture). */
+/**
+ * Run a whole client session of `scheme` over `t` on `inputs` (model-ready vectors, possibly made from the
+ * architecture).
+ */
 export async function runClientRole<Ctx, Step extends RoleStep>(
   t: Transport,
   inputsOrMaker: readonly Float64Array[] | ((arch: Architecture) => readonly Float64Array[]),
   scheme: ClientScheme<Ctx, Step>,
   opts: ClientRoleOptions,
 ): Promise<ClientSessionResult> {
-  const recv: ReceiveOptions = { timeoutMs: opts.receiveTimeoutMs ?? 10 * 60_000, ...(opts.signal ? { signal: opts.signal } : {}) };
+  const recv: ReceiveOptions = {
+    timeoutMs: opts.receiveTimeoutMs ?? 10 * 60_000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
   let side: ClientSide<Ctx, Step> | undefined;
   try {
     const setupStart = performance.now();
     const snap0 = { ...t.stats };
-    t.send({ tag: TAG.hello, header: { protocol: PROTOCOL_ID, scheme: scheme.id, inputBits: opts.inputBits }, blobs: [] });
+    t.send({
+      tag: TAG.hello,
+      header: { protocol: PROTOCOL_ID, scheme: scheme.id, inputBits: opts.inputBits },
+      blobs: [],
+    });
     const arch = decodeArch(await receive(t, TAG.arch, recv));
     const { architecture } = arch;
     // inputs may depend on the architecture (its public input normalisation)
     const inputs = typeof inputsOrMaker === 'function' ? inputsOrMaker(architecture) : inputsOrMaker;
     const inSize = shapeSize(architecture.inputShape);
     inputs.forEach((x, i) => {
-      if (x.length !== inSize) throw new PpnnError('SHAPE_MISMATCH', `input ${i} has ${x.length} values, the model expects [${architecture.inputShape.join(',')}]`);
+      if (x.length !== inSize)
+        throw new PpnnError(
+          'SHAPE_MISMATCH',
+          `input ${i} has ${x.length} values, the model expects [${architecture.inputShape.join(',')}]`,
+        );
     });
     side = await scheme.start(arch, { inputBits: opts.inputBits });
     t.send({ tag: TAG.setup, header: null, blobs: side.setupBlobs() });
-    const setup: StageTally = { ...emptyTally(), ...traffic(t, snap0), wallMs: performance.now() - setupStart, rounds: 1 };
+    const setup: StageTally = {
+      ...emptyTally(),
+      ...traffic(t, snap0),
+      wallMs: performance.now() - setupStart,
+      rounds: 1,
+    };
 
     const batchSize = Math.max(1, Math.min(opts.batchSize ?? 64, arch.maxBatch));
     const logits: Float64Array[] = [];
-    let preprocessing = emptyTally(), online = emptyTally();
-    const perImage = { onlineMs: [] as number[], onlineBytes: [] as number[], preprocessingMs: [] as number[], preprocessingBytes: [] as number[] };
+    let preprocessing = emptyTally(),
+      online = emptyTally();
+    const perImage = {
+      onlineMs: [] as number[],
+      onlineBytes: [] as number[],
+      preprocessingMs: [] as number[],
+      preprocessingBytes: [] as number[],
+    };
     for (let start = 0; start < inputs.length; start += batchSize) {
       if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'session cancelled');
       const batch = inputs.slice(start, start + batchSize);
@@ -207,19 +256,38 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
         perImage.onlineMs.push(tally.wallMs);
         perImage.onlineBytes.push(tally.bytesClientToServer + tally.bytesServerToClient);
         perImage.preprocessingMs.push(pre.tally.wallMs / batch.length);
-        perImage.preprocessingBytes.push((pre.tally.bytesClientToServer + pre.tally.bytesServerToClient) / batch.length);
+        perImage.preprocessingBytes.push(
+          (pre.tally.bytesClientToServer + pre.tally.bytesServerToClient) / batch.length,
+        );
         opts.onImage?.(start + i, y, tally);
       }
     }
     t.send({ tag: TAG.bye, header: null, blobs: [] });
-    return { architecture, masks: arch.masks, provider: arch.provider, logits, setup, preprocessing, online, perImage, stats: side.stats() };
+    return {
+      architecture,
+      masks: arch.masks,
+      provider: arch.provider,
+      logits,
+      setup,
+      preprocessing,
+      online,
+      perImage,
+      stats: side.stats(),
+    };
   } finally {
     await side?.close();
   }
 }
 
 /** One batch's offline stage, client side: every request first, then the responses in step order. */
-async function clientOffline<Ctx, Step extends RoleStep>(t: Transport, side: ClientSide<Ctx, Step>, batchStart: number, count: number, recv: ReceiveOptions, opts: ClientRoleOptions) {
+async function clientOffline<Ctx, Step extends RoleStep>(
+  t: Transport,
+  side: ClientSide<Ctx, Step>,
+  batchStart: number,
+  count: number,
+  recv: ReceiveOptions,
+  opts: ClientRoleOptions,
+) {
   const t0 = performance.now();
   const snap = { ...t.stats };
   t.send({ tag: TAG.batch, header: { count }, blobs: [] });
@@ -228,24 +296,37 @@ async function clientOffline<Ctx, Step extends RoleStep>(t: Transport, side: Cli
     const proto = side.protocolOf(step) as LayerProtocol<Ctx, unknown, Step, unknown, unknown, unknown>;
     if (!proto.hasOffline(step)) continue;
     const req = proto.offlineClient(side.ctx, step, count);
-    if (!req) throw new PpnnError('INTERNAL', `step ${step.index} ('${step.name}') announces offline material but made no request`);
+    if (!req)
+      throw new PpnnError(
+        'INTERNAL',
+        `step ${step.index} ('${step.name}') announces offline material but made no request`,
+      );
     t.send({ tag: TAG.preMasks, header: { step: step.index, count }, blobs: req.blobs });
     pending.push([step, req]);
   }
   const states = new Map<number, unknown[]>();
-  let serverMs = 0, done = 0;
+  let serverMs = 0,
+    done = 0;
   for (const [step, req] of pending) {
     const resp = decodePreShares(await receive(t, TAG.preShares, recv), step.index);
     serverMs += resp.serverMs;
     const st = req.finish(resp.blobs);
-    if (st.length !== count) throw new PpnnError('INTERNAL', `step ${step.index}: ${st.length} states for ${count} images`);
+    if (st.length !== count)
+      throw new PpnnError('INTERNAL', `step ${step.index}: ${st.length} states for ${count} images`);
     states.set(step.index, st);
     opts.onPreprocessProgress?.({ batchStart, count, layer: step.name, done: ++done, total: pending.length });
   }
   return { states, tally: { ...traffic(t, snap), wallMs: performance.now() - t0, serverMs, rounds: 1 } };
 }
 
-async function clientOnline<Ctx, Step extends RoleStep>(t: Transport, side: ClientSide<Ctx, Step>, states: Map<number, unknown[]>, img: number, x: Float64Array, recv: ReceiveOptions) {
+async function clientOnline<Ctx, Step extends RoleStep>(
+  t: Transport,
+  side: ClientSide<Ctx, Step>,
+  states: Map<number, unknown[]>,
+  img: number,
+  x: Float64Array,
+  recv: ReceiveOptions,
+) {
   const t0 = performance.now();
   const snap = { ...t.stats };
   let share: Float64Array = x;
@@ -258,11 +339,22 @@ async function clientOnline<Ctx, Step extends RoleStep>(t: Transport, side: Clie
   const serverShare = bytesToF64(res.share, share.length);
   const logits = side.reconstruct ? side.reconstruct(share, serverShare) : share.map((v, i) => v + serverShare[i]!);
   const sent = t.stats.messagesSent - snap.messagesSent;
-  return { logits, tally: { ...traffic(t, snap), wallMs: performance.now() - t0, serverMs: res.serverMs, rounds: sent } };
+  return {
+    logits,
+    tally: { ...traffic(t, snap), wallMs: performance.now() - t0, serverMs: res.serverMs, rounds: sent },
+  };
 }
 
-/** Serve one session of `scheme` whose hello has been read. Resolves at 'bye'; on error tells the client, then rethrows. */
-export async function runServerRole<Ctx, Step extends RoleStep>(t: Transport, model: Model, hello: Hello, scheme: ServerScheme<Ctx, Step>, opts: ServerRoleOptions = {}): Promise<ServerSessionSummary> {
+/**
+ * Serve one session of `scheme` whose hello has been read. Resolves at 'bye'; on error tells the client, then rethrows.
+ */
+export async function runServerRole<Ctx, Step extends RoleStep>(
+  t: Transport,
+  model: Model,
+  hello: Hello,
+  scheme: ServerScheme<Ctx, Step>,
+  opts: ServerRoleOptions = {},
+): Promise<ServerSessionSummary> {
   const recv: ReceiveOptions = { timeoutMs: opts.receiveTimeoutMs ?? 10 * 60_000 };
   let maxBatch = Math.min(opts.maxBatch ?? 256, MAX_BATCH);
   let side: SessionSide<Ctx, Step> | undefined;
@@ -270,10 +362,16 @@ export async function runServerRole<Ctx, Step extends RoleStep>(t: Transport, mo
     const prep = scheme.prepare(model, hello);
     // a scheme whose offline material per image is large (garbled circuits) caps the batch
     maxBatch = Math.min(maxBatch, prep.maxBatch ?? maxBatch);
-    t.send({ tag: TAG.arch, header: { architecture: prep.architecture, masks: prep.masks, provider: prep.provider, maxBatch }, blobs: [] });
+    t.send({
+      tag: TAG.arch,
+      header: { architecture: prep.architecture, masks: prep.masks, provider: prep.provider, maxBatch },
+      blobs: [],
+    });
     const setup = await receive(t, TAG.setup, recv);
     side = await prep.create(setup.blobs);
-    let images = 0, preprocessingMs = 0, onlineMs = 0;
+    let images = 0,
+      preprocessingMs = 0,
+      onlineMs = 0;
     for (;;) {
       const msg = await receive(t, [TAG.batch, TAG.bye], recv);
       if (msg.tag === TAG.bye) break;
@@ -304,7 +402,13 @@ export async function runServerRole<Ctx, Step extends RoleStep>(t: Transport, mo
 }
 
 /** Online stage for one image, server side; returns the server's compute time in ms (waiting excluded). */
-async function serverOnline<Ctx, Step extends RoleStep>(t: Transport, side: SessionSide<Ctx, Step>, states: Map<number, unknown[]>, img: number, recv: ReceiveOptions): Promise<number> {
+async function serverOnline<Ctx, Step extends RoleStep>(
+  t: Transport,
+  side: SessionSide<Ctx, Step>,
+  states: Map<number, unknown[]>,
+  img: number,
+  recv: ReceiveOptions,
+): Promise<number> {
   let share: Float64Array | undefined;
   let waitMs = 0;
   const t0 = performance.now();
@@ -317,7 +421,11 @@ async function serverOnline<Ctx, Step extends RoleStep>(t: Transport, side: Sess
       send: io.send,
       expect: async (tag, blobs) => {
         const w = performance.now();
-        try { return await io.expect(tag, blobs); } finally { waitMs += performance.now() - w; }
+        try {
+          return await io.expect(tag, blobs);
+        } finally {
+          waitMs += performance.now() - w;
+        }
       },
     };
     share = await proto.onlineServer(side.ctx, step, st, share, timed);

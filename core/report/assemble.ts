@@ -8,7 +8,12 @@ import type { BenchReport, BenchRun, InferenceReport } from './types.ts';
 
 /** What a machine record says when the run's machine is not known (e.g. a lone `infer --json`). */
 export const UNKNOWN_MACHINE: BenchReport['machine'] = {
-  platform: 'unknown', arch: 'unknown', cpus: 0, cpuModel: 'unknown', memoryBytes: 0, node: 'unknown',
+  platform: 'unknown',
+  arch: 'unknown',
+  cpus: 0,
+  cpuModel: 'unknown',
+  memoryBytes: 0,
+  node: 'unknown',
 };
 
 export interface AssembleOptions {

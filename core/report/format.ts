@@ -72,8 +72,12 @@ export function formatSeed(seed: number | undefined | null): string {
 
 /** One line about the machine: "Intel Xeon … (2 cores), linux x64, 23.4 GiB, Node v22.23.0", or "not recorded". */
 export function formatMachine(m: BenchReport['machine']): string {
-  if (m.cpus === 0 && m.cpuModel === 'unknown' && m.node === 'unknown') return 'not recorded (a single inference report carries no machine)';
-  const parts = [`${m.cpuModel === 'unknown' ? 'unknown CPU' : m.cpuModel} (${m.cpus > 0 ? `${m.cpus} logical cores` : 'cores unknown'})`];
+  if (m.cpus === 0 && m.cpuModel === 'unknown' && m.node === 'unknown')
+    return 'not recorded (a single inference report carries no machine)';
+  const parts = [
+    `${m.cpuModel === 'unknown' ? 'unknown CPU' : m.cpuModel} ` +
+      `(${m.cpus > 0 ? `${m.cpus} logical cores` : 'cores unknown'})`,
+  ];
   parts.push(`${m.platform} ${m.arch}`);
   if (m.memoryBytes > 0) parts.push(formatBytes(m.memoryBytes));
   parts.push(`Node ${m.node}`);

@@ -53,7 +53,12 @@ footer { margin-top: 36px; color: var(--muted); font-size: 12px; }
 `;
 
 /** Colours shared by the tables' swatches and the charts: one per scheme, one per stage. */
-export const SCHEME_COLORS: Record<string, string> = { merged: '#2563eb', unmerged: '#d97706', gazelle: '#059669', cryptonets: '#dc2626' };
+export const SCHEME_COLORS: Record<string, string> = {
+  merged: '#2563eb',
+  unmerged: '#d97706',
+  gazelle: '#059669',
+  cryptonets: '#dc2626',
+};
 
 export const CHART_SCRIPT = `
 (function () {

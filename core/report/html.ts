@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PpnnError } from '../errors.ts';
-import { formatBytes, formatCount, formatMachine, formatMs, formatNumber, formatRatio, formatSeed, formatSpread, NA } from './format.ts';
+import {
+  formatBytes,
+  formatCount,
+  formatMachine,
+  formatMs,
+  formatNumber,
+  formatRatio,
+  formatSeed,
+  formatSpread,
+  NA,
+} from './format.ts';
 import { CHART_SCRIPT, REPORT_CSS, SCHEME_COLORS } from './html-page.ts';
 import { perImageCost } from './ratios.ts';
 import type { BenchReport, InferenceReport, LayerLevelTrace, ReportStageName, StageMetrics } from './types.ts';
@@ -35,7 +45,10 @@ export function loadChartJsSource(): string {
     const entry = createRequire(import.meta.url).resolve('chart.js');
     chartJsCache = readFileSync(join(dirname(entry), 'chart.umd.js'), 'utf8');
   } catch (e) {
-    throw new PpnnError('INTERNAL', `cannot read Chart.js to inline into report.html (${(e as Error).message}); is the chart.js package installed?`);
+    throw new PpnnError(
+      'INTERNAL',
+      `cannot read Chart.js to inline into report.html (${(e as Error).message}); is the chart.js package installed?`,
+    );
   }
   return chartJsCache;
 }
@@ -55,12 +68,18 @@ function ratioCell(r: number | undefined): string {
 
 /** The run's label with its scheme's colour swatch. */
 function schemeCell(r: Pick<InferenceReport, 'scheme' | 'label'>): string {
-  return `<td><span class="scheme" style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</td>`;
+  return (
+    `<td><span class="scheme" ` +
+    `style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</td>`
+  );
 }
 
 /** `textColumns`: indexes of left-aligned (text) columns besides the first. */
 function table(head: readonly string[], rows: readonly string[], textColumns: readonly number[] = []): string {
-  return `<div class="scroll"><table><thead><tr>${head.map((h, i) => `<th${textColumns.includes(i) ? ' class="text"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r}</tr>`).join('')}</tbody></table></div>`;
+  return (
+    `<div ` +
+    `class="scroll"><table><thead><tr>${head.map((h, i) => `<th${textColumns.includes(i) ? ' ' + 'class="text"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r}</tr>`).join('')}</tbody></table></div>`
+  );
 }
 
 /** The level trace shown for a scheme: preprocessing's, else online's (gazelle runs HE online). */
@@ -74,15 +93,42 @@ function summaryTable(report: BenchReport): string {
   const rows = report.schemes.map((r) => {
     const setup = r.stages.setup;
     const c = perImageCost(r);
-    return `${schemeCell(r)}<td>${formatCount(r.images)}</td><td>${pct(r.accuracy)}</td><td>${pct(r.plaintextAccuracy)}</td><td>${pct(r.agreement)}</td>`
-      + `<td>${r.maxLogitError.toExponential(2)}</td><td>${formatMs(c.onlineMs)}</td><td>${formatBytes(c.onlineBytes)}</td>`
-      + `<td>${formatCount(r.stages.online.rounds)}</td><td>${formatMs(c.preprocessingMs)}</td><td>${formatBytes(c.preprocessingBytes)}</td>`
-      + `<td>${setup ? formatMs(setup.wallMs) : NA}</td><td>${setup ? formatBytes(setup.bytesClientToServer + setup.bytesServerToClient) : NA}</td>`
-      + `<td>${formatMs(c.totalMs)}</td><td>${r.repeats ? formatSpread(r.repeats.onlineMs) : NA}</td>`;
+    return (
+      `${schemeCell(r)}<td>${formatCount(r.images)}</td><td>${pct(r.accuracy)}</td><td>${pct(r.plaintextAccuracy)}</td><td>${pct(r.agreement)}</td>` +
+      `<td>${r.maxLogitError.toExponential(2)}</td><td>${formatMs(c.onlineMs)}</td><td>${formatBytes(c.onlineBytes)}</td>` +
+      `<td>${formatCount(r.stages.online.rounds)}</td><td>${formatMs(c.preprocessingMs)}</td><td>${formatBytes(c.preprocessingBytes)}</td>` +
+      `<td>${setup ? formatMs(setup.wallMs) : NA}</td><td>${setup ? formatBytes(setup.bytesClientToServer + setup.bytesServerToClient) : NA}</td>` +
+      `<td>${formatMs(c.totalMs)}</td><td>${r.repeats ? formatSpread(r.repeats.onlineMs) : NA}</td>`
+    );
   });
-  const mixed = report.mixedImages ? ` <strong>Image counts differ between runs (${[...new Set(report.schemes.map((r) => r.images))].join(', ')}):</strong> compare per-image figures only.` : '';
-  return table(['run', 'images', 'accuracy', 'plaintext acc.', 'agreement', 'max |logit err|', 'online / image', 'online bytes / image', 'online rounds', 'preproc. / image', 'preproc. bytes / image', 'key setup (once)', 'setup bytes (once)', 'total / image', 'online / image over repeats (min – median – max)'], rows)
-    + `<p class="note">Per-image figures are medians over the run's images (for a repeated scheme, the median over its repeats; the other tables show its median run). Key setup is paid once per session, not per image; "total / image" spreads it and merging over the images.${mixed}</p>`;
+  const mixed = report.mixedImages
+    ? ` <strong>Image counts differ between runs ` +
+      `(${[...new Set(report.schemes.map((r) => r.images))].join(', ')}):</strong> compare per-image figures only.`
+    : '';
+  return (
+    table(
+      [
+        'run',
+        'images',
+        'accuracy',
+        'plaintext acc.',
+        'agreement',
+        'max |logit err|',
+        'online / image',
+        'online bytes / image',
+        'online rounds',
+        'preproc. / image',
+        'preproc. bytes / image',
+        'key setup (once)',
+        'setup bytes (once)',
+        'total / image',
+        'online / image over repeats (min – median – max)',
+      ],
+      rows,
+    ) +
+    (`<p class="note">Per-image figures are medians over the run's images (for a repeated scheme, the median over ` +
+      `its repeats; the other tables show its median run). Key setup is paid once per session, not per image; "total / image" spreads it and merging over the images.${mixed}</p>`)
+  );
 }
 
 function ratiosTable(report: BenchReport): string {
@@ -90,42 +136,119 @@ function ratiosTable(report: BenchReport): string {
   if (!baseline) return '<p class="note">No baseline run in this report, so no ratios.</p>';
   const rows = report.schemes.map((r) => {
     const q = report.ratios[r.label ?? ''];
-    return schemeCell(r) + [q?.onlineMs, q?.onlineBytes, q?.onlineRounds, q?.preprocessingMs, q?.preprocessingBytes, q?.totalMs].map(ratioCell).join('');
+    return (
+      schemeCell(r) +
+      [q?.onlineMs, q?.onlineBytes, q?.onlineRounds, q?.preprocessingMs, q?.preprocessingBytes, q?.totalMs]
+        .map(ratioCell)
+        .join('')
+    );
   });
-  return table(['run', 'online time', 'online bytes', 'online rounds', 'preproc. time', 'preproc. bytes', 'total time'], rows)
-    + `<p class="note">Per-image figures divided by the baseline run <strong>${esc(report.baseline)}</strong> (1.00×; choose another with <code>ppnn bench --baseline LABEL</code>): below 1× (green) is cheaper, above (red) dearer. Times are per-image medians (over repeats when repeated), rounds per image; total time per image includes the one-off merging and key setup spread over the run's images.</p>`;
+  return (
+    table(
+      ['run', 'online time', 'online bytes', 'online rounds', 'preproc. time', 'preproc. bytes', 'total time'],
+      rows,
+    ) +
+    (`<p class="note">Per-image figures divided by the baseline run <strong>${esc(report.baseline)}</strong> (1.00×; ` +
+      `choose another with <code>ppnn bench --baseline LABEL</code>): below 1× (green) is cheaper, above (red) dearer. Times are per-image medians (over repeats when repeated), rounds per image; total time per image includes the one-off merging and key setup spread over the run's images.</p>`)
+  );
 }
 
 function stageCells(s: StageMetrics | undefined): string {
   if (!s) return Array.from({ length: 8 }, () => `<td>${NA}</td>`).join('');
-  return `<td>${formatNumber(s.wallMs)}</td><td>${formatNumber(s.clientMs)}</td><td>${formatNumber(s.serverMs)}</td>`
-    + `<td>${formatBytes(s.bytesClientToServer)}</td><td>${formatBytes(s.bytesServerToClient)}</td><td>${formatCount(s.messages)}</td><td>${formatCount(s.rounds)}</td><td>${s.peakRssBytes === undefined ? NA : formatBytes(s.peakRssBytes)}</td>`;
+  return (
+    `<td>${formatNumber(s.wallMs)}</td><td>${formatNumber(s.clientMs)}</td><td>${formatNumber(s.serverMs)}</td>` +
+    `<td>${formatBytes(s.bytesClientToServer)}</td><td>${formatBytes(s.bytesServerToClient)}</td><td>${formatCount(s.messages)}</td><td>${formatCount(s.rounds)}</td><td>${s.peakRssBytes === undefined ? NA : formatBytes(s.peakRssBytes)}</td>`
+  );
 }
 
 function stagesTable(report: BenchReport): string {
-  const rows = report.schemes.flatMap((r) => STAGES.filter((st) => st !== 'setup' || r.stages.setup).map((st) => `${schemeCell(r)}<td class="text">${st}</td>${stageCells(stageOf(r, st))}`));
-  return table(['run', 'stage', 'wall ms', 'client ms', 'server ms', 'client→server', 'server→client', 'messages', 'rounds', 'peak RSS'], rows, [1])
-    + '<p class="note">Whole-run figures (all images of one run). Preprocessing here divided by the images matches the per-image preprocessing of the summary (up to the median of uneven batches); setup is listed once.</p>';
+  const rows = report.schemes.flatMap((r) =>
+    STAGES.filter((st) => st !== 'setup' || r.stages.setup).map(
+      (st) => `${schemeCell(r)}<td class="text">${st}</td>${stageCells(stageOf(r, st))}`,
+    ),
+  );
+  return (
+    table(
+      [
+        'run',
+        'stage',
+        'wall ms',
+        'client ms',
+        'server ms',
+        'client→server',
+        'server→client',
+        'messages',
+        'rounds',
+        'peak RSS',
+      ],
+      rows,
+      [1],
+    ) +
+    ('<p class="note">Whole-run figures (all images of one run). Preprocessing here divided by the images matches ' +
+      'the per-image preprocessing of the summary (up to the median of uneven batches); setup is listed once.</p>')
+  );
 }
 
 function heTable(report: BenchReport): string {
-  const rows = report.schemes.flatMap((r) => STAGES.flatMap((st) => {
-    const he = stageOf(r, st)?.he;
-    if (!he) return [];
-    return [`${schemeCell(r)}<td class="text">${st}</td>` + [he.encryptions, he.decryptions, he.ctPtMul, he.ctCtMul, he.rotations, he.additions, he.rescales, he.modSwitches, he.relinearizations].map((n) => `<td>${formatCount(n)}</td>`).join('')];
-  }));
+  const rows = report.schemes.flatMap((r) =>
+    STAGES.flatMap((st) => {
+      const he = stageOf(r, st)?.he;
+      if (!he) return [];
+      return [
+        `${schemeCell(r)}<td class="text">${st}</td>` +
+          [
+            he.encryptions,
+            he.decryptions,
+            he.ctPtMul,
+            he.ctCtMul,
+            he.rotations,
+            he.additions,
+            he.rescales,
+            he.modSwitches,
+            he.relinearizations,
+          ]
+            .map((n) => `<td>${formatCount(n)}</td>`)
+            .join(''),
+      ];
+    }),
+  );
   if (rows.length === 0) return '<p class="note">No HE operation counts recorded.</p>';
-  return table(['scheme', 'stage', 'encrypt', 'decrypt', 'ct×pt mul', 'ct×ct mul', 'rotations', 'additions', 'rescales', 'mod switches', 'relin.'], rows, [1]);
+  return table(
+    [
+      'scheme',
+      'stage',
+      'encrypt',
+      'decrypt',
+      'ct×pt mul',
+      'ct×ct mul',
+      'rotations',
+      'additions',
+      'rescales',
+      'mod switches',
+      'relin.',
+    ],
+    rows,
+    [1],
+  );
 }
 
 function levelTables(report: BenchReport): string {
   const blocks = report.schemes.flatMap((r) => {
     const trace = levelTraceOf(r);
     if (trace.length === 0) return [];
-    const rows = trace.map((l, i) => `<td>${i + 1}</td><td class="text">${esc(l.layer)}</td><td>${formatCount(l.levelsUsed)}</td><td class="text">${esc(compactLevels(l.levels))}</td><td>${formatCount(l.ciphertexts)}</td><td>${formatBytes(l.bytes)}</td>`);
-    return [`<div><h3><span class="scheme" style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</h3>${table(['#', 'layer', 'levels used', 'levels left', 'ciphertexts', 'size'], rows, [1, 3])}</div>`];
+    const rows = trace.map(
+      (l, i) =>
+        `<td>${i + 1}</td><td class="text">${esc(l.layer)}</td><td>${formatCount(l.levelsUsed)}</td><td ` +
+        `class="text">${esc(compactLevels(l.levels))}</td><td>${formatCount(l.ciphertexts)}</td><td>${formatBytes(l.bytes)}</td>`,
+    );
+    return [
+      `<div><h3><span class="scheme" ` +
+        `style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</h3>${table(['#', 'layer', 'levels used', 'levels left', 'ciphertexts', 'size'], rows, [1, 3])}</div>`,
+    ];
   });
-  return blocks.length ? `<div class="levels">${blocks.join('')}</div>` : '<p class="note">No ciphertext level trace recorded.</p>';
+  return blocks.length
+    ? `<div class="levels">${blocks.join('')}</div>`
+    : '<p class="note">No ciphertext level trace recorded.</p>';
 }
 
 /** "3, 3, 3, 3" → "3 ×4": a layer's ciphertexts usually share one level. */
@@ -137,42 +260,74 @@ function compactLevels(levels: readonly number[]): string {
 
 function setupTables(report: BenchReport): string {
   const m = report.machine;
-  const kv = (pairs: [string, string][]): string => `<table class="kv"><tbody>${pairs.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="text">${esc(v)}</td></tr>`).join('')}</tbody></table>`;
+  const kv = (pairs: [string, string][]): string =>
+    `<table ` +
+    `class="kv"><tbody>${pairs.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="text">${esc(v)}</td></tr>`).join('')}</tbody></table>`;
   const run = kv([
-    ['created', report.createdAt], ['model', report.model], ['dataset', report.dataset], ['images', String(report.images)],
-    ['repeats', String(report.repeat)], ['seed', formatSeed(report.seed)], ['baseline', report.baseline],
+    ['created', report.createdAt],
+    ['model', report.model],
+    ['dataset', report.dataset],
+    ['images', String(report.images)],
+    ['repeats', String(report.repeat)],
+    ['seed', formatSeed(report.seed)],
+    ['baseline', report.baseline],
   ]);
   const machine = kv([
     ['machine', formatMachine(m)],
     ...Object.entries(report.versions).map(([k, v]): [string, string] => [k, v]),
   ]);
-  const ckksRows = report.schemes.map((r) => schemeCell(r)
-    + (r.ckks ? `<td>${r.ckks.polyModulusDegree}</td><td class="text">[${r.ckks.coeffModulusBits.join(', ')}] = ${r.ckks.coeffModulusBits.reduce((a, b) => a + b, 0)} bits</td><td>2^${r.ckks.scaleBits}</td><td>${r.ckks.slots}</td>` : `<td>${NA}</td><td class="text">no HE parameters recorded</td><td>${NA}</td><td>${NA}</td>`)
-    + `<td>${esc(formatSeed(r.seed))}</td><td class="text">${r.masks ? `${r.masks.inputHidingBits} / ${r.masks.shareHidingBits} bits` : NA}</td><td class="text">${esc(r.server ?? 'local')}</td>`);
-  return `<div class="charts"><div><h3>Run</h3>${run}</div><div><h3>Machine and versions</h3>${machine}</div></div>`
-    + `<h3>CKKS parameters, seeds and masking per scheme</h3>${table(['scheme', 'N', 'coefficient modulus (bits)', 'scale', 'slots', 'seed', 'hiding input / share', 'server'], ckksRows, [2, 6, 7])}`;
+  const ckksRows = report.schemes.map(
+    (r) =>
+      schemeCell(r) +
+      (r.ckks
+        ? `<td>${r.ckks.polyModulusDegree}</td><td class="text">[${r.ckks.coeffModulusBits.join(', ')}] = ` +
+          `${r.ckks.coeffModulusBits.reduce((a, b) => a + b, 0)} bits</td><td>2^${r.ckks.scaleBits}</td><td>${r.ckks.slots}</td>`
+        : `<td>${NA}</td><td class="text">no HE parameters recorded</td><td>${NA}</td><td>${NA}</td>`) +
+      (`<td>${esc(formatSeed(r.seed))}</td><td ` +
+        `class="text">${r.masks ? `${r.masks.inputHidingBits} / ` + `${r.masks.shareHidingBits} bits` : NA}</td><td class="text">${esc(r.server ?? 'local')}</td>`),
+  );
+  return (
+    `<div class="charts"><div><h3>Run</h3>${run}</div><div><h3>Machine and versions</h3>${machine}</div></div>` +
+    (`<h3>CKKS parameters, seeds and masking per ` +
+      `scheme</h3>${table(['scheme', 'N', 'coefficient modulus (bits)', 'scale', 'slots', 'seed', 'hiding input / share', 'server'], ckksRows, [2, 6, 7])}`)
+  );
 }
 
 function runsTable(report: BenchReport): string {
   if (report.runs.length === 0) return '';
-  const rows = report.runs.map((r, i) => `<td>${i + 1}</td>${schemeCell(r)}<td>${r.repeat + 1}</td><td>${formatMs(r.perImageOnlineMs)}</td><td>${formatMs(r.perImagePreprocessingMs)}</td><td>${formatMs(r.perImageTotalMs)}</td><td>${formatNumber(r.onlineMs)}</td><td>${formatNumber(r.preprocessingMs)}</td><td>${formatNumber(r.wallMs)}</td>`);
-  return `<details${report.repeat > 1 ? ' open' : ''}><summary>${report.runs.length} individual runs, in the order they ran</summary>${table(['#', 'run', 'repeat', 'online / image', 'preproc. / image', 'total / image', 'online ms (run)', 'preproc. ms (run)', 'wall ms (run)'], rows)}</details>`;
+  const rows = report.runs.map(
+    (r, i) =>
+      `<td>${i + 1}</td>${schemeCell(r)}<td>${r.repeat + 1}</td><td>${formatMs(r.perImageOnlineMs)}</td><td>${formatMs(r.perImagePreprocessingMs)}</td><td>${formatMs(r.perImageTotalMs)}</td><td>${formatNumber(r.onlineMs)}</td><td>${formatNumber(r.preprocessingMs)}</td><td>${formatNumber(r.wallMs)}</td>`,
+  );
+  return (
+    `<details${report.repeat > 1 ? ' open' : ''}><summary>${report.runs.length} individual runs, in the order ` +
+    `they ran</summary>${table(['#', 'run', 'repeat', 'online / image', 'preproc. / image', 'total / image', 'online ms (run)', 'preproc. ms (run)', 'wall ms (run)'], rows)}</details>`
+  );
 }
 
 /** "10 images · 2 runs (merged · local · 10 images, …)", or the image counts when they differ. */
 function runsLine(report: BenchReport): string {
   const counts = [...new Set(report.schemes.map((r) => r.images))];
   const images = counts.length > 1 ? `mixed image counts (${counts.join(', ')})` : `${counts[0]} images`;
-  return `${images} · ${report.schemes.length} run${report.schemes.length === 1 ? '' : 's'} (${report.schemes.map((r) => esc(r.label ?? r.scheme)).join(', ')})`;
+  return (
+    `${images} · ${report.schemes.length} run${report.schemes.length === 1 ? '' : 's'} ` +
+    `(${report.schemes.map((r) => esc(r.label ?? r.scheme)).join(', ')})`
+  );
 }
 
 function chartCard(id: string, title: string, note: string): string {
-  return `<div class="card"><h3>${title}</h3><p class="note">${note}</p><div class="box"><canvas id="${id}" role="img" aria-label="${esc(title)}"></canvas></div></div>`;
+  return (
+    `<div class="card"><h3>${title}</h3><p class="note">${note}</p><div class="box"><canvas id="${id}" ` +
+    `role="img" aria-label="${esc(title)}"></canvas></div></div>`
+  );
 }
 
 /** JSON for a `<script type="application/json">`: `<` escaped so no `</script>` can end it early. */
 function embedJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 /**
@@ -182,8 +337,10 @@ function embedJson(value: unknown): string {
  * Pure apart from that one cached file read. Throws TypeError when `report` has no schemes.
  */
 export function reportToHtml(report: BenchReport, options: { chartJs?: string } = {}): string {
-  if (typeof report !== 'object' || report === null || !Array.isArray(report.schemes)) throw new TypeError('reportToHtml: report must be a BenchReport with a schemes array');
-  // A `</script` inside the library would end its tag early; it can only occur in strings or regexes, where `<\/` means the same.
+  if (typeof report !== 'object' || report === null || !Array.isArray(report.schemes))
+    throw new TypeError('reportToHtml: report must be a BenchReport with a schemes array');
+  // A `</script` inside the library would end its tag early; it can only occur in strings or regexes, where `<\/` means
+  // the same.
   const chartJs = (options.chartJs ?? loadChartJsSource()).replace(/<\/script/gi, '<\\/script');
   const hasLevels = report.schemes.some((r) => levelTraceOf(r).length > 0);
   const title = `PPNN benchmark — ${report.model} on ${report.dataset}`;
@@ -191,7 +348,11 @@ export function reportToHtml(report: BenchReport, options: { chartJs?: string } 
     chartCard('chart-time', 'Wall time per stage', 'Total over all images of one run (median of repeats).'),
     chartCard('chart-bytes', 'Bytes per stage and direction', 'Solid: client→server; light: server→client.'),
     hasLevels
-      ? chartCard('chart-levels', 'Ciphertext levels per layer', 'Modulus-chain primes left after each layer: one prime is spent per rescale.')
+      ? chartCard(
+          'chart-levels',
+          'Ciphertext levels per layer',
+          'Modulus-chain primes left after each layer: one prime is spent per rescale.',
+        )
       : '<div class="card"><h3>Ciphertext levels per layer</h3><p class="note">No level trace in this report.</p></div>',
     chartCard('chart-quality', 'Accuracy and agreement', 'Agreement: same top-1 class as the plaintext network.'),
   ].join('');

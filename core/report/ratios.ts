@@ -107,7 +107,10 @@ export function chooseBaseline(reports: readonly InferenceReport[], wanted?: str
   const labelled = reports.every((r) => r.label !== undefined) ? reports : labelReports(reports);
   if (wanted !== undefined) {
     const hit = labelled.find((r) => r.label === wanted) ?? labelled.find((r) => r.scheme === wanted);
-    if (!hit) throw new RangeError(`baseline '${wanted}' is none of the runs: ${labelled.map((r) => `'${r.label}'`).join(', ')}`);
+    if (!hit)
+      throw new RangeError(
+        `baseline '${wanted}' is none of the runs: ${labelled.map((r) => `'${r.label}'`).join(', ')}`,
+      );
     return hit.label;
   }
   return (labelled.find((r) => r.scheme === 'merged') ?? labelled[0])?.label;
@@ -119,10 +122,15 @@ export function chooseBaseline(reports: readonly InferenceReport[], wanted?: str
  * reports. Throws TypeError when `reports` is not an array or lacks labels, RangeError
  * when `baseline` is not one of the labels.
  */
-export function computeRatios(reports: readonly InferenceReport[], baseline: string | undefined): Record<string, SchemeRatios> {
-  if (!Array.isArray(reports as unknown)) throw new TypeError('computeRatios: reports must be an array of InferenceReport');
+export function computeRatios(
+  reports: readonly InferenceReport[],
+  baseline: string | undefined,
+): Record<string, SchemeRatios> {
+  if (!Array.isArray(reports as unknown))
+    throw new TypeError('computeRatios: reports must be an array of InferenceReport');
   if (reports.length === 0 || baseline === undefined) return {};
-  if (reports.some((r) => r.label === undefined)) throw new TypeError('computeRatios: label the reports first (labelReports)');
+  if (reports.some((r) => r.label === undefined))
+    throw new TypeError('computeRatios: label the reports first (labelReports)');
   const base = reports.find((r) => r.label === baseline);
   if (!base) throw new RangeError(`computeRatios: baseline '${baseline}' is not one of the reports`);
   const b = perImageCost(base);

@@ -29,7 +29,9 @@ function isObject(v: unknown): v is Json {
 /** Field checks: each throws REPORT_INVALID naming the dotted path of the offending field. */
 class FieldChecker {
   readonly source: string;
-  constructor(source: string) { this.source = source; }
+  constructor(source: string) {
+    this.source = source;
+  }
 
   object(v: unknown, path: string): Json {
     if (!isObject(v)) throw invalid(this.source, `field '${path}' must be an object`);
@@ -37,7 +39,11 @@ class FieldChecker {
   }
   number(o: Json, key: string, path: string): void {
     const v = o[key];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(this.source, `field '${path}.${key}' must be a finite number, got ${JSON.stringify(v) ?? 'nothing'}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw invalid(
+        this.source,
+        `field '${path}.${key}' must be a finite number, got ${JSON.stringify(v) ?? 'nothing'}`,
+      );
   }
   string(o: Json, key: string, path: string): void {
     if (typeof o[key] !== 'string') throw invalid(this.source, `field '${path}.${key}' must be a string`);
@@ -48,19 +54,42 @@ class FieldChecker {
     return v;
   }
   scheme(o: Json, key: string, path: string): void {
-    if (typeof o[key] !== 'string' || !SCHEME_ID_PATTERN.test(o[key])) throw invalid(this.source, `field '${path}.${key}' must be a scheme id, got ${JSON.stringify(o[key]) ?? 'nothing'}`);
+    if (typeof o[key] !== 'string' || !SCHEME_ID_PATTERN.test(o[key]))
+      throw invalid(
+        this.source,
+        `field '${path}.${key}' must be a scheme id, got ${JSON.stringify(o[key]) ?? 'nothing'}`,
+      );
   }
 }
 
-const STAGE_NUMBERS = ['wallMs', 'clientMs', 'serverMs', 'bytesClientToServer', 'bytesServerToClient', 'messages', 'rounds'] as const;
+const STAGE_NUMBERS = [
+  'wallMs',
+  'clientMs',
+  'serverMs',
+  'bytesClientToServer',
+  'bytesServerToClient',
+  'messages',
+  'rounds',
+] as const;
 const INFERENCE_NUMBERS = ['images', 'accuracy', 'plaintextAccuracy', 'agreement', 'maxLogitError', 'seed'] as const;
 const PER_IMAGE_NUMBERS = ['onlineMs', 'onlineBytes', 'preprocessingMs', 'preprocessingBytes'] as const;
-const RATIO_FIELDS = ['onlineMs', 'onlineBytes', 'onlineRounds', 'preprocessingMs', 'preprocessingBytes', 'totalMs'] as const;
+const RATIO_FIELDS = [
+  'onlineMs',
+  'onlineBytes',
+  'onlineRounds',
+  'preprocessingMs',
+  'preprocessingBytes',
+  'totalMs',
+] as const;
 
 function checkInference(c: FieldChecker, v: unknown, path: string): InferenceReport {
   const r = c.object(v, path);
   if (r.formatVersion !== 1) {
-    throw invalid(c.source, `${path} has inference report format version ${JSON.stringify(r.formatVersion) ?? '(none)'}, not supported by this build (reads 1)`);
+    throw invalid(
+      c.source,
+      `${path} has inference report format version ${JSON.stringify(r.formatVersion) ?? '(none)'}, not supported by ` +
+        `this build (reads 1)`,
+    );
   }
   c.scheme(r, 'scheme', path);
   c.string(r, 'model', path);
@@ -78,7 +107,8 @@ function checkInference(c: FieldChecker, v: unknown, path: string): InferenceRep
         const layer = c.object(l, lp);
         c.string(layer, 'layer', lp);
         c.number(layer, 'levelsUsed', lp);
-        if (!c.array(layer, 'levels', lp).every((x) => typeof x === 'number')) throw invalid(c.source, `field '${lp}.levels' must hold numbers`);
+        if (!c.array(layer, 'levels', lp).every((x) => typeof x === 'number'))
+          throw invalid(c.source, `field '${lp}.levels' must hold numbers`);
       });
     }
   }
@@ -113,7 +143,11 @@ function checkRatios(c: FieldChecker, v: unknown, labels: ReadonlySet<string>): 
 function checkBench(c: FieldChecker, o: Json): BenchReport {
   if (!READABLE_VERSIONS.includes(o.version)) {
     if (typeof o.version === 'number' || typeof o.version === 'string') {
-      throw invalid(c.source, `report format version ${String(o.version)} is not supported by this build (reads ${READABLE_VERSIONS.join(' and ')})`);
+      throw invalid(
+        c.source,
+        `report format version ${String(o.version)} is not supported by this build (reads ` +
+          `${READABLE_VERSIONS.join(' and ')})`,
+      );
     }
     throw invalid(c.source, "field 'version' is missing or not a number");
   }
@@ -136,11 +170,13 @@ function checkBench(c: FieldChecker, o: Json): BenchReport {
   const labels = new Set<string>();
   (o.schemes as Json[]).forEach((s, i) => {
     c.string(s, 'label', `schemes[${i}]`);
-    if (labels.has(s.label as string)) throw invalid(c.source, `field 'schemes[${i}].label' repeats '${String(s.label)}': labels must be unique`);
+    if (labels.has(s.label as string))
+      throw invalid(c.source, `field 'schemes[${i}].label' repeats '${String(s.label)}': labels must be unique`);
     labels.add(s.label as string);
   });
   c.string(o, 'baseline', 'report');
-  if (!labels.has(o.baseline as string)) throw invalid(c.source, `field 'report.baseline' ('${String(o.baseline)}') is not the label of a run`);
+  if (!labels.has(o.baseline as string))
+    throw invalid(c.source, `field 'report.baseline' ('${String(o.baseline)}') is not the label of a run`);
   checkRatios(c, o.ratios, labels);
   return o as unknown as BenchReport;
 }
@@ -151,7 +187,13 @@ function checkBench(c: FieldChecker, o: Json): BenchReport {
  */
 function upgradeV1(o: Omit<BenchReport, 'version'>): BenchReport {
   return assembleReport(o.schemes, {
-    createdAt: o.createdAt, command: o.command, machine: o.machine, versions: o.versions, repeat: o.repeat, seed: o.seed, runs: o.runs,
+    createdAt: o.createdAt,
+    command: o.command,
+    machine: o.machine,
+    versions: o.versions,
+    repeat: o.repeat,
+    seed: o.seed,
+    runs: o.runs,
   });
 }
 
@@ -163,7 +205,9 @@ function upgradeV1(o: Omit<BenchReport, 'version'>): BenchReport {
  */
 export function benchReportFromInference(r: InferenceReport, createdAt = 'unknown'): BenchReport {
   return assembleReport([r], {
-    createdAt, command: 'unknown (single inference report, e.g. ppnn infer --json)', machine: UNKNOWN_MACHINE,
+    createdAt,
+    command: 'unknown (single inference report, e.g. ppnn infer --json)',
+    machine: UNKNOWN_MACHINE,
   });
 }
 
@@ -188,7 +232,11 @@ export function parseReport(text: string, source = 'report.json', createdAt?: st
   if (value.format === undefined && 'formatVersion' in value && 'scheme' in value) {
     return benchReportFromInference(checkInference(c, value, 'report'), createdAt);
   }
-  throw invalid(source, `field 'format' must be 'ppnn-bench-report' (or the file a single 'ppnn infer --json' report), got ${JSON.stringify(value.format) ?? 'nothing'}`);
+  throw invalid(
+    source,
+    `field 'format' must be 'ppnn-bench-report' (or the file a single 'ppnn infer --json' report), got ` +
+      `${JSON.stringify(value.format) ?? 'nothing'}`,
+  );
 }
 
 /**
@@ -196,14 +244,18 @@ export function parseReport(text: string, source = 'report.json', createdAt?: st
  * `parseReport`). Throws FILE_NOT_FOUND when there is no such file, REPORT_INVALID otherwise.
  */
 export function readReport(dirOrFile: string): BenchReport {
-  if (typeof dirOrFile !== 'string' || dirOrFile === '') throw new TypeError('readReport: dirOrFile must be a directory or a report.json path');
+  if (typeof dirOrFile !== 'string' || dirOrFile === '')
+    throw new TypeError('readReport: dirOrFile must be a directory or a report.json path');
   let file = dirOrFile;
   let mtime: string;
   try {
     if (statSync(file).isDirectory()) file = join(file, 'report.json');
     mtime = statSync(file).mtime.toISOString();
   } catch {
-    throw new PpnnError('FILE_NOT_FOUND', `no report at '${file}' (give a directory written by 'ppnn bench --out DIR' or a report.json file)`);
+    throw new PpnnError(
+      'FILE_NOT_FOUND',
+      `no report at '${file}' (give a directory written by 'ppnn bench --out DIR' or a report.json file)`,
+    );
   }
   return parseReport(readFileSync(file, 'utf8'), file, mtime);
 }

@@ -13,12 +13,22 @@ export class SecureVsPlain {
   #maxErr = 0;
 
   /** Record image `index`; returns its ImageResult (with both logit vectors when `keepLogits`). */
-  add(index: number, label: number, secure: ArrayLike<number>, plain: ArrayLike<number>, keepLogits = false): ImageResult {
+  add(
+    index: number,
+    label: number,
+    secure: ArrayLike<number>,
+    plain: ArrayLike<number>,
+    keepLogits = false,
+  ): ImageResult {
     let err = 0;
     for (let k = 0; k < plain.length; k++) err = Math.max(err, Math.abs(secure[k]! - plain[k]!));
     this.#maxErr = Math.max(this.#maxErr, err);
     const r: ImageResult = {
-      index, label, secure: argmax(secure), plaintext: argmax(plain), maxLogitError: err,
+      index,
+      label,
+      secure: argmax(secure),
+      plaintext: argmax(plain),
+      maxLogitError: err,
       ...(keepLogits ? { secureLogits: Array.from(secure), plaintextLogits: Array.from(plain) } : {}),
     };
     if (r.secure === label) this.#correct++;
@@ -28,11 +38,20 @@ export class SecureVsPlain {
     return r;
   }
 
-  get runningAccuracy(): number { return this.#correct / Math.max(1, this.results.length); }
-  get runningAgreement(): number { return this.#agree / Math.max(1, this.results.length); }
+  get runningAccuracy(): number {
+    return this.#correct / Math.max(1, this.results.length);
+  }
+  get runningAgreement(): number {
+    return this.#agree / Math.max(1, this.results.length);
+  }
 
   /** Figures over `count` images (images not yet recorded count as wrong). */
   summary(count: number): { accuracy: number; plaintextAccuracy: number; agreement: number; maxLogitError: number } {
-    return { accuracy: this.#correct / count, plaintextAccuracy: this.#plainCorrect / count, agreement: this.#agree / count, maxLogitError: this.#maxErr };
+    return {
+      accuracy: this.#correct / count,
+      plaintextAccuracy: this.#plainCorrect / count,
+      agreement: this.#agree / count,
+      maxLogitError: this.#maxErr,
+    };
   }
 }

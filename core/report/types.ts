@@ -154,8 +154,23 @@ export type ProgressEvent =
   | { type: 'stage'; stage: StageName; state: 'start' | 'end'; wallMs?: number }
   | { type: 'layer'; stage: StageName; layer: string; index: number; total: number; levels?: number[] }
   /** preprocessing of one layer (offline step) of a batch finished; etaMs estimates the rest of the stage */
-  | { type: 'layer-progress'; stage: 'preprocessing'; layer: string; index: number; total: number; imagesInBatch: number; etaMs?: number }
-  | { type: 'progress'; stage: StageName; imagesDone: number; imagesTotal: number; bytesClientToServer: number; bytesServerToClient: number }
+  | {
+      type: 'layer-progress';
+      stage: 'preprocessing';
+      layer: string;
+      index: number;
+      total: number;
+      imagesInBatch: number;
+      etaMs?: number;
+    }
+  | {
+      type: 'progress';
+      stage: StageName;
+      imagesDone: number;
+      imagesTotal: number;
+      bytesClientToServer: number;
+      bytesServerToClient: number;
+    }
   | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number }
   | { type: 'log'; message: string };
 

@@ -13,13 +13,38 @@ import type { BenchReport, HeOpCounts, ReportStageName } from './types.ts';
 export { reportToHtml } from './html.ts';
 
 const STAGES: readonly ReportStageName[] = ['merging', 'setup', 'preprocessing', 'online'];
-const HE_OPS: readonly (keyof HeOpCounts)[] = ['encryptions', 'decryptions', 'ctPtMul', 'ctCtMul', 'rotations', 'additions', 'rescales', 'modSwitches', 'relinearizations'];
+const HE_OPS: readonly (keyof HeOpCounts)[] = [
+  'encryptions',
+  'decryptions',
+  'ctPtMul',
+  'ctCtMul',
+  'rotations',
+  'additions',
+  'rescales',
+  'modSwitches',
+  'relinearizations',
+];
 
 /** The report.csv header, in column order. */
 export const CSV_COLUMNS: readonly string[] = [
-  'label', 'scheme', 'stage', 'model', 'dataset', 'images',
-  'wallMs', 'clientMs', 'serverMs', 'bytesClientToServer', 'bytesServerToClient', 'messages', 'rounds', 'peakRssBytes',
-  'accuracy', 'plaintextAccuracy', 'agreement', 'maxLogitError',
+  'label',
+  'scheme',
+  'stage',
+  'model',
+  'dataset',
+  'images',
+  'wallMs',
+  'clientMs',
+  'serverMs',
+  'bytesClientToServer',
+  'bytesServerToClient',
+  'messages',
+  'rounds',
+  'peakRssBytes',
+  'accuracy',
+  'plaintextAccuracy',
+  'agreement',
+  'maxLogitError',
   ...HE_OPS.map((op) => `he_${op}`),
 ];
 
@@ -37,16 +62,32 @@ export function csvCell(value: unknown): string {
  * counts are filled on the rows whose stage ran HE (preprocessing; online for gazelle).
  */
 export function reportToCsv(report: BenchReport): string {
-  if (typeof report !== 'object' || report === null || !Array.isArray(report.schemes)) throw new TypeError('reportToCsv: report must be a BenchReport with a schemes array');
+  if (typeof report !== 'object' || report === null || !Array.isArray(report.schemes))
+    throw new TypeError('reportToCsv: report must be a BenchReport with a schemes array');
   const lines = [CSV_COLUMNS.join(',')];
   for (const r of report.schemes) {
     for (const stage of STAGES) {
       const s = stageOf(r, stage);
       if (!s) continue;
       const cells: unknown[] = [
-        r.label ?? r.scheme, r.scheme, stage, r.model, r.dataset, r.images,
-        s.wallMs, s.clientMs, s.serverMs, s.bytesClientToServer, s.bytesServerToClient, s.messages, s.rounds, s.peakRssBytes,
-        r.accuracy, r.plaintextAccuracy, r.agreement, r.maxLogitError,
+        r.label ?? r.scheme,
+        r.scheme,
+        stage,
+        r.model,
+        r.dataset,
+        r.images,
+        s.wallMs,
+        s.clientMs,
+        s.serverMs,
+        s.bytesClientToServer,
+        s.bytesServerToClient,
+        s.messages,
+        s.rounds,
+        s.peakRssBytes,
+        r.accuracy,
+        r.plaintextAccuracy,
+        r.agreement,
+        r.maxLogitError,
         ...HE_OPS.map((op) => s.he?.[op]),
       ];
       lines.push(cells.map(csvCell).join(','));

@@ -55,14 +55,17 @@ export function negMod(a: number): number {
 export function mulMod(a: number, b: number): number {
   const h = a * b;
   let c = SPLIT * a;
-  const a1 = c - (c - a), a0 = a - a1;
+  const a1 = c - (c - a),
+    a0 = a - a1;
   c = SPLIT * b;
-  const b1 = c - (c - b), b0 = b - b1;
+  const b1 = c - (c - b),
+    b0 = b - b1;
   const l = a1 * b1 - h + a1 * b0 + a0 * b1 + a0 * b0;
   const q = Math.floor(h / P);
   const h2 = q * P;
   c = SPLIT * q;
-  const q1 = c - (c - q), q0 = q - q1;
+  const q1 = c - (c - q),
+    q0 = q - q1;
   // P's split, constant: P = P1 + P0
   const l2 = q1 * P1 - h2 + q1 * P0 + q0 * P1 + q0 * P0;
   let r = h - h2 + (l - l2);
@@ -86,7 +89,9 @@ export function toSigned(a: number): number {
 
 /** a^e mod p (square and multiply). */
 export function powMod(a: number, e: number): number {
-  let r = 1, b = a, k = e;
+  let r = 1,
+    b = a,
+    k = e;
   while (k > 0) {
     if (k % 2 === 1) r = mulMod(r, b);
     b = mulMod(b, b);
@@ -103,13 +108,19 @@ export function invMod(a: number): number {
 
 /** out[i] = a[i] + b[i] mod p (out may alias a or b). */
 export function addVec(a: Float64Array, b: Float64Array, out: Float64Array = new Float64Array(a.length)): Float64Array {
-  for (let i = 0; i < a.length; i++) { const s = a[i]! + b[i]!; out[i] = s >= P ? s - P : s; }
+  for (let i = 0; i < a.length; i++) {
+    const s = a[i]! + b[i]!;
+    out[i] = s >= P ? s - P : s;
+  }
   return out;
 }
 
 /** out[i] = a[i] − b[i] mod p (out may alias a or b). */
 export function subVec(a: Float64Array, b: Float64Array, out: Float64Array = new Float64Array(a.length)): Float64Array {
-  for (let i = 0; i < a.length; i++) { const s = a[i]! - b[i]!; out[i] = s < 0 ? s + P : s; }
+  for (let i = 0; i < a.length; i++) {
+    const s = a[i]! - b[i]!;
+    out[i] = s < 0 ? s + P : s;
+  }
   return out;
 }
 
@@ -128,7 +139,10 @@ export function scaleVec(a: Float64Array, k: number, out: Float64Array = new Flo
 /** True when every entry is an integer in [0, p). */
 export function isRingVector(v: unknown, length?: number): v is Float64Array {
   if (!(v instanceof Float64Array) || (length !== undefined && v.length !== length)) return false;
-  for (let i = 0; i < v.length; i++) { const x = v[i]!; if (!(x >= 0 && x < P) || !Number.isInteger(x)) return false; }
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i]!;
+    if (!(x >= 0 && x < P) || !Number.isInteger(x)) return false;
+  }
   return true;
 }
 
@@ -147,17 +161,36 @@ export interface SmallMatrix {
 }
 
 /** y = M·x mod p for x in [0, p)^cols (limb splitting, exact). */
-export function applySmall(m: SmallMatrix, x: Float64Array, out: Float64Array = new Float64Array(m.rows)): Float64Array {
-  const hi = new Float64Array(x.length), lo = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) { const h = Math.floor(x[i]! / TWO26); hi[i] = h; lo[i] = x[i]! - h * TWO26; }
+export function applySmall(
+  m: SmallMatrix,
+  x: Float64Array,
+  out: Float64Array = new Float64Array(m.rows),
+): Float64Array {
+  const hi = new Float64Array(x.length),
+    lo = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const h = Math.floor(x[i]! / TWO26);
+    hi[i] = h;
+    lo[i] = x[i]! - h * TWO26;
+  }
   const { rowStart, col, weight } = m;
   for (let o = 0; o < m.rows; o++) {
-    let accHi = 0, accLo = 0, sumHi = 0, sumLo = 0, n = 0;
+    let accHi = 0,
+      accLo = 0,
+      sumHi = 0,
+      sumLo = 0,
+      n = 0;
     for (let k = rowStart[o]!, end = rowStart[o + 1]!; k < end; k++) {
-      const w = weight[k]!, j = col[k]!;
+      const w = weight[k]!,
+        j = col[k]!;
       accHi += w * hi[j]!;
       accLo += w * lo[j]!;
-      if (++n === LIMB_BLOCK) { sumHi = reduce(sumHi + reduce(accHi)); sumLo = reduce(sumLo + reduce(accLo)); accHi = accLo = 0; n = 0; }
+      if (++n === LIMB_BLOCK) {
+        sumHi = reduce(sumHi + reduce(accHi));
+        sumLo = reduce(sumLo + reduce(accLo));
+        accHi = accLo = 0;
+        n = 0;
+      }
     }
     sumHi = reduce(sumHi + reduce(accHi));
     sumLo = reduce(sumLo + reduce(accLo));

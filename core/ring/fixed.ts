@@ -8,7 +8,11 @@ import { PpnnError } from '../errors.ts';
 import { P, P_HALF, reduce } from './field.ts';
 
 /** Encode reals at scale 2^f. Throws RangeError when a value would wrap (|x·2^f| > (p−1)/2). */
-export function encodeFixed(x: ArrayLike<number>, f: number, out: Float64Array = new Float64Array(x.length)): Float64Array {
+export function encodeFixed(
+  x: ArrayLike<number>,
+  f: number,
+  out: Float64Array = new Float64Array(x.length),
+): Float64Array {
   const s = 2 ** f;
   for (let i = 0; i < x.length; i++) {
     const v = Math.round(x[i]! * s);
@@ -19,9 +23,16 @@ export function encodeFixed(x: ArrayLike<number>, f: number, out: Float64Array =
 }
 
 /** Decode ring elements at scale 2^f to reals (signed view). */
-export function decodeFixed(v: ArrayLike<number>, f: number, out: Float64Array = new Float64Array(v.length)): Float64Array {
+export function decodeFixed(
+  v: ArrayLike<number>,
+  f: number,
+  out: Float64Array = new Float64Array(v.length),
+): Float64Array {
   const s = 2 ** -f;
-  for (let i = 0; i < v.length; i++) { const a = v[i]!; out[i] = (a > P_HALF ? a - P : a) * s; }
+  for (let i = 0; i < v.length; i++) {
+    const a = v[i]!;
+    out[i] = (a > P_HALF ? a - P : a) * s;
+  }
   return out;
 }
 

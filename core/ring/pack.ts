@@ -18,18 +18,29 @@ export const packedBytes = (n: number): number => Math.ceil((n * P_BITS) / 8);
  * byte stores, no bit loop). A last partial group keeps the same layout, truncated.
  */
 export function packRing(v: Float64Array): Uint8Array {
-  const n = v.length, out = new Uint8Array(packedBytes(n));
+  const n = v.length,
+    out = new Uint8Array(packedBytes(n));
   for (let g = 0; g * 8 < n; g++) {
-    const base = g * 51, m = Math.min(8, n - g * 8);
+    const base = g * 51,
+      m = Math.min(8, n - g * 8);
     let tops = 0;
     for (let k = 0; k < m; k++) {
-      const a = v[g * 8 + k]!, top = Math.floor(a / TWO48), lo = a - top * TWO48;
-      const lo32 = lo % TWO32, hi16 = (lo - lo32) / TWO32, o = base + 6 * k;
-      out[o] = lo32 & 255; out[o + 1] = (lo32 >>> 8) & 255; out[o + 2] = (lo32 >>> 16) & 255; out[o + 3] = lo32 >>> 24;
-      out[o + 4] = hi16 & 255; out[o + 5] = hi16 >>> 8;
+      const a = v[g * 8 + k]!,
+        top = Math.floor(a / TWO48),
+        lo = a - top * TWO48;
+      const lo32 = lo % TWO32,
+        hi16 = (lo - lo32) / TWO32,
+        o = base + 6 * k;
+      out[o] = lo32 & 255;
+      out[o + 1] = (lo32 >>> 8) & 255;
+      out[o + 2] = (lo32 >>> 16) & 255;
+      out[o + 3] = lo32 >>> 24;
+      out[o + 4] = hi16 & 255;
+      out[o + 5] = hi16 >>> 8;
       tops |= top << (3 * k);
     }
-    const t = base + 6 * m, tb = Math.ceil((3 * m) / 8);
+    const t = base + 6 * m,
+      tb = Math.ceil((3 * m) / 8);
     for (let b = 0; b < tb; b++) out[t + b] = (tops >>> (8 * b)) & 255;
   }
   return out;
@@ -37,10 +48,16 @@ export function packRing(v: Float64Array): Uint8Array {
 
 /** Unpack n elements; PROTOCOL_VIOLATION on a wrong length or an element ≥ p. */
 export function unpackRing(bytes: Uint8Array, n: number, what: string): Float64Array {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== packedBytes(n)) throw new PpnnError('PROTOCOL_VIOLATION', `${what}: expected ${packedBytes(n)} bytes for ${n} ring elements, got ${(bytes as { length?: number })?.length}`);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== packedBytes(n))
+    throw new PpnnError(
+      'PROTOCOL_VIOLATION',
+      `${what}: expected ${packedBytes(n)} bytes for ${n} ring elements, got ${(bytes as { length?: number })?.length}`,
+    );
   const out = new Float64Array(n);
   for (let g = 0; g * 8 < n; g++) {
-    const base = g * 51, m = Math.min(8, n - g * 8), t = base + 6 * m;
+    const base = g * 51,
+      m = Math.min(8, n - g * 8),
+      t = base + 6 * m;
     let tops = 0;
     for (let b = 0, tb = Math.ceil((3 * m) / 8); b < tb; b++) tops |= bytes[t + b]! << (8 * b);
     for (let k = 0; k < m; k++) {
@@ -63,7 +80,8 @@ export function packBits(v: Float64Array): Uint8Array {
 
 /** Unpack n bits; PROTOCOL_VIOLATION on a wrong length. */
 export function unpackBits(bytes: Uint8Array, n: number, what: string): Float64Array {
-  if (!(bytes instanceof Uint8Array) || bytes.length !== Math.ceil(n / 8)) throw new PpnnError('PROTOCOL_VIOLATION', `${what}: expected ${Math.ceil(n / 8)} bytes for ${n} bits`);
+  if (!(bytes instanceof Uint8Array) || bytes.length !== Math.ceil(n / 8))
+    throw new PpnnError('PROTOCOL_VIOLATION', `${what}: expected ${Math.ceil(n / 8)} bytes for ${n} bits`);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = (bytes[i >>> 3]! >>> (i & 7)) & 1;
   return out;

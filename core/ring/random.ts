@@ -27,7 +27,10 @@ function fill(next: (words: Uint32Array) => void, n: number): Float64Array {
   const words = new Uint32Array(Math.min(BATCH_WORDS, 2 * n + 2));
   let at = words.length;
   for (let i = 0; i < n;) {
-    if (at + 2 > words.length) { next(words); at = 0; }
+    if (at + 2 > words.length) {
+      next(words);
+      at = 0;
+    }
     const v = (words[at]! & HI_MASK) * 4294967296 + words[at + 1]!;
     at += 2;
     if (v < P) out[i++] = v;
@@ -52,11 +55,16 @@ export const cryptoRing: RingRandom = {
 
 /** Deterministic source (xorshift128). NOT for real use: tests and replayable runs only. */
 export function seededRing(seed: number): RingRandom {
-  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1, s1 = Math.imul(seed, 2654435761) >>> 0 || 2, s2 = 0x243f6a88, s3 = 0x85a308d3;
+  let s0 = (seed ^ 0x9e3779b9) >>> 0 || 1,
+    s1 = Math.imul(seed, 2654435761) >>> 0 || 2,
+    s2 = 0x243f6a88,
+    s3 = 0x85a308d3;
   const next = (w: Uint32Array): void => {
     for (let i = 0; i < w.length; i++) {
       const t = s0 ^ (s0 << 11);
-      s0 = s1; s1 = s2; s2 = s3;
+      s0 = s1;
+      s1 = s2;
+      s2 = s3;
       s3 = (s3 ^ (s3 >>> 19) ^ t ^ (t >>> 8)) >>> 0;
       w[i] = s3;
     }

@@ -37,15 +37,21 @@ export interface TruncSpec {
 
 /** Checks 1 ≤ d < l and 2^l ≤ (p−1)/2; throws RangeError otherwise. */
 export function checkTrunc(t: TruncSpec): void {
-  if (!Number.isInteger(t.l) || !Number.isInteger(t.d) || t.d < 0 || t.d >= t.l || 2 ** t.l > (p - 1) / 2) throw new RangeError(`truncation: need 0 ≤ d < l and 2^l ≤ (p−1)/2, got l = ${t.l}, d = ${t.d}`);
+  if (!Number.isInteger(t.l) || !Number.isInteger(t.d) || t.d < 0 || t.d >= t.l || 2 ** t.l > (p - 1) / 2)
+    throw new RangeError(`truncation: need 0 ≤ d < l and 2^l ≤ (p−1)/2, got l = ${t.l}, d = ${t.d}`);
 }
 
 const pq = (d: number): number => Math.floor(p / 2 ** d);
 
 /** Server, offline, per value: Q, X = β·pq (the wrap correction) from the uniform mask A. */
 export function serverTruncMaterial(t: TruncSpec, A: Float64Array): { q: Float64Array; x: Float64Array } {
-  const n = A.length, q = new Float64Array(n), x = new Float64Array(n);
-  const off = 2 ** (t.l - 1 - t.d), half = (p + 1) / 2, k = pq(t.d), div = 2 ** t.d;
+  const n = A.length,
+    q = new Float64Array(n),
+    x = new Float64Array(n);
+  const off = 2 ** (t.l - 1 - t.d),
+    half = (p + 1) / 2,
+    k = pq(t.d),
+    div = 2 ** t.d;
   for (let i = 0; i < n; i++) {
     q[i] = subMod(negMod(Math.floor(A[i]! / div)), off);
     x[i] = A[i]! >= half ? k : 0;
@@ -55,15 +61,23 @@ export function serverTruncMaterial(t: TruncSpec, A: Float64Array): { q: Float64
 
 /** Server, online: d = ys + A + 2^(l−1) (uniform). */
 export function serverOpening(t: TruncSpec, ys: Float64Array, A: Float64Array): Float64Array {
-  const out = new Float64Array(ys.length), off = 2 ** (t.l - 1);
+  const out = new Float64Array(ys.length),
+    off = 2 ** (t.l - 1);
   for (let i = 0; i < ys.length; i++) out[i] = addMod(addMod(ys[i]!, A[i]!), off);
   return out;
 }
 
 /** Client, online: W = yc + d, P = ⌊W / 2^d⌋, γ = [W < 2^l]. */
-export function clientOpening(t: TruncSpec, yc: Float64Array, d: Float64Array): { P: Float64Array; gamma: Float64Array } {
-  const n = yc.length, P = new Float64Array(n), gamma = new Float64Array(n);
-  const div = 2 ** t.d, lim = 2 ** t.l;
+export function clientOpening(
+  t: TruncSpec,
+  yc: Float64Array,
+  d: Float64Array,
+): { P: Float64Array; gamma: Float64Array } {
+  const n = yc.length,
+    P = new Float64Array(n),
+    gamma = new Float64Array(n);
+  const div = 2 ** t.d,
+    lim = 2 ** t.l;
   for (let i = 0; i < n; i++) {
     const w = addMod(yc[i]!, d[i]!);
     P[i] = Math.floor(w / div);
@@ -88,8 +102,16 @@ export function bitOleServer(e: number, nu: number, x: number): number {
 }
 
 /** Server, offline: the OLE factors of the square: B1 = 2Q, B2 = 2X, B3 = X·(2Q + pq). */
-export function squareFactors(t: TruncSpec, q: Float64Array, x: Float64Array): { b1: Float64Array; b2: Float64Array; b3: Float64Array } {
-  const n = q.length, b1 = new Float64Array(n), b2 = new Float64Array(n), b3 = new Float64Array(n), k = pq(t.d);
+export function squareFactors(
+  t: TruncSpec,
+  q: Float64Array,
+  x: Float64Array,
+): { b1: Float64Array; b2: Float64Array; b3: Float64Array } {
+  const n = q.length,
+    b1 = new Float64Array(n),
+    b2 = new Float64Array(n),
+    b3 = new Float64Array(n),
+    k = pq(t.d);
   for (let i = 0; i < n; i++) {
     const q2 = addMod(q[i]!, q[i]!);
     b1[i] = q2;
@@ -114,8 +136,19 @@ export function truncServerShare(q: Float64Array, x: Float64Array, e: Float64Arr
 }
 
 /** Client, online (square): the messages m1 = P − ρ1, m2 = γP − ρ2 and its share P² + G + (1 − 2e)·H. */
-export function squareClient(P: Float64Array, gamma: Float64Array, e: Float64Array, rho1: Float64Array, rho2: Float64Array, g: Float64Array, h: Float64Array) {
-  const n = P.length, m1 = new Float64Array(n), m2 = new Float64Array(n), share = new Float64Array(n);
+export function squareClient(
+  P: Float64Array,
+  gamma: Float64Array,
+  e: Float64Array,
+  rho1: Float64Array,
+  rho2: Float64Array,
+  g: Float64Array,
+  h: Float64Array,
+) {
+  const n = P.length,
+    m1 = new Float64Array(n),
+    m2 = new Float64Array(n),
+    share = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const Pi = P[i]!;
     m1[i] = subMod(Pi, rho1[i]!);
@@ -126,8 +159,17 @@ export function squareClient(P: Float64Array, gamma: Float64Array, e: Float64Arr
 }
 
 /** Server, online (square): Q² + m1·B1 + m2·B2 + μ + (1 − 2e)·ν + e·B3. */
-export function squareServer(q: Float64Array, f: { b1: Float64Array; b2: Float64Array; b3: Float64Array }, m1: Float64Array, m2: Float64Array, e: Float64Array, mu: Float64Array, nu: Float64Array): Float64Array {
-  const n = q.length, out = new Float64Array(n);
+export function squareServer(
+  q: Float64Array,
+  f: { b1: Float64Array; b2: Float64Array; b3: Float64Array },
+  m1: Float64Array,
+  m2: Float64Array,
+  e: Float64Array,
+  mu: Float64Array,
+  nu: Float64Array,
+): Float64Array {
+  const n = q.length,
+    out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let z = addMod(mulMod(q[i]!, q[i]!), mulMod(m1[i]!, f.b1[i]!));
     z = addMod(z, mulMod(m2[i]!, f.b2[i]!));

@@ -45,10 +45,20 @@ export interface BenchHandlers {
 }
 
 /** Every scheme runs through runSession (cryptonets in its own worker, the others as two roles). */
-async function runScheme(scheme: SchemeId, o: BenchOptions, onEvent: (ev: ProgressEvent) => void, signal?: AbortSignal): Promise<InferenceReport> {
+async function runScheme(
+  scheme: SchemeId,
+  o: BenchOptions,
+  onEvent: (ev: ProgressEvent) => void,
+  signal?: AbortSignal,
+): Promise<InferenceReport> {
   const req: RunRequest = {
-    model: o.model, dataset: o.dataset, limit: o.limit, scheme, seed: o.seed,
-    ...(o.inputBits !== undefined ? { inputBits: o.inputBits } : {}), ...(o.shareBits !== undefined ? { shareBits: o.shareBits } : {}),
+    model: o.model,
+    dataset: o.dataset,
+    limit: o.limit,
+    scheme,
+    seed: o.seed,
+    ...(o.inputBits !== undefined ? { inputBits: o.inputBits } : {}),
+    ...(o.shareBits !== undefined ? { shareBits: o.shareBits } : {}),
   };
   return runSession(req, { onEvent, ...(signal ? { signal } : {}) });
 }
@@ -76,13 +86,26 @@ function entryOf(runs: InferenceReport[]): InferenceReport {
 }
 
 /** The bench report of the runs so far (schemes in the order asked for). */
-function reportSoFar(o: BenchOptions, byScheme: Map<SchemeId, InferenceReport[]>, runs: BenchRun[], createdAt: string): BenchReport {
+function reportSoFar(
+  o: BenchOptions,
+  byScheme: Map<SchemeId, InferenceReport[]>,
+  runs: BenchRun[],
+  createdAt: string,
+): BenchReport {
   const entries = o.schemes.filter((s) => byScheme.has(s)).map((s) => entryOf(byScheme.get(s)!));
-  const wanted = o.baseline !== undefined && entries.some((e) => o.baseline === e.scheme || o.baseline!.startsWith(`${e.scheme} · `))
-    ? o.baseline : undefined;
+  const wanted =
+    o.baseline !== undefined && entries.some((e) => o.baseline === e.scheme || o.baseline!.startsWith(`${e.scheme} · `))
+      ? o.baseline
+      : undefined;
   try {
     const report = assembleReport(entries, {
-      createdAt, command: o.command, machine: machineInfo(), versions: softwareVersions(), repeat: o.repeat, seed: o.seed, runs,
+      createdAt,
+      command: o.command,
+      machine: machineInfo(),
+      versions: softwareVersions(),
+      repeat: o.repeat,
+      seed: o.seed,
+      runs,
       ...(wanted !== undefined ? { baseline: wanted } : {}),
     });
     // runs carry the label of the entry they belong to (one entry per scheme in a bench)
@@ -103,7 +126,10 @@ export async function runBench(o: BenchOptions, handlers: BenchHandlers = {}): P
   if (o.schemes.length === 0) throw new PpnnError('ARGUMENT_INVALID', 'no scheme to run');
   const b = o.baseline;
   if (b !== undefined && !o.schemes.some((s) => b === s || b.startsWith(`${s} · `))) {
-    throw new PpnnError('ARGUMENT_INVALID', `--baseline '${b}' names none of the schemes run (${o.schemes.join(', ')}): give a scheme or a run label`);
+    throw new PpnnError(
+      'ARGUMENT_INVALID',
+      `--baseline '${b}' names none of the schemes run (${o.schemes.join(', ')}): give a scheme or a run label`,
+    );
   }
   const createdAt = new Date().toISOString();
   const byScheme = new Map<SchemeId, InferenceReport[]>();
@@ -119,8 +145,14 @@ export async function runBench(o: BenchOptions, handlers: BenchHandlers = {}): P
       const r = await runScheme(scheme, o, (ev) => handlers.onEvent?.(scheme, k, ev), handlers.signal);
       const wallMs = performance.now() - t0;
       runs.push({
-        scheme, repeat: k, onlineMs: r.stages.online.wallMs, preprocessingMs: r.stages.preprocessing.wallMs, wallMs,
-        perImageOnlineMs: r.perImage.onlineMs, perImagePreprocessingMs: r.perImage.preprocessingMs, perImageTotalMs: totalPerImageMs(r),
+        scheme,
+        repeat: k,
+        onlineMs: r.stages.online.wallMs,
+        preprocessingMs: r.stages.preprocessing.wallMs,
+        wallMs,
+        perImageOnlineMs: r.perImage.onlineMs,
+        perImagePreprocessingMs: r.perImage.preprocessingMs,
+        perImageTotalMs: totalPerImageMs(r),
       });
       byScheme.set(scheme, [...(byScheme.get(scheme) ?? []), r]);
       sofar = reportSoFar(o, byScheme, runs, createdAt);

@@ -12,8 +12,12 @@ export function machineInfo(): BenchReport['machine'] {
   const list = cpus();
   const model = list[0]?.model?.trim();
   return {
-    platform: platform(), arch: arch(), cpus: list.length, cpuModel: model || 'unknown',
-    memoryBytes: totalmem(), node: process.version,
+    platform: platform(),
+    arch: arch(),
+    cpus: list.length,
+    cpuModel: model || 'unknown',
+    memoryBytes: totalmem(),
+    node: process.version,
   };
 }
 

@@ -18,7 +18,11 @@ export interface PlaintextEval {
 }
 
 /** Accuracy of `model` on the first `limit` images of `ds` (all when omitted). */
-export function evaluatePlaintext(model: Model, ds: Dataset, opts: { limit?: number; onProgress?: (done: number, total: number) => void } = {}): PlaintextEval {
+export function evaluatePlaintext(
+  model: Model,
+  ds: Dataset,
+  opts: { limit?: number; onProgress?: (done: number, total: number) => void } = {},
+): PlaintextEval {
   checkDatasetFits(model, ds);
   const total = Math.min(opts.limit ?? ds.count, ds.count);
   const t0 = performance.now();
@@ -27,5 +31,13 @@ export function evaluatePlaintext(model: Model, ds: Dataset, opts: { limit?: num
     if (argmax(forward(model, modelInput(model, ds, i))) === ds.labels[i]) correct++;
     if (opts.onProgress && (i % 100 === 99 || i === total - 1)) opts.onProgress(i + 1, total);
   }
-  return { model: model.name, dataset: ds.name, split: ds.split, images: total, correct, accuracy: total ? correct / total : 0, ms: performance.now() - t0 };
+  return {
+    model: model.name,
+    dataset: ds.name,
+    split: ds.split,
+    images: total,
+    correct,
+    accuracy: total ? correct / total : 0,
+    ms: performance.now() - t0,
+  };
 }

@@ -264,7 +264,8 @@ export async function planRun(
         label: s.label,
         ok: true,
         notModelled:
-          'runs this model; no prediction: the cost model covers the CKKS-preprocessed float schemes (merged, unmerged) only',
+          'runs this model; no prediction: the cost model covers the CKKS-preprocessed float schemes (merged, ' +
+          'unmerged) only',
       });
     }
   }

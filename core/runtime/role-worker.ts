@@ -23,8 +23,29 @@ import { wsConnect } from '../transport/websocket.ts';
 export type RoleWorkerData =
   | { role: 'local'; scheme: string; model: string; dataset: string; limit: number; seed: number }
   /** `network` is already the scheme's network (merged on the main thread): it is not merged again */
-  | { role: 'server'; scheme: string; network: Model; mergeReport: MergeReport; port: MessagePort; shareBits?: number; workers?: number; targetError?: number }
-  | { role: 'client'; scheme: string; port?: MessagePort; server?: string; images: Uint8Array; imageSize: number; count: number; batchSize?: number; inputBits?: number; seed?: number; remote?: RemoteOptions };
+  | {
+      role: 'server';
+      scheme: string;
+      network: Model;
+      mergeReport: MergeReport;
+      port: MessagePort;
+      shareBits?: number;
+      workers?: number;
+      targetError?: number;
+    }
+  | {
+      role: 'client';
+      scheme: string;
+      port?: MessagePort;
+      server?: string;
+      images: Uint8Array;
+      imageSize: number;
+      count: number;
+      batchSize?: number;
+      inputBits?: number;
+      seed?: number;
+      remote?: RemoteOptions;
+    };
 
 /** How a remote client authenticates itself and checks the server (see wsConnect). */
 export interface RemoteOptions {
@@ -39,7 +60,14 @@ export type ClientDone = Omit<ClientSessionResult, 'logits'>;
 export type RoleWorkerEvent =
   | { type: 'preprocessed'; start: number; count: number; tally: StageTally; levels: LayerLevelTrace[] }
   | { type: 'preprocess-progress'; progress: PreprocessProgress }
-  | { type: 'image'; index: number; logits: number[]; onlineMs: number; bytesClientToServer: number; bytesServerToClient: number }
+  | {
+      type: 'image';
+      index: number;
+      logits: number[];
+      onlineMs: number;
+      bytesClientToServer: number;
+      bytesServerToClient: number;
+    }
   | { type: 'event'; event: ProgressEvent }
   | { type: 'done'; result: ClientDone | ServerSessionSummary | InferenceReport }
   | { type: 'error'; error: { code: string; message: string } };
@@ -47,7 +75,9 @@ export type RoleWorkerEvent =
 const post = (ev: RoleWorkerEvent): void => parentPort!.postMessage(ev);
 
 function inputsFor(d: Extract<RoleWorkerData, { role: 'client' }>, arch: Architecture): Float64Array[] {
-  return Array.from({ length: d.count }, (_, i) => normalizePixels(d.images.subarray(i * d.imageSize, (i + 1) * d.imageSize), arch.meta.inputNormalization));
+  return Array.from({ length: d.count }, (_, i) =>
+    normalizePixels(d.images.subarray(i * d.imageSize, (i + 1) * d.imageSize), arch.meta.inputNormalization),
+  );
 }
 
 async function main(): Promise<void> {
@@ -56,7 +86,10 @@ async function main(): Promise<void> {
     // non-interactive: no peer; run off the main thread so a UI host stays responsive
     const scheme = schemeById(d.scheme);
     if (scheme.kind !== 'local') throw new Error(`${d.scheme} is not a local scheme`);
-    const report = await scheme.runLocal({ model: d.model, dataset: d.dataset, limit: d.limit, seed: d.seed }, { onEvent: (event) => post({ type: 'event', event }) });
+    const report = await scheme.runLocal(
+      { model: d.model, dataset: d.dataset, limit: d.limit, seed: d.seed },
+      { onEvent: (event) => post({ type: 'event', event }) },
+    );
     post({ type: 'done', result: report });
     return;
   }
@@ -65,7 +98,10 @@ async function main(): Promise<void> {
     const t = messagePortTransport(d.port);
     const targetError = d.targetError !== undefined ? { targetError: d.targetError } : {};
     const summary = await serveSession(t, {
-      model: d.network, schemes: [d.scheme], ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}), ...targetError,
+      model: d.network,
+      schemes: [d.scheme],
+      ...(d.shareBits !== undefined ? { shareBits: d.shareBits } : {}),
+      ...targetError,
       ...((d.workers ?? 0) > 1 ? { providers: ckksServerProviders({ workers: d.workers!, ...targetError }) } : {}),
     });
     post({ type: 'done', result: summary });
@@ -79,8 +115,17 @@ async function main(): Promise<void> {
     ...(d.batchSize ? { batchSize: d.batchSize } : {}),
     ...(d.inputBits !== undefined ? { inputBits: d.inputBits } : {}),
     onPreprocessProgress: (progress) => post({ type: 'preprocess-progress', progress }),
-    onPreprocessed: (start, count, tally, stats) => post({ type: 'preprocessed', start, count, tally, levels: summarizeHe(stats, null).levels }),
-    onImage: (index, logits, tally) => post({ type: 'image', index, logits: Array.from(logits), onlineMs: tally.wallMs, bytesClientToServer: tally.bytesClientToServer, bytesServerToClient: tally.bytesServerToClient }),
+    onPreprocessed: (start, count, tally, stats) =>
+      post({ type: 'preprocessed', start, count, tally, levels: summarizeHe(stats, null).levels }),
+    onImage: (index, logits, tally) =>
+      post({
+        type: 'image',
+        index,
+        logits: Array.from(logits),
+        onlineMs: tally.wallMs,
+        bytesClientToServer: tally.bytesClientToServer,
+        bytesServerToClient: tally.bytesServerToClient,
+      }),
   });
   const { logits: _l, ...rest } = result;
   post({ type: 'done', result: rest });

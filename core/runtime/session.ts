@@ -25,13 +25,25 @@ import type { ClientDone, RoleWorkerData, RoleWorkerEvent } from './role-worker.
 
 const WORKER_URL = new URL('./role-worker.ts', import.meta.url);
 
-
 function stage(t: StageTally, clientMs: number, serverMs: number): StageMetrics {
-  return { wallMs: t.wallMs, clientMs, serverMs, bytesClientToServer: t.bytesClientToServer, bytesServerToClient: t.bytesServerToClient, messages: t.messages, rounds: t.rounds };
+  return {
+    wallMs: t.wallMs,
+    clientMs,
+    serverMs,
+    bytesClientToServer: t.bytesClientToServer,
+    bytesServerToClient: t.bytesServerToClient,
+    messages: t.messages,
+    rounds: t.rounds,
+  };
 }
 
 /** Start a role worker; resolves with its 'done' result, rejects with its coded error. */
-function startRole<T>(data: RoleWorkerData, transfer: TransferListItem[], onEvent: (ev: RoleWorkerEvent) => void, signal?: AbortSignal): { done: Promise<T>; worker: Worker } {
+function startRole<T>(
+  data: RoleWorkerData,
+  transfer: TransferListItem[],
+  onEvent: (ev: RoleWorkerEvent) => void,
+  signal?: AbortSignal,
+): { done: Promise<T>; worker: Worker } {
   const worker = new Worker(WORKER_URL, { workerData: data, transferList: transfer });
   const done = new Promise<T>((resolve, reject) => {
     let settled = false;
@@ -42,11 +54,20 @@ function startRole<T>(data: RoleWorkerData, transfer: TransferListItem[], onEven
     };
     signal?.addEventListener('abort', abort, { once: true });
     worker.on('message', (ev: RoleWorkerEvent) => {
-      if (ev.type === 'done') { settled = true; resolve(ev.result as T); }
-      else if (ev.type === 'error') { settled = true; reject(errorFromJSON(ev.error)); }
-      else onEvent(ev);
+      if (ev.type === 'done') {
+        settled = true;
+        resolve(ev.result as T);
+      } else if (ev.type === 'error') {
+        settled = true;
+        reject(errorFromJSON(ev.error));
+      } else onEvent(ev);
     });
-    worker.on('error', (e) => { if (!settled) { settled = true; reject(e); } });
+    worker.on('error', (e) => {
+      if (!settled) {
+        settled = true;
+        reject(e);
+      }
+    });
     worker.on('exit', (code) => {
       signal?.removeEventListener('abort', abort);
       if (!settled) reject(new PpnnError('INTERNAL', `${data.role} worker exited with code ${code} before finishing`));
@@ -58,8 +79,13 @@ function startRole<T>(data: RoleWorkerData, transfer: TransferListItem[], onEven
 function ringSummaryOf(arch: Architecture, p: RingProposal): RingSummary {
   const b = p.bfv;
   return {
-    plainModulus: b.plainModulus, polyModulusDegree: b.polyModulusDegree, coeffModulusBits: [...b.coeffModulusBits], floodBits: b.floodBits,
-    f: p.scales.f, weightScales: [...p.scales.weightScales], wrap: ringWrapTable(arch, p.scales),
+    plainModulus: b.plainModulus,
+    polyModulusDegree: b.polyModulusDegree,
+    coeffModulusBits: [...b.coeffModulusBits],
+    floodBits: b.floodBits,
+    f: p.scales.f,
+    weightScales: [...p.scales.weightScales],
+    wrap: ringWrapTable(arch, p.scales),
   };
 }
 
@@ -70,12 +96,26 @@ function securityOf(family: string, client: Pick<ClientSessionResult, 'provider'
     return { online: 'perfect', he: 'bfv', circuitPrivacyBits: b.circuitPrivacyBits, securityLevel: b.securityLevel };
   }
   const bits = Math.min(client.masks.inputBits, client.masks.shareBits);
-  return { online: 'statistical', statisticalBits: bits, he: 'ckks', circuitPrivacyBits: client.masks.shareBits, securityLevel: 128 };
+  return {
+    online: 'statistical',
+    statisticalBits: bits,
+    he: 'ckks',
+    circuitPrivacyBits: client.masks.shareBits,
+    securityLevel: 128,
+  };
 }
 
 function ckksOf(p: unknown): InferenceReport['ckks'] {
-  const params = (p as { params?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number } } | null)?.params;
-  return params ? { polyModulusDegree: params.polyModulusDegree, coeffModulusBits: [...params.coeffModulusBits], scaleBits: params.scaleBits, slots: params.polyModulusDegree / 2 } : undefined;
+  const params = (p as { params?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number } } | null)
+    ?.params;
+  return params
+    ? {
+        polyModulusDegree: params.polyModulusDegree,
+        coeffModulusBits: [...params.coeffModulusBits],
+        scaleBits: params.scaleBits,
+        slots: params.polyModulusDegree / 2,
+      }
+    : undefined;
 }
 
 /**
@@ -86,13 +126,21 @@ function ckksOf(p: unknown): InferenceReport['ckks'] {
 function checkSameArchitecture(remote: Architecture, local: Architecture, localName: string): void {
   const strip = (a: Architecture): string => JSON.stringify({ ...a, name: undefined });
   if (strip(remote) !== strip(local)) {
-    throw new PpnnError('ARCH_MISMATCH', `the server's network is not the local reference '${localName}' (architectures differ): its plaintext figures would be meaningless`);
+    throw new PpnnError(
+      'ARCH_MISMATCH',
+      `the server's network is not the local reference '${localName}' (architectures differ): its plaintext figures ` +
+        `would be meaningless`,
+    );
   }
 }
 
 /** The precision plan the server proposed with its CKKS parameters (core/protocol/precision.ts), if any. */
 function precisionOf(p: unknown): Pick<InferenceReport, 'precision'> {
-  const plan = (p as { precision?: InferenceReport['precision'] & { steps: { name: string; predictedLogitError: number }[] } } | null)?.precision;
+  const plan = (
+    p as {
+      precision?: InferenceReport['precision'] & { steps: { name: string; predictedLogitError: number }[] };
+    } | null
+  )?.precision;
   if (!plan) return {};
   const { targetError, predictedLogitError, meetsTarget, advice } = plan;
   const steps = plan.steps.map((s) => ({ name: s.name, predictedLogitError: s.predictedLogitError }));
@@ -101,17 +149,36 @@ function precisionOf(p: unknown): Pick<InferenceReport, 'precision'> {
 
 /** A non-interactive scheme (e.g. cryptonets) in one worker: both roles' computations, bytes counted. */
 async function runLocalSession(req: RunRequest, handlers: RunHandlers): Promise<InferenceReport> {
-  if (req.server) throw new PpnnError('ARGUMENT_INVALID', `${req.scheme} runs locally only (it has no interactive protocol to serve)`);
+  if (req.server)
+    throw new PpnnError(
+      'ARGUMENT_INVALID',
+      `${req.scheme} runs locally only (it has no interactive protocol to serve)`,
+    );
   const emit = handlers.onEvent ?? (() => {});
-  const data: RoleWorkerData = { role: 'local', scheme: req.scheme, model: req.model, dataset: req.dataset, limit: req.limit, seed: req.seed ?? -1 };
-  const w = startRole<InferenceReport>(data, [], (ev) => { if (ev.type === 'event') emit(ev.event); }, handlers.signal);
+  const data: RoleWorkerData = {
+    role: 'local',
+    scheme: req.scheme,
+    model: req.model,
+    dataset: req.dataset,
+    limit: req.limit,
+    seed: req.seed ?? -1,
+  };
+  const w = startRole<InferenceReport>(
+    data,
+    [],
+    (ev) => {
+      if (ev.type === 'event') emit(ev.event);
+    },
+    handlers.signal,
+  );
   return w.done;
 }
 
 /** Run `req` end to end. Throws PpnnError with a code (bad model/dataset, protocol failures, CANCELLED). */
 export async function runSession(req: RunRequest, handlers: RunHandlers = {}): Promise<InferenceReport> {
   const scheme = schemeById(req.scheme);
-  if (!Number.isInteger(req.limit) || req.limit < 1) throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
+  if (!Number.isInteger(req.limit) || req.limit < 1)
+    throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
   if (scheme.kind === 'local') return runLocalSession(req, handlers);
   const emit = handlers.onEvent ?? (() => {});
   const model = await loadModel(req.model);
@@ -135,7 +202,8 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
 
   const score = new SecureVsPlain();
   // traffic so far, per stage (the UI draws bytes per stage and direction live)
-  const preBytes = { c2s: 0, s2c: 0 }, onl = { c2s: 0, s2c: 0 };
+  const preBytes = { c2s: 0, s2c: 0 },
+    onl = { c2s: 0, s2c: 0 };
   let onlineStarted = false;
   const preStart = performance.now();
   emit({ type: 'stage', stage: 'preprocessing', state: 'start' });
@@ -147,12 +215,36 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       const stepsDone = Math.floor(p.batchStart / Math.max(1, p.count)) * p.total + p.done;
       const elapsed = performance.now() - preStart;
       const etaMs = stepsDone > 0 ? (elapsed / stepsDone) * (stepsTotal - stepsDone) : undefined;
-      emit({ type: 'layer-progress', stage: 'preprocessing', layer: p.layer, index: p.done - 1, total: p.total, imagesInBatch: p.count, ...(etaMs !== undefined ? { etaMs } : {}) });
+      emit({
+        type: 'layer-progress',
+        stage: 'preprocessing',
+        layer: p.layer,
+        index: p.done - 1,
+        total: p.total,
+        imagesInBatch: p.count,
+        ...(etaMs !== undefined ? { etaMs } : {}),
+      });
     } else if (ev.type === 'preprocessed') {
       preBytes.c2s += ev.tally.bytesClientToServer;
       preBytes.s2c += ev.tally.bytesServerToClient;
-      ev.levels.forEach((l, i) => emit({ type: 'layer', stage: 'preprocessing', layer: l.layer, index: i, total: ev.levels.length, levels: l.levels }));
-      emit({ type: 'progress', stage: 'preprocessing', imagesDone: ev.start + ev.count, imagesTotal: count, bytesClientToServer: preBytes.c2s, bytesServerToClient: preBytes.s2c });
+      ev.levels.forEach((l, i) =>
+        emit({
+          type: 'layer',
+          stage: 'preprocessing',
+          layer: l.layer,
+          index: i,
+          total: ev.levels.length,
+          levels: l.levels,
+        }),
+      );
+      emit({
+        type: 'progress',
+        stage: 'preprocessing',
+        imagesDone: ev.start + ev.count,
+        imagesTotal: count,
+        bytesClientToServer: preBytes.c2s,
+        bytesServerToClient: preBytes.s2c,
+      });
     } else if (ev.type === 'image') {
       if (!onlineStarted) {
         onlineStarted = true;
@@ -161,18 +253,44 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       onl.c2s += ev.bytesClientToServer;
       onl.s2c += ev.bytesServerToClient;
       const r = score.add(ev.index, ds.labels[ev.index]!, ev.logits, plain[ev.index]!, req.keepLogits);
-      emit({ type: 'image', result: r, runningAccuracy: score.runningAccuracy, runningAgreement: score.runningAgreement });
-      emit({ type: 'progress', stage: 'online', imagesDone: score.results.length, imagesTotal: count, bytesClientToServer: onl.c2s, bytesServerToClient: onl.s2c });
+      emit({
+        type: 'image',
+        result: r,
+        runningAccuracy: score.runningAccuracy,
+        runningAgreement: score.runningAgreement,
+      });
+      emit({
+        type: 'progress',
+        stage: 'online',
+        imagesDone: score.results.length,
+        imagesTotal: count,
+        bytesClientToServer: onl.c2s,
+        bytesServerToClient: onl.s2c,
+      });
     }
   };
 
   const wall0 = performance.now();
   const seed = req.seed;
   const clientData = (port?: MessagePort): RoleWorkerData => ({
-    role: 'client', scheme: scheme.id, images, imageSize, count,
-    ...(port ? { port } : {}), ...(req.server ? { server: req.server } : {}), ...(seed !== undefined ? { seed } : {}),
+    role: 'client',
+    scheme: scheme.id,
+    images,
+    imageSize,
+    count,
+    ...(port ? { port } : {}),
+    ...(req.server ? { server: req.server } : {}),
+    ...(seed !== undefined ? { seed } : {}),
     ...(req.inputBits !== undefined ? { inputBits: req.inputBits } : {}),
-    ...(req.server ? { remote: { ...(req.token ? { token: req.token } : {}), ...(req.ca ? { ca: req.ca } : {}), ...(req.pin ? { pin: req.pin } : {}) } } : {}),
+    ...(req.server
+      ? {
+          remote: {
+            ...(req.token ? { token: req.token } : {}),
+            ...(req.ca ? { ca: req.ca } : {}),
+            ...(req.pin ? { pin: req.pin } : {}),
+          },
+        }
+      : {}),
   });
   let client: ClientDone, server: ServerSessionSummary | undefined;
   if (req.server) {
@@ -181,7 +299,16 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     checkSameArchitecture(client.architecture, architectureOf(merged.model), req.model);
   } else {
     const { port1, port2 } = new MessageChannel();
-    const serverData: RoleWorkerData = { role: 'server', scheme: scheme.id, network: merged.model, mergeReport: merged.report, port: port1, ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}), ...(req.workers !== undefined ? { workers: req.workers } : {}), ...(req.targetError !== undefined ? { targetError: req.targetError } : {}) };
+    const serverData: RoleWorkerData = {
+      role: 'server',
+      scheme: scheme.id,
+      network: merged.model,
+      mergeReport: merged.report,
+      port: port1,
+      ...(req.shareBits !== undefined ? { shareBits: req.shareBits } : {}),
+      ...(req.workers !== undefined ? { workers: req.workers } : {}),
+      ...(req.targetError !== undefined ? { targetError: req.targetError } : {}),
+    };
     const s = startRole<ServerSessionSummary>(serverData, [port1], () => {}, handlers.signal);
     const c = startRole<ClientDone>(clientData(port2), [port2], onClientEvent, handlers.signal);
     try {
@@ -193,13 +320,26 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     }
   }
   const wallMs = performance.now() - wall0;
-  emit({ type: 'stage', stage: 'preprocessing', state: 'end', wallMs: client.preprocessing.wallMs + client.setup.wallMs });
+  emit({
+    type: 'stage',
+    stage: 'preprocessing',
+    state: 'end',
+    wallMs: client.preprocessing.wallMs + client.setup.wallMs,
+  });
   emit({ type: 'stage', stage: 'online', state: 'end', wallMs: client.online.wallMs });
 
   const he = summarizeHe(client.stats, server?.stats);
-  const ring = scheme.family === 'ring' ? ringSummaryOf(client.architecture, client.provider.params as RingProposal) : undefined;
-  if (ring) emit({ type: 'log', message: `ring p = ${ring.plainModulus}, f = ${ring.f}; largest |output| without wrap-around: ${ring.wrap.map((w) => `${w.step} ${w.maxAbs.toPrecision(3)} (bound ${w.bound.toPrecision(3)})`).join(', ')}` });
-  const pre = client.preprocessing, on = client.online;
+  const ring =
+    scheme.family === 'ring' ? ringSummaryOf(client.architecture, client.provider.params as RingProposal) : undefined;
+  if (ring)
+    emit({
+      type: 'log',
+      message:
+        `ring p = ${ring.plainModulus}, f = ${ring.f}; largest |output| without wrap-around: ` +
+        `${ring.wrap.map((w) => `${w.step} ${w.maxAbs.toPrecision(3)} (bound ${w.bound.toPrecision(3)})`).join(', ')}`,
+    });
+  const pre = client.preprocessing,
+    on = client.online;
   const results = [...score.results].sort((a, b) => a.index - b.index);
   return {
     formatVersion: 1,
@@ -209,10 +349,22 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     images: count,
     ...score.summary(count),
     stages: {
-      merging: { wallMs: mergeMs, clientMs: 0, serverMs: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0, messages: 0, rounds: 0 },
+      merging: {
+        wallMs: mergeMs,
+        clientMs: 0,
+        serverMs: mergeMs,
+        bytesClientToServer: 0,
+        bytesServerToClient: 0,
+        messages: 0,
+        rounds: 0,
+      },
       // key setup is a one-off per session: its own stage, so per-image and whole-run preprocessing agree
       setup: stage(client.setup, client.setup.wallMs - client.setup.serverMs, client.setup.serverMs),
-      preprocessing: { ...stage(pre, pre.wallMs - pre.serverMs, server?.preprocessingMs ?? pre.serverMs), he: he.counts, levels: he.levels },
+      preprocessing: {
+        ...stage(pre, pre.wallMs - pre.serverMs, server?.preprocessingMs ?? pre.serverMs),
+        he: he.counts,
+        levels: he.levels,
+      },
       online: stage(on, on.wallMs - on.serverMs, server?.onlineMs ?? on.serverMs),
     },
     perImage: {
@@ -222,7 +374,15 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       preprocessingBytes: median(client.perImage.preprocessingBytes),
     },
     ckks: ckksOf(client.provider.params),
-    ...(ring ? { ring } : { masks: { inputHidingBits: client.masks.inputBits, shareHidingBits: client.masks.shareBits, notes: 'statistical hiding per value, see docs/PROTOCOL.md' } }),
+    ...(ring
+      ? { ring }
+      : {
+          masks: {
+            inputHidingBits: client.masks.inputBits,
+            shareHidingBits: client.masks.shareBits,
+            notes: 'statistical hiding per value, see docs/PROTOCOL.md',
+          },
+        }),
     security: securityOf(scheme.family, client),
     ...precisionOf(client.provider.params),
     ...(req.server ? { server: req.server } : {}),

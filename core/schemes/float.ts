@@ -9,7 +9,14 @@ import type { MergeResult } from '../model/merge.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { ckksClientProviders, ckksServerProviders } from '../protocol/ckks-provider.ts';
 import { floatProtocolOf, type FloatClientCtx, type FloatServerCtx } from '../protocol/layers/float.ts';
-import { DEFAULT_MASKS, planClient, planServer, type ClientStep, type MaskParams, type ServerStep } from '../protocol/plan.ts';
+import {
+  DEFAULT_MASKS,
+  planClient,
+  planServer,
+  type ClientStep,
+  type MaskParams,
+  type ServerStep,
+} from '../protocol/plan.ts';
 import type { FloatSchemeId } from '../protocol/provider.ts';
 import type { ClientScheme, ServerScheme } from '../protocol/roles.ts';
 import { cachedNetwork } from './network.ts';
@@ -20,7 +27,9 @@ const NON_POLY = new Set(['relu', 'maxpool']);
 /** Float schemes run square / polynomial activations only; name the first layer they cannot run. */
 export function floatUnsupported(arch: Architecture, id: string): string | null {
   const bad = arch.layers.find((l) => NON_POLY.has(l.kind));
-  return bad ? `${id} runs square / polynomial activations only; layer '${bad.name}' is ${bad.kind} (use merged-ring or delphi)` : null;
+  return bad
+    ? `${id} runs square / polynomial activations only; layer '${bad.name}' is ${bad.kind} (use merged-ring or delphi)`
+    : null;
 }
 
 /** The client's own masks: its input bits, the public default bound; never the server's choice. */
@@ -34,7 +43,10 @@ function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme
     async start(arch, { inputBits }) {
       const masks = clientMasks(inputBits);
       const steps = planClient(arch.architecture, masks);
-      const provider = await (opts.providers ?? ckksClientProviders()).create(arch.provider as never, arch.architecture);
+      const provider = await (opts.providers ?? ckksClientProviders()).create(
+        arch.provider as never,
+        arch.architecture,
+      );
       return {
         ctx: { provider, random: opts.random, masks },
         steps,
@@ -47,13 +59,22 @@ function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme
   };
 }
 
-function floatServer(id: FloatSchemeId, network: (m: Model) => MergeResult, opts: SchemeServerOptions): ServerScheme<FloatServerCtx, ServerStep> {
-  const providers = opts.providers ?? ckksServerProviders(opts.targetError !== undefined ? { targetError: opts.targetError } : {});
+function floatServer(
+  id: FloatSchemeId,
+  network: (m: Model) => MergeResult,
+  opts: SchemeServerOptions,
+): ServerScheme<FloatServerCtx, ServerStep> {
+  const providers =
+    opts.providers ?? ckksServerProviders(opts.targetError !== undefined ? { targetError: opts.targetError } : {});
   return {
     id,
     prepare(model, hello) {
       const net = network(model).model;
-      const masks: MaskParams = { ...DEFAULT_MASKS, inputBits: hello.inputBits, shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits };
+      const masks: MaskParams = {
+        ...DEFAULT_MASKS,
+        inputBits: hello.inputBits,
+        shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits,
+      };
       const steps = planServer(net, masks);
       const info = providers.propose(steps, masks, id);
       return {
@@ -62,7 +83,13 @@ function floatServer(id: FloatSchemeId, network: (m: Model) => MergeResult, opts
         provider: info,
         async create(setupBlobs) {
           const provider = await providers.create(info, setupBlobs);
-          return { ctx: { provider, masks }, steps, protocolOf: floatProtocolOf, stats: () => provider.stats(), close: () => provider.close() };
+          return {
+            ctx: { provider, masks },
+            steps,
+            protocolOf: floatProtocolOf,
+            stats: () => provider.stats(),
+            close: () => provider.close(),
+          };
         },
       };
     },
@@ -72,7 +99,12 @@ function floatServer(id: FloatSchemeId, network: (m: Model) => MergeResult, opts
 function floatScheme(id: 'merged' | 'unmerged', label: string, summary: string): InteractiveScheme {
   const network = (m: Model): MergeResult => cachedNetwork(m, id, id === 'unmerged' ? 'none' : 'cost-model');
   return {
-    kind: 'interactive', id, label, family: 'float', summary, remote: true,
+    kind: 'interactive',
+    id,
+    label,
+    family: 'float',
+    summary,
+    remote: true,
     unsupported: (arch) => floatUnsupported(arch, id),
     network,
     client: (opts) => floatClient(id, opts),
@@ -80,8 +112,16 @@ function floatScheme(id: 'merged' | 'unmerged', label: string, summary: string):
   };
 }
 
-export const merged = floatScheme('merged', 'merged (paper)', 'merging + CKKS preprocessing with fast convolution + float shares online (statistical hiding)');
-export const unmerged = floatScheme('unmerged', 'unmerged (ablation)', 'the paper’s protocol with the merging stage switched off');
+export const merged = floatScheme(
+  'merged',
+  'merged (paper)',
+  'merging + CKKS preprocessing with fast convolution + float shares online (statistical hiding)',
+);
+export const unmerged = floatScheme(
+  'unmerged',
+  'unmerged (ablation)',
+  'the paper’s protocol with the merging stage switched off',
+);
 
 /** Refuse a hello whose scheme this server does not run. */
 export function unknownScheme(id: string, known: readonly string[]): never {

@@ -16,13 +16,27 @@ import type { Model } from '../model/types.ts';
 import { ckksClientProviders, ckksServerProviders } from '../protocol/ckks-provider.ts';
 import type { LayerProtocol } from '../protocol/layers/types.ts';
 import { TAG } from '../protocol/messages.ts';
-import { DEFAULT_MASKS, gazelleShareRange, planClient, planServer, type ActivationStep, type ClientLinearStep, type ClientStep, type MaskParams, type Poly, type ServerLinearStep, type ServerStep } from '../protocol/plan.ts';
+import {
+  DEFAULT_MASKS,
+  gazelleShareRange,
+  planClient,
+  planServer,
+  type ActivationStep,
+  type ClientLinearStep,
+  type ClientStep,
+  type MaskParams,
+  type Poly,
+  type ServerLinearStep,
+  type ServerStep,
+} from '../protocol/plan.ts';
 import type { ClientPreprocessor, ProviderInfo, ServerPreprocessor } from '../protocol/provider.ts';
 import { clientMasks, floatUnsupported } from './float.ts';
 import { cachedNetwork } from './network.ts';
 import type { InteractiveScheme } from './types.ts';
 
-interface GazelleClientCtx { provider: ClientPreprocessor }
+interface GazelleClientCtx {
+  provider: ClientPreprocessor;
+}
 interface GazelleServerCtx {
   provider: ServerPreprocessor;
   masks: MaskParams;
@@ -36,12 +50,20 @@ const noOffline = {
   offlineServer: () => Promise.reject(new PpnnError('INTERNAL', 'gazelle has no offline exchange')),
 };
 
-const gazelleLinear: LayerProtocol<GazelleClientCtx, GazelleServerCtx, ClientLinearStep, ServerLinearStep, undefined, undefined> = {
+const gazelleLinear: LayerProtocol<
+  GazelleClientCtx,
+  GazelleServerCtx,
+  ClientLinearStep,
+  ServerLinearStep,
+  undefined,
+  undefined
+> = {
   name: 'gazelle-linear',
   ...noOffline,
   async onlineClient(ctx, step, _state, share, io) {
     const p = ctx.provider;
-    if (!p.encryptOnline || !p.decryptOnline) throw new PpnnError('INTERNAL', `provider '${p.kind}' cannot run gazelle`);
+    if (!p.encryptOnline || !p.decryptOnline)
+      throw new PpnnError('INTERNAL', `provider '${p.kind}' cannot run gazelle`);
     io.send(TAG.onEnc, p.encryptOnline(step, share));
     return p.decryptOnline(step, await io.expect(TAG.onEval, [1, 1 << 16]));
   },
@@ -50,7 +72,11 @@ const gazelleLinear: LayerProtocol<GazelleClientCtx, GazelleServerCtx, ClientLin
     if (!p.evaluateOnline) throw new PpnnError('INTERNAL', `provider '${p.kind}' cannot evaluate online (gazelle)`);
     const request = await io.expect(TAG.onEnc, [1, 1 << 16]);
     const activation = ctx.activationBefore.get(step.index);
-    const r = await p.evaluateOnline(step, request, { sRange: gazelleShareRange(step, ctx.masks), ...(share ? { serverShare: share } : {}), ...(activation ? { activation } : {}) });
+    const r = await p.evaluateOnline(step, request, {
+      sRange: gazelleShareRange(step, ctx.masks),
+      ...(share ? { serverShare: share } : {}),
+      ...(activation ? { activation } : {}),
+    });
     // the server's new share is s + b: conv biases are per output channel, each over outSize / outChannels positions
     const layer = step.layer;
     const perChannel = layer.kind === 'conv2d' ? step.outSize / layer.outChannels : 1;
@@ -60,7 +86,14 @@ const gazelleLinear: LayerProtocol<GazelleClientCtx, GazelleServerCtx, ClientLin
 };
 
 /** Activations are applied inside HE by the next linear step: nothing to do on shares. */
-const gazelleActivation: LayerProtocol<GazelleClientCtx, GazelleServerCtx, ActivationStep, ActivationStep, undefined, undefined> = {
+const gazelleActivation: LayerProtocol<
+  GazelleClientCtx,
+  GazelleServerCtx,
+  ActivationStep,
+  ActivationStep,
+  undefined,
+  undefined
+> = {
   name: 'gazelle-activation',
   ...noOffline,
   onlineClient: async (_c, _s, _st, share) => share,
@@ -70,7 +103,8 @@ const gazelleActivation: LayerProtocol<GazelleClientCtx, GazelleServerCtx, Activ
   },
 };
 
-const protocolOf = (step: ClientStep | ServerStep): typeof gazelleLinear | typeof gazelleActivation => (step.kind === 'linear' ? gazelleLinear : gazelleActivation);
+const protocolOf = (step: ClientStep | ServerStep): typeof gazelleLinear | typeof gazelleActivation =>
+  step.kind === 'linear' ? gazelleLinear : gazelleActivation;
 
 const network = (m: Model): MergeResult => cachedNetwork(m, 'gazelle', 'cost-model');
 
@@ -85,15 +119,27 @@ export const gazelle: InteractiveScheme = {
     const poly = floatUnsupported(arch, 'gazelle');
     if (poly) return poly;
     const last = [...arch.layers].reverse().find((l) => l.kind !== 'flatten');
-    return last && (last.kind === 'square' || last.kind === 'poly') ? 'gazelle: the network must end with a linear layer' : null;
+    return last && (last.kind === 'square' || last.kind === 'poly')
+      ? 'gazelle: the network must end with a linear layer'
+      : null;
   },
   network,
   client: (opts) => ({
     id: 'gazelle',
     async start(arch, { inputBits }) {
       const steps = planClient(arch.architecture, clientMasks(inputBits));
-      const provider = await (opts.providers ?? ckksClientProviders()).create(arch.provider as ProviderInfo, arch.architecture);
-      return { ctx: { provider }, steps, protocolOf, setupBlobs: () => provider.setupBlobs(), stats: () => provider.stats(), close: () => provider.close() };
+      const provider = await (opts.providers ?? ckksClientProviders()).create(
+        arch.provider as ProviderInfo,
+        arch.architecture,
+      );
+      return {
+        ctx: { provider },
+        steps,
+        protocolOf,
+        setupBlobs: () => provider.setupBlobs(),
+        stats: () => provider.stats(),
+        close: () => provider.close(),
+      };
     },
   }),
   server: (opts) => {
@@ -102,19 +148,38 @@ export const gazelle: InteractiveScheme = {
       id: 'gazelle',
       prepare(model, hello) {
         const net = network(model).model;
-        const masks: MaskParams = { ...DEFAULT_MASKS, inputBits: hello.inputBits, shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits };
+        const masks: MaskParams = {
+          ...DEFAULT_MASKS,
+          inputBits: hello.inputBits,
+          shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits,
+        };
         const steps = planServer(net, masks);
         if (steps[steps.length - 1]!.kind !== 'linear') {
-          throw new PpnnError('MODEL_UNSUPPORTED_LAYER', 'gazelle: the network must end with a linear layer (activations are applied homomorphically before the next linear map)');
+          throw new PpnnError(
+            'MODEL_UNSUPPORTED_LAYER',
+            'gazelle: the network must end with a linear layer (activations are applied homomorphically before the ' +
+              'next linear map)',
+          );
         }
         const activationBefore = new Map<number, Poly>();
-        steps.forEach((s, i) => { if (s.kind === 'linear' && i > 0 && steps[i - 1]!.kind === 'activation') activationBefore.set(i, (steps[i - 1] as ActivationStep).poly); });
+        steps.forEach((s, i) => {
+          if (s.kind === 'linear' && i > 0 && steps[i - 1]!.kind === 'activation')
+            activationBefore.set(i, (steps[i - 1] as ActivationStep).poly);
+        });
         const info = providers.propose(steps, masks, 'gazelle');
         return {
-          architecture: architectureOf(net), masks, provider: info,
+          architecture: architectureOf(net),
+          masks,
+          provider: info,
           async create(setupBlobs) {
             const provider = await providers.create(info, setupBlobs);
-            return { ctx: { provider, masks, activationBefore }, steps, protocolOf, stats: () => provider.stats(), close: () => provider.close() };
+            return {
+              ctx: { provider, masks, activationBefore },
+              steps,
+              protocolOf,
+              stats: () => provider.stats(),
+              close: () => provider.close(),
+            };
           },
         };
       },

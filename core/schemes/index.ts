@@ -6,7 +6,15 @@
 import { PpnnError } from '../errors.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { DEFAULT_MASKS } from '../protocol/plan.ts';
-import { receiveHello, runClientRole, runServerRole, type ClientRoleOptions, type ClientSessionResult, type ServerRoleOptions, type ServerSessionSummary } from '../protocol/roles.ts';
+import {
+  receiveHello,
+  runClientRole,
+  runServerRole,
+  type ClientRoleOptions,
+  type ClientSessionResult,
+  type ServerRoleOptions,
+  type ServerSessionSummary,
+} from '../protocol/roles.ts';
 import type { Transport } from '../transport/transport.ts';
 import { sendError } from '../transport/transport.ts';
 import { cryptonets } from './cryptonets.ts';
@@ -30,7 +38,8 @@ export function schemeById(id: string): SchemeModule {
 /** The interactive scheme `id`; ARGUMENT_INVALID when it has no two-party protocol. */
 export function interactiveScheme(id: string): InteractiveScheme {
   const s = schemeById(id);
-  if (s.kind !== 'interactive') throw new PpnnError('ARGUMENT_INVALID', `${id} is not an interactive scheme (it runs locally only)`);
+  if (s.kind !== 'interactive')
+    throw new PpnnError('ARGUMENT_INVALID', `${id} is not an interactive scheme (it runs locally only)`);
   return s;
 }
 
@@ -55,7 +64,10 @@ export function runClientSession(
   opts: ClientSessionOptions,
 ): Promise<ClientSessionResult> {
   const scheme = interactiveScheme(opts.scheme);
-  return runClientRole(t, inputs, scheme.client(opts), { ...opts, inputBits: opts.inputBits ?? DEFAULT_MASKS.inputBits });
+  return runClientRole(t, inputs, scheme.client(opts), {
+    ...opts,
+    inputBits: opts.inputBits ?? DEFAULT_MASKS.inputBits,
+  });
 }
 
 export interface ServeOptions extends ServerRoleOptions, SchemeServerOptions {
@@ -64,14 +76,17 @@ export interface ServeOptions extends ServerRoleOptions, SchemeServerOptions {
   schemes?: readonly string[];
 }
 
-/** Serve one session on `t`: read the hello, dispatch to its scheme. Rejects (after telling the client) on any error. */
+/**
+ * Serve one session on `t`: read the hello, dispatch to its scheme. Rejects (after telling the client) on any error.
+ */
 export async function serveSession(t: Transport, opts: ServeOptions): Promise<ServerSessionSummary> {
   let scheme: InteractiveScheme;
   let hello;
   try {
     hello = await receiveHello(t, opts.receiveTimeoutMs);
     scheme = interactiveScheme(hello.scheme);
-    if (opts.schemes && !opts.schemes.includes(scheme.id)) throw new PpnnError('ARGUMENT_INVALID', `this server does not run '${scheme.id}' (${opts.schemes.join(' | ')})`);
+    if (opts.schemes && !opts.schemes.includes(scheme.id))
+      throw new PpnnError('ARGUMENT_INVALID', `this server does not run '${scheme.id}' (${opts.schemes.join(' | ')})`);
   } catch (e) {
     sendError(t, e);
     throw e;

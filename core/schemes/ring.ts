@@ -23,7 +23,16 @@ import { ringProtocolOf, reconstructRing, type RingClientCtx, type RingServerCtx
 import { activationCircuit } from '../gc/activation-circuit.ts';
 import { GcClientSession, GcServerSession } from '../gc/session.ts';
 import { DEFAULT_MASKS, planClientNonlinear, planServerNonlinear } from '../protocol/plan.ts';
-import { chooseScales, maxWithoutWrapPerStep, ringSteps, type RingLinearStep, type RingScales, type RingServerLinearStep, type RingStep, type WrapRow } from '../protocol/ring-plan.ts';
+import {
+  chooseScales,
+  maxWithoutWrapPerStep,
+  ringSteps,
+  type RingLinearStep,
+  type RingScales,
+  type RingServerLinearStep,
+  type RingStep,
+  type WrapRow,
+} from '../protocol/ring-plan.ts';
 import type { ClientScheme, ServerScheme } from '../protocol/roles.ts';
 import { P } from '../ring/field.ts';
 import { quantizeLinear, type QuantizedLinear } from '../ring/quantize.ts';
@@ -50,7 +59,8 @@ function gcBytesPerImage(steps: readonly RingStep[]): number {
   let bytes = 0;
   for (const s of steps) {
     if (s.kind !== 'gc') continue;
-    const { spec, windows } = s.layer, n = Math.ceil(Math.log2(spec.p));
+    const { spec, windows } = s.layer,
+      n = Math.ceil(Math.log2(spec.p));
     bytes = Math.max(bytes, windows * (32 * activationCircuit(spec).circuit.andCount + 16 * spec.window * n + 16 * n));
   }
   return bytes;
@@ -72,11 +82,18 @@ function ringUnsupported(arch: Architecture, id: RingId): string | null {
 
 /** The proposal as the client received it: every field checked before any key is made. */
 function checkProposal(info: { kind: string; params: unknown }, layout: Layout): RingProposal {
-  if (info.kind !== 'bfv') throw new PpnnError('PARAMS_MISMATCH', `server proposed provider '${info.kind}'; the ring schemes accept BFV only`);
+  if (info.kind !== 'bfv')
+    throw new PpnnError('PARAMS_MISMATCH', `server proposed provider '${info.kind}'; the ring schemes accept BFV only`);
   const p = info.params as Partial<RingProposal> | null;
-  if (!p || typeof p !== 'object' || !p.bfv || !p.scales) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: ring proposal must carry bfv and scales');
-  if (p.layout !== layout) throw new PpnnError('PARAMS_MISMATCH', `server proposed layout '${String(p.layout)}'; this scheme uses '${layout}'`);
-  if (p.gc !== undefined && (typeof p.gc !== 'string' || p.gc.length > 16384)) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: gc offer must be a base64 string');
+  if (!p || typeof p !== 'object' || !p.bfv || !p.scales)
+    throw new PpnnError('PROTOCOL_VIOLATION', 'arch: ring proposal must carry bfv and scales');
+  if (p.layout !== layout)
+    throw new PpnnError(
+      'PARAMS_MISMATCH',
+      `server proposed layout '${String(p.layout)}'; this scheme uses '${layout}'`,
+    );
+  if (p.gc !== undefined && (typeof p.gc !== 'string' || p.gc.length > 16384))
+    throw new PpnnError('PROTOCOL_VIOLATION', 'arch: gc offer must be a base64 string');
   // the client's own floor: its share modulus, ≥ 40 bits of circuit privacy, 128-bit security
   validateBfvParams(p.bfv, { plainModulus: P, minCircuitPrivacyBits: MIN_CIRCUIT_PRIVACY_BITS, minSlots: 1 });
   return p as RingProposal;
@@ -97,11 +114,19 @@ function ringClient(id: RingId, layout: Layout): ClientScheme<RingClientCtx, Rin
       const steps = ringSteps(plan, proposal.scales);
       // garbled circuits: answer the server's base-OT offer in the set-up message
       const hasGc = steps.some((s) => s.kind === 'gc');
-      if (hasGc && proposal.gc === undefined) throw new PpnnError('PROTOCOL_VIOLATION', 'arch: the network has ReLU / max-pool but no gc offer');
+      if (hasGc && proposal.gc === undefined)
+        throw new PpnnError('PROTOCOL_VIOLATION', 'arch: the network has ReLU / max-pool but no gc offer');
       const gc = hasGc ? GcClientSession.accept(new Uint8Array(Buffer.from(proposal.gc!, 'base64'))) : undefined;
       const linear = steps.filter((s): s is RingLinearStep => s.kind === 'linear');
       const slots = proposal.bfv.polyModulusDegree / 2;
-      const rotations = rotationStepsFor(linear.map((s) => ({ spec: s.base.spec, ...(s.base.spec.kind === 'conv2d' ? { inputShape: s.base.inShape } : {}) })), layout, slots);
+      const rotations = rotationStepsFor(
+        linear.map((s) => ({
+          spec: s.base.spec,
+          ...(s.base.spec.kind === 'conv2d' ? { inputShape: s.base.inShape } : {}),
+        })),
+        layout,
+        slots,
+      );
       const he = await BfvClient.create(proposal.bfv, rotations);
       const last = linear[linear.length - 1]!;
       return {
@@ -117,7 +142,11 @@ function ringClient(id: RingId, layout: Layout): ClientScheme<RingClientCtx, Rin
   };
 }
 
-function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResult): ServerScheme<RingServerCtx, RingStep> {
+function ringServer(
+  id: RingId,
+  layout: Layout,
+  network: (m: Model) => MergeResult,
+): ServerScheme<RingServerCtx, RingStep> {
   return {
     id,
     prepare(model) {
@@ -129,7 +158,12 @@ function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResu
       const gcBytes = gcBytesPerImage(steps);
       // a fresh base-OT offer per session; its reply comes back in the set-up message
       const gcOffer = gcBytes > 0 ? GcServerSession.offer() : undefined;
-      const proposal: RingProposal = { bfv, layout, scales, ...(gcOffer ? { gc: Buffer.from(gcOffer.offer).toString('base64') } : {}) };
+      const proposal: RingProposal = {
+        bfv,
+        layout,
+        scales,
+        ...(gcOffer ? { gc: Buffer.from(gcOffer.offer).toString('base64') } : {}),
+      };
       return {
         architecture: architectureOf(net),
         // ring masks are uniform in Z_p: no mask sizes to report
@@ -138,7 +172,11 @@ function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResu
         ...(gcBytes > 0 ? { maxBatch: Math.max(1, Math.floor(GC_BATCH_BYTES / gcBytes)) } : {}),
         async create(setupBlobs) {
           const want = gcOffer ? 2 : 1;
-          if (setupBlobs.length !== want) throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected ${want} blobs (keys${gcOffer ? ', gc reply' : ''}), got ${setupBlobs.length}`);
+          if (setupBlobs.length !== want)
+            throw new PpnnError(
+              'PROTOCOL_VIOLATION',
+              `setup: expected ${want} blobs (keys${gcOffer ? ', gc reply' : ''}), got ${setupBlobs.length}`,
+            );
           const gc = gcOffer ? gcOffer.complete(setupBlobs[1]!) : undefined;
           const he = await BfvServer.create(bfv, setupBlobs[0]!);
           const quantized = new Map<number, QuantizedLinear>();
@@ -152,17 +190,34 @@ function ringServer(id: RingId, layout: Layout, network: (m: Model) => MergeResu
             he.delete();
             throw e;
           }
-          return { ctx: { he, random: cryptoRing, layout, quantized, ...(gc ? { gc } : {}) }, steps, protocolOf: ringProtocolOf, stats: () => he.stats, close: () => he.delete() };
+          return {
+            ctx: { he, random: cryptoRing, layout, quantized, ...(gc ? { gc } : {}) },
+            steps,
+            protocolOf: ringProtocolOf,
+            stats: () => he.stats,
+            close: () => he.delete(),
+          };
         },
       };
     },
   };
 }
 
-function ringScheme(id: RingId, label: string, summary: string, layout: Layout, policy: 'cost-model' | 'none'): InteractiveScheme {
+function ringScheme(
+  id: RingId,
+  label: string,
+  summary: string,
+  layout: Layout,
+  policy: 'cost-model' | 'none',
+): InteractiveScheme {
   const network = (m: Model): MergeResult => cachedNetwork(m, id, policy);
   return {
-    kind: 'interactive', id, label, family: 'ring', summary, remote: true,
+    kind: 'interactive',
+    id,
+    label,
+    family: 'ring',
+    summary,
+    remote: true,
     unsupported: (arch) => ringUnsupported(arch, id),
     network,
     client: () => ringClient(id, layout),
@@ -170,5 +225,17 @@ function ringScheme(id: RingId, label: string, summary: string, layout: Layout, 
   };
 }
 
-export const mergedRing = ringScheme('merged-ring', 'merged-ring (paper, exact)', 'merging + BFV preprocessing with fast convolution + Z_p shares online (perfect hiding, exact truncation)', 'fast', 'cost-model');
-export const delphi = ringScheme('delphi', 'DELPHI (baseline)', 'DELPHI-style: no merging, rotation-based layout, BFV preprocessing, Z_p shares online', 'reference', 'none');
+export const mergedRing = ringScheme(
+  'merged-ring',
+  'merged-ring (paper, exact)',
+  'merging + BFV preprocessing with fast convolution + Z_p shares online (perfect hiding, exact truncation)',
+  'fast',
+  'cost-model',
+);
+export const delphi = ringScheme(
+  'delphi',
+  'DELPHI (baseline)',
+  'DELPHI-style: no merging, rotation-based layout, BFV preprocessing, Z_p shares online',
+  'reference',
+  'none',
+);

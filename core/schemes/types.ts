@@ -60,7 +60,10 @@ export interface LocalRunRequest {
 /** A non-interactive scheme run in one worker (e.g. CryptoNets: pure HE). */
 export interface LocalScheme extends SchemeInfo {
   readonly kind: 'local';
-  runLocal(req: LocalRunRequest, h: { onEvent?: (ev: ProgressEvent) => void; signal?: AbortSignal }): Promise<InferenceReport>;
+  runLocal(
+    req: LocalRunRequest,
+    h: { onEvent?: (ev: ProgressEvent) => void; signal?: AbortSignal },
+  ): Promise<InferenceReport>;
 }
 
 export type SchemeModule = InteractiveScheme | LocalScheme;

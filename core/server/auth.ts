@@ -5,7 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PpnnError, toPpnnError } from '../errors.ts';
-import { AUTH_CHALLENGE_TAG, AUTH_NONCE_BYTES, AUTH_RESPONSE_TAG, fromHex, toHex, verifyAuthProof } from '../transport/auth.ts';
+import {
+  AUTH_CHALLENGE_TAG,
+  AUTH_NONCE_BYTES,
+  AUTH_RESPONSE_TAG,
+  fromHex,
+  toHex,
+  verifyAuthProof,
+} from '../transport/auth.ts';
 import type { Message, Transport } from '../transport/transport.ts';
 
 /** Environment variable holding the token when no file is given. */
@@ -29,7 +36,10 @@ export function loadToken(file: string | undefined, env: NodeJS.ProcessEnv = pro
   if (text === undefined) return undefined;
   const token = new TextEncoder().encode(text.trim());
   if (token.length < MIN_TOKEN_BYTES) {
-    throw new PpnnError('ARGUMENT_INVALID', `the token must be at least ${MIN_TOKEN_BYTES} bytes (e.g. openssl rand -hex 32 > token)`);
+    throw new PpnnError(
+      'ARGUMENT_INVALID',
+      `the token must be at least ${MIN_TOKEN_BYTES} bytes (e.g. openssl rand -hex 32 > token)`,
+    );
   }
   return token;
 }
@@ -48,10 +58,12 @@ export async function authenticate(t: Transport, token: Uint8Array | undefined, 
     msg = await t.receive({ timeoutMs: deadlineMs });
   } catch (e) {
     const err = toPpnnError(e);
-    if (err.code === 'TIMEOUT') throw new PpnnError('AUTH_FAILED', `no authentication within the ${deadlineMs} ms handshake deadline`);
+    if (err.code === 'TIMEOUT')
+      throw new PpnnError('AUTH_FAILED', `no authentication within the ${deadlineMs} ms handshake deadline`);
     throw err;
   }
-  if (msg.tag !== AUTH_RESPONSE_TAG) throw new PpnnError('AUTH_FAILED', 'this server requires a token (pass --token-file FILE or set PPNN_TOKEN)');
+  if (msg.tag !== AUTH_RESPONSE_TAG)
+    throw new PpnnError('AUTH_FAILED', 'this server requires a token (pass --token-file FILE or set PPNN_TOKEN)');
   const h = msg.header as { mac?: unknown } | null;
   const mac = fromHex(h?.mac);
   const onlyMac = typeof h === 'object' && h !== null && Object.keys(h).length === 1;

@@ -48,7 +48,9 @@ export function estimateSession(model: Model, maxBatch: number): SessionEstimate
   const ctBytes = 2 * (k - 1) * N * 8;
   const keyBytes = (k - 1) * 2 * k * N * 8;
   const galoisKeys = rotationStepsFor(layers, layout, slots).length + 1;
-  let perBatchCts = 0, perImageCts = 0, requestCts = 0;
+  let perBatchCts = 0,
+    perImageCts = 0,
+    requestCts = 0;
   for (const l of layers) {
     const one = planLayer(l.spec, { images: 1, slots, layout, inputShape: l.inputShape });
     const full = planLayer(l.spec, { images: maxBatch, slots, layout, inputShape: l.inputShape });
@@ -63,8 +65,12 @@ export function estimateSession(model: Model, maxBatch: number): SessionEstimate
   const threadBytes = SESSION_THREAD_BYTES;
   return {
     bytes: keysBytes + batchBytes + threadBytes,
-    keysBytes, batchBytes, threadBytes,
-    polyModulusDegree: N, primes: k, galoisKeys,
+    keysBytes,
+    batchBytes,
+    threadBytes,
+    polyModulusDegree: N,
+    primes: k,
+    galoisKeys,
     ciphertextsPerImage: perImageCts,
     // serialised ciphertexts are compressed by SEAL, so the in-memory size bounds the wire size
     maxRequestBytes: requestCts * ctBytes + 64 * 1024,

@@ -26,9 +26,14 @@ export class HandshakeGuard {
   readonly #onCut: (socket: Socket, why: 'deadline' | 'evicted') => void;
 
   /** Throws RangeError for a non-positive deadline or pending limit. */
-  constructor(deadlineMs: number, maxPending: number, onCut: (socket: Socket, why: 'deadline' | 'evicted') => void = () => {}) {
+  constructor(
+    deadlineMs: number,
+    maxPending: number,
+    onCut: (socket: Socket, why: 'deadline' | 'evicted') => void = () => {},
+  ) {
     if (!(deadlineMs > 0)) throw new RangeError(`handshake deadline must be > 0 ms, got ${deadlineMs}`);
-    if (!Number.isInteger(maxPending) || maxPending < 1) throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
+    if (!Number.isInteger(maxPending) || maxPending < 1)
+      throw new RangeError(`maxPending must be a positive integer, got ${maxPending}`);
     this.#deadlineMs = deadlineMs;
     this.#maxPending = maxPending;
     this.#onCut = onCut;
@@ -109,9 +114,11 @@ export class Admission {
   /** Throws RangeError for a bad option. */
   constructor(opts: AdmissionOptions) {
     for (const k of ['maxSessions', 'maxPerAddress'] as const) {
-      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k} must be a positive integer, got ${opts[k]}`);
+      if (!Number.isInteger(opts[k]) || opts[k] < 1)
+        throw new RangeError(`${k} must be a positive integer, got ${opts[k]}`);
     }
-    if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) throw new RangeError(`maxQueue must be an integer >= 0, got ${opts.maxQueue}`);
+    if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0)
+      throw new RangeError(`maxQueue must be an integer >= 0, got ${opts.maxQueue}`);
     this.opts = { ...opts };
   }
 
@@ -148,17 +155,28 @@ export class Admission {
     }
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
-        address, resolve, reject,
-        timer: setTimeout(() => this.#drop(waiter, this.#busy(`no session slot came free within ${this.opts.queueTimeoutMs} ms`)), this.opts.queueTimeoutMs),
+        address,
+        resolve,
+        reject,
+        timer: setTimeout(
+          () => this.#drop(waiter, this.#busy(`no session slot came free within ${this.opts.queueTimeoutMs} ms`)),
+          this.opts.queueTimeoutMs,
+        ),
       };
-      signal?.addEventListener('abort', () => this.#drop(waiter, new PpnnError('CANCELLED', 'the client left the queue')), { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => this.#drop(waiter, new PpnnError('CANCELLED', 'the client left the queue')),
+        { once: true },
+      );
       this.#queue.push(waiter);
     });
   }
 
   #busy(why: string): PpnnError {
     const retryAfterMs = this.retryAfterMs();
-    return new PpnnError('BUSY', `server busy: ${why}; retry after ${(retryAfterMs / 1000).toFixed(0)} s`, { retryAfterMs });
+    return new PpnnError('BUSY', `server busy: ${why}; retry after ${(retryAfterMs / 1000).toFixed(0)} s`, {
+      retryAfterMs,
+    });
   }
 
   #drop(waiter: Waiter, err: PpnnError): void {

@@ -6,12 +6,30 @@
 import { pino, type Logger } from 'pino';
 
 /** Field paths removed from every log line whatever a caller passes. */
-export const REDACTED_PATHS = ['token', '*.token', 'mac', '*.mac', 'key', '*.key', 'tlsKey', '*.tlsKey', 'authorization', '*.authorization'];
+export const REDACTED_PATHS = [
+  'token',
+  '*.token',
+  'mac',
+  '*.mac',
+  'key',
+  '*.key',
+  'tlsKey',
+  '*.tlsKey',
+  'authorization',
+  '*.authorization',
+];
 
 /** A logger writing JSON lines to `fd` (default 2, stderr) synchronously, so lines survive an exit. */
 export function createLogger(opts: { level?: string; fd?: number; destination?: NodeJS.WritableStream } = {}): Logger {
   const dest = opts.destination ?? pino.destination({ fd: opts.fd ?? 2, sync: true });
-  return pino({ level: opts.level ?? 'info', base: { svc: 'ppnn-serve' }, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, dest as pino.DestinationStream);
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { svc: 'ppnn-serve' },
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    },
+    dest as pino.DestinationStream,
+  );
 }
 
 export type { Logger };

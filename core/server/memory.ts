@@ -31,7 +31,10 @@ export function reexecWithAllocatorTuning(): void {
   if (process.platform !== 'linux' || typeof process.execve !== 'function') return;
   if (process.env.PPNN_NO_REEXEC || process.env.MALLOC_ARENA_MAX !== undefined) return;
   const execArgv = process.execArgv.includes('--expose-gc') ? process.execArgv : [...process.execArgv, '--expose-gc'];
-  process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], { ...process.env, ...ALLOCATOR_ENV });
+  process.execve(process.execPath, [process.execPath, ...execArgv, ...process.argv.slice(1)], {
+    ...process.env,
+    ...ALLOCATOR_ENV,
+  });
 }
 
 /** Collect garbage now if this process exposes gc (see reexecWithAllocatorTuning); true when it ran. */

@@ -34,12 +34,25 @@ export function createMetrics(): ServerMetrics {
     active: new Gauge({ name: 'ppnn_sessions_active', help: 'sessions running now', registers }),
     queued: new Gauge({ name: 'ppnn_sessions_queued', help: 'sessions waiting for a free slot', registers }),
     total: new Counter({ name: 'ppnn_sessions_total', help: 'sessions admitted', registers }),
-    failed: new Counter({ name: 'ppnn_sessions_failed_total', help: 'sessions ended by a coded error', labelNames: ['code'], registers }),
-    refused: new Counter({ name: 'ppnn_connections_refused_total', help: 'connections refused before a session started', labelNames: ['code'], registers }),
+    failed: new Counter({
+      name: 'ppnn_sessions_failed_total',
+      help: 'sessions ended by a coded error',
+      labelNames: ['code'],
+      registers,
+    }),
+    refused: new Counter({
+      name: 'ppnn_connections_refused_total',
+      help: 'connections refused before a session started',
+      labelNames: ['code'],
+      registers,
+    }),
     bytesIn: new Counter({ name: 'ppnn_bytes_received_total', help: 'frame bytes received from clients', registers }),
     bytesOut: new Counter({ name: 'ppnn_bytes_sent_total', help: 'frame bytes sent to clients', registers }),
     stage: new Histogram({
-      name: 'ppnn_stage_duration_seconds', help: 'duration of session stages', labelNames: ['stage'], registers,
+      name: 'ppnn_stage_duration_seconds',
+      help: 'duration of session stages',
+      labelNames: ['stage'],
+      registers,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     }),
   };

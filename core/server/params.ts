@@ -26,7 +26,11 @@ export function chooseParamsForModel(model: Model): { params: CkksParams; layout
   const layers: PlannedLayer[] = [];
   for (const st of steps) {
     if (st.kind !== 'linear') continue;
-    layers.push({ spec: st.spec as HeLayerSpec, inputShape: st.inShape, product: Boolean(st.next && st.next.poly.a !== 0) });
+    layers.push({
+      spec: st.spec as HeLayerSpec,
+      inputShape: st.inShape,
+      product: Boolean(st.next && st.next.poly.a !== 0),
+    });
   }
   return { params: proposal.params, layout: proposal.layout, layers };
 }

@@ -102,13 +102,17 @@ export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: R
       await authenticate(t, cfg.token, cfg.handshakeMs);
       let hello = await firstMessage(t, cfg.handshakeMs - (performance.now() - t0));
       // a client holding a token answers even an open server's challenge: skip that answer
-      if (!cfg.token && hello.tag === AUTH_RESPONSE_TAG) hello = await firstMessage(t, cfg.handshakeMs - (performance.now() - t0));
+      if (!cfg.token && hello.tag === AUTH_RESPONSE_TAG)
+        hello = await firstMessage(t, cfg.handshakeMs - (performance.now() - t0));
       if (hello.tag === ERROR_TAG) throw errorFromJSON(hello.header);
       if (hello.tag !== 'hello') throw new PpnnError('PROTOCOL_VIOLATION', `expected 'hello', got '${hello.tag}'`);
       checkClientMessage(hello);
       const h = helloFields(hello);
       if (h.inputBits < cfg.minInputBits) {
-        throw new PpnnError('POLICY_REFUSED', `hello: inputBits ${h.inputBits} is below this server's minimum of ${cfg.minInputBits} (--min-input-bits)`);
+        throw new PpnnError(
+          'POLICY_REFUSED',
+          `hello: inputBits ${h.inputBits} is below this server's minimum of ${cfg.minInputBits} (--min-input-bits)`,
+        );
       }
       info.admitted();
       stage = 'queue';
@@ -136,7 +140,16 @@ export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: R
       const ms = performance.now() - t0;
       cfg.metrics.stage.observe({ stage: 'session' }, ms / 1000);
       cfg.admission.observeSession(ms);
-      log.info({ scheme: ev.scheme, images: ev.images, ms: Math.round(ms), bytesIn: t.stats.bytesReceived, bytesOut: t.stats.bytesSent }, 'session done');
+      log.info(
+        {
+          scheme: ev.scheme,
+          images: ev.images,
+          ms: Math.round(ms),
+          bytesIn: t.stats.bytesReceived,
+          bytesOut: t.stats.bytesSent,
+        },
+        'session done',
+      );
     } catch (e) {
       const err = toPpnnError(e);
       // the session worker told the client already; everything else is told here
@@ -183,7 +196,11 @@ const FLUSH_GRACE_MS = 1000;
 function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Worker): Promise<RelayOutcome> {
   const { port1, port2 } = new MessageChannel();
   const start: SessionStart = {
-    type: 'start', port: port2, idleMs: cfg.idleMs, maxBatch: cfg.maxBatch, maxFrameBytes: cfg.maxFrameBytes,
+    type: 'start',
+    port: port2,
+    idleMs: cfg.idleMs,
+    maxBatch: cfg.maxBatch,
+    maxFrameBytes: cfg.maxFrameBytes,
     ...(cfg.shareBits !== undefined ? { shareBits: cfg.shareBits } : {}),
     ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   };
@@ -230,7 +247,11 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Wo
       if (ev.type !== 'ready') final = ev;
     });
     worker.on('error', (e) => finish({ type: 'error', error: toPpnnError(e).toJSON() }));
-    worker.on('exit', (code) => finish(final ?? { type: 'error', error: { code: 'INTERNAL', message: `session worker exited with code ${code}` } }));
+    worker.on('exit', (code) =>
+      finish(
+        final ?? { type: 'error', error: { code: 'INTERNAL', message: `session worker exited with code ${code}` } },
+      ),
+    );
     // client → worker, each message checked first
     void (async () => {
       wp.send(hello);

@@ -75,7 +75,12 @@ function peerAddress(req: IncomingMessage, trustProxy: boolean): string {
 export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServer> {
   const metrics = createMetrics();
   const log = opts.log;
-  const admission = new Admission({ maxSessions: opts.maxSessions, maxPerAddress: opts.maxPerAddress, maxQueue: opts.maxQueue, queueTimeoutMs: opts.queueTimeoutMs });
+  const admission = new Admission({
+    maxSessions: opts.maxSessions,
+    maxPerAddress: opts.maxPerAddress,
+    maxQueue: opts.maxQueue,
+    queueTimeoutMs: opts.queueTimeoutMs,
+  });
   const guard = new HandshakeGuard(opts.handshakeMs, opts.maxPending, (socket, why) => {
     metrics.refused.inc({ code: why === 'deadline' ? 'TIMEOUT' : 'EVICTED' });
     log.debug({ peer: `${socket.remoteAddress}:${socket.remotePort}`, why }, 'connection cut in its handshake');
@@ -84,13 +89,24 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
   let draining = false;
   const threads = new WarmWorkers({ model: opts.model }, opts.spareWorkers ?? 1);
   const relay: RelayConfig = {
-    threads, model: opts.model, token: opts.token, handshakeMs: opts.handshakeMs, idleMs: opts.idleMs, maxBatch: opts.maxBatch,
-    maxFrameBytes: opts.maxFrameBytes, minInputBits: opts.minInputBits, admission, metrics, log,
+    threads,
+    model: opts.model,
+    token: opts.token,
+    handshakeMs: opts.handshakeMs,
+    idleMs: opts.idleMs,
+    maxBatch: opts.maxBatch,
+    maxFrameBytes: opts.maxFrameBytes,
+    minInputBits: opts.minInputBits,
+    admission,
+    metrics,
+    log,
     ...(opts.shareBits !== undefined ? { shareBits: opts.shareBits } : {}),
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
   };
   const httpOptions = {
-    headersTimeout: opts.handshakeMs, requestTimeout: opts.handshakeMs, keepAliveTimeout: 5000,
+    headersTimeout: opts.handshakeMs,
+    requestTimeout: opts.handshakeMs,
+    keepAliveTimeout: 5000,
     connectionsCheckingInterval: Math.min(1000, opts.handshakeMs),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -98,19 +114,40 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') {
       res.writeHead(draining ? 503 : 200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: draining ? 'draining' : 'ok', sessions: admission.active, queued: admission.queued, maxSessions: opts.maxSessions }));
+      res.end(
+        JSON.stringify({
+          status: draining ? 'draining' : 'ok',
+          sessions: admission.active,
+          queued: admission.queued,
+          maxSessions: opts.maxSessions,
+        }),
+      );
     } else if (req.method === 'GET' && path === '/metrics') {
-      metrics.registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': metrics.registry.contentType });
-        res.end(text);
-      }, () => { res.writeHead(500); res.end(); });
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        },
+        () => {
+          res.writeHead(500);
+          res.end();
+        },
+      );
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' });
       res.end('not found: use a WebSocket client (ppnn infer --server), GET /healthz or GET /metrics\n');
     }
   };
   const server: Server = opts.tls
-    ? createHttpsServer({ ...httpOptions, cert: Buffer.from(opts.tls.cert), key: Buffer.from(opts.tls.key), handshakeTimeout: opts.handshakeMs }, onRequest)
+    ? createHttpsServer(
+        {
+          ...httpOptions,
+          cert: Buffer.from(opts.tls.cert),
+          key: Buffer.from(opts.tls.key),
+          handshakeTimeout: opts.handshakeMs,
+        },
+        onRequest,
+      )
     : createHttpServer(httpOptions, onRequest);
   server.on(opts.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     if (draining) return socket.destroy();
@@ -124,7 +161,12 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
   });
   server.on('clientError', (_err: Error, socket: Socket) => socket.destroy());
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxFrameBytes,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     if (draining || !guard.isPending(socket)) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
@@ -133,7 +175,9 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const t = wsSocketTransport(ws, { maxFrameBytes: opts.maxFrameBytes });
       const info = {
-        id: randomUUID(), address: peerAddress(req, opts.trustProxy), peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+        id: randomUUID(),
+        address: peerAddress(req, opts.trustProxy),
+        peer: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
         admitted: () => guard.admitted(socket),
       };
       const conn = serveConnection(t, info, relay);
@@ -143,7 +187,9 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: Error) => reject(new PpnnError('ARGUMENT_INVALID', `cannot listen on ${opts.host}:${opts.port}: ${err.message}`)));
+    server.once('error', (err: Error) =>
+      reject(new PpnnError('ARGUMENT_INVALID', `cannot listen on ${opts.host}:${opts.port}: ${err.message}`)),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   const address = server.address();
@@ -160,7 +206,10 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
     log.info({ sessions: running.length, drainMs }, 'draining');
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<'deadline'>((done) => (timer = setTimeout(() => done('deadline'), drainMs)));
-    const outcome = await Promise.race([Promise.all(running.map((c) => c.done)).then(() => 'drained' as const), deadline]);
+    const outcome = await Promise.race([
+      Promise.all(running.map((c) => c.done)).then(() => 'drained' as const),
+      deadline,
+    ]);
     clearTimeout(timer);
     if (outcome === 'deadline') {
       log.warn({ sessions: live.size }, 'drain deadline reached: cutting the remaining sessions');

@@ -60,11 +60,19 @@ async function main(): Promise<void> {
   const t = messagePortTransport(start.port, { maxFrameBytes: start.maxFrameBytes });
   try {
     const s = await serveSession(t, {
-      model, receiveTimeoutMs: start.idleMs, maxBatch: start.maxBatch,
+      model,
+      receiveTimeoutMs: start.idleMs,
+      maxBatch: start.maxBatch,
       ...(start.shareBits !== undefined ? { shareBits: start.shareBits } : {}),
       ...((start.workers ?? 0) > 1 ? { providers: ckksServerProviders({ workers: start.workers! }) } : {}),
     });
-    post({ type: 'done', scheme: s.scheme, images: s.images, preprocessingMs: s.preprocessingMs, onlineMs: s.onlineMs });
+    post({
+      type: 'done',
+      scheme: s.scheme,
+      images: s.images,
+      preprocessingMs: s.preprocessingMs,
+      onlineMs: s.onlineMs,
+    });
   } finally {
     t.close();
   }

@@ -7,7 +7,8 @@
  * header shape (no unknown keys, exact types and ranges), so a mutated header is refused
  * with a coded PROTOCOL_VIOLATION at once.
  *
- * Unknown tags (a layer protocol's own step messages) are passed through: the session's own tag check rejects them, and a scheme
+ * Unknown tags (a layer protocol's own step messages) are passed through: the session's own tag check rejects them, and
+ * a scheme
  * added later (core/schemes/) need not be listed here to be served. Adding a field to a
  * known message means adding it here as well (the relay test will say so).
  */
@@ -17,7 +18,8 @@ import type { Message } from '../transport/transport.ts';
 type Check = (header: unknown, blobs: number) => string | undefined;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): boolean => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+const isInt = (v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): boolean =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 function exactKeys(h: Record<string, unknown>, keys: readonly string[]): string | undefined {
   const extra = Object.keys(h).filter((k) => !keys.includes(k));
@@ -27,7 +29,6 @@ function exactKeys(h: Record<string, unknown>, keys: readonly string[]): string 
 }
 
 const nullHeader: Check = (h) => (h === null ? undefined : 'header must be null');
-
 
 /** A header of exactly the integer fields `keys`, each in [min, max]. */
 function intHeader(keys: readonly string[], min = 0, max = 1 << 16): Check {
@@ -40,21 +41,31 @@ function intHeader(keys: readonly string[], min = 0, max = 1 << 16): Check {
   };
 }
 
-const blobs = (min: number, max = Infinity): Check => (_h, n) => (n >= min && n <= max ? undefined : `expected ${min === max ? min : `${min}..${max}`} blob(s), got ${n}`);
-const all = (...checks: Check[]): Check => (h, n) => checks.reduce<string | undefined>((p, c) => p ?? c(h, n), undefined);
+const blobs =
+  (min: number, max = Infinity): Check =>
+  (_h, n) =>
+    n >= min && n <= max ? undefined : `expected ${min === max ? min : `${min}..${max}`} blob(s), got ${n}`;
+const all =
+  (...checks: Check[]): Check =>
+  (h, n) =>
+    checks.reduce<string | undefined>((p, c) => p ?? c(h, n), undefined);
 
 /**
  * Client → server message shapes of protocol ppnn/2 (core/protocol/messages.ts): the
  * decoders there check the fields they read; these also refuse what they would ignore.
  */
 const CLIENT_CHECKS: Record<string, Check> = {
-  hello: all((h) => {
-    if (!isObj(h)) return 'header must be { protocol, scheme, inputBits }';
-    const bad = exactKeys(h, ['protocol', 'scheme', 'inputBits']);
-    if (bad) return bad;
-    if (typeof h.protocol !== 'string' || typeof h.scheme !== 'string') return 'header.protocol and header.scheme must be strings';
-    return isInt(h.inputBits, 0, 40) ? undefined : 'header.inputBits must be an integer in [0, 40]';
-  }, blobs(0, 0)),
+  hello: all(
+    (h) => {
+      if (!isObj(h)) return 'header must be { protocol, scheme, inputBits }';
+      const bad = exactKeys(h, ['protocol', 'scheme', 'inputBits']);
+      if (bad) return bad;
+      if (typeof h.protocol !== 'string' || typeof h.scheme !== 'string')
+        return 'header.protocol and header.scheme must be strings';
+      return isInt(h.inputBits, 0, 40) ? undefined : 'header.inputBits must be an integer in [0, 40]';
+    },
+    blobs(0, 0),
+  ),
   setup: nullHeader,
   batch: all(intHeader(['count'], 1, 1 << 16), blobs(0, 0)),
   'pre.masks': intHeader(['step', 'count'], 0, 1 << 16),

@@ -65,9 +65,15 @@ export class WarmWorkers {
       const onMessage = (ev: SessionWorkerEvent): void => {
         worker.off('exit', onExit);
         if (ev.type === 'ready') resolve();
-        else reject(ev.type === 'error' ? errorFromJSON(ev.error) : new PpnnError('INTERNAL', 'session thread: unexpected first event'));
+        else
+          reject(
+            ev.type === 'error'
+              ? errorFromJSON(ev.error)
+              : new PpnnError('INTERNAL', 'session thread: unexpected first event'),
+          );
       };
-      const onExit = (code: number): void => reject(new PpnnError('INTERNAL', `session thread exited with code ${code} while warming up`));
+      const onExit = (code: number): void =>
+        reject(new PpnnError('INTERNAL', `session thread exited with code ${code} while warming up`));
       worker.once('message', onMessage);
       worker.once('exit', onExit);
     });

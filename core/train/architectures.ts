@@ -41,26 +41,112 @@ const flatten: PlanLayer = { kind: 'flatten' };
  * dense 100→32, dense 32→10: ≈ 349k MACs, 3 activations. Linear runs for merging:
  * conv→avgpool→batchnorm (×2), flatten→dense→batchnorm, dense→dense.
  */
-const squareNet: readonly PlanLayer[] = [conv(8, 5), avgpool, bn, square, conv(16, 5), avgpool, bn, square, flatten, dense(100), bn, square, dense(32), dense(10)];
+const squareNet: readonly PlanLayer[] = [
+  conv(8, 5),
+  avgpool,
+  bn,
+  square,
+  conv(16, 5),
+  avgpool,
+  bn,
+  square,
+  flatten,
+  dense(100),
+  bn,
+  square,
+  dense(32),
+  dense(10),
+];
 /** The two-activation version: the same trunk, then dense 256→64→10 (≈ 336k MACs). */
-const squareNetLite: readonly PlanLayer[] = [conv(8, 5), avgpool, bn, square, conv(16, 5), avgpool, bn, square, flatten, dense(64), dense(10)];
+const squareNetLite: readonly PlanLayer[] = [
+  conv(8, 5),
+  avgpool,
+  bn,
+  square,
+  conv(16, 5),
+  avgpool,
+  bn,
+  square,
+  flatten,
+  dense(64),
+  dense(10),
+];
 /** Same trunk with ReLU and max pooling (not evaluable by the polynomial protocol): ≈ 336k MACs. */
-const reluNet: readonly PlanLayer[] = [conv(8, 5), maxpool, bn, relu, conv(16, 5), maxpool, bn, relu, flatten, dense(64), relu, dense(10)];
+const reluNet: readonly PlanLayer[] = [
+  conv(8, 5),
+  maxpool,
+  bn,
+  relu,
+  conv(16, 5),
+  maxpool,
+  bn,
+  relu,
+  flatten,
+  dense(64),
+  relu,
+  dense(10),
+];
 /** Tiny net for tests: one conv, x², one dense. */
 const tinyNet: readonly PlanLayer[] = [conv(4, 5), avgpool, bn, square, avgpool, flatten, dense(10)];
 
 export const ARCHITECTURES: Readonly<Record<string, ArchitecturePlan>> = {
-  'mnist-square': { id: 'mnist-square', description: 'square activations (3), 2 conv + 3 dense (linear runs for merging)', dataset: 'mnist', normalization: MNIST_NORM, layers: squareNet, augment: { shift: 1, flip: false } },
-  'mnist-square-lite': { id: 'mnist-square-lite', description: 'square activations (2), 2 conv + 2 dense', dataset: 'mnist', normalization: MNIST_NORM, layers: squareNetLite, augment: { shift: 2, flip: false } },
-  'mnist-relu': { id: 'mnist-relu', description: 'ReLU + max pooling reference', dataset: 'mnist', normalization: MNIST_NORM, layers: reluNet, augment: { shift: 2, flip: false } },
-  'fashion-square': { id: 'fashion-square', description: 'square activations (3), 2 conv + 3 dense (linear runs for merging)', dataset: 'fashion-mnist', normalization: FASHION_NORM, layers: squareNet, augment: { shift: 1, flip: true } },
-  'fashion-relu': { id: 'fashion-relu', description: 'ReLU + max pooling reference', dataset: 'fashion-mnist', normalization: FASHION_NORM, layers: reluNet, augment: { shift: 1, flip: true } },
-  tiny: { id: 'tiny', description: 'smallest square net, for tests', dataset: 'mnist', normalization: MNIST_NORM, layers: tinyNet, augment: { shift: 0, flip: false } },
+  'mnist-square': {
+    id: 'mnist-square',
+    description: 'square activations (3), 2 conv + 3 dense (linear runs for merging)',
+    dataset: 'mnist',
+    normalization: MNIST_NORM,
+    layers: squareNet,
+    augment: { shift: 1, flip: false },
+  },
+  'mnist-square-lite': {
+    id: 'mnist-square-lite',
+    description: 'square activations (2), 2 conv + 2 dense',
+    dataset: 'mnist',
+    normalization: MNIST_NORM,
+    layers: squareNetLite,
+    augment: { shift: 2, flip: false },
+  },
+  'mnist-relu': {
+    id: 'mnist-relu',
+    description: 'ReLU + max pooling reference',
+    dataset: 'mnist',
+    normalization: MNIST_NORM,
+    layers: reluNet,
+    augment: { shift: 2, flip: false },
+  },
+  'fashion-square': {
+    id: 'fashion-square',
+    description: 'square activations (3), 2 conv + 3 dense (linear runs for merging)',
+    dataset: 'fashion-mnist',
+    normalization: FASHION_NORM,
+    layers: squareNet,
+    augment: { shift: 1, flip: true },
+  },
+  'fashion-relu': {
+    id: 'fashion-relu',
+    description: 'ReLU + max pooling reference',
+    dataset: 'fashion-mnist',
+    normalization: FASHION_NORM,
+    layers: reluNet,
+    augment: { shift: 1, flip: true },
+  },
+  tiny: {
+    id: 'tiny',
+    description: 'smallest square net, for tests',
+    dataset: 'mnist',
+    normalization: MNIST_NORM,
+    layers: tinyNet,
+    augment: { shift: 0, flip: false },
+  },
 };
 
 /** The plan for `id`. Throws ARGUMENT_INVALID listing the known ids. */
 export function architecturePlan(id: string): ArchitecturePlan {
   const plan = ARCHITECTURES[id];
-  if (!plan) throw new PpnnError('ARGUMENT_INVALID', `unknown architecture '${id}' (known: ${Object.keys(ARCHITECTURES).join(', ')})`);
+  if (!plan)
+    throw new PpnnError(
+      'ARGUMENT_INVALID',
+      `unknown architecture '${id}' (known: ${Object.keys(ARCHITECTURES).join(', ')})`,
+    );
   return plan;
 }

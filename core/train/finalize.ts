@@ -13,7 +13,12 @@ import { modelToJSON, parseModel } from '../model/json.ts';
 import type { Model } from '../model/types.ts';
 
 /** Float64 top-1 accuracy of `model` on `ds` (all images unless `limit` > 0), with the model's input normalisation. */
-export function float64Accuracy(model: Model, ds: Dataset, limit = 0, onProgress?: (done: number, total: number) => void): { value: number; images: number } {
+export function float64Accuracy(
+  model: Model,
+  ds: Dataset,
+  limit = 0,
+  onProgress?: (done: number, total: number) => void,
+): { value: number; images: number } {
   const norm = model.meta.inputNormalization ?? { mean: 0, std: 1 };
   const n = limit > 0 ? Math.min(limit, ds.count) : ds.count;
   let correct = 0;
@@ -25,13 +30,21 @@ export function float64Accuracy(model: Model, ds: Dataset, limit = 0, onProgress
 }
 
 /** Per-layer max |input| (index i = input of layer i) over `ds` (all images unless `limit` > 0), float64 forward. */
-export function measureInputBounds(model: Model, ds: Dataset, limit = 0, onProgress?: (done: number, total: number) => void): number[] {
+export function measureInputBounds(
+  model: Model,
+  ds: Dataset,
+  limit = 0,
+  onProgress?: (done: number, total: number) => void,
+): number[] {
   const norm = model.meta.inputNormalization ?? { mean: 0, std: 1 };
   const n = limit > 0 ? Math.min(limit, ds.count) : ds.count;
   const bounds = new Array<number>(model.layers.length).fill(0);
   const maxAbs = (v: Float64Array): number => {
     let m = 0;
-    for (let i = 0; i < v.length; i++) { const a = Math.abs(v[i]!); if (a > m) m = a; }
+    for (let i = 0; i < v.length; i++) {
+      const a = Math.abs(v[i]!);
+      if (a > m) m = a;
+    }
     return m;
   };
   for (let i = 0; i < n; i++) {

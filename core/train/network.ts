@@ -22,9 +22,29 @@ const BN_MOMENTUM = 0.9;
 
 /** One planned layer with its resolved CHW input shape and its parameters. */
 export type NetLayer =
-  | { kind: 'conv2d'; name: string; inShape: number[]; inC: number; outC: number; k: number; pad: number; w: Variable; b: Variable; needsInputGrad: boolean }
+  | {
+      kind: 'conv2d';
+      name: string;
+      inShape: number[];
+      inC: number;
+      outC: number;
+      k: number;
+      pad: number;
+      w: Variable;
+      b: Variable;
+      needsInputGrad: boolean;
+    }
   | { kind: 'dense'; name: string; inShape: number[]; inF: number; outF: number; w: Variable; b: Variable }
-  | { kind: 'batchnorm'; name: string; inShape: number[]; channels: number; gamma: Variable; beta: Variable; movingMean: Float64Array; movingVar: Float64Array }
+  | {
+      kind: 'batchnorm';
+      name: string;
+      inShape: number[];
+      channels: number;
+      gamma: Variable;
+      beta: Variable;
+      movingMean: Float64Array;
+      movingVar: Float64Array;
+    }
   | { kind: 'avgpool' | 'maxpool'; name: string; inShape: number[]; size: number }
   | { kind: 'flatten' | 'square' | 'relu'; name: string; inShape: number[] };
 
@@ -43,7 +63,12 @@ function gaussian(rand: () => number): () => number {
  * Build the network with seeded He-normal weights (std √(2/fan_in)), zero biases,
  * γ=1/β=0 batch norms. Same plan and seed ⇒ same initial weights.
  */
-export function buildNetwork(tf: TF, plan: ArchitecturePlan, seed: number, inputShape: readonly number[] = [1, 28, 28]): Network {
+export function buildNetwork(
+  tf: TF,
+  plan: ArchitecturePlan,
+  seed: number,
+  inputShape: readonly number[] = [1, 28, 28],
+): Network {
   const normal = gaussian(mulberry32(seed ^ 0x5eed));
   const randomVar = (shape: number[], std: number, name: string): Variable => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -64,21 +89,47 @@ export function buildNetwork(tf: TF, plan: ArchitecturePlan, seed: number, input
         const [c, h, w] = shape as [number, number, number];
         const pad = p.padding ?? 0;
         const fanIn = c * p.kernel * p.kernel;
-        layers.push({ kind: 'conv2d', name, inShape, inC: c, outC: p.out, k: p.kernel, pad, needsInputGrad: layers.length > 0,
-          w: randomVar([p.kernel, p.kernel, c, p.out], Math.sqrt(2 / fanIn), `${name}/w`), b: constVar(p.out, 0, `${name}/b`) });
+        layers.push({
+          kind: 'conv2d',
+          name,
+          inShape,
+          inC: c,
+          outC: p.out,
+          k: p.kernel,
+          pad,
+          needsInputGrad: layers.length > 0,
+          w: randomVar([p.kernel, p.kernel, c, p.out], Math.sqrt(2 / fanIn), `${name}/w`),
+          b: constVar(p.out, 0, `${name}/b`),
+        });
         shape = [p.out, h + 2 * pad - p.kernel + 1, w + 2 * pad - p.kernel + 1];
         break;
       }
       case 'dense': {
         const inF = shape.reduce((a, b) => a * b, 1);
-        layers.push({ kind: 'dense', name, inShape, inF, outF: p.out, w: randomVar([inF, p.out], Math.sqrt(2 / inF), `${name}/w`), b: constVar(p.out, 0, `${name}/b`) });
+        layers.push({
+          kind: 'dense',
+          name,
+          inShape,
+          inF,
+          outF: p.out,
+          w: randomVar([inF, p.out], Math.sqrt(2 / inF), `${name}/w`),
+          b: constVar(p.out, 0, `${name}/b`),
+        });
         shape = [p.out];
         break;
       }
       case 'batchnorm': {
         const ch = shape[0]!;
-        layers.push({ kind: 'batchnorm', name, inShape, channels: ch, gamma: constVar(ch, 1, `${name}/gamma`), beta: constVar(ch, 0, `${name}/beta`),
-          movingMean: new Float64Array(ch), movingVar: new Float64Array(ch).fill(1) });
+        layers.push({
+          kind: 'batchnorm',
+          name,
+          inShape,
+          channels: ch,
+          gamma: constVar(ch, 1, `${name}/gamma`),
+          beta: constVar(ch, 0, `${name}/beta`),
+          movingMean: new Float64Array(ch),
+          movingVar: new Float64Array(ch).fill(1),
+        });
         break;
       }
       case 'avgpool':
@@ -126,7 +177,12 @@ function trainableConv(tf: TF, needsInputGrad: boolean): ConvFn {
       const dw = tf.transpose(tf.conv2d(xT, dyT, 1, 'valid'), [1, 2, 0, 3]);
       if (!needsInputGrad) return [tf.zerosLike(xs), dw];
       const flipped = tf.transpose(tf.reverse(ws, [0, 1]), [0, 1, 3, 2]) as Tensor4D;
-      const padded = tf.pad(dy, [[0, 0], [k - 1, k - 1], [k - 1, k - 1], [0, 0]]);
+      const padded = tf.pad(dy, [
+        [0, 0],
+        [k - 1, k - 1],
+        [k - 1, k - 1],
+        [0, 0],
+      ]);
       return [tf.conv2d(padded, flipped, 1, 'valid'), dw];
     };
     return { value, gradFunc };
@@ -148,7 +204,13 @@ export function forwardBatch(tf: TF, net: Network, x: Tensor4D, mode: 'train' | 
   for (const l of net.layers) {
     switch (l.kind) {
       case 'conv2d': {
-        if (l.pad > 0) h = tf.pad(h, [[0, 0], [l.pad, l.pad], [l.pad, l.pad], [0, 0]]);
+        if (l.pad > 0)
+          h = tf.pad(h, [
+            [0, 0],
+            [l.pad, l.pad],
+            [l.pad, l.pad],
+            [0, 0],
+          ]);
         h = tf.add(trainableConv(tf, l.needsInputGrad)(h as Tensor4D, l.w as unknown as Tensor4D), l.b);
         break;
       }
@@ -192,7 +254,8 @@ export function forwardBatch(tf: TF, net: Network, x: Tensor4D, mode: 'train' | 
 /** Fold one step's batch statistics into the moving averages (momentum 0.9) and dispose them. */
 export function updateMovingStats(stats: BatchStats): void {
   for (const s of stats) {
-    const m = s.mean.dataSync(), v = s.variance.dataSync();
+    const m = s.mean.dataSync(),
+      v = s.variance.dataSync();
     for (let c = 0; c < m.length; c++) {
       s.layer.movingMean[c] = BN_MOMENTUM * s.layer.movingMean[c]! + (1 - BN_MOMENTUM) * m[c]!;
       s.layer.movingVar[c] = BN_MOMENTUM * s.layer.movingVar[c]! + (1 - BN_MOMENTUM) * v[c]!;
@@ -214,16 +277,31 @@ export function exportModel(net: Network, name: string, meta: ModelMeta): Model 
   for (const l of net.layers) {
     switch (l.kind) {
       case 'conv2d': {
-        const src = l.w.dataSync(), weight = new Float64Array(src.length);
+        const src = l.w.dataSync(),
+          weight = new Float64Array(src.length);
         const { k, inC, outC } = l;
-        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) for (let c = 0; c < inC; c++) for (let o = 0; o < outC; o++) {
-          weight[((o * inC + c) * k + a) * k + b] = src[((a * k + b) * inC + c) * outC + o]!;
-        }
-        layers.push({ kind: 'conv2d', name: l.name, inChannels: inC, outChannels: outC, kernel: [k, k], stride: [1, 1], padding: [l.pad, l.pad], weight, bias: Float64Array.from(l.b.dataSync()) });
+        for (let a = 0; a < k; a++)
+          for (let b = 0; b < k; b++)
+            for (let c = 0; c < inC; c++)
+              for (let o = 0; o < outC; o++) {
+                weight[((o * inC + c) * k + a) * k + b] = src[((a * k + b) * inC + c) * outC + o]!;
+              }
+        layers.push({
+          kind: 'conv2d',
+          name: l.name,
+          inChannels: inC,
+          outChannels: outC,
+          kernel: [k, k],
+          stride: [1, 1],
+          padding: [l.pad, l.pad],
+          weight,
+          bias: Float64Array.from(l.b.dataSync()),
+        });
         break;
       }
       case 'dense': {
-        const src = l.w.dataSync(), weight = new Float64Array(src.length);
+        const src = l.w.dataSync(),
+          weight = new Float64Array(src.length);
         const { inF, outF } = l;
         const chw = flattenedFrom;
         for (let i = 0; i < inF; i++) {
@@ -231,24 +309,50 @@ export function exportModel(net: Network, name: string, meta: ModelMeta): Model 
           let j = i;
           if (chw && chw.length === 3) {
             const [C, H, W] = chw as [number, number, number];
-            const c = Math.floor(i / (H * W)), pixel = i % (H * W);
+            const c = Math.floor(i / (H * W)),
+              pixel = i % (H * W);
             j = pixel * C + c;
           }
           for (let o = 0; o < outF; o++) weight[o * inF + i] = src[j * outF + o]!;
         }
         flattenedFrom = undefined;
-        layers.push({ kind: 'dense', name: l.name, inFeatures: inF, outFeatures: outF, weight, bias: Float64Array.from(l.b.dataSync()) });
+        layers.push({
+          kind: 'dense',
+          name: l.name,
+          inFeatures: inF,
+          outFeatures: outF,
+          weight,
+          bias: Float64Array.from(l.b.dataSync()),
+        });
         break;
       }
       case 'batchnorm':
         // a BN between flatten and dense would see features in HWC order; no plan does that
-        if (flattenedFrom) throw new PpnnError('INTERNAL', `exportModel: batchnorm '${l.name}' directly after a flatten is not supported`);
-        layers.push({ kind: 'batchnorm', name: l.name, channels: l.channels, epsilon: BN_EPSILON, gamma: Float64Array.from(l.gamma.dataSync()), beta: Float64Array.from(l.beta.dataSync()),
-          mean: Float64Array.from(l.movingMean), variance: Float64Array.from(l.movingVar) });
+        if (flattenedFrom)
+          throw new PpnnError(
+            'INTERNAL',
+            `exportModel: batchnorm '${l.name}' directly after a flatten is not supported`,
+          );
+        layers.push({
+          kind: 'batchnorm',
+          name: l.name,
+          channels: l.channels,
+          epsilon: BN_EPSILON,
+          gamma: Float64Array.from(l.gamma.dataSync()),
+          beta: Float64Array.from(l.beta.dataSync()),
+          mean: Float64Array.from(l.movingMean),
+          variance: Float64Array.from(l.movingVar),
+        });
         break;
       case 'avgpool':
       case 'maxpool':
-        layers.push({ kind: l.kind, name: l.name, kernel: [l.size, l.size], stride: [l.size, l.size], padding: [0, 0] });
+        layers.push({
+          kind: l.kind,
+          name: l.name,
+          kernel: [l.size, l.size],
+          stride: [l.size, l.size],
+          padding: [0, 0],
+        });
         break;
       case 'flatten':
         flattenedFrom = l.inShape;

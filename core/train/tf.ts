@@ -19,7 +19,10 @@ export type TF = typeof import('@tensorflow/tfjs-core');
 
 let ready: Promise<TF> | undefined;
 
-/** The initialised tfjs namespace with the wasm backend active (memoised). Throws INTERNAL when the backend fails to start. */
+/**
+ * The initialised tfjs namespace with the wasm backend active (memoised). Throws INTERNAL when the backend fails to
+ * start.
+ */
 export function loadTf(): Promise<TF> {
   ready ??= init().catch((e: unknown) => {
     ready = undefined;
@@ -49,7 +52,8 @@ async function init(): Promise<TF> {
   await import('@tensorflow/tfjs-core/dist/register_all_gradients.js');
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   const require = nodeModule.createRequire(import.meta.url);
-  const wasmDir = path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
+  const wasmDir =
+    path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + path.sep;
   wasm.setWasmPaths(wasmDir);
   if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
   await tf.ready();

@@ -43,22 +43,38 @@ export interface TrainHooks {
 }
 
 /** Fill `out` (NHWC float32, B×H×W×1) with normalised, optionally shifted/flipped images. */
-export function fillBatch(ds: Dataset, indices: ArrayLike<number>, norm: { mean: number; std: number }, out: Float32Array, augment?: { shift: number; flip: boolean; rand: () => number }): void {
-  const H = ds.shape[1], W = ds.shape[2], size = H * W;
+export function fillBatch(
+  ds: Dataset,
+  indices: ArrayLike<number>,
+  norm: { mean: number; std: number },
+  out: Float32Array,
+  augment?: { shift: number; flip: boolean; rand: () => number },
+): void {
+  const H = ds.shape[1],
+    W = ds.shape[2],
+    size = H * W;
   const zero = normalizePixel(0, norm);
   for (let n = 0; n < indices.length; n++) {
-    const src = indices[n]! * size, dst = n * size;
-    let dy = 0, dx = 0, flip = false;
+    const src = indices[n]! * size,
+      dst = n * size;
+    let dy = 0,
+      dx = 0,
+      flip = false;
     if (augment) {
       const s = augment.shift;
-      if (s > 0) { dy = Math.floor(augment.rand() * (2 * s + 1)) - s; dx = Math.floor(augment.rand() * (2 * s + 1)) - s; }
+      if (s > 0) {
+        dy = Math.floor(augment.rand() * (2 * s + 1)) - s;
+        dx = Math.floor(augment.rand() * (2 * s + 1)) - s;
+      }
       flip = augment.flip && augment.rand() < 0.5;
     }
     for (let y = 0; y < H; y++) {
       const sy = y - dy;
       for (let x = 0; x < W; x++) {
-        const sx0 = x - dx, sx = flip ? W - 1 - sx0 : sx0;
-        out[dst + y * W + x] = sy >= 0 && sy < H && sx >= 0 && sx < W ? normalizePixel(ds.images[src + sy * W + sx]!, norm) : zero;
+        const sx0 = x - dx,
+          sx = flip ? W - 1 - sx0 : sx0;
+        out[dst + y * W + x] =
+          sy >= 0 && sy < H && sx >= 0 && sx < W ? normalizePixel(ds.images[src + sy * W + sx]!, norm) : zero;
       }
     }
   }
@@ -74,7 +90,9 @@ export function evaluate(tf: TF, net: Network, ds: Dataset, norm: { mean: number
     const m = Math.min(B, n - start);
     const idx = Int32Array.from({ length: m }, (_, i) => start + i);
     fillBatch(ds, idx, norm, buf);
-    const pred = tf.tidy(() => tf.argMax(forwardBatch(tf, net, tf.tensor4d(buf.subarray(0, m * 784), [m, 28, 28, 1]), 'infer'), 1).dataSync());
+    const pred = tf.tidy(() =>
+      tf.argMax(forwardBatch(tf, net, tf.tensor4d(buf.subarray(0, m * 784), [m, 28, 28, 1]), 'infer'), 1).dataSync(),
+    );
     for (let i = 0; i < m; i++) if (pred[i] === ds.labels[start + i]) correct++;
   }
   return correct / n;
@@ -84,23 +102,40 @@ export function evaluate(tf: TF, net: Network, ds: Dataset, norm: { mean: number
  * Recompute every batch norm's mean/variance exactly over the first `images` clean
  * training images, layer by layer (a BN's input depends on the BNs before it).
  */
-export function recalibrateBatchNorms(tf: TF, net: Network, ds: Dataset, norm: { mean: number; std: number }, images: number): void {
+export function recalibrateBatchNorms(
+  tf: TF,
+  net: Network,
+  ds: Dataset,
+  norm: { mean: number; std: number },
+  images: number,
+): void {
   const n = Math.min(images, ds.count);
   const B = 500;
   const buf = new Float32Array(B * 784);
   for (const bn of net.layers) {
     if (bn.kind !== 'batchnorm') continue;
     const ch = bn.channels;
-    const sum = new Float64Array(ch), sumSq = new Float64Array(ch);
+    const sum = new Float64Array(ch),
+      sumSq = new Float64Array(ch);
     let per = 0;
     for (let start = 0; start < n; start += B) {
       const m = Math.min(B, n - start);
-      fillBatch(ds, Int32Array.from({ length: m }, (_, i) => start + i), norm, buf);
+      fillBatch(
+        ds,
+        Int32Array.from({ length: m }, (_, i) => start + i),
+        norm,
+        buf,
+      );
       const stats: BatchStats = [];
-      tf.tidy(() => { forwardUntil(tf, net, tf.tensor4d(buf.subarray(0, m * 784), [m, 28, 28, 1]), bn, stats); });
+      tf.tidy(() => {
+        forwardUntil(tf, net, tf.tensor4d(buf.subarray(0, m * 784), [m, 28, 28, 1]), bn, stats);
+      });
       // forwardUntil pushes the raw per-channel sums of x and x² (kept) for this BN's input
       const [s1, s2] = [stats[0]!.mean.dataSync(), stats[0]!.variance.dataSync()];
-      for (let c = 0; c < ch; c++) { sum[c] = sum[c]! + s1[c]!; sumSq[c] = sumSq[c]! + s2[c]!; }
+      for (let c = 0; c < ch; c++) {
+        sum[c] = sum[c]! + s1[c]!;
+        sumSq[c] = sumSq[c]! + s2[c]!;
+      }
       per += m * (bn.inShape.length === 3 ? bn.inShape[1]! * bn.inShape[2]! : 1);
       stats[0]!.mean.dispose();
       stats[0]!.variance.dispose();
@@ -115,10 +150,18 @@ export function recalibrateBatchNorms(tf: TF, net: Network, ds: Dataset, norm: {
 
 /** Inference forward up to (not including) `stop`; pushes per-channel Σx and Σx² of its input. */
 function forwardUntil(tf: TF, net: Network, x: Tensor4D, stop: Network['layers'][number], out: BatchStats): void {
-  const prefix: Network = { plan: net.plan, variables: net.variables, layers: net.layers.slice(0, net.layers.indexOf(stop)) };
+  const prefix: Network = {
+    plan: net.plan,
+    variables: net.variables,
+    layers: net.layers.slice(0, net.layers.indexOf(stop)),
+  };
   const h = forwardBatch(tf, prefix, x, 'infer') as Tensor;
   const axes = h.rank === 4 ? [0, 1, 2] : [0];
-  out.push({ layer: stop as Extract<Network['layers'][number], { kind: 'batchnorm' }>, mean: tf.keep(tf.sum(h, axes)), variance: tf.keep(tf.sum(tf.square(h), axes)) });
+  out.push({
+    layer: stop as Extract<Network['layers'][number], { kind: 'batchnorm' }>,
+    mean: tf.keep(tf.sum(h, axes)),
+    variance: tf.keep(tf.sum(tf.square(h), axes)),
+  });
 }
 
 function learningRateAt(step: number, totalSteps: number, peak: number): number {
@@ -132,7 +175,14 @@ function learningRateAt(step: number, totalSteps: number, peak: number): number 
  * Train a fresh network for `plan` on `train`, reporting test accuracy (tfjs, moving
  * statistics) after each epoch; recalibrates batch norms at the end. Returns the network.
  */
-export function train(tf: TF, plan: ArchitecturePlan, trainSet: Dataset, testSet: Dataset, opts: TrainOptions, hooks: TrainHooks = {}): Network {
+export function train(
+  tf: TF,
+  plan: ArchitecturePlan,
+  trainSet: Dataset,
+  testSet: Dataset,
+  opts: TrainOptions,
+  hooks: TrainHooks = {},
+): Network {
   const net = buildNetwork(tf, plan, opts.seed);
   const norm = plan.normalization;
   const rand = mulberry32(opts.seed);
@@ -140,16 +190,30 @@ export function train(tf: TF, plan: ArchitecturePlan, trainSet: Dataset, testSet
   const B = opts.batchSize;
   const stepsPerEpoch = Math.ceil(n / B);
   const totalSteps = stepsPerEpoch * opts.epochs;
-  const moments = net.variables.map((v): { v: Variable; m: Tensor; s: Tensor; decay: boolean } => ({ v, m: tf.zerosLike(v), s: tf.zerosLike(v), decay: /\/w$/.test(v.name) }));
-  const beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  const moments = net.variables.map((v): { v: Variable; m: Tensor; s: Tensor; decay: boolean } => ({
+    v,
+    m: tf.zerosLike(v),
+    s: tf.zerosLike(v),
+    decay: /\/w$/.test(v.name),
+  }));
+  const beta1 = 0.9,
+    beta2 = 0.999,
+    eps = 1e-8;
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const buf = new Float32Array(B * 784);
   const oneHot = new Float32Array(B * 10);
   let step = 0;
   for (let epoch = 1; epoch <= opts.epochs; epoch++) {
     const t0 = Date.now();
-    for (let i = n - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); const t = order[i]!; order[i] = order[j]!; order[j] = t; }
-    let lossSum = 0, correct = 0, seen = 0;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      const t = order[i]!;
+      order[i] = order[j]!;
+      order[j] = t;
+    }
+    let lossSum = 0,
+      correct = 0,
+      seen = 0;
     for (let start = 0; start < n; start += B) {
       const m = Math.min(B, n - start);
       const idx = order.subarray(start, start + m);
@@ -172,7 +236,8 @@ export function train(tf: TF, plan: ArchitecturePlan, trainSet: Dataset, testSet
         const names = Object.keys(grads);
         const norm2 = tf.addN(names.map((k) => tf.sum(tf.square(grads[k]!)))).dataSync()[0]!;
         const scale = Math.sqrt(norm2) > opts.clipNorm ? opts.clipNorm / Math.sqrt(norm2) : 1;
-        const b1c = 1 - beta1 ** step, b2c = 1 - beta2 ** step;
+        const b1c = 1 - beta1 ** step,
+          b2c = 1 - beta2 ** step;
         for (const mo of moments) {
           const g = tf.mul(grads[mo.v.name]!, scale);
           const m1 = tf.add(tf.mul(mo.m, beta1), tf.mul(g, 1 - beta1));
@@ -187,16 +252,22 @@ export function train(tf: TF, plan: ArchitecturePlan, trainSet: Dataset, testSet
         return value.dataSync()[0]!;
       });
       updateMovingStats(stats);
-      if (!Number.isFinite(loss)) throw new Error(`training diverged at epoch ${epoch}, step ${step} (loss ${loss}); lower --lr`);
+      if (!Number.isFinite(loss))
+        throw new Error(`training diverged at epoch ${epoch}, step ${step} (loss ${loss}); lower --lr`);
       for (let i = 0; i < m; i++) if (predicted[i] === trainSet.labels[idx[i]!]) correct++;
       lossSum += loss * m;
       seen += m;
       hooks.onBatch?.(seen, n, lossSum / seen, loss);
     }
     const testAccuracy = evaluate(tf, net, testSet, norm);
-    hooks.onEpoch?.({ epoch, loss: lossSum / seen, trainAccuracy: correct / seen, testAccuracy, seconds: (Date.now() - t0) / 1000 });
+    hooks.onEpoch?.({
+      epoch,
+      loss: lossSum / seen,
+      trainAccuracy: correct / seen,
+      testAccuracy,
+      seconds: (Date.now() - t0) / 1000,
+    });
   }
   tf.dispose(moments.flatMap((mo) => [mo.m, mo.s]));
   return net;
 }
-

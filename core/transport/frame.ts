@@ -83,7 +83,8 @@ export function encodeFrame(msg: Message, limits?: FrameLimits): Uint8Array {
   if (typeof msg !== 'object' || msg === null) throw new TypeError('msg must be an object { tag, header, blobs }');
   if (typeof msg.tag !== 'string' || msg.tag.length === 0) throw new TypeError('msg.tag must be a non-empty string');
   const tagBytes = utf8Encoder.encode(msg.tag);
-  if (tagBytes.length > MAX_TAG_BYTES) throw new TypeError(`msg.tag must be at most ${MAX_TAG_BYTES} UTF-8 bytes, got ${tagBytes.length}`);
+  if (tagBytes.length > MAX_TAG_BYTES)
+    throw new TypeError(`msg.tag must be at most ${MAX_TAG_BYTES} UTF-8 bytes, got ${tagBytes.length}`);
   let headerJson: string | undefined;
   try {
     headerJson = JSON.stringify(msg.header === undefined ? null : msg.header);
@@ -142,7 +143,8 @@ export function decodeFrame(frame: Uint8Array, limits?: FrameLimits): Message {
   if (size > maxFrameBytes) throw frameInvalid(`frame of ${size} bytes exceeds the limit of ${maxFrameBytes}`);
   if (size < FIXED_PREFIX_BYTES) throw frameInvalid(`truncated: ${size} bytes is shorter than the frame prefix`);
   if (frame[0] !== FRAME_MAGIC_0 || frame[1] !== FRAME_MAGIC_1) throw frameInvalid('bad magic (not a PPNN frame)');
-  if (frame[2] !== FRAME_VERSION) throw frameInvalid(`unsupported frame version ${String(frame[2])} (expected ${FRAME_VERSION})`);
+  if (frame[2] !== FRAME_VERSION)
+    throw frameInvalid(`unsupported frame version ${String(frame[2])} (expected ${FRAME_VERSION})`);
   const view = new DataView(frame.buffer, frame.byteOffset, size);
   let offset = FIXED_PREFIX_BYTES;
   // need(n): the next n bytes must exist; checked before every read.
@@ -183,7 +185,8 @@ export function decodeFrame(frame: Uint8Array, limits?: FrameLimits): Message {
     blobBytes += length; // at most 2^32 * 2^32: still exact in a double
   }
   need(blobBytes, 'blob data');
-  if (blobBytes !== size - offset) throw frameInvalid(`${size - offset - blobBytes} trailing bytes after the last blob`);
+  if (blobBytes !== size - offset)
+    throw frameInvalid(`${size - offset - blobBytes} trailing bytes after the last blob`);
   const blobs: Uint8Array[] = new Array(blobCount);
   for (let i = 0; i < blobCount; i++) {
     const length = blobLengths[i] as number;
@@ -234,7 +237,8 @@ export function bytesToF64(bytes: Uint8Array, expectedLength?: number): Float64A
   if (expectedLength !== undefined && (!Number.isSafeInteger(expectedLength) || expectedLength < 0)) {
     throw new RangeError(`expectedLength must be a non-negative integer, got ${String(expectedLength)}`);
   }
-  if (bytes.byteLength % 8 !== 0) throw frameInvalid(`float64 payload of ${bytes.byteLength} bytes is not a multiple of 8`);
+  if (bytes.byteLength % 8 !== 0)
+    throw frameInvalid(`float64 payload of ${bytes.byteLength} bytes is not a multiple of 8`);
   const count = bytes.byteLength / 8;
   if (expectedLength !== undefined && count !== expectedLength) {
     throw frameInvalid(`float64 payload holds ${count} values, expected ${expectedLength}`);

@@ -68,7 +68,10 @@ export class FramedTransport implements Transport {
 
   receive(opts: ReceiveOptions = {}): Promise<Message> {
     const { timeoutMs, signal } = opts ?? {};
-    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))) {
+    if (
+      timeoutMs !== undefined &&
+      (typeof timeoutMs !== 'number' || !(timeoutMs >= 0) || !Number.isFinite(timeoutMs))
+    ) {
       return Promise.reject(new RangeError(`opts.timeoutMs must be a finite number >= 0, got ${String(timeoutMs)}`));
     }
     if (signal !== undefined && !(signal instanceof AbortSignal)) {

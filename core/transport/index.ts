@@ -1,5 +1,13 @@
 /** Public surface of the transport layer: framing, the Transport interface, implementations. */
-export { bytesToF64, decodeFrame, encodeFrame, f64ToBytes, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_BLOBS, MAX_TAG_BYTES } from './frame.ts';
+export {
+  bytesToF64,
+  decodeFrame,
+  encodeFrame,
+  f64ToBytes,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_BLOBS,
+  MAX_TAG_BYTES,
+} from './frame.ts';
 export type { FrameLimits, Message } from './frame.ts';
 export { ERROR_TAG, expectMessage, sendError } from './transport.ts';
 export type { ReceiveOptions, Transport, TransportStats } from './transport.ts';

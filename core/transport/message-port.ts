@@ -32,7 +32,12 @@ function isArrayBuffer(data: unknown): data is ArrayBuffer {
  * Node MessagePort, RangeError for invalid limits.
  */
 export function messagePortTransport(port: MessagePort, limits?: FrameLimits): Transport {
-  if (typeof port !== 'object' || port === null || typeof port.postMessage !== 'function' || typeof port.on !== 'function') {
+  if (
+    typeof port !== 'object' ||
+    port === null ||
+    typeof port.postMessage !== 'function' ||
+    typeof port.on !== 'function'
+  ) {
     throw new TypeError("port must be a MessagePort from 'node:worker_threads'");
   }
   const transport = new FramedTransport(
@@ -59,7 +64,9 @@ export function messagePortTransport(port: MessagePort, limits?: FrameLimits): T
     else if (isCloseNotice(data)) transport.peerClosed(typeof data.reason === 'string' ? data.reason : undefined);
     else transport.fail(new PpnnError('FRAME_INVALID', 'invalid frame: message port payload is not binary'));
   });
-  port.on('messageerror', () => transport.fail(new PpnnError('FRAME_INVALID', 'invalid frame: message could not be deserialised')));
+  port.on('messageerror', () =>
+    transport.fail(new PpnnError('FRAME_INVALID', 'invalid frame: message could not be deserialised')),
+  );
   port.on('close', () => transport.peerClosed('message port closed'));
   return transport;
 }

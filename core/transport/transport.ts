@@ -58,7 +58,11 @@ export const ERROR_TAG = 'error';
  * PpnnError('PROTOCOL_VIOLATION') when the tag is not one of `expected`; receive
  * errors (PEER_DISCONNECTED, TIMEOUT, CANCELLED, FRAME_INVALID) pass through.
  */
-export async function expectMessage(transport: Transport, expected: string | readonly string[], opts?: ReceiveOptions): Promise<Message> {
+export async function expectMessage(
+  transport: Transport,
+  expected: string | readonly string[],
+  opts?: ReceiveOptions,
+): Promise<Message> {
   const expectedTags = typeof expected === 'string' ? [expected] : expected;
   if (!Array.isArray(expectedTags) || expectedTags.length === 0 || expectedTags.some((t) => typeof t !== 'string')) {
     throw new TypeError('expected must be a tag string or a non-empty array of tag strings');
@@ -67,7 +71,10 @@ export async function expectMessage(transport: Transport, expected: string | rea
   if (msg.tag === ERROR_TAG) throw errorFromJSON(msg.header);
   if (!expectedTags.includes(msg.tag)) {
     const wanted = expectedTags.map((t) => `'${t}'`).join(' or ');
-    throw new PpnnError('PROTOCOL_VIOLATION', `expected ${wanted}, got '${msg.tag}'`, { expected: [...expectedTags], got: msg.tag });
+    throw new PpnnError('PROTOCOL_VIOLATION', `expected ${wanted}, got '${msg.tag}'`, {
+      expected: [...expectedTags],
+      got: msg.tag,
+    });
   }
   return msg;
 }

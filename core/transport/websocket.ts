@@ -92,7 +92,11 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * `firstFrame`, when given, sees the first incoming frame and may consume it (returns
  * true). Exported for the server layer, which accepts sockets itself (core/server/).
  */
-export function wsSocketTransport(socket: WebSocket, limits: FrameLimits, firstFrame?: (bytes: Uint8Array, t: FramedTransport) => boolean): FramedTransport {
+export function wsSocketTransport(
+  socket: WebSocket,
+  limits: FrameLimits,
+  firstFrame?: (bytes: Uint8Array, t: FramedTransport) => boolean,
+): FramedTransport {
   const transport = new FramedTransport(
     {
       write(frame) {
@@ -119,7 +123,9 @@ export function wsSocketTransport(socket: WebSocket, limits: FrameLimits, firstF
   let localError: PpnnError | undefined;
   socket.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     if (!isBinary) {
-      transport.fail(new PpnnError('FRAME_INVALID', 'invalid frame: text messages are not accepted, frames are binary'));
+      transport.fail(
+        new PpnnError('FRAME_INVALID', 'invalid frame: text messages are not accepted, frames are binary'),
+      );
       return;
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
@@ -139,7 +145,10 @@ export function wsSocketTransport(socket: WebSocket, limits: FrameLimits, firstF
     const reason = reasonBuffer.toString('utf8') || `connection closed (code ${code})`;
     if (localError) transport.peerClosed(localError.message, localError);
     else if (code === CLOSE_MESSAGE_TOO_BIG) {
-      transport.peerClosed(reason, new PpnnError('FRAME_INVALID', `invalid frame: the peer rejected a frame over its size limit (${reason})`));
+      transport.peerClosed(
+        reason,
+        new PpnnError('FRAME_INVALID', `invalid frame: the peer rejected a frame over its size limit (${reason})`),
+      );
     } else transport.peerClosed(reason);
   });
   return transport;
@@ -162,7 +171,8 @@ function tlsClientOptions(url: string, opts: WsConnectOptions): Record<string, u
     if (opts.ca !== undefined || opts.pin !== undefined) throw new TypeError('opts.ca / opts.pin need a wss:// url');
     return {};
   }
-  if (opts.pin === undefined) return opts.ca !== undefined ? { ca: typeof opts.ca === 'string' ? opts.ca : Buffer.from(opts.ca) } : {};
+  if (opts.pin === undefined)
+    return opts.ca !== undefined ? { ca: typeof opts.ca === 'string' ? opts.ca : Buffer.from(opts.ca) } : {};
   const pin = parsePin(opts.pin);
   // A pinned certificate is trusted for itself, whoever signed it: the chain check is
   // replaced by the fingerprint check, done before any byte of ours is answered.
@@ -173,7 +183,12 @@ function tlsClientOptions(url: string, opts: WsConnectOptions): Record<string, u
       sock.once('secureConnect', () => {
         const fp = sock.getPeerCertificate()?.fingerprint256?.replace(/:/g, '').toLowerCase();
         if (fp !== pin) {
-          sock.destroy(new PpnnError('AUTH_FAILED', `server certificate sha256:${fp ?? '?'} does not match the pinned sha256:${pin}`));
+          sock.destroy(
+            new PpnnError(
+              'AUTH_FAILED',
+              `server certificate sha256:${fp ?? '?'} does not match the pinned sha256:${pin}`,
+            ),
+          );
         }
       });
       return sock;
@@ -184,7 +199,10 @@ function tlsClientOptions(url: string, opts: WsConnectOptions): Record<string, u
 function connectError(url: string, err: Error & { code?: string }): PpnnError {
   if (isPpnnError(err)) return err;
   if (TLS_TRUST_ERRORS.test(err.code ?? '')) {
-    return new PpnnError('AUTH_FAILED', `server certificate of ${url} not trusted (${err.code}: ${err.message}); pass --ca FILE or --pin sha256:HEX`);
+    return new PpnnError(
+      'AUTH_FAILED',
+      `server certificate of ${url} not trusted (${err.code}: ${err.message}); pass --ca FILE or --pin sha256:HEX`,
+    );
   }
   return new PpnnError('PEER_DISCONNECTED', `could not connect to ${url}: ${err.message}`);
 }
@@ -205,14 +223,23 @@ function tokenlessGreeting(bytes: Uint8Array, t: FramedTransport): boolean {
 }
 
 /** Answer the server's challenge with HMAC(token, nonce ‖ context); errors are coded. */
-async function answerChallenge(t: Transport, token: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<void> {
-  const challenge = await expectMessage(t, AUTH_CHALLENGE_TAG, { timeoutMs, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
-    const err = toPpnnError(e);
-    if (err.code === 'TIMEOUT') throw new PpnnError('AUTH_FAILED', `the server sent no authentication challenge within ${timeoutMs} ms`);
-    throw err;
-  });
+async function answerChallenge(
+  t: Transport,
+  token: Uint8Array,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const challenge = await expectMessage(t, AUTH_CHALLENGE_TAG, { timeoutMs, ...(signal ? { signal } : {}) }).catch(
+    (e: unknown) => {
+      const err = toPpnnError(e);
+      if (err.code === 'TIMEOUT')
+        throw new PpnnError('AUTH_FAILED', `the server sent no authentication challenge within ${timeoutMs} ms`);
+      throw err;
+    },
+  );
   const nonce = fromHex((challenge.header as { nonce?: unknown } | null)?.nonce);
-  if (!nonce || nonce.length < 16) throw new PpnnError('PROTOCOL_VIOLATION', 'auth.challenge: header.nonce must be hex of at least 16 bytes');
+  if (!nonce || nonce.length < 16)
+    throw new PpnnError('PROTOCOL_VIOLATION', 'auth.challenge: header.nonce must be hex of at least 16 bytes');
   if ((challenge.header as { required?: unknown }).required !== true) return; // open server: nothing to prove
   t.send({ tag: AUTH_RESPONSE_TAG, header: { mac: toHex(authProof(token, nonce)) }, blobs: [] });
 }
@@ -226,20 +253,28 @@ async function answerChallenge(t: Transport, token: Uint8Array, timeoutMs: numbe
  * CANCELLED.
  */
 export function wsConnect(url: string, opts: WsConnectOptions = {}): Promise<Transport> {
-  if (typeof url !== 'string' || !/^wss?:\/\//i.test(url)) throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(url)}`);
+  if (typeof url !== 'string' || !/^wss?:\/\//i.test(url))
+    throw new TypeError(`url must be a ws:// or wss:// URL, got ${String(url)}`);
   const limits = resolveFrameLimits(opts);
   const { timeoutMs, signal } = opts;
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
     throw new RangeError(`opts.timeoutMs must be a finite number >= 0, got ${String(timeoutMs)}`);
   }
   const token = typeof opts.token === 'string' ? new TextEncoder().encode(opts.token) : opts.token;
-  if (token !== undefined && (!(token instanceof Uint8Array) || token.length === 0)) throw new TypeError('opts.token must be a non-empty string or Uint8Array');
+  if (token !== undefined && (!(token instanceof Uint8Array) || token.length === 0))
+    throw new TypeError('opts.token must be a non-empty string or Uint8Array');
   const tlsOptions = tlsClientOptions(url, opts);
   if (signal?.aborted) return Promise.reject(new PpnnError('CANCELLED', `connection to ${url} was cancelled`));
   return connectAndAuthenticate(url, opts, limits, tlsOptions, token);
 }
 
-async function connectAndAuthenticate(url: string, opts: WsConnectOptions, limits: Required<FrameLimits>, tlsOptions: Record<string, unknown>, token: Uint8Array | undefined): Promise<Transport> {
+async function connectAndAuthenticate(
+  url: string,
+  opts: WsConnectOptions,
+  limits: Required<FrameLimits>,
+  tlsOptions: Record<string, unknown>,
+  token: Uint8Array | undefined,
+): Promise<Transport> {
   const { timeoutMs, signal } = opts;
   const t0 = performance.now();
   const transport = await new Promise<FramedTransport>((resolve, reject) => {
@@ -260,7 +295,8 @@ async function connectAndAuthenticate(url: string, opts: WsConnectOptions, limit
     };
     let earlyError: PpnnError | undefined;
     const onOpen = (): void => settle();
-    const onEarlyClose = (): void => settle(earlyError ?? new PpnnError('PEER_DISCONNECTED', `could not connect to ${url}`));
+    const onEarlyClose = (): void =>
+      settle(earlyError ?? new PpnnError('PEER_DISCONNECTED', `could not connect to ${url}`));
     const onAbort = (): void => settle(new PpnnError('CANCELLED', `connection to ${url} was cancelled`));
     const onError = (err: Error): void => {
       earlyError = connectError(url, err);
@@ -271,7 +307,10 @@ async function connectAndAuthenticate(url: string, opts: WsConnectOptions, limit
     socket.once('close', onEarlyClose);
     signal?.addEventListener('abort', onAbort, { once: true });
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => settle(new PpnnError('TIMEOUT', `no connection to ${url} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => settle(new PpnnError('TIMEOUT', `no connection to ${url} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     }
   });
   if (!token) return transport;
@@ -285,13 +324,20 @@ async function connectAndAuthenticate(url: string, opts: WsConnectOptions, limit
   return transport;
 }
 
-function validateListenOptions(opts: WsListenOptions): { host: string; port: number; maxSessions: number; limits: Required<FrameLimits> } {
+function validateListenOptions(opts: WsListenOptions): {
+  host: string;
+  port: number;
+  maxSessions: number;
+  limits: Required<FrameLimits>;
+} {
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 0;
   const maxSessions = opts.maxSessions ?? 16;
   if (typeof host !== 'string' || host.length === 0) throw new TypeError('opts.host must be a non-empty string');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`opts.port must be an integer in [0, 65535], got ${String(port)}`);
-  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new RangeError(`opts.maxSessions must be a positive integer, got ${String(maxSessions)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new RangeError(`opts.port must be an integer in [0, 65535], got ${String(port)}`);
+  if (!Number.isInteger(maxSessions) || maxSessions < 1)
+    throw new RangeError(`opts.maxSessions must be a positive integer, got ${String(maxSessions)}`);
   return { host, port, maxSessions, limits: resolveFrameLimits(opts) };
 }
 
@@ -302,24 +348,41 @@ function validateListenOptions(opts: WsListenOptions): { host: string; port: num
  * handle once bound. Throws TypeError/RangeError for bad options; rejects with
  * ARGUMENT_INVALID when the address cannot be bound (e.g. port in use).
  */
-export function wsListen(opts: WsListenOptions, onSession: (transport: Transport, info: SessionInfo) => void | Promise<void>): Promise<WsServerHandle> {
+export function wsListen(
+  opts: WsListenOptions,
+  onSession: (transport: Transport, info: SessionInfo) => void | Promise<void>,
+): Promise<WsServerHandle> {
   const { host, port, maxSessions, limits } = validateListenOptions(opts ?? {});
   if (typeof onSession !== 'function') throw new TypeError('onSession must be a function');
   const live = new Map<WebSocket, FramedTransport>();
   let shuttingDown = false;
 
   return new Promise<WsServerHandle>((resolve, reject) => {
-    const server = new WebSocketServer({ host, port, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    const server = new WebSocketServer({
+      host,
+      port,
+      maxPayload: limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
     server.on('connection', (socket: WebSocket, req: IncomingMessage) => {
       if (shuttingDown) return socket.terminate();
       const transport = wsSocketTransport(socket, limits);
       if (live.size >= maxSessions) {
-        transport.fail(new PpnnError('SESSION_LIMIT', `server is at its limit of ${maxSessions} concurrent sessions; try again later`));
+        transport.fail(
+          new PpnnError(
+            'SESSION_LIMIT',
+            `server is at its limit of ${maxSessions} concurrent sessions; try again later`,
+          ),
+        );
         return;
       }
       live.set(socket, transport);
       socket.on('close', () => live.delete(socket));
-      const info: SessionInfo = { id: randomUUID(), remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}` };
+      const info: SessionInfo = {
+        id: randomUUID(),
+        remote: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+      };
       Promise.resolve()
         .then(() => onSession(transport, info))
         .catch((err: unknown) => transport.fail(toPpnnError(err)));
@@ -342,7 +405,11 @@ export function wsListen(opts: WsListenOptions, onSession: (transport: Transport
   });
 }
 
-async function shutdown(server: WebSocketServer, live: Map<WebSocket, FramedTransport>, markShuttingDown: () => void): Promise<void> {
+async function shutdown(
+  server: WebSocketServer,
+  live: Map<WebSocket, FramedTransport>,
+  markShuttingDown: () => void,
+): Promise<void> {
   markShuttingDown();
   const socketsGone = [...live.entries()].map(
     ([socket, transport]) =>

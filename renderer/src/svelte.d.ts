@@ -1,1 +1,5 @@
-declare module "*.svelte" { import type { Component } from "svelte"; const component: Component<any>; export default component; }
+declare module '*.svelte' {
+  import type { Component } from 'svelte';
+  const component: Component<any>;
+  export default component;
+}

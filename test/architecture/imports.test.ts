@@ -44,7 +44,8 @@ function walk(dir: string, out: string[]): string[] {
   return out;
 }
 
-const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+const IMPORT_RE =
+  /(?:^|\n)\s*(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
 
 /** The project's import graph: file → files it imports (relative specifiers resolved, packages ignored). */
 export function importGraph(): Map<string, string[]> {
@@ -66,20 +67,32 @@ export function importGraph(): Map<string, string[]> {
 /** Strongly connected components with more than one file (or a file importing itself): the cycles. */
 export function cycles(graph: ReadonlyMap<string, readonly string[]>): string[][] {
   let index = 0;
-  const idx = new Map<string, number>(), low = new Map<string, number>(), onStack = new Set<string>(), stack: string[] = [];
+  const idx = new Map<string, number>(),
+    low = new Map<string, number>(),
+    onStack = new Set<string>(),
+    stack: string[] = [];
   const out: string[][] = [];
   const visit = (v: string): void => {
-    idx.set(v, index); low.set(v, index); index++;
-    stack.push(v); onStack.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    onStack.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!graph.has(w)) continue;
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
     }
     if (low.get(v) === idx.get(v)) {
       const comp: string[] = [];
       let w: string;
-      do { w = stack.pop()!; onStack.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(comp.sort());
     }
   };
@@ -105,7 +118,10 @@ describe('import structure', () => {
 
   it('reads the whole tree (every core folder has files with imports)', () => {
     for (const d of ['core/model/', 'core/he/', 'core/protocol/', 'core/schemes/', 'core/runtime/', 'core/cli/']) {
-      expect([...graph.keys()].some((f) => f.startsWith(d) && graph.get(f)!.length > 0), d).toBe(true);
+      expect(
+        [...graph.keys()].some((f) => f.startsWith(d) && graph.get(f)!.length > 0),
+        d,
+      ).toBe(true);
     }
     for (const f of graph.keys()) if (f.startsWith('core/')) expect(layerOf(f), `${f} has no layer`).toBeDefined();
   });
@@ -119,7 +135,11 @@ describe('import structure', () => {
   });
 
   it('core never imports electron/ or renderer/', () => {
-    const bad = [...graph].flatMap(([f, deps]) => (f.startsWith('core/') ? deps.filter((d) => d.startsWith('electron/') || d.startsWith('renderer/')).map((d) => `${f} → ${d}`) : []));
+    const bad = [...graph].flatMap(([f, deps]) =>
+      f.startsWith('core/')
+        ? deps.filter((d) => d.startsWith('electron/') || d.startsWith('renderer/')).map((d) => `${f} → ${d}`)
+        : [],
+    );
     expect(bad).toEqual([]);
   });
 
@@ -133,7 +153,13 @@ describe('import structure', () => {
     expect(cycles(g)).toEqual([['core/he/a.ts', 'core/he/b.ts', 'core/he/c.ts']]);
     expect(upwardImports(g)).toEqual(['core/he/c.ts (layer 2) → core/runtime/session.ts (layer 5)']);
     // and the regular expression sees each import form
-    const forms = "import { a } from './x.ts';\nexport { b } from './y.ts';\nconst m = await import('./z.ts');\nimport './w.ts';";
-    expect([...forms.matchAll(IMPORT_RE)].map((m) => m[1] ?? m[2] ?? m[3])).toEqual(['./x.ts', './y.ts', './z.ts', './w.ts']);
+    const forms =
+      "import { a } from './x.ts';\nexport { b } from './y.ts';\nconst m = await import('./z.ts');\nimport './w.ts';";
+    expect([...forms.matchAll(IMPORT_RE)].map((m) => m[1] ?? m[2] ?? m[3])).toEqual([
+      './x.ts',
+      './y.ts',
+      './z.ts',
+      './w.ts',
+    ]);
   });
 });

@@ -17,12 +17,36 @@ function errorCode(r: BridgeResult<unknown>): string {
   return r.error.code;
 }
 
-const stage = { wallMs: 10, clientMs: 6, serverMs: 4, bytesClientToServer: 1000, bytesServerToClient: 2000, messages: 4, rounds: 2 };
+const stage = {
+  wallMs: 10,
+  clientMs: 6,
+  serverMs: 4,
+  bytesClientToServer: 1000,
+  bytesServerToClient: 2000,
+  messages: 4,
+  rounds: 2,
+};
 const report: InferenceReport = {
-  formatVersion: 1, scheme: 'merged', model: 'mnist-square', dataset: 'mnist', images: 2, accuracy: 0.5, plaintextAccuracy: 1, agreement: 0.5, maxLogitError: 2e-4,
-  stages: { merging: stage, preprocessing: { ...stage, levels: [{ layer: 'conv1', levelsUsed: 1, levels: [2, 2], ciphertexts: 2, bytes: 4096 }] }, online: stage },
+  formatVersion: 1,
+  scheme: 'merged',
+  model: 'mnist-square',
+  dataset: 'mnist',
+  images: 2,
+  accuracy: 0.5,
+  plaintextAccuracy: 1,
+  agreement: 0.5,
+  maxLogitError: 2e-4,
+  stages: {
+    merging: stage,
+    preprocessing: {
+      ...stage,
+      levels: [{ layer: 'conv1', levelsUsed: 1, levels: [2, 2], ciphertexts: 2, bytes: 4096 }],
+    },
+    online: stage,
+  },
   perImage: { onlineMs: 5, onlineBytes: 1500, preprocessingMs: 5, preprocessingBytes: 1500 },
-  ckks: { polyModulusDegree: 8192, coeffModulusBits: [60, 40, 40, 60], scaleBits: 40, slots: 4096 }, seed: 1,
+  ckks: { polyModulusDegree: 8192, coeffModulusBits: [60, 40, 40, 60], scaleBits: 40, slots: 4096 },
+  seed: 1,
 };
 
 function handlers(): BridgeHandlers {
@@ -33,14 +57,22 @@ describe('bridge handlers (node side)', () => {
   test('model:list names the schemes and built-in datasets', async () => {
     const v = value(await handlers()['model:list']({}));
     expect(v.schemes).toEqual(schemeIds());
-    expect(v.schemes).toEqual(expect.arrayContaining(['merged', 'unmerged', 'gazelle', 'cryptonets', 'merged-ring', 'delphi']));
+    expect(v.schemes).toEqual(
+      expect.arrayContaining(['merged', 'unmerged', 'gazelle', 'cryptonets', 'merged-ring', 'delphi']),
+    );
     expect(v.datasets).toEqual(['mnist', 'fashion-mnist']);
     expect(Array.isArray(v.models)).toBe(true);
   });
 
   test('model:load of a model file merges it and reports layers before and after', async () => {
     const model = randomModel(7, { activationProb: 0.2 });
-    const v = value(await handlers()['model:load']({ source: 'file', name: 'net.json', bytes: b64(JSON.stringify(modelToJSON(model))) }));
+    const v = value(
+      await handlers()['model:load']({
+        source: 'file',
+        name: 'net.json',
+        bytes: b64(JSON.stringify(modelToJSON(model))),
+      }),
+    );
     expect(v.source).toBe('file');
     expect(v.before.layers.map((l) => l.name)).toEqual(model.layers.map((l) => l.name));
     expect(v.after.layers.length).toBeLessThanOrEqual(v.before.layers.length);
@@ -50,8 +82,12 @@ describe('bridge handlers (node side)', () => {
 
   test('bad model files answer MODEL_INVALID, unknown names MODEL_UNKNOWN', async () => {
     const h = handlers();
-    expect(errorCode(await h['model:load']({ source: 'file', name: 'bad.json', bytes: b64('{"layers": ') }))).toBe('MODEL_INVALID');
-    expect(errorCode(await h['model:load']({ source: 'file', name: 'weights.bin', bytes: b64('xx') }))).toBe('MODEL_INVALID');
+    expect(errorCode(await h['model:load']({ source: 'file', name: 'bad.json', bytes: b64('{"layers": ') }))).toBe(
+      'MODEL_INVALID',
+    );
+    expect(errorCode(await h['model:load']({ source: 'file', name: 'weights.bin', bytes: b64('xx') }))).toBe(
+      'MODEL_INVALID',
+    );
     expect(errorCode(await h['model:load']({ source: 'builtin', name: 'no-such-model' }))).toBe('MODEL_UNKNOWN');
   });
 
@@ -67,8 +103,12 @@ describe('bridge handlers (node side)', () => {
 
   test('session:start and server:connect validate their inputs first', async () => {
     const h = handlers();
-    expect(errorCode(await h['session:start']({ model: 'm', dataset: 'mnist', limit: 0, scheme: 'merged' }))).toBe('ARGUMENT_INVALID');
-    expect(errorCode(await h['session:start']({ model: 'm', dataset: 'mnist', limit: 2, scheme: 'nope' as 'merged' }))).toBe('ARGUMENT_INVALID');
+    expect(errorCode(await h['session:start']({ model: 'm', dataset: 'mnist', limit: 0, scheme: 'merged' }))).toBe(
+      'ARGUMENT_INVALID',
+    );
+    expect(
+      errorCode(await h['session:start']({ model: 'm', dataset: 'mnist', limit: 2, scheme: 'nope' as 'merged' })),
+    ).toBe('ARGUMENT_INVALID');
     expect(errorCode(await h['server:connect']({ url: 'http://example' }))).toBe('ARGUMENT_INVALID');
     expect(errorCode(await h['server:connect']({ url: 'ws://127.0.0.1:1' }))).toBe('PEER_DISCONNECTED');
     expect(value(await h['session:cancel']({ sessionId: 'none' }))).toEqual({ cancelled: false });
@@ -76,15 +116,22 @@ describe('bridge handlers (node side)', () => {
 
   test('report:export writes the bench files (JSON / CSV / HTML) that report:import reads back', async () => {
     const h = handlers();
-    const json = value(await h['report:export']({ reports: [report, { ...report, scheme: 'unmerged' }], format: 'json' }));
+    const json = value(
+      await h['report:export']({ reports: [report, { ...report, scheme: 'unmerged' }], format: 'json' }),
+    );
     expect(json.fileName).toBe('report.json');
     expect(JSON.parse(json.text)).toMatchObject({ format: 'ppnn-bench-report', version: 2, model: 'mnist-square' });
     const back = value(await h['report:import']({ fileName: 'report.json', text: json.text }));
     // each run comes back with its label (scheme · where · images), the figures untouched
     expect(back.map(({ label: _l, ...r }) => r)).toEqual([report, { ...report, scheme: 'unmerged' }]);
-    expect(back.map((r) => r.label)).toEqual([`merged · local · ${report.images} images`, `unmerged · local · ${report.images} images`]);
+    expect(back.map((r) => r.label)).toEqual([
+      `merged · local · ${report.images} images`,
+      `unmerged · local · ${report.images} images`,
+    ]);
     expect(JSON.parse(json.text).machine.cpus).toBeGreaterThan(0);
-    const csv = value(await h['report:export']({ reports: [report], format: 'csv' })).text.trim().split('\r\n');
+    const csv = value(await h['report:export']({ reports: [report], format: 'csv' }))
+      .text.trim()
+      .split('\r\n');
     expect(csv).toHaveLength(4); // header + one row per stage
     const cols = csv[0]!.split(',');
     expect(csv[3]!.split(',')[cols.indexOf('bytesServerToClient')]).toBe('2000');
@@ -97,8 +144,12 @@ describe('bridge handlers (node side)', () => {
   test('report:import rejects what is not a report', async () => {
     const h = handlers();
     expect(errorCode(await h['report:import']({ fileName: 'x.json', text: 'not json' }))).toBe('REPORT_INVALID');
-    expect(errorCode(await h['report:import']({ fileName: 'x.json', text: '{"scheme":"merged"}' }))).toBe('REPORT_INVALID');
-    expect(reportsFromJSON(JSON.stringify(report))).toEqual([{ ...report, label: `merged · local · ${report.images} images` }]);
+    expect(errorCode(await h['report:import']({ fileName: 'x.json', text: '{"scheme":"merged"}' }))).toBe(
+      'REPORT_INVALID',
+    );
+    expect(reportsFromJSON(JSON.stringify(report))).toEqual([
+      { ...report, label: `merged · local · ${report.images} images` },
+    ]);
   });
 
   test('the export escapes what it embeds', () => {

@@ -22,11 +22,19 @@ function connect(headers: Record<string, string> = {}): Promise<WebSocket> {
   });
 }
 
-function call(ws: WebSocket, id: number, channel: string, payload: unknown): Promise<{ id: number; result: { ok: boolean; value?: unknown; error?: { code: string } } }> {
+function call(
+  ws: WebSocket,
+  id: number,
+  channel: string,
+  payload: unknown,
+): Promise<{ id: number; result: { ok: boolean; value?: unknown; error?: { code: string } } }> {
   return new Promise((resolve) => {
     const onMessage = (data: Buffer): void => {
       const msg = JSON.parse(String(data));
-      if (msg.id === id) { ws.off('message', onMessage); resolve(msg); }
+      if (msg.id === id) {
+        ws.off('message', onMessage);
+        resolve(msg);
+      }
     };
     ws.on('message', onMessage);
     ws.send(JSON.stringify({ id, channel, payload }));
@@ -63,6 +71,8 @@ describe('web host', () => {
   });
 
   test('fails clearly when no renderer is built', async () => {
-    await expect(startWebHost({ staticDir: join(tmpdir(), 'no-such-renderer-dir') })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND' });
+    await expect(startWebHost({ staticDir: join(tmpdir(), 'no-such-renderer-dir') })).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+    });
   });
 });

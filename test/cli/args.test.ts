@@ -15,7 +15,9 @@ const demo = defineCommand({
     rate: { type: 'number', min: 0, description: 'a rate' },
     json: { type: 'boolean', description: 'json' },
   },
-  async run() { return 0; },
+  async run() {
+    return 0;
+  },
 });
 
 function argumentError(f: () => unknown): string {
@@ -31,27 +33,45 @@ function argumentError(f: () => unknown): string {
 describe('parseCommandArgs', () => {
   it('applies defaults and converts values', () => {
     const a = parseCommandArgs(demo, ['--model', 'm', '--rate=0.5', '--schemes', 'merged, unmerged']);
-    expect(a.values).toEqual({ help: false, model: 'm', limit: 100, split: 'test', schemes: ['merged', 'unmerged'], rate: 0.5, json: false });
+    expect(a.values).toEqual({
+      help: false,
+      model: 'm',
+      limit: 100,
+      split: 'test',
+      schemes: ['merged', 'unmerged'],
+      rate: 0.5,
+      json: false,
+    });
     expect([...a.given].sort()).toEqual(['model', 'rate', 'schemes']);
   });
 
   it('rejects an unknown option and suggests the nearest', () => {
-    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--limt', '5']))).toMatch(/unknown option '--limt' \(did you mean --limit\?\)/);
+    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--limt', '5']))).toMatch(
+      /unknown option '--limt' \(did you mean --limit\?\)/,
+    );
     expect(argumentError(() => parseCommandArgs(demo, ['--modle', 'm']))).toMatch(/did you mean --model\?/);
     // nothing near: no misleading guess
     expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--zzzzzzzz']))).not.toMatch(/did you mean/);
   });
 
   it('validates enumerated values, naming the allowed ones', () => {
-    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--split', 'trian']))).toMatch(/--split must be one of test\|train, got 'trian' \(did you mean train\?\)/);
-    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--schemes', 'merged,magic']))).toMatch(/--schemes must be one of merged\|unmerged/);
+    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--split', 'trian']))).toMatch(
+      /--split must be one of test\|train, got 'trian' \(did you mean train\?\)/,
+    );
+    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--schemes', 'merged,magic']))).toMatch(
+      /--schemes must be one of merged\|unmerged/,
+    );
   });
 
   it('checks integers and ranges', () => {
     for (const bad of ['ten', '0', '1001', '2.5', '']) {
-      expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', `--limit=${bad}`]))).toMatch(/--limit must be an integer in \[1, 1000\]/);
+      expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', `--limit=${bad}`]))).toMatch(
+        /--limit must be an integer in \[1, 1000\]/,
+      );
     }
-    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--rate', 'x']))).toMatch(/--rate must be a number/);
+    expect(argumentError(() => parseCommandArgs(demo, ['--model', 'm', '--rate', 'x']))).toMatch(
+      /--rate must be a number/,
+    );
   });
 
   it('requires required options, values for string options, no positionals unless declared', () => {
@@ -90,7 +110,14 @@ describe('suggest / editDistance', () => {
 describe('formatHelp', () => {
   it('lists every option with its default', () => {
     const help = formatHelp(demo as unknown as Command);
-    for (const line of ['--model', '--limit N', '(default: 100)', '--split test|train', '(default: test)', '-h, --help']) {
+    for (const line of [
+      '--model',
+      '--limit N',
+      '(default: 100)',
+      '--split test|train',
+      '(default: test)',
+      '-h, --help',
+    ]) {
       expect(help).toContain(line);
     }
     expect(help).toMatch(/usage: ppnn demo --model MODEL \[options\]/);

@@ -13,14 +13,22 @@ import { parseReport } from '../../core/report/read.ts';
 import { StageLines } from '../../core/cli/progress.ts';
 
 const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Spawn `ppnn ARGS` with pipes (stderr is not a TTY); `onErr` sees stderr as it comes. */
 function ppnn(args: string[], onErr?: (sofar: string, kill: (signal: NodeJS.Signals) => void) => void) {
   const child = spawn(process.execPath, ['bin/ppnn.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); onErr?.(stderr, (s) => child.kill(s)); });
+  let stdout = '',
+    stderr = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    onErr?.(stderr, (s) => child.kill(s));
+  });
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -51,10 +59,16 @@ describe('progress without a terminal', () => {
     const out = mkdtempSync(join(tmpdir(), 'ppnn-bench-int-'));
     dirs.push(out);
     let killed = false;
-    const r = await ppnn(['bench', '--model', 'mnist', '--dataset', 'mnist', '--limit', '2', '--schemes', 'merged,unmerged', '--out', out], (err, kill) => {
-      // once the first run is written and the second has started, press Ctrl-C
-      if (!killed && /run 2\/2: unmerged \(repeat 1\/1\) started/.test(err)) { killed = true; kill('SIGINT'); }
-    });
+    const r = await ppnn(
+      ['bench', '--model', 'mnist', '--dataset', 'mnist', '--limit', '2', '--schemes', 'merged,unmerged', '--out', out],
+      (err, kill) => {
+        // once the first run is written and the second has started, press Ctrl-C
+        if (!killed && /run 2\/2: unmerged \(repeat 1\/1\) started/.test(err)) {
+          killed = true;
+          kill('SIGINT');
+        }
+      },
+    );
     expect(killed).toBe(true);
     expect(r.code).toBe(130);
     expect(r.stderr).toMatch(/bench: run 1\/2: merged done in .*; report so far in/);
@@ -73,10 +87,37 @@ describe('StageLines', () => {
     const got: string[] = [];
     const lines = new StageLines({ err: (t) => got.push(t), isTTY: false });
     lines.event({ type: 'stage', stage: 'preprocessing', state: 'start' });
-    lines.event({ type: 'layer-progress', stage: 'preprocessing', layer: 'conv1+bn1', index: 0, total: 3, imagesInBatch: 4, etaMs: 2500 });
-    lines.event({ type: 'progress', stage: 'online', imagesDone: 0, imagesTotal: 4, bytesClientToServer: 0, bytesServerToClient: 0 });
-    lines.event({ type: 'image', result: { index: 0, label: 7, secure: 7, plaintext: 7, maxLogitError: 0 }, runningAccuracy: 1, runningAgreement: 1 }, 'merged');
-    expect(got).toEqual(['stage preprocessing start', 'preprocessing layer 1/3 conv1+bn1 (4 images) eta 2.50 s', '[merged] image 1/4: label 7, secure 7, plaintext 7']);
+    lines.event({
+      type: 'layer-progress',
+      stage: 'preprocessing',
+      layer: 'conv1+bn1',
+      index: 0,
+      total: 3,
+      imagesInBatch: 4,
+      etaMs: 2500,
+    });
+    lines.event({
+      type: 'progress',
+      stage: 'online',
+      imagesDone: 0,
+      imagesTotal: 4,
+      bytesClientToServer: 0,
+      bytesServerToClient: 0,
+    });
+    lines.event(
+      {
+        type: 'image',
+        result: { index: 0, label: 7, secure: 7, plaintext: 7, maxLogitError: 0 },
+        runningAccuracy: 1,
+        runningAgreement: 1,
+      },
+      'merged',
+    );
+    expect(got).toEqual([
+      'stage preprocessing start',
+      'preprocessing layer 1/3 conv1+bn1 (4 images) eta 2.50 s',
+      '[merged] image 1/4: label 7, secure 7, plaintext 7',
+    ]);
     const tty: string[] = [];
     new StageLines({ err: (t) => tty.push(t), isTTY: true }).event({ type: 'stage', stage: 'online', state: 'start' });
     expect(tty).toEqual([]);

@@ -13,7 +13,10 @@ const histogram = (labels: Uint8Array): number[] => {
 };
 
 async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(PpnnError);
   expect((e as PpnnError).code).toBe(code);
   if (message) expect((e as PpnnError).message).toMatch(message);
@@ -38,13 +41,17 @@ describe('mnist', () => {
 
 describe('fashion-mnist', () => {
   it('fixed stratified split, 1000 test images per class, no duplicates, deterministic order', async () => {
-    const [train, test] = await Promise.all([loadDataset('fashion-mnist', 'train'), loadDataset('fashion-mnist', 'test')]);
+    const [train, test] = await Promise.all([
+      loadDataset('fashion-mnist', 'train'),
+      loadDataset('fashion-mnist', 'test'),
+    ]);
     expect(test.count).toBe(10000);
     expect(histogram(test.labels)).toEqual(new Array(10).fill(1000));
     // the package's 54 byte-identical pairs: one copy of each stays in train, none reaches test
     expect(train.count).toBe(59946);
     expect(histogram(train.labels)).toEqual([5997, 5994, 5987, 5993, 5994, 6000, 5987, 5996, 6000, 5998]);
-    const key = (ds: typeof train, i: number) => Buffer.from(ds.images.subarray(i * 784, (i + 1) * 784)).toString('latin1');
+    const key = (ds: typeof train, i: number) =>
+      Buffer.from(ds.images.subarray(i * 784, (i + 1) * 784)).toString('latin1');
     const trainKeys = new Set(Array.from({ length: train.count }, (_, i) => key(train, i)));
     const testKeys = new Set(Array.from({ length: test.count }, (_, i) => key(test, i)));
     expect(trainKeys.size).toBe(train.count);
@@ -95,13 +102,24 @@ describe('IDX datasets on disk', () => {
   });
 
   it('loads IMAGES:LABELS', async () => {
-    const ds = await loadDataset(`${path.join(dir, 't10k-images-idx3-ubyte')}:${path.join(dir, 't10k-labels-idx1-ubyte')}`, 'test');
+    const ds = await loadDataset(
+      `${path.join(dir, 't10k-images-idx3-ubyte')}:${path.join(dir, 't10k-labels-idx1-ubyte')}`,
+      'test',
+    );
     expect(Array.from(ds.labels)).toEqual([3]);
   });
 
   it('rejects a label count that differs from the image count, and labels >= 10', async () => {
-    await expectCode(loadDataset(`${path.join(bad, 'images.idx')}:${path.join(bad, 'labels.idx')}`, 'train'), 'DATASET_INVALID', /3 images but 2 labels/);
-    await expectCode(loadDataset(`${path.join(bad, 'images.idx')}:${path.join(bad, 'big-labels.idx')}`, 'train'), 'DATASET_INVALID', /label 2 is 10/);
+    await expectCode(
+      loadDataset(`${path.join(bad, 'images.idx')}:${path.join(bad, 'labels.idx')}`, 'train'),
+      'DATASET_INVALID',
+      /3 images but 2 labels/,
+    );
+    await expectCode(
+      loadDataset(`${path.join(bad, 'images.idx')}:${path.join(bad, 'big-labels.idx')}`, 'train'),
+      'DATASET_INVALID',
+      /label 2 is 10/,
+    );
   });
 
   it('rejects an ambiguous directory and a truncated file', async () => {
@@ -125,7 +143,8 @@ describe('errors', () => {
 
 describe('mulberry32', () => {
   it('is deterministic and uniform-looking', () => {
-    const a = mulberry32(42), b = mulberry32(42);
+    const a = mulberry32(42),
+      b = mulberry32(42);
     const xs = Array.from({ length: 1000 }, () => a());
     expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b()));
     expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);

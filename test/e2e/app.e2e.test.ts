@@ -8,12 +8,28 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { type PageCanvas, launchChromium, mnistModel, pixelsOfColor, RESULTS_DIR, ROOT, screenshotPath, startApp, startServe } from './harness.ts';
+import {
+  type PageCanvas,
+  launchChromium,
+  mnistModel,
+  pixelsOfColor,
+  RESULTS_DIR,
+  ROOT,
+  screenshotPath,
+  startApp,
+  startServe,
+} from './harness.ts';
 
 // Page functions run in Chromium; this file is type-checked without the DOM lib.
-declare const document: { querySelector(s: string): { textContent: string | null; value?: number } | null; querySelectorAll(s: string): { length: number } };
+declare const document: {
+  querySelector(s: string): { textContent: string | null; value?: number } | null;
+  querySelectorAll(s: string): { length: number };
+};
 
-const BLUE = '#2b6cb0', ORANGE = '#dd6b20', GREEN = '#2f855a', GREY = '#4a5568';
+const BLUE = '#2b6cb0',
+  ORANGE = '#dd6b20',
+  GREEN = '#2f855a',
+  GREY = '#4a5568';
 
 let host: { url: string; child: ChildProcess; log: () => string };
 let context: BrowserContext;
@@ -80,12 +96,15 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     expect(await page.getByTestId('dataset-summary').textContent()).toMatch(/10,000 images of 28×28/);
     expect(await page.locator('ul[aria-label="sample images"] li').count()).toBe(48);
     // The digits are really drawn (dark strokes on white).
-    const inked = await page.locator('ul[aria-label="sample images"] canvas').first().evaluate((c) => {
-      const d = (c as unknown as PageCanvas).getContext('2d')!.getImageData(0, 0, 28, 28).data;
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i]! < 128) n++;
-      return n;
-    });
+    const inked = await page
+      .locator('ul[aria-label="sample images"] canvas')
+      .first()
+      .evaluate((c) => {
+        const d = (c as unknown as PageCanvas).getContext('2d')!.getImageData(0, 0, 28, 28).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i]! < 128) n++;
+        return n;
+      });
     expect(inked).toBeGreaterThan(30);
     await page.screenshot({ path: screenshotPath('data-view') });
   });
@@ -97,13 +116,18 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     await page.getByTestId('images').fill('20');
     await page.getByRole('button', { name: 'Start run' }).click();
     // Preprocessing reports per layer, with an ETA, before the first image completes.
-    const early = await page.waitForFunction(() => {
-      const status = document.querySelector('[data-testid="run-status"]')?.textContent ?? '';
-      const rows = document.querySelectorAll('[data-testid="results"] tbody tr').length;
-      if (/failed|done/.test(status) || rows > 0) return { status, rows, progress: 0 };
-      return /preprocessing · layer \d+\/\d+ \(.+\) · images 1–20 of 20/.test(status)
-        ? { status, rows, progress: document.querySelector('progress')?.value ?? 0 } : false;
-    }, null, { timeout: 300_000, polling: 'raf' });
+    const early = await page.waitForFunction(
+      () => {
+        const status = document.querySelector('[data-testid="run-status"]')?.textContent ?? '';
+        const rows = document.querySelectorAll('[data-testid="results"] tbody tr').length;
+        if (/failed|done/.test(status) || rows > 0) return { status, rows, progress: 0 };
+        return /preprocessing · layer \d+\/\d+ \(.+\) · images 1–20 of 20/.test(status)
+          ? { status, rows, progress: document.querySelector('progress')?.value ?? 0 }
+          : false;
+      },
+      null,
+      { timeout: 300_000, polling: 'raf' },
+    );
     const seen = (await early.jsonValue()) as { status: string; rows: number; progress: number };
     expect(seen.rows, seen.status).toBe(0);
     expect(seen.status).toMatch(/^preprocessing · layer \d+\/\d+/);
@@ -111,17 +135,31 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     await page.screenshot({ path: screenshotPath('run-view-preprocessing') });
     // Mid-run: preprocessing has reported its bytes but the run is not done. (The online
     // stage of 20 images takes milliseconds, so this is the moment a person sees.)
-    await page.waitForFunction(() => {
-      const status = document.querySelector('[data-testid="run-status"]')?.textContent ?? '';
-      const progress = document.querySelector('progress')?.value ?? 0;
-      return (progress > 0 && !/done/.test(status)) || /failed|done/.test(status);
-    }, null, { timeout: 300_000, polling: 'raf' });
+    await page.waitForFunction(
+      () => {
+        const status = document.querySelector('[data-testid="run-status"]')?.textContent ?? '';
+        const progress = document.querySelector('progress')?.value ?? 0;
+        return (progress > 0 && !/done/.test(status)) || /failed|done/.test(status);
+      },
+      null,
+      { timeout: 300_000, polling: 'raf' },
+    );
     const status = await page.getByTestId('run-status').textContent();
     if (status?.includes('failed')) await page.screenshot({ path: screenshotPath('run-view-failed'), fullPage: true });
-    if (status?.includes('failed')) throw new Error(`run failed in the UI: ${await page.getByRole('alert').allTextContents()}`);
-    await page.screenshot({ path: screenshotPath(status?.includes('done') ? 'run-view-done-early' : 'run-view-mid-run') });
-    await page.waitForFunction(() => /done|failed/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''), null, { timeout: 600_000 });
-    expect(await page.getByTestId('run-status').textContent(), (await page.getByRole('alert').allTextContents()).join(' | ')).toMatch(/done · 20 images/);
+    if (status?.includes('failed'))
+      throw new Error(`run failed in the UI: ${await page.getByRole('alert').allTextContents()}`);
+    await page.screenshot({
+      path: screenshotPath(status?.includes('done') ? 'run-view-done-early' : 'run-view-mid-run'),
+    });
+    await page.waitForFunction(
+      () => /done|failed/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''),
+      null,
+      { timeout: 600_000 },
+    );
+    expect(
+      await page.getByTestId('run-status').textContent(),
+      (await page.getByRole('alert').allTextContents()).join(' | '),
+    ).toMatch(/done · 20 images/);
     const accuracy = await page.getByTestId('accuracy').textContent();
     expect(accuracy).toMatch(/^\d+\.\d %$/);
     expect(parseFloat(accuracy!)).toBeGreaterThan(50);
@@ -136,16 +174,27 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
 
   test('exports the report as JSON and reads it back into Compare', async () => {
     await page.getByRole('button', { name: 'Export', exact: true }).click();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export JSON' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export JSON' }).click(),
+    ]);
     const saved = join(RESULTS_DIR, 'e2e-report.json');
     await download.saveAs(saved);
-    const file = JSON.parse(readFileSync(saved, 'utf8')) as { format: string; schemes: { images: number; scheme: string; accuracy: number }[] };
+    const file = JSON.parse(readFileSync(saved, 'utf8')) as {
+      format: string;
+      schemes: { images: number; scheme: string; accuracy: number }[];
+    };
     expect(file.format).toBe('ppnn-bench-report');
     expect(file.schemes).toHaveLength(1);
     expect(file.schemes[0]!.images).toBe(20);
     expect(file.schemes[0]!.scheme).toBe('merged');
-    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
-    expect(readFileSync((await csv.path())!, 'utf8').split('\r\n')[0]).toMatch(/^label,scheme,stage,model,dataset,images/);
+    const [csv] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    expect(readFileSync((await csv.path())!, 'utf8').split('\r\n')[0]).toMatch(
+      /^label,scheme,stage,model,dataset,images/,
+    );
 
     await page.getByRole('button', { name: 'Compare', exact: true }).click();
     await page.getByTestId('report-file').setInputFiles(saved);
@@ -165,8 +214,15 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
       await page.getByTestId('images').fill('5');
       await page.getByRole('button', { name: 'Start run' }).click();
       // The previous run's status reads 'done · 20 images' until this run's record appears.
-      await page.waitForFunction(() => /done · 5 images|failed/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''), null, { timeout: 600_000 });
-      expect(await page.getByTestId('run-status').textContent(), `${(await page.getByRole('alert').allTextContents()).join(' | ')}\nserver log: ${serve.log()}`).toMatch(/done · 5 images/);
+      await page.waitForFunction(
+        () => /done · 5 images|failed/.test(document.querySelector('[data-testid="run-status"]')?.textContent ?? ''),
+        null,
+        { timeout: 600_000 },
+      );
+      expect(
+        await page.getByTestId('run-status').textContent(),
+        `${(await page.getByRole('alert').allTextContents()).join(' | ')}\nserver log: ${serve.log()}`,
+      ).toMatch(/done · 5 images/);
       expect(await page.locator('.metrics').textContent()).toContain(`remote ${serve.url}`);
       expect(await page.locator('[data-testid="results"] tbody tr').count()).toBe(5);
     } finally {
@@ -184,10 +240,15 @@ describe('PPNN Studio in Chromium (browser mode)', () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="compare-table"] thead th').length === 6);
     const labels = await page.locator('[data-testid="compare-table"] thead th').allTextContents();
     expect(labels.slice(1)).toEqual([
-      'merged · local · 20 images', expect.stringMatching(/^merged · 127\.0\.0\.1:\d+ · 5 images$/), 'merged · local · 20 images #2',
-      'merged · local · 10 images', 'unmerged · local · 10 images',
+      'merged · local · 20 images',
+      expect.stringMatching(/^merged · 127\.0\.0\.1:\d+ · 5 images$/),
+      'merged · local · 20 images #2',
+      'merged · local · 10 images',
+      'unmerged · local · 10 images',
     ]);
-    expect(await page.locator('[data-testid="compare-table"]').textContent()).toMatch(/over repeats.*–.*–.*\(3 runs\)/s);
+    expect(await page.locator('[data-testid="compare-table"]').textContent()).toMatch(
+      /over repeats.*–.*–.*\(3 runs\)/s,
+    );
     expect(await pixelsOfColor(page, '[data-testid="cmp-time"] canvas', '#1a202c')).toBeGreaterThan(20);
     expect(await page.getByTestId('log-scale-compare').isChecked()).toBe(true);
     await page.screenshot({ path: screenshotPath('compare-view'), fullPage: true });

@@ -14,7 +14,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 export interface PageCanvas {
   width: number;
   height: number;
-  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
 }
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -30,28 +32,50 @@ const PPNN = join(ROOT, 'bin/ppnn.js');
  */
 export function startApp(): Promise<{ url: string; child: ChildProcess; log: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [join(ROOT, 'scripts/start.js'), '--browser', '--build', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`the app did not start: ${err}`)); }, 120_000);
+    const child = spawn(NODE, [join(ROOT, 'scripts/start.js'), '--browser', '--build', '--port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`the app did not start: ${err}`));
+    }, 120_000);
     child.stderr.on('data', (d) => (err += d));
     child.stdout.on('data', (d) => {
       out += d;
       const m = /served at (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve({ url: m[1]!, child, log: () => err }); }
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, child, log: () => err });
+      }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`the app exited ${code}: ${err}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the app exited ${code}: ${err}`));
+    });
   });
 }
 
 /** Chromium headless with a fresh profile; downloads are accepted. */
 export async function launchChromium(): Promise<BrowserContext> {
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  if (!existsSync(executablePath))
+    throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   const profile = mkdtempSync(join(tmpdir(), 'ppnn-e2e-profile-'));
   return chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
     viewport: { width: 1280, height: 800 },
     acceptDownloads: true,
   });
@@ -61,26 +85,42 @@ export async function launchChromium(): Promise<BrowserContext> {
 export function ppnn(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, [PPNN, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
+    let out = '',
+      err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`ppnn ${args.join(' ')} exited ${code}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`ppnn ${args.join(' ')} exited ${code}: ${err}`)),
+    );
   });
 }
 
 /** `ppnn serve --model MODEL` on 127.0.0.1 and a free port; resolves with its ws:// URL. */
 export function startServe(model: string): Promise<{ url: string; child: ChildProcess; log: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [PPNN, 'serve', '--model', model, '--host', '127.0.0.1', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`ppnn serve did not start: ${err}`)); }, 60_000);
+    const child = spawn(NODE, [PPNN, 'serve', '--model', model, '--host', '127.0.0.1', '--port', '0'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '',
+      err = '';
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`ppnn serve did not start: ${err}`));
+    }, 60_000);
     child.stderr.on('data', (d) => (err += d));
     child.stdout.on('data', (d) => {
       out += d;
       const m = /listening (ws:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve({ url: m[1]!, child, log: () => err }); }
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1]!, child, log: () => err });
+      }
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`ppnn serve exited ${code}: ${err}`)); });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`ppnn serve exited ${code}: ${err}`));
+    });
   });
 }
 
@@ -93,7 +133,20 @@ export async function mnistModel(): Promise<{ builtin: string } | { file: string
   if (builtinModels().includes('mnist')) return { builtin: 'mnist' };
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, 'e2e-mnist.json');
-  if (!existsSync(file)) await ppnn(['train', '--arch', 'mnist-square', '--out', file, '--epochs', '2', '--limit', '12000', '--measure-limit', '300']);
+  if (!existsSync(file))
+    await ppnn([
+      'train',
+      '--arch',
+      'mnist-square',
+      '--out',
+      file,
+      '--epochs',
+      '2',
+      '--limit',
+      '12000',
+      '--measure-limit',
+      '300',
+    ]);
   return { file };
 }
 
@@ -104,16 +157,26 @@ export async function mnistModel(): Promise<{ builtin: string } | { file: string
  */
 export async function pixelsOfColor(page: Page, selector: string, hex: string): Promise<number> {
   const rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-  return page.$eval(selector, (c, want) => {
-    const canvas = c as unknown as PageCanvas;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    const plotEnd = Math.floor(canvas.height * 0.8) * canvas.width * 4;
-    for (let i = 0; i < plotEnd; i += 4) {
-      if (data[i + 3]! > 200 && Math.abs(data[i]! - want[0]!) <= 12 && Math.abs(data[i + 1]! - want[1]!) <= 12 && Math.abs(data[i + 2]! - want[2]!) <= 12) n++;
-    }
-    return n;
-  }, rgb);
+  return page.$eval(
+    selector,
+    (c, want) => {
+      const canvas = c as unknown as PageCanvas;
+      const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      const plotEnd = Math.floor(canvas.height * 0.8) * canvas.width * 4;
+      for (let i = 0; i < plotEnd; i += 4) {
+        if (
+          data[i + 3]! > 200 &&
+          Math.abs(data[i]! - want[0]!) <= 12 &&
+          Math.abs(data[i + 1]! - want[1]!) <= 12 &&
+          Math.abs(data[i + 2]! - want[2]!) <= 12
+        )
+          n++;
+      }
+      return n;
+    },
+    rgb,
+  );
 }
 
 export function screenshotPath(name: string): string {

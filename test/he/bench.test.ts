@@ -7,8 +7,25 @@ const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random()
 
 describe('benchPreprocessing', () => {
   it('reports per-layer and total figures as plain data and formats them', async () => {
-    const conv: Conv2dLayer = { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 2, kernel: [3, 3], stride: [2, 2], padding: [1, 1], weight: rand(18), bias: new Float64Array(2) };
-    const fc: DenseLayer = { kind: 'dense', name: 'fc', inFeatures: 32, outFeatures: 4, weight: rand(128), bias: new Float64Array(4) };
+    const conv: Conv2dLayer = {
+      kind: 'conv2d',
+      name: 'c',
+      inChannels: 1,
+      outChannels: 2,
+      kernel: [3, 3],
+      stride: [2, 2],
+      padding: [1, 1],
+      weight: rand(18),
+      bias: new Float64Array(2),
+    };
+    const fc: DenseLayer = {
+      kind: 'dense',
+      name: 'fc',
+      inFeatures: 32,
+      outFeatures: 4,
+      weight: rand(128),
+      bias: new Float64Array(4),
+    };
     const b = await benchPreprocessing([conv, fc], { images: 2, layout: 'fast', workers: 0, inputShapes: [[1, 8, 8]] });
     expect(JSON.parse(JSON.stringify(b)).layers).toHaveLength(2);
     const [c] = b.layers;
@@ -30,7 +47,19 @@ describe('benchPreprocessing', () => {
   }, 20_000);
 
   it('needs an input shape for conv layers', async () => {
-    const conv: Conv2dLayer = { kind: 'conv2d', name: 'c', inChannels: 1, outChannels: 1, kernel: [1, 1], stride: [1, 1], padding: [0, 0], weight: rand(1), bias: new Float64Array(1) };
-    await expect(benchPreprocessing([conv], { images: 1, layout: 'fast', workers: 0 })).rejects.toMatchObject({ code: 'SHAPE_MISMATCH' });
+    const conv: Conv2dLayer = {
+      kind: 'conv2d',
+      name: 'c',
+      inChannels: 1,
+      outChannels: 1,
+      kernel: [1, 1],
+      stride: [1, 1],
+      padding: [0, 0],
+      weight: rand(1),
+      bias: new Float64Array(1),
+    };
+    await expect(benchPreprocessing([conv], { images: 1, layout: 'fast', workers: 0 })).rejects.toMatchObject({
+      code: 'SHAPE_MISMATCH',
+    });
   });
 });

@@ -16,10 +16,15 @@ const UNIT: MaskParams = { inputBits: 0, shareBits: 0, defaultBound: 1 };
 
 async function checkNetwork(modelName: string, scheme: 'merged' | 'unmerged'): Promise<number> {
   const model = await loadModel(modelName);
-  const steps = planServer(interactiveScheme(scheme).network(model).model, UNIT).filter((s): s is ServerLinearStep => s.kind === 'linear');
+  const steps = planServer(interactiveScheme(scheme).network(model).model, UNIT).filter(
+    (s): s is ServerLinearStep => s.kind === 'linear',
+  );
   const { params } = ckksServerProviders().propose(steps, UNIT, scheme).params as CkksProposal;
-  const shape = (s: ServerLinearStep) => (s.layer.kind === 'conv2d' ? { spec: s.layer, inputShape: s.inShape } : { spec: s.layer });
-  const client = await HeClient.create(params, { rotationSteps: rotationStepsFor(steps.map(shape), 'fast', params.polyModulusDegree / 2) });
+  const shape = (s: ServerLinearStep) =>
+    s.layer.kind === 'conv2d' ? { spec: s.layer, inputShape: s.inShape } : { spec: s.layer };
+  const client = await HeClient.create(params, {
+    rotationSteps: rotationStepsFor(steps.map(shape), 'fast', params.polyModulusDegree / 2),
+  });
   const server = await HeServer.create(params, client.setupMessage());
   let worst = 0;
   try {
@@ -32,7 +37,9 @@ async function checkNetwork(modelName: string, scheme: 'merged' | 'unmerged'): P
       const zeroBias = { ...step.layer, bias: new Float64Array(step.layer.bias.length) };
       masks.forEach((r, b) => {
         const want = zeroBias.kind === 'conv2d' ? conv2d(zeroBias, r, step.inShape) : dense(zeroBias, r);
-        want.forEach((w, k) => { worst = Math.max(worst, Math.abs(dec.share[b]![k]! + res.s[b]![k]! - w)); });
+        want.forEach((w, k) => {
+          worst = Math.max(worst, Math.abs(dec.share[b]![k]! + res.s[b]![k]! - w));
+        });
       });
     }
   } finally {
@@ -44,7 +51,12 @@ async function checkNetwork(modelName: string, scheme: 'merged' | 'unmerged'): P
 
 describe('CKKS preprocessing of every linear map of the bundled models', () => {
   afterAll(() => expect(liveSealObjects()).toBe(0));
-  for (const [model, scheme] of [['mnist', 'merged'], ['mnist', 'unmerged'], ['fashion-mnist', 'merged'], ['fashion-mnist', 'unmerged']] as const) {
+  for (const [model, scheme] of [
+    ['mnist', 'merged'],
+    ['mnist', 'unmerged'],
+    ['fashion-mnist', 'merged'],
+    ['fashion-mnist', 'unmerged'],
+  ] as const) {
     it(`${model} (${scheme}): decrypt + s = M·r within 1e-4`, async () => {
       const worst = await checkNetwork(model, scheme);
       console.log(`${model} ${scheme}: max |decrypt + s − M·r| = ${worst.toExponential(2)}`);

@@ -5,28 +5,65 @@
  * padding, which must stay 0), identity; coded errors; op counts; SEAL object ownership.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeClient, HeServer, chooseParams, liveSealObjects, rotationStepsFor, validateParams } from '../../core/he/index.ts';
+import {
+  HeClient,
+  HeServer,
+  chooseParams,
+  liveSealObjects,
+  rotationStepsFor,
+  validateParams,
+} from '../../core/he/index.ts';
 import type { Layout, PolyActivation } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
 
 const rand = (n: number, range = 1) => Float64Array.from({ length: n }, () => (Math.random() * 2 - 1) * range);
 const code = async (fn: () => unknown): Promise<string | undefined> => {
-  try { await fn(); } catch (e) { return (e as { code?: string }).code ?? (e as Error).name; }
+  try {
+    await fn();
+  } catch (e) {
+    return (e as { code?: string }).code ?? (e as Error).name;
+  }
   return undefined;
 };
 
-const convL: Conv2dLayer = { kind: 'conv2d', name: 'gconv', inChannels: 4, outChannels: 6, kernel: [3, 3], stride: [2, 2], padding: [1, 1], weight: rand(6 * 4 * 9, 0.5), bias: new Float64Array(6) };
-const denseL: DenseLayer = { kind: 'dense', name: 'gfc', inFeatures: 64, outFeatures: 10, weight: rand(640, 0.3), bias: new Float64Array(10) };
-const cases: { layer: Conv2dLayer | DenseLayer; shape: Shape }[] = [{ layer: convL, shape: [4, 8, 8] }, { layer: denseL, shape: [64] }];
+const convL: Conv2dLayer = {
+  kind: 'conv2d',
+  name: 'gconv',
+  inChannels: 4,
+  outChannels: 6,
+  kernel: [3, 3],
+  stride: [2, 2],
+  padding: [1, 1],
+  weight: rand(6 * 4 * 9, 0.5),
+  bias: new Float64Array(6),
+};
+const denseL: DenseLayer = {
+  kind: 'dense',
+  name: 'gfc',
+  inFeatures: 64,
+  outFeatures: 10,
+  weight: rand(640, 0.3),
+  bias: new Float64Array(10),
+};
+const cases: { layer: Conv2dLayer | DenseLayer; shape: Shape }[] = [
+  { layer: convL, shape: [4, 8, 8] },
+  { layer: denseL, shape: [64] },
+];
 
-const INPUT_MAX = 2 ** 21, S_RANGE = 1024;
+const INPUT_MAX = 2 ** 21,
+  S_RANGE = 1024;
 const params = chooseParams({ depth: 2, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: INPUT_MAX });
 let client: HeClient, server: HeServer;
 
 beforeAll(async () => {
   const specs = cases.map((c) => ({ spec: c.layer, inputShape: c.shape }));
-  const steps = [...new Set([...rotationStepsFor(specs, 'fast', params.polyModulusDegree / 2), ...rotationStepsFor(specs, 'reference', params.polyModulusDegree / 2)])];
+  const steps = [
+    ...new Set([
+      ...rotationStepsFor(specs, 'fast', params.polyModulusDegree / 2),
+      ...rotationStepsFor(specs, 'reference', params.polyModulusDegree / 2),
+    ]),
+  ];
   client = await HeClient.create(params, { rotationSteps: steps, relinKeys: true });
   server = await HeServer.create(params, client.setupMessage());
 }, 30_000);
@@ -50,14 +87,25 @@ function shares(n: number, B: number) {
 async function runOnline(c: (typeof cases)[number], act: PolyActivation | undefined, layout: Layout, B = 2) {
   const n = c.shape.reduce((a, b) => a * b, 1);
   const { y, yc, ys } = shares(n, B);
-  const cts = client.encryptMasks(c.layer, yc, layout, { inputShape: c.shape, online: { activation: act !== undefined } });
-  const res = await server.evaluateOnShares(c.layer, cts, B, { layout, sRange: S_RANGE, inputShape: c.shape, serverShare: ys, activation: act });
+  const cts = client.encryptMasks(c.layer, yc, layout, {
+    inputShape: c.shape,
+    online: { activation: act !== undefined },
+  });
+  const res = await server.evaluateOnShares(c.layer, cts, B, {
+    layout,
+    sRange: S_RANGE,
+    inputShape: c.shape,
+    serverShare: ys,
+    activation: act,
+  });
   const dec = client.decryptShares(c.layer, res.response, B);
   for (let b = 0; b < B; b++) {
     const a = y[b]!.map(poly(act));
     const want = c.layer.kind === 'dense' ? dense(c.layer, a) : conv2d(c.layer, a, c.shape);
     let worst = 0;
-    dec.share[b]!.forEach((x, k) => { worst = Math.max(worst, Math.abs(x + res.s[b]![k]! - want[k]!)); });
+    dec.share[b]!.forEach((x, k) => {
+      worst = Math.max(worst, Math.abs(x + res.s[b]![k]! - want[k]!));
+    });
     expect(worst, `${c.layer.name} ${layout} image ${b}: max abs error`).toBeLessThanOrEqual(1e-4);
   }
   return { cts, res };
@@ -70,18 +118,23 @@ describe('gazelle: Enc(M·A(y_c + y_s) − s)', () => {
     expect(() => validateParams(params, { depth: 2, inputMaxAbs: INPUT_MAX, precision: 1e-6 })).not.toThrow();
   });
 
-  const acts: [string, PolyActivation | undefined][] = [['square', { a: 1, b: 0, c: 0 }], ['poly β≠0', { a: 0.25, b: 0.5, c: -0.3 }], ['identity', undefined]];
-  for (const c of cases) for (const [what, act] of acts) {
-    it(`${c.layer.name} (fast), ${what}`, async () => {
-      const prev = server.stats.layers.find((l) => l.layer === c.layer.name);
-      const { cts, res } = await runOnline(c, act, 'fast');
-      const l = server.stats.layers.find((x) => x.layer === c.layer.name)!;
-      expect(l.ops.mulCipher - (prev?.ops.mulCipher ?? 0)).toBe(act ? cts.length : 0);
-      expect(l.ops.relinearize - (prev?.ops.relinearize ?? 0)).toBe(act ? cts.length : 0);
-      const trace = l.ciphertexts.slice(prev?.ciphertexts.length ?? 0).map((r) => `${r.direction}:${r.level}`);
-      expect(trace).toEqual([...cts.map(() => `toServer:${act ? 2 : 1}`), ...res.response.map(() => 'toClient:0')]);
-    });
-  }
+  const acts: [string, PolyActivation | undefined][] = [
+    ['square', { a: 1, b: 0, c: 0 }],
+    ['poly β≠0', { a: 0.25, b: 0.5, c: -0.3 }],
+    ['identity', undefined],
+  ];
+  for (const c of cases)
+    for (const [what, act] of acts) {
+      it(`${c.layer.name} (fast), ${what}`, async () => {
+        const prev = server.stats.layers.find((l) => l.layer === c.layer.name);
+        const { cts, res } = await runOnline(c, act, 'fast');
+        const l = server.stats.layers.find((x) => x.layer === c.layer.name)!;
+        expect(l.ops.mulCipher - (prev?.ops.mulCipher ?? 0)).toBe(act ? cts.length : 0);
+        expect(l.ops.relinearize - (prev?.ops.relinearize ?? 0)).toBe(act ? cts.length : 0);
+        const trace = l.ciphertexts.slice(prev?.ciphertexts.length ?? 0).map((r) => `${r.direction}:${r.level}`);
+        expect(trace).toEqual([...cts.map(() => `toServer:${act ? 2 : 1}`), ...res.response.map(() => 'toClient:0')]);
+      });
+    }
 
   it('reference conv (rotations after the squaring) and an affine activation (α = 0)', async () => {
     await runOnline(cases[0]!, { a: 0.25, b: 0.5, c: -0.3 }, 'reference', 1);
@@ -99,11 +152,21 @@ describe('gazelle: validation', () => {
     const opts = { layout: 'fast' as const, sRange: 8, serverShare: ys, activation: sq };
     const live = liveSealObjects();
     expect(await code(() => server.evaluateOnShares(c.layer, level1, 1, opts))).toBe('PARAMS_MISMATCH');
-    expect(await code(() => server.evaluateOnShares(c.layer, level2, 1, { ...opts, activation: undefined }))).toBe('PARAMS_MISMATCH');
+    expect(await code(() => server.evaluateOnShares(c.layer, level2, 1, { ...opts, activation: undefined }))).toBe(
+      'PARAMS_MISMATCH',
+    );
     expect(await code(() => server.evaluateOnShares(c.layer, level2.slice(1), 1, opts))).toBe('CIPHERTEXT_INVALID');
-    expect(await code(() => server.evaluateOnShares(c.layer, level2, 1, { ...opts, serverShare: [new Float64Array(3)] }))).toBe('SHAPE_MISMATCH');
-    expect(await code(() => server.evaluateOnShares(c.layer, level2, 1, { ...opts, activation: { a: 0, b: 0, c: 1 } }))).toBe('RangeError');
-    expect(await code(() => client.encryptMasks(c.layer, [rand(64, 2 * INPUT_MAX)], 'fast', { online: { activation: true } }))).toBe('RangeError');
+    expect(
+      await code(() => server.evaluateOnShares(c.layer, level2, 1, { ...opts, serverShare: [new Float64Array(3)] })),
+    ).toBe('SHAPE_MISMATCH');
+    expect(
+      await code(() => server.evaluateOnShares(c.layer, level2, 1, { ...opts, activation: { a: 0, b: 0, c: 1 } })),
+    ).toBe('RangeError');
+    expect(
+      await code(() =>
+        client.encryptMasks(c.layer, [rand(64, 2 * INPUT_MAX)], 'fast', { online: { activation: true } }),
+      ),
+    ).toBe('RangeError');
     expect(liveSealObjects()).toBe(live);
     const noRelin = await HeClient.create(params, { rotationSteps: client.rotationSteps });
     const plain = await HeServer.create(params, noRelin.setupMessage());
@@ -113,7 +176,10 @@ describe('gazelle: validation', () => {
       // an affine activation needs no relinearization
       const res = await plain.evaluateOnShares(c.layer, cts, 1, { ...opts, activation: { a: 0, b: 1, c: 0 } });
       expect(noRelin.decryptShares(c.layer, res.response, 1).share[0]!.length).toBe(10);
-    } finally { noRelin.delete(); await plain.delete(); }
+    } finally {
+      noRelin.delete();
+      await plain.delete();
+    }
     expect(liveSealObjects()).toBe(live);
   }, 20_000);
 });

@@ -9,42 +9,97 @@ import type { Layout } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
 
-const rand = (n: number, range = 1, sparsity = 0) => Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : (Math.random() * 2 - 1) * range));
+const rand = (n: number, range = 1, sparsity = 0) =>
+  Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : (Math.random() * 2 - 1) * range));
 const code = async (fn: () => unknown): Promise<string | undefined> => {
-  try { await fn(); } catch (e) { return (e as { code?: string }).code ?? (e as Error).name; }
+  try {
+    await fn();
+  } catch (e) {
+    return (e as { code?: string }).code ?? (e as Error).name;
+  }
   return undefined;
 };
 
-function conv(name: string, inC: number, outC: number, k: number, stride: number, pad: number, sparsity = 0.2): Conv2dLayer {
-  return { kind: 'conv2d', name, inChannels: inC, outChannels: outC, kernel: [k, k], stride: [stride, stride], padding: [pad, pad], weight: rand(outC * inC * k * k, 0.5, sparsity), bias: new Float64Array(outC) };
+function conv(
+  name: string,
+  inC: number,
+  outC: number,
+  k: number,
+  stride: number,
+  pad: number,
+  sparsity = 0.2,
+): Conv2dLayer {
+  return {
+    kind: 'conv2d',
+    name,
+    inChannels: inC,
+    outChannels: outC,
+    kernel: [k, k],
+    stride: [stride, stride],
+    padding: [pad, pad],
+    weight: rand(outC * inC * k * k, 0.5, sparsity),
+    bias: new Float64Array(outC),
+  };
 }
 /** 2×2 average pooling on 4 channels written as a depthwise conv: mostly zero weights. */
 function avgpoolAsConv(): Conv2dLayer {
-  const C = 4, w = new Float64Array(C * C * 4);
+  const C = 4,
+    w = new Float64Array(C * C * 4);
   for (let c = 0; c < C; c++) for (let i = 0; i < 4; i++) w[(c * C + c) * 4 + i] = 0.25;
-  return { kind: 'conv2d', name: 'pool', inChannels: C, outChannels: C, kernel: [2, 2], stride: [2, 2], padding: [0, 0], weight: w, bias: new Float64Array(C) };
+  return {
+    kind: 'conv2d',
+    name: 'pool',
+    inChannels: C,
+    outChannels: C,
+    kernel: [2, 2],
+    stride: [2, 2],
+    padding: [0, 0],
+    weight: w,
+    bias: new Float64Array(C),
+  };
 }
 
 const layers: { layer: Conv2dLayer | DenseLayer; shape: Shape }[] = [
   { layer: conv('conv1', 1, 8, 6, 2, 0), shape: [1, 28, 28] },
   { layer: conv('conv_s1_pad', 3, 4, 3, 1, 1), shape: [3, 8, 8] },
   { layer: avgpoolAsConv(), shape: [4, 8, 8] },
-  { layer: { kind: 'dense', name: 'fc', inFeatures: 256, outFeatures: 10, weight: rand(2560, 0.1, 0.1), bias: new Float64Array(10) }, shape: [256] },
+  {
+    layer: {
+      kind: 'dense',
+      name: 'fc',
+      inFeatures: 256,
+      outFeatures: 10,
+      weight: rand(2560, 0.1, 0.1),
+      bias: new Float64Array(10),
+    },
+    shape: [256],
+  },
 ];
 
 const params = chooseParams({ depth: 2, maxAbsValue: 2 ** 12, precision: 1e-6 });
-const S_RANGE = 1024, A_RANGE = 4, T_RANGE = 4096;
+const S_RANGE = 1024,
+  A_RANGE = 4,
+  T_RANGE = 4096;
 const sessions = new Map<Layout, { client: HeClient; server: HeServer }>();
 
 beforeAll(async () => {
   for (const layout of ['fast', 'reference'] as const) {
-    const client = await HeClient.create(params, { rotationSteps: rotationStepsFor(layers.map((l) => ({ spec: l.layer, inputShape: l.shape })), layout, params.polyModulusDegree / 2) });
+    const client = await HeClient.create(params, {
+      rotationSteps: rotationStepsFor(
+        layers.map((l) => ({ spec: l.layer, inputShape: l.shape })),
+        layout,
+        params.polyModulusDegree / 2,
+      ),
+    });
     sessions.set(layout, { client, server: await HeServer.create(params, client.setupMessage()) });
   }
 }, 30_000);
 
 afterAll(async () => {
-  for (const { client, server } of sessions.values()) { client.delete(); await server.delete(); }
+  for (const { client, server } of sessions.values()) {
+    client.delete();
+    await server.delete();
+  }
   expect(liveSealObjects()).toBe(0);
 });
 
@@ -54,32 +109,65 @@ function reference(layer: Conv2dLayer | DenseLayer, r: Float64Array, shape: Shap
 
 /** max |got − want| with a readable failure message (result, reference, difference). */
 function expectClose(got: Float64Array, want: Float64Array, tol: number, what: string): void {
-  let worst = 0, at = 0;
-  for (let i = 0; i < want.length; i++) { const d = Math.abs(got[i]! - want[i]!); if (d > worst) { worst = d; at = i; } }
-  if (!(worst <= tol)) throw new Error(`${what}: max abs error ${worst.toExponential(3)} > ${tol} at ${at}: result ${got[at]} reference ${want[at]} diff ${got[at]! - want[at]!}`);
+  let worst = 0,
+    at = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i]! - want[i]!);
+    if (d > worst) {
+      worst = d;
+      at = i;
+    }
+  }
+  if (!(worst <= tol))
+    throw new Error(
+      `${what}: max abs error ${worst.toExponential(3)} > ${tol} at ${at}: result ${got[at]} reference ${want[at]} ` +
+        `diff ${got[at]! - want[at]!}`,
+    );
 }
 
-async function run(layout: Layout, l: { layer: Conv2dLayer | DenseLayer; shape: Shape }, masks: Float64Array[], product: boolean, server?: HeServer) {
+async function run(
+  layout: Layout,
+  l: { layer: Conv2dLayer | DenseLayer; shape: Shape },
+  masks: Float64Array[],
+  product: boolean,
+  server?: HeServer,
+) {
   const s = sessions.get(layout)!;
   const cts = s.client.encryptMasks(l.layer, masks, layout, { inputShape: l.shape, product });
-  const res = await (server ?? s.server).evaluate(l.layer, cts, masks.length, { layout, sRange: S_RANGE, product: product ? { aRange: A_RANGE, tRange: T_RANGE } : undefined, inputShape: l.shape });
+  const res = await (server ?? s.server).evaluate(l.layer, cts, masks.length, {
+    layout,
+    sRange: S_RANGE,
+    product: product ? { aRange: A_RANGE, tRange: T_RANGE } : undefined,
+    inputShape: l.shape,
+  });
   return { cts, res, dec: s.client.decryptShares(l.layer, res.response, masks.length) };
 }
 
 describe('CKKS preprocessing: share = M·r − s', () => {
-  for (const layout of ['fast', 'reference'] as const) for (const l of layers) {
-    it(`${l.layer.name} (${layout}): decrypt + s equals M·r and the product is (M·r)⊙a − t`, async () => {
-      const B = 3;
-      const masks = Array.from({ length: B }, () => rand(l.shape.reduce((a, b) => a * b, 1)));
-      const { res, dec } = await run(layout, l, masks, true);
-      for (let b = 0; b < B; b++) {
-        const want = reference(l.layer, masks[b]!, l.shape);
-        expectClose(dec.share[b]!.map((x, k) => x + res.s[b]![k]!), want, 1e-4, `share ${b}`);
-        expectClose(dec.product![b]!.map((x, k) => x + res.t![b]![k]!), want.map((x, k) => x * res.a![b]![k]!), 1e-3, `product ${b}`);
-        for (const v of res.s[b]!) expect(Math.abs(v)).toBeLessThanOrEqual(S_RANGE);
-      }
-    });
-  }
+  for (const layout of ['fast', 'reference'] as const)
+    for (const l of layers) {
+      it(`${l.layer.name} (${layout}): decrypt + s equals M·r and the product is (M·r)⊙a − t`, async () => {
+        const B = 3;
+        const masks = Array.from({ length: B }, () => rand(l.shape.reduce((a, b) => a * b, 1)));
+        const { res, dec } = await run(layout, l, masks, true);
+        for (let b = 0; b < B; b++) {
+          const want = reference(l.layer, masks[b]!, l.shape);
+          expectClose(
+            dec.share[b]!.map((x, k) => x + res.s[b]![k]!),
+            want,
+            1e-4,
+            `share ${b}`,
+          );
+          expectClose(
+            dec.product![b]!.map((x, k) => x + res.t![b]![k]!),
+            want.map((x, k) => x * res.a![b]![k]!),
+            1e-3,
+            `product ${b}`,
+          );
+          for (const v of res.s[b]!) expect(Math.abs(v)).toBeLessThanOrEqual(S_RANGE);
+        }
+      });
+    }
 
   it('fast conv uses fewer rotations than the reference (one per kernel offset), and both agree', async () => {
     const l = layers[0]!;
@@ -131,9 +219,16 @@ describe('masking and circuit privacy', () => {
         s.client.decryptShares(layer, res.response, masks.length);
         return res.response.flatMap((b) => [...s.client.decryptRaw(b)]);
       };
-      const a = (await slotsOf(w1)).sort((x, y) => x - y), b = (await slotsOf(w2)).sort((x, y) => x - y);
-      let i = 0, j = 0, d = 0;
-      while (i < a.length && j < b.length) { if (a[i]! <= b[j]!) i++; else j++; d = Math.max(d, Math.abs(i / a.length - j / b.length)); }
+      const a = (await slotsOf(w1)).sort((x, y) => x - y),
+        b = (await slotsOf(w2)).sort((x, y) => x - y);
+      let i = 0,
+        j = 0,
+        d = 0;
+      while (i < a.length && j < b.length) {
+        if (a[i]! <= b[j]!) i++;
+        else j++;
+        d = Math.max(d, Math.abs(i / a.length - j / b.length));
+      }
       return { d, critical: 1.95 * Math.sqrt((a.length + b.length) / (a.length * b.length)) };
     };
     const hidden = await ks(2 ** 10 * 60); // |M·r| ≤ Σ|w| ≈ 60 here: 10 bits of statistical hiding
@@ -150,28 +245,44 @@ describe('validation and memory', () => {
     const good = client.encryptMasks(l.layer, [rand(256)], 'fast', { product: true });
     const opts = { layout: 'fast' as const, sRange: 8, product: { aRange: 1, tRange: 1 } };
     const live = liveSealObjects();
-    const flipHeader = good.map((b) => b.slice()); flipHeader[0]![9]! ^= 0xff;
+    const flipHeader = good.map((b) => b.slice());
+    flipHeader[0]![9]! ^= 0xff;
     const truncated = good.map((b, i) => (i === 0 ? b.subarray(0, b.length - 100) : b));
-    const junk = good.map((b) => { const c = b.slice(); for (let i = 20; i < c.length; i += 211) c[i]! ^= 0x5a; return c; });
+    const junk = good.map((b) => {
+      const c = b.slice();
+      for (let i = 20; i < c.length; i += 211) c[i]! ^= 0x5a;
+      return c;
+    });
     expect(await code(() => server.evaluate(l.layer, flipHeader, 1, opts))).toBe('CIPHERTEXT_INVALID');
     expect(await code(() => server.evaluate(l.layer, truncated, 1, opts))).toBe('CIPHERTEXT_INVALID');
     expect(await code(() => server.evaluate(l.layer, junk, 1, opts))).toBe('CIPHERTEXT_INVALID');
     expect(await code(() => server.evaluate(l.layer, good.slice(1), 1, opts))).toBe('CIPHERTEXT_INVALID');
-    expect(await code(() => server.evaluate(l.layer, good, 1, { ...opts, product: undefined }))).toBe('PARAMS_MISMATCH'); // level 2 ≠ 1
-    expect(await code(() => server.evaluate({ ...(l.layer as DenseLayer), weight: new Float64Array(5) }, good, 1, opts))).toBe('SHAPE_MISMATCH');
+    expect(await code(() => server.evaluate(l.layer, good, 1, { ...opts, product: undefined }))).toBe(
+      'PARAMS_MISMATCH',
+    ); // level 2 ≠ 1
+    expect(
+      await code(() => server.evaluate({ ...(l.layer as DenseLayer), weight: new Float64Array(5) }, good, 1, opts)),
+    ).toBe('SHAPE_MISMATCH');
     // a ciphertext made under other parameters
     const other = chooseParams({ depth: 1, maxAbsValue: 2 ** 12, precision: 1e-6 });
-    const foreign = await HeClient.create(other, { rotationSteps: rotationStepsFor([{ spec: l.layer }], 'fast', other.polyModulusDegree / 2) });
+    const foreign = await HeClient.create(other, {
+      rotationSteps: rotationStepsFor([{ spec: l.layer }], 'fast', other.polyModulusDegree / 2),
+    });
     try {
       const fct = foreign.encryptMasks(l.layer, [rand(256)], 'fast');
-      expect(await code(() => server.evaluate(l.layer, fct, 1, { ...opts, product: undefined }))).toBe('PARAMS_MISMATCH');
+      expect(await code(() => server.evaluate(l.layer, fct, 1, { ...opts, product: undefined }))).toBe(
+        'PARAMS_MISMATCH',
+      );
       expect(await code(() => HeServer.create(params, foreign.setupMessage()))).toBe('PARAMS_MISMATCH');
-    } finally { foreign.delete(); }
+    } finally {
+      foreign.delete();
+    }
     expect(liveSealObjects()).toBe(live); // nothing leaked by the failures
     // still usable: a correct round trip on the same objects
     const res = await server.evaluate(l.layer, good, 1, opts);
     expect(await code(() => client.decryptShares(l.layer, res.response.slice(1), 1))).toBe('CIPHERTEXT_INVALID');
-    const bad = res.response.map((b) => b.slice()); bad[0]![3] = 9;
+    const bad = res.response.map((b) => b.slice());
+    bad[0]![3] = 9;
     expect(await code(() => client.decryptRaw(bad[0]!))).toBe('CIPHERTEXT_INVALID');
     const dec = client.decryptShares(l.layer, res.response, 1);
     expect(dec.share[0]!.length).toBe(10);
@@ -185,8 +296,16 @@ describe('validation and memory', () => {
       const l = layers[0]!;
       const masks = [rand(784), rand(784)];
       const { res, dec } = await run('fast', l, masks, true, pooled);
-      for (let b = 0; b < 2; b++) expectClose(dec.share[b]!.map((x, k) => x + res.s[b]![k]!), reference(l.layer, masks[b]!, l.shape), 1e-4, `pooled share ${b}`);
+      for (let b = 0; b < 2; b++)
+        expectClose(
+          dec.share[b]!.map((x, k) => x + res.s[b]![k]!),
+          reference(l.layer, masks[b]!, l.shape),
+          1e-4,
+          `pooled share ${b}`,
+        );
       expect(pooled.stats.layers.find((x) => x.layer === 'conv1')!.ops.mulPlain).toBeGreaterThan(0);
-    } finally { await pooled.delete(); }
+    } finally {
+      await pooled.delete();
+    }
   }, 30_000);
 });

@@ -10,7 +10,12 @@ function rand(n: number, sparsity = 0): Float64Array {
 }
 
 function decodeAll(plan: ReturnType<typeof planLayer>, outs: Float64Array[], B: number): Float64Array[] {
-  return Array.from({ length: B }, (_, b) => Float64Array.from({ length: plan.outputSize }, (_, k) => outs[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!));
+  return Array.from({ length: B }, (_, b) =>
+    Float64Array.from(
+      { length: plan.outputSize },
+      (_, k) => outs[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!,
+    ),
+  );
 }
 
 function maxDiff(a: Float64Array, b: Float64Array): number {
@@ -20,43 +25,87 @@ function maxDiff(a: Float64Array, b: Float64Array): number {
 }
 
 const convCases: [string, Omit<Conv2dLayer, 'weight' | 'bias' | 'kind' | 'name'>, [number, number, number]][] = [
-  ['1→8 6×6 s2 on 28×28', { inChannels: 1, outChannels: 8, kernel: [6, 6], stride: [2, 2], padding: [0, 0] }, [1, 28, 28]],
-  ['3→5 3×3 s1 p1 on 7×6', { inChannels: 3, outChannels: 5, kernel: [3, 3], stride: [1, 1], padding: [1, 1] }, [3, 7, 6]],
-  ['2→4 3×2 s2 p(1,0) on 9×8', { inChannels: 2, outChannels: 4, kernel: [3, 2], stride: [2, 2], padding: [1, 0] }, [2, 9, 8]],
+  [
+    '1→8 6×6 s2 on 28×28',
+    { inChannels: 1, outChannels: 8, kernel: [6, 6], stride: [2, 2], padding: [0, 0] },
+    [1, 28, 28],
+  ],
+  [
+    '3→5 3×3 s1 p1 on 7×6',
+    { inChannels: 3, outChannels: 5, kernel: [3, 3], stride: [1, 1], padding: [1, 1] },
+    [3, 7, 6],
+  ],
+  [
+    '2→4 3×2 s2 p(1,0) on 9×8',
+    { inChannels: 2, outChannels: 4, kernel: [3, 2], stride: [2, 2], padding: [1, 0] },
+    [2, 9, 8],
+  ],
 ];
 
 describe('slot layouts (plaintext simulation)', () => {
-  for (const [name, shape, inShape] of convCases) for (const layout of ['fast', 'reference'] as const) for (const B of [1, 7]) {
-    it(`conv ${name} ${layout} B=${B} equals the plaintext convolution`, () => {
-      const layer: Conv2dLayer = { kind: 'conv2d', name: 'c', ...shape, weight: rand(shape.outChannels * shape.inChannels * shape.kernel[0] * shape.kernel[1], 0.3), bias: new Float64Array(shape.outChannels) };
-      const masks = Array.from({ length: B }, () => rand(inShape[0] * inShape[1] * inShape[2]));
-      const plan = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape });
-      const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
-      for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
-      if (layout === 'fast' && shape.inChannels === 1) {
-        // without Galois keys the planner still finds a rotation-free layout, and it is exact too
-        const bare = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape, steps: [] });
-        expect(bare.rotationSteps).toEqual([]);
-        const got2 = decodeAll(bare, simulatePlan(bare, layer.weight, masks), B);
-        for (let b = 0; b < B; b++) expect(maxDiff(got2[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
+  for (const [name, shape, inShape] of convCases)
+    for (const layout of ['fast', 'reference'] as const)
+      for (const B of [1, 7]) {
+        it(`conv ${name} ${layout} B=${B} equals the plaintext convolution`, () => {
+          const layer: Conv2dLayer = {
+            kind: 'conv2d',
+            name: 'c',
+            ...shape,
+            weight: rand(shape.outChannels * shape.inChannels * shape.kernel[0] * shape.kernel[1], 0.3),
+            bias: new Float64Array(shape.outChannels),
+          };
+          const masks = Array.from({ length: B }, () => rand(inShape[0] * inShape[1] * inShape[2]));
+          const plan = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape });
+          const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+          for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
+          if (layout === 'fast' && shape.inChannels === 1) {
+            // without Galois keys the planner still finds a rotation-free layout, and it is exact too
+            const bare = planLayer(layer, { images: B, slots: 1024, layout, inputShape: inShape, steps: [] });
+            expect(bare.rotationSteps).toEqual([]);
+            const got2 = decodeAll(bare, simulatePlan(bare, layer.weight, masks), B);
+            for (let b = 0; b < B; b++)
+              expect(maxDiff(got2[b]!, conv2d(layer, masks[b]!, inShape))).toBeLessThan(1e-12);
+          }
+        });
       }
-    });
-  }
-  for (const [n, m] of [[256, 10], [10, 37], [100, 100], [5, 3]]) for (const layout of ['fast', 'reference'] as const) {
-    it(`dense ${n}→${m} ${layout} equals the plaintext product`, () => {
-      const layer: DenseLayer = { kind: 'dense', name: 'd', inFeatures: n!, outFeatures: m!, weight: rand(n! * m!, 0.2), bias: new Float64Array(m!) };
-      const B = 5;
-      const masks = Array.from({ length: B }, () => rand(n!));
-      const plan = planLayer(layer, { images: B, slots: 1024, layout });
-      const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
-      for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, dense(layer, masks[b]!))).toBeLessThan(1e-12);
-    });
-  }
+  for (const [n, m] of [
+    [256, 10],
+    [10, 37],
+    [100, 100],
+    [5, 3],
+  ])
+    for (const layout of ['fast', 'reference'] as const) {
+      it(`dense ${n}→${m} ${layout} equals the plaintext product`, () => {
+        const layer: DenseLayer = {
+          kind: 'dense',
+          name: 'd',
+          inFeatures: n!,
+          outFeatures: m!,
+          weight: rand(n! * m!, 0.2),
+          bias: new Float64Array(m!),
+        };
+        const B = 5;
+        const masks = Array.from({ length: B }, () => rand(n!));
+        const plan = planLayer(layer, { images: B, slots: 1024, layout });
+        const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+        for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, dense(layer, masks[b]!))).toBeLessThan(1e-12);
+      });
+    }
 });
 
 describe('fast conv packing choice', () => {
   it('stacks input channels for a multi-channel conv on a batch (fewer uploads) and stays exact', () => {
-    const layer: Conv2dLayer = { kind: 'conv2d', name: 'conv2', inChannels: 8, outChannels: 16, kernel: [6, 6], stride: [2, 2], padding: [0, 0], weight: rand(16 * 8 * 36), bias: new Float64Array(16) };
+    const layer: Conv2dLayer = {
+      kind: 'conv2d',
+      name: 'conv2',
+      inChannels: 8,
+      outChannels: 16,
+      kernel: [6, 6],
+      stride: [2, 2],
+      padding: [0, 0],
+      weight: rand(16 * 8 * 36),
+      bias: new Float64Array(16),
+    };
     const B = 16;
     const plan = planLayer(layer, { images: B, slots: 4096, layout: 'fast', inputShape: [8, 12, 12] });
     expect(plan.inputCount).toBeLessThan(8 * 36);
@@ -68,37 +117,85 @@ describe('fast conv packing choice', () => {
 
 describe('BSGS dense and channel-diagonal conv', () => {
   it('every BSGS split (server or client baby steps) equals the plaintext product', () => {
-    for (const [n, m] of [[256, 128], [128, 10], [10, 37], [100, 100]] as const) {
-      const layer: DenseLayer = { kind: 'dense', name: 'd', inFeatures: n, outFeatures: m, weight: rand(n * m, 0.2), bias: new Float64Array(m) };
-      const B = 9, masks = Array.from({ length: B }, () => rand(n));
+    for (const [n, m] of [
+      [256, 128],
+      [128, 10],
+      [10, 37],
+      [100, 100],
+    ] as const) {
+      const layer: DenseLayer = {
+        kind: 'dense',
+        name: 'd',
+        inFeatures: n,
+        outFeatures: m,
+        weight: rand(n * m, 0.2),
+        bias: new Float64Array(m),
+      };
+      const B = 9,
+        masks = Array.from({ length: B }, () => rand(n));
       const K = Math.min(2 ** Math.ceil(Math.log2(n)), 2 ** Math.ceil(Math.log2(m)));
-      for (let b1 = 1; b1 <= K; b1 *= 2) for (const clientBaby of [false, true]) {
-        const plan = planDenseBsgs(layer, B, 1024, { b1, clientBaby });
-        const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
-        for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, dense(layer, masks[b]!))).toBeLessThan(1e-12);
-        // at most two keys beyond the fold steps: the baby step and the giant step
-        expect(plan.rotationSteps.length).toBeLessThanOrEqual(2 + Math.log2(Math.max(1, 2 ** Math.ceil(Math.log2(n)) / 2 ** Math.ceil(Math.log2(m)))));
-      }
+      for (let b1 = 1; b1 <= K; b1 *= 2)
+        for (const clientBaby of [false, true]) {
+          const plan = planDenseBsgs(layer, B, 1024, { b1, clientBaby });
+          const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
+          for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, dense(layer, masks[b]!))).toBeLessThan(1e-12);
+          // at most two keys beyond the fold steps: the baby step and the giant step
+          expect(plan.rotationSteps.length).toBeLessThanOrEqual(
+            2 + Math.log2(Math.max(1, 2 ** Math.ceil(Math.log2(n)) / 2 ** Math.ceil(Math.log2(m)))),
+          );
+        }
     }
   });
   it('the merged MNIST dense1 (256→128) uploads one ciphertext per 16 images instead of 128 copies', () => {
-    const layer: DenseLayer = { kind: 'dense', name: 'dense1', inFeatures: 256, outFeatures: 128, weight: rand(256 * 128), bias: new Float64Array(128) };
+    const layer: DenseLayer = {
+      kind: 'dense',
+      name: 'dense1',
+      inFeatures: 256,
+      outFeatures: 128,
+      weight: rand(256 * 128),
+      bias: new Float64Array(128),
+    };
     const plan = planLayer(layer, { images: 64, slots: 4096, layout: 'fast', product: true });
-    expect(plan.inputCount).toBeLessThanOrEqual(64 / 16 * 16);
+    expect(plan.inputCount).toBeLessThanOrEqual((64 / 16) * 16);
     expect(plan.utilisation).toBeGreaterThan(0.06);
     const old = planDenseBsgs(layer, 64, 4096, { b1: 128, clientBaby: true }); // the former client-side diagonals
     expect(planCost(plan, { product: true }).bytes).toBeLessThan(planCost(old, { product: true }).bytes / 4);
   });
   it('the channel-diagonal conv (8→16 on 12×12) is exact and returns one ciphertext per 16 images', () => {
-    const layer: Conv2dLayer = { kind: 'conv2d', name: 'conv2', inChannels: 8, outChannels: 16, kernel: [6, 6], stride: [2, 2], padding: [0, 0], weight: rand(16 * 8 * 36, 0.1), bias: new Float64Array(16) };
-    const B = 20, masks = Array.from({ length: B }, () => rand(8 * 144));
+    const layer: Conv2dLayer = {
+      kind: 'conv2d',
+      name: 'conv2',
+      inChannels: 8,
+      outChannels: 16,
+      kernel: [6, 6],
+      stride: [2, 2],
+      padding: [0, 0],
+      weight: rand(16 * 8 * 36, 0.1),
+      bias: new Float64Array(16),
+    };
+    const B = 20,
+      masks = Array.from({ length: B }, () => rand(8 * 144));
     const plan = planLayer(layer, { images: B, slots: 4096, layout: 'fast', inputShape: [8, 12, 12], product: true });
     expect(plan.description).toMatch(/channel diagonals/);
     expect(plan.outputs.length).toBe(2);
     const got = decodeAll(plan, simulatePlan(plan, layer.weight, masks), B);
     for (let b = 0; b < B; b++) expect(maxDiff(got[b]!, conv2d(layer, masks[b]!, [8, 12, 12]))).toBeLessThan(1e-12);
-    for (const [C, O] of [[4, 2], [3, 5]] as const) { // wide (fold) and non-power-of-two channels
-      const l2: Conv2dLayer = { kind: 'conv2d', name: 'c', inChannels: C, outChannels: O, kernel: [3, 3], stride: [1, 1], padding: [1, 1], weight: rand(O * C * 9), bias: new Float64Array(O) };
+    for (const [C, O] of [
+      [4, 2],
+      [3, 5],
+    ] as const) {
+      // wide (fold) and non-power-of-two channels
+      const l2: Conv2dLayer = {
+        kind: 'conv2d',
+        name: 'c',
+        inChannels: C,
+        outChannels: O,
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [1, 1],
+        weight: rand(O * C * 9),
+        bias: new Float64Array(O),
+      };
       const diag = planConvDiagonal(l2, convGeometry(l2, [C, 4, 4]), 3, 1024)!;
       const ms = Array.from({ length: 3 }, () => rand(C * 16));
       const g2 = decodeAll(diag, simulatePlan(diag, l2.weight, ms), 3);

@@ -4,24 +4,34 @@ import type { CkksParams } from '../../core/he/params.ts';
 import { loadSeal } from '../../core/he/seal.ts';
 
 const code = (fn: () => unknown): string | undefined => {
-  try { fn(); } catch (e) { return (e as { code?: string }).code ?? (e as Error).name; }
+  try {
+    fn();
+  } catch (e) {
+    return (e as { code?: string }).code ?? (e as Error).name;
+  }
   return undefined;
 };
 
 describe('CKKS parameter choice', () => {
   it('uses SEAL’s own 128-bit bounds', async () => {
     const seal = await loadSeal();
-    for (const n of [4096, 8192, 16384, 32768]) expect(seal.CoeffModulus.MaxBitCount(n, seal.SecLevelType.tc128)).toBe(MAX_BITS_128[n]);
+    for (const n of [4096, 8192, 16384, 32768])
+      expect(seal.CoeffModulus.MaxBitCount(n, seal.SecLevelType.tc128)).toBe(MAX_BITS_128[n]);
   });
 
   it('chooses the smallest secure N for depth 1 and 2 and meets the precision', () => {
-    for (const depth of [1, 2] as const) for (const [maxAbs, precision] of [[1, 1e-4], [2 ** 14, 1e-7], [2 ** 20, 1e-6]] as const) {
-      const p = chooseParams({ depth, maxAbsValue: maxAbs, precision });
-      expect(p.coeffModulusBits.length).toBe(depth + 2);
-      expect(p.coeffModulusBits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(MAX_BITS_128[p.polyModulusDegree]!);
-      expect(predictedPrecision(p)).toBeLessThanOrEqual(precision);
-      expect(() => validateParams(p, { depth, maxAbsValue: maxAbs, precision })).not.toThrow();
-    }
+    for (const depth of [1, 2] as const)
+      for (const [maxAbs, precision] of [
+        [1, 1e-4],
+        [2 ** 14, 1e-7],
+        [2 ** 20, 1e-6],
+      ] as const) {
+        const p = chooseParams({ depth, maxAbsValue: maxAbs, precision });
+        expect(p.coeffModulusBits.length).toBe(depth + 2);
+        expect(p.coeffModulusBits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(MAX_BITS_128[p.polyModulusDegree]!);
+        expect(predictedPrecision(p)).toBeLessThanOrEqual(precision);
+        expect(() => validateParams(p, { depth, maxAbsValue: maxAbs, precision })).not.toThrow();
+      }
     expect(chooseParams({ depth: 2, maxAbsValue: 2 ** 14, precision: 1e-7 }).polyModulusDegree).toBe(8192);
     expect(chooseParams({ depth: 1, maxAbsValue: 1, precision: 1e-3, minSlots: 8192 }).polyModulusDegree).toBe(16384);
   });
@@ -41,7 +51,9 @@ describe('CKKS parameter choice', () => {
       expect(bits.slice(2, -1).every((b) => b === p.scaleBits)).toBe(true);
       expect(bits[0]! + bits[1]!).toBeGreaterThanOrEqual(p.scaleBits + 30 + 3);
       expect(bits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(MAX_BITS_128[p.polyModulusDegree]!);
-      expect(() => validateParams(p, { depth, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: 2 ** 30 })).not.toThrow();
+      expect(() =>
+        validateParams(p, { depth, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: 2 ** 30 }),
+      ).not.toThrow();
     }
     const p = chooseParams({ depth: 2, maxAbsValue: 2 ** 12, precision: 1e-6, inputMaxAbs: 2 ** 30 });
     expect(code(() => validateParams(p, { inputMaxAbs: 2 ** 80 }))).toBe('PARAMS_MISMATCH');
@@ -65,6 +77,8 @@ describe('CKKS parameter choice', () => {
     expect(code(() => validateParams(good, { precision: 1e-12 }))).toBe('PARAMS_MISMATCH');
     expect(code(() => validateParams(good, { maxAbsValue: 2 ** 30 }))).toBe('PARAMS_MISMATCH');
     expect(code(() => validateParams(good, { minSlots: 8192 }))).toBe('PARAMS_MISMATCH');
-    expect(code(() => validateParams({ ...good, depth: 1, coeffModulusBits: [53, 60, 60] }, { depth: 2 }))).toBe('PARAMS_MISMATCH');
+    expect(code(() => validateParams({ ...good, depth: 1, coeffModulusBits: [53, 60, 60] }, { depth: 2 }))).toBe(
+      'PARAMS_MISMATCH',
+    );
   });
 });

@@ -6,7 +6,8 @@ import { mulberry32 } from '../../core/data/datasets.ts';
 /** Deterministic PRNG so failures reproduce from the printed seed (the data layer's mulberry32). */
 export const rng = mulberry32;
 
-const vec = (n: number, r: () => number, lo = -1, hi = 1): Float64Array => Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
+const vec = (n: number, r: () => number, lo = -1, hi = 1): Float64Array =>
+  Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 
 /**
  * A random chain over a small CHW input: conv / batchnorm / avgpool blocks, optional
@@ -16,7 +17,8 @@ const vec = (n: number, r: () => number, lo = -1, hi = 1): Float64Array => Float
 export function randomModel(seed: number, opts: { activationProb?: number; withMaxpool?: boolean } = {}): Model {
   const r = rng(seed);
   const pAct = opts.activationProb ?? 0.3;
-  const C0 = 1 + Math.floor(r() * 2), H0 = 8 + Math.floor(r() * 5);
+  const C0 = 1 + Math.floor(r() * 2),
+    H0 = 8 + Math.floor(r() * 5);
   let shape: Shape = [C0, H0, H0];
   const layers: Layer[] = [];
   let i = 0;
@@ -37,11 +39,33 @@ export function randomModel(seed: number, opts: { activationProb?: number; withM
     const stride = r() < 0.3 && H >= 5 ? 2 : 1;
     const pad = r() < 0.3 ? 1 : 0;
     const out = 1 + Math.floor(r() * 3);
-    push({ kind: 'conv2d', name: `conv${i++}`, inChannels: C, outChannels: out, kernel: [k, k], stride: [stride, stride], padding: [pad, pad], weight: vec(out * C * k * k, r), bias: vec(out, r) });
-    if (r() < 0.6) push({ kind: 'batchnorm', name: `bn${i++}`, channels: out, gamma: vec(out, r, 0.5, 1.5), beta: vec(out, r), mean: vec(out, r), variance: vec(out, r, 0.2, 2), epsilon: 1e-5 });
+    push({
+      kind: 'conv2d',
+      name: `conv${i++}`,
+      inChannels: C,
+      outChannels: out,
+      kernel: [k, k],
+      stride: [stride, stride],
+      padding: [pad, pad],
+      weight: vec(out * C * k * k, r),
+      bias: vec(out, r),
+    });
+    if (r() < 0.6)
+      push({
+        kind: 'batchnorm',
+        name: `bn${i++}`,
+        channels: out,
+        gamma: vec(out, r, 0.5, 1.5),
+        beta: vec(out, r),
+        mean: vec(out, r),
+        variance: vec(out, r, 0.2, 2),
+        epsilon: 1e-5,
+      });
     const h = (shape as number[])[1]!;
-    if (r() < 0.5 && h >= 2) push({ kind: 'avgpool', name: `pool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
-    else if (opts.withMaxpool && r() < 0.2 && h >= 2) push({ kind: 'maxpool', name: `mpool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
+    if (r() < 0.5 && h >= 2)
+      push({ kind: 'avgpool', name: `pool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
+    else if (opts.withMaxpool && r() < 0.2 && h >= 2)
+      push({ kind: 'maxpool', name: `mpool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
     if (r() < pAct) act();
   }
   push({ kind: 'flatten', name: `flat${i++}` });
@@ -49,8 +73,25 @@ export function randomModel(seed: number, opts: { activationProb?: number; withM
   for (let b = 0; b < denseBlocks; b++) {
     const n = shape[0]!;
     const m = 2 + Math.floor(r() * 10);
-    push({ kind: 'dense', name: `fc${i++}`, inFeatures: n, outFeatures: m, weight: vec(m * n, r, -0.5, 0.5), bias: vec(m, r) });
-    if (r() < 0.3) push({ kind: 'batchnorm', name: `bn${i++}`, channels: m, gamma: vec(m, r, 0.5, 1.5), beta: vec(m, r), mean: vec(m, r), variance: vec(m, r, 0.2, 2), epsilon: 1e-5 });
+    push({
+      kind: 'dense',
+      name: `fc${i++}`,
+      inFeatures: n,
+      outFeatures: m,
+      weight: vec(m * n, r, -0.5, 0.5),
+      bias: vec(m, r),
+    });
+    if (r() < 0.3)
+      push({
+        kind: 'batchnorm',
+        name: `bn${i++}`,
+        channels: m,
+        gamma: vec(m, r, 0.5, 1.5),
+        beta: vec(m, r),
+        mean: vec(m, r),
+        variance: vec(m, r, 0.2, 2),
+        epsilon: 1e-5,
+      });
     if (b < denseBlocks - 1 && r() < pAct) act();
   }
   return { name: `random-${seed}`, inputShape: [C0, H0, H0], layers, meta: {} };
@@ -64,7 +105,8 @@ export function randomInput(model: Model, seed: number): Float64Array {
 
 /** Max |a−b| / (1 + max|b|): relative-plus-absolute error used across the tests. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let d = 0, m = 0;
+  let d = 0,
+    m = 0;
   for (let i = 0; i < b.length; i++) {
     d = Math.max(d, Math.abs(a[i]! - b[i]!));
     m = Math.max(m, Math.abs(b[i]!));
@@ -76,9 +118,20 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** A random square-activation MNIST-shaped model (for calibration and planning tests). */
 export function randomSquareModel(seed: number): Model {
   const r = rng(seed);
-  const u = (n: number, fanIn: number): Float64Array => Float64Array.from({ length: n }, () => (2 * r() - 1) * Math.sqrt(3 / fanIn));
+  const u = (n: number, fanIn: number): Float64Array =>
+    Float64Array.from({ length: n }, () => (2 * r() - 1) * Math.sqrt(3 / fanIn));
   const layers: Layer[] = [
-    { kind: 'conv2d', name: 'conv', inChannels: 1, outChannels: 4, kernel: [5, 5], stride: [2, 2], padding: [0, 0], weight: u(100, 25), bias: u(4, 25) },
+    {
+      kind: 'conv2d',
+      name: 'conv',
+      inChannels: 1,
+      outChannels: 4,
+      kernel: [5, 5],
+      stride: [2, 2],
+      padding: [0, 0],
+      weight: u(100, 25),
+      bias: u(4, 25),
+    },
     { kind: 'square', name: 'sq1' },
     { kind: 'flatten', name: 'flat' },
     { kind: 'dense', name: 'fc1', inFeatures: 576, outFeatures: 32, weight: u(576 * 32, 576), bias: u(32, 576) },

@@ -13,10 +13,31 @@ export function smallSquareNet(seed: number): Model {
   const r = rng(seed);
   const v = (n: number, s = 1) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
   const m: Model = {
-    name: 'small', inputShape: [1, 10, 10], meta: {},
+    name: 'small',
+    inputShape: [1, 10, 10],
+    meta: {},
     layers: [
-      { kind: 'conv2d', name: 'conv', inChannels: 1, outChannels: 3, kernel: [3, 3], stride: [1, 1], padding: [0, 0], weight: v(27, 0.5), bias: v(3, 0.1) },
-      { kind: 'batchnorm', name: 'bn', channels: 3, gamma: v(3).map((x) => 1 + x / 4), beta: v(3, 0.1), mean: v(3, 0.1), variance: v(3).map((x) => 1 + x / 4), epsilon: 1e-5 },
+      {
+        kind: 'conv2d',
+        name: 'conv',
+        inChannels: 1,
+        outChannels: 3,
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [0, 0],
+        weight: v(27, 0.5),
+        bias: v(3, 0.1),
+      },
+      {
+        kind: 'batchnorm',
+        name: 'bn',
+        channels: 3,
+        gamma: v(3).map((x) => 1 + x / 4),
+        beta: v(3, 0.1),
+        mean: v(3, 0.1),
+        variance: v(3).map((x) => 1 + x / 4),
+        epsilon: 1e-5,
+      },
       { kind: 'avgpool', name: 'pool', kernel: [2, 2], stride: [2, 2], padding: [0, 0] },
       { kind: 'square', name: 'sq' },
       { kind: 'flatten', name: 'flat' },
@@ -28,11 +49,22 @@ export function smallSquareNet(seed: number): Model {
   return { ...m, meta: { inputBounds: calibrateBounds(m, calib) } };
 }
 
-export async function runCkks(model: Model, inputs: Float64Array[], scheme: 'merged' | 'unmerged' | 'gazelle', batchSize = 4, wrap: { client?: (t: Transport) => Transport; server?: (t: Transport) => Transport; random?: MaskSource } = {}) {
+export async function runCkks(
+  model: Model,
+  inputs: Float64Array[],
+  scheme: 'merged' | 'unmerged' | 'gazelle',
+  batchSize = 4,
+  wrap: { client?: (t: Transport) => Transport; server?: (t: Transport) => Transport; random?: MaskSource } = {},
+) {
   const [c0, s0] = memoryPair();
-  const ct = wrap.client ? wrap.client(c0) : c0, st = wrap.server ? wrap.server(s0) : s0;
+  const ct = wrap.client ? wrap.client(c0) : c0,
+    st = wrap.server ? wrap.server(s0) : s0;
   const server = serveSession(st, { model, providers: ckksServerProviders() });
-  const client = await runClientSession(ct, inputs, { scheme, providers: ckksClientProviders(), random: wrap.random ?? cryptoMasks, batchSize });
+  const client = await runClientSession(ct, inputs, {
+    scheme,
+    providers: ckksClientProviders(),
+    random: wrap.random ?? cryptoMasks,
+    batchSize,
+  });
   return { client, summary: await server };
 }
-

@@ -11,8 +11,12 @@ export function tap(t: Transport): { transport: Transport; received: Message[] }
       return m;
     },
     close: (r) => t.close(r),
-    get closed() { return t.closed; },
-    get stats() { return t.stats; },
+    get closed() {
+      return t.closed;
+    },
+    get stats() {
+      return t.stats;
+    },
     onClose: (cb) => t.onClose(cb),
   };
   return { transport, received };
@@ -20,12 +24,17 @@ export function tap(t: Transport): { transport: Transport; received: Message[] }
 
 /** Two-sample Kolmogorov–Smirnov statistic D and the 0.1 %-level critical value. */
 export function ks(a: ArrayLike<number>, b: ArrayLike<number>): { d: number; critical: number } {
-  const x = Float64Array.from(a).sort(), y = Float64Array.from(b).sort();
-  let i = 0, j = 0, d = 0;
+  const x = Float64Array.from(a).sort(),
+    y = Float64Array.from(b).sort();
+  let i = 0,
+    j = 0,
+    d = 0;
   while (i < x.length && j < y.length) {
-    if (x[i]! <= y[j]!) i++; else j++;
+    if (x[i]! <= y[j]!) i++;
+    else j++;
     d = Math.max(d, Math.abs(i / x.length - j / y.length));
   }
-  const n = x.length, m = y.length;
+  const n = x.length,
+    m = y.length;
   return { d, critical: 1.95 * Math.sqrt((n + m) / (n * m)) };
 }

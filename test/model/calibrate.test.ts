@@ -89,7 +89,8 @@ describe('precision by design on a random model (real CKKS, merged)', () => {
       keepLogits: true,
     });
     console.log(
-      `seed ${seed}: agreement ${report.agreement}, max |logit error| ${report.maxLogitError}, predicted <= ${report.precision?.predictedLogitError}`,
+      `seed ${seed}: agreement ${report.agreement}, max |logit error| ${report.maxLogitError}, predicted <= ` +
+        `${report.precision?.predictedLogitError}`,
     );
     expect(report.agreement).toBe(1);
     expect(report.precision?.meetsTarget).toBe(true);

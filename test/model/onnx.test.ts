@@ -21,13 +21,21 @@ const maxDiffs: Record<string, number> = {};
 afterAll(() => console.log('max |ours − reference| per model:', maxDiffs));
 
 /** Import, run our float64 forward and ORT on the same float32-exact inputs, compare per image. */
-async function expectMatchesOrt(label: string, bytes: Uint8Array, imageDims: readonly number[], batch: number, seed: number): Promise<void> {
+async function expectMatchesOrt(
+  label: string,
+  bytes: Uint8Array,
+  imageDims: readonly number[],
+  batch: number,
+  seed: number,
+): Promise<void> {
   const model = importOnnx(bytes);
   const size = imageDims.reduce((a, b) => a * b, 1);
   const inputs = float32Inputs(seededRandom(seed), batch, size);
   const reference = await runOrt(bytes, inputs, [batch, ...imageDims]);
   let worst = 0;
-  inputs.forEach((x, i) => { worst = Math.max(worst, assertClose(`${label} image ${i}`, forward(model, x), reference[i]!)); });
+  inputs.forEach((x, i) => {
+    worst = Math.max(worst, assertClose(`${label} image ${i}`, forward(model, x), reference[i]!));
+  });
   maxDiffs[label] = worst;
 }
 
@@ -36,15 +44,29 @@ function buildCnn(seed: number): Uint8Array {
   const g = new OnnxBuilder(seed);
   g.input('image', ['N', 1, 12, 12]);
   const variance = g.randomValues(4).map((v) => Math.abs(v) + 0.5);
-  let x = g.node('Conv', ['image', g.init('w1', [4, 1, 3, 3]), g.init('b1', [4], undefined, 'float_data')], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] }, { name: 'conv1' });
-  x = g.node('BatchNormalization', [x, g.init('gamma', [4]), g.init('beta', [4]), g.init('mean', [4]), g.init('var', [4], variance)], { epsilon: F(1e-3) });
+  let x = g.node(
+    'Conv',
+    ['image', g.init('w1', [4, 1, 3, 3]), g.init('b1', [4], undefined, 'float_data')],
+    { pads: [1, 1, 1, 1], kernel_shape: [3, 3] },
+    { name: 'conv1' },
+  );
+  x = g.node(
+    'BatchNormalization',
+    [x, g.init('gamma', [4]), g.init('beta', [4]), g.init('mean', [4]), g.init('var', [4], variance)],
+    { epsilon: F(1e-3) },
+  );
   x = g.node('Relu', [x]);
   x = g.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] });
   x = g.node('Conv', [x, g.init('w2', [6, 4, 3, 3])], { strides: [2, 2], pads: [1, 1, 1, 1] });
   x = g.node('AveragePool', [x], { kernel_shape: [2, 2], strides: [1, 1], pads: [1, 1, 1, 1], count_include_pad: 1 });
   x = g.node('Pow', [x, g.constant('two', [], [2])]);
   x = g.node('Flatten', [x], { axis: 1 });
-  g.node('Gemm', [x, g.init('fc', [16, 96]), g.init('fc_b', [16])], { transB: 1, alpha: F(0.7), beta: F(1.3) }, { outputs: ['logits'] });
+  g.node(
+    'Gemm',
+    [x, g.init('fc', [16, 96]), g.init('fc_b', [16])],
+    { transB: 1, alpha: F(0.7), beta: F(1.3) },
+    { outputs: ['logits'] },
+  );
   g.output('logits', ['N', 16]);
   return g.toBytes();
 }
@@ -55,7 +77,13 @@ function buildMlp(seed: number): Uint8Array {
   g.input('features', ['batch', 20]);
   const variance = g.randomValues(12).map((v) => Math.abs(v) + 0.5);
   let x = g.node('Gemm', ['features', g.init('w1', [20, 12], undefined, 'float_data')]);
-  x = g.node('BatchNormalization', [x, g.init('gamma', [12]), g.init('beta', [12]), g.init('mean', [12]), g.init('var', [12], variance)]);
+  x = g.node('BatchNormalization', [
+    x,
+    g.init('gamma', [12]),
+    g.init('beta', [12]),
+    g.init('mean', [12]),
+    g.init('var', [12], variance),
+  ]);
   x = g.node('Relu', [x]);
   x = g.node('MatMul', [x, g.init('w2', [12, 8])]);
   x = g.node('Add', [g.init('b2', [8]), x]);
@@ -89,7 +117,17 @@ describe('importOnnx: built models vs onnxruntime-web', () => {
     const model = importOnnx(bytes, { name: 'cnn' });
     expect(model.name).toBe('cnn');
     expect(model.inputShape).toEqual([1, 12, 12]);
-    expect(model.layers.map((l) => l.kind)).toEqual(['conv2d', 'batchnorm', 'relu', 'maxpool', 'conv2d', 'avgpool', 'square', 'flatten', 'dense']);
+    expect(model.layers.map((l) => l.kind)).toEqual([
+      'conv2d',
+      'batchnorm',
+      'relu',
+      'maxpool',
+      'conv2d',
+      'avgpool',
+      'square',
+      'flatten',
+      'dense',
+    ]);
     expect(model.layers[0]!.name).toBe('conv1');
     expect(model.layers.every((l) => !('weight' in l) || l.weight instanceof Float64Array)).toBe(true);
     await expectMatchesOrt('built cnn', bytes, [1, 12, 12], 4, 11);
@@ -138,7 +176,11 @@ describe('importOnnx: built models vs onnxruntime-web', () => {
 /** Expect a PpnnError with `code` whose message contains every string in `mentions`. */
 function expectRefused(bytes: Uint8Array, code: string, mentions: readonly string[]): void {
   let caught: unknown;
-  try { importOnnx(bytes); } catch (e) { caught = e; }
+  try {
+    importOnnx(bytes);
+  } catch (e) {
+    caught = e;
+  }
   expect(isPpnnError(caught), `expected a PpnnError, got ${String(caught)}`).toBe(true);
   const err = caught as { code: string; message: string };
   expect(err.code, err.message).toBe(code);
@@ -159,12 +201,24 @@ function chainWith(middle: (g: OnnxBuilder, x: string) => string): Uint8Array {
 
 describe('importOnnx: refusals', () => {
   it('unsupported ops in the middle name the op type and the node', () => {
-    expectRefused(chainWith((g, x) => g.node('Sigmoid', [x], {}, { name: 'gate' })), 'MODEL_UNSUPPORTED_OP', ['Sigmoid', "'gate'", '#1']);
-    expectRefused(chainWith((g, x) => g.node('Softmax', [x], {}, { name: 'probs' })), 'MODEL_UNSUPPORTED_OP', ['Softmax', "'probs'"]);
+    expectRefused(
+      chainWith((g, x) => g.node('Sigmoid', [x], {}, { name: 'gate' })),
+      'MODEL_UNSUPPORTED_OP',
+      ['Sigmoid', "'gate'", '#1'],
+    );
+    expectRefused(
+      chainWith((g, x) => g.node('Softmax', [x], {}, { name: 'probs' })),
+      'MODEL_UNSUPPORTED_OP',
+      ['Softmax', "'probs'"],
+    );
   });
 
   it('non-chain graphs: a residual branch, two inputs, two outputs, a dangling node', () => {
-    expectRefused(chainWith((g, x) => g.node('Add', [g.node('Relu', [x], {}, { name: 'relu' }), x], {}, { name: 'residual' })), 'MODEL_UNSUPPORTED_OP', ['feeds 2 nodes', 'Relu', 'Add']);
+    expectRefused(
+      chainWith((g, x) => g.node('Add', [g.node('Relu', [x], {}, { name: 'relu' }), x], {}, { name: 'residual' })),
+      'MODEL_UNSUPPORTED_OP',
+      ['feeds 2 nodes', 'Relu', 'Add'],
+    );
     const two = new OnnxBuilder(6);
     two.input('a', [1, 4]).input('b', [1, 4]);
     two.node('Add', ['a', 'b'], {}, { outputs: ['y'] });
@@ -179,11 +233,31 @@ describe('importOnnx: refusals', () => {
   });
 
   it('attributes the IR cannot express exactly', () => {
-    expectRefused(chainWith((g, x) => g.node('AveragePool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'avg' })), 'MODEL_UNSUPPORTED_OP', ['count_include_pad=0', "'avg'"]);
-    expectRefused(chainWith((g, x) => g.node('MaxPool', [x], { kernel_shape: [2, 2], pads: [0, 0, 1, 1] })), 'MODEL_UNSUPPORTED_OP', ['asymmetric pads']);
-    expectRefused(chainWith((g, x) => g.node('Pow', [x, g.constant('three', [], [3])], {}, { name: 'cube' })), 'MODEL_UNSUPPORTED_OP', ['Pow', "'cube'", 'exponent 3']);
-    expectRefused(chainWith((g, x) => g.node('Reshape', [x, g.constant('s', [3], [1, 2, -1], 'int64')])), 'MODEL_UNSUPPORTED_OP', ['Reshape', 'reshape to [1,2,-1]']);
-    expectRefused(chainWith((g, x) => g.node('Flatten', [x], { axis: 2 })), 'MODEL_UNSUPPORTED_OP', ['axis=2']);
+    expectRefused(
+      chainWith((g, x) => g.node('AveragePool', [x], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, { name: 'avg' })),
+      'MODEL_UNSUPPORTED_OP',
+      ['count_include_pad=0', "'avg'"],
+    );
+    expectRefused(
+      chainWith((g, x) => g.node('MaxPool', [x], { kernel_shape: [2, 2], pads: [0, 0, 1, 1] })),
+      'MODEL_UNSUPPORTED_OP',
+      ['asymmetric pads'],
+    );
+    expectRefused(
+      chainWith((g, x) => g.node('Pow', [x, g.constant('three', [], [3])], {}, { name: 'cube' })),
+      'MODEL_UNSUPPORTED_OP',
+      ['Pow', "'cube'", 'exponent 3'],
+    );
+    expectRefused(
+      chainWith((g, x) => g.node('Reshape', [x, g.constant('s', [3], [1, 2, -1], 'int64')])),
+      'MODEL_UNSUPPORTED_OP',
+      ['Reshape', 'reshape to [1,2,-1]'],
+    );
+    expectRefused(
+      chainWith((g, x) => g.node('Flatten', [x], { axis: 2 })),
+      'MODEL_UNSUPPORTED_OP',
+      ['axis=2'],
+    );
     const grouped = new OnnxBuilder(8);
     grouped.input('x', [1, 2, 4, 4]);
     grouped.node('Conv', ['x', grouped.init('w', [2, 1, 3, 3])], { group: 2 }, { name: 'dw', outputs: ['y'] });
@@ -222,7 +296,10 @@ function readTensorPb(url: URL): { dims: readonly number[]; values: Float64Array
 }
 
 describe('importOnnx: real PyTorch exports (ONNX backend test data, see test/vectors/README.md)', () => {
-  const cases = readdirSync(PYTORCH_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const cases = readdirSync(PYTORCH_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   it('ships the expected fixtures', () => expect(cases.length).toBeGreaterThanOrEqual(10));
 
   for (const name of cases) {
@@ -234,13 +311,17 @@ describe('importOnnx: real PyTorch exports (ONNX backend test data, see test/vec
       const input = readTensorPb(new URL('input_0.pb', dir));
       const recorded = readTensorPb(new URL('output_0.pb', dir));
       const batch = input.dims[0]!;
-      const per = input.values.length / batch, outPer = recorded.values.length / batch;
+      const per = input.values.length / batch,
+        outPer = recorded.values.length / batch;
       const images = Array.from({ length: batch }, (_, i) => input.values.slice(i * per, (i + 1) * per));
       const ort = await runOrt(restampOpset6ForOrt(bytes), images, input.dims);
       let worst = 0;
       images.forEach((x, i) => {
         const ours = forward(model, x);
-        worst = Math.max(worst, assertClose(`${name} image ${i} vs PyTorch`, ours, recorded.values.slice(i * outPer, (i + 1) * outPer)));
+        worst = Math.max(
+          worst,
+          assertClose(`${name} image ${i} vs PyTorch`, ours, recorded.values.slice(i * outPer, (i + 1) * outPer)),
+        );
         worst = Math.max(worst, assertClose(`${name} image ${i} vs ORT`, ours, ort[i]!));
       });
       maxDiffs[`pytorch ${name}`] = worst;

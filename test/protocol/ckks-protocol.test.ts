@@ -15,7 +15,8 @@ describe('merged / unmerged / gazelle protocols with real CKKS', () => {
       client.logits.forEach((y, i) => {
         const ref = forward(model, inputs[i]!);
         const err = relErr(y, ref);
-        if (!(err < 5e-4)) throw new Error(`image ${i}: rel err ${err}\n got ${Array.from(y)}\n ref ${Array.from(ref)}`);
+        if (!(err < 5e-4))
+          throw new Error(`image ${i}: rel err ${err}\n got ${Array.from(y)}\n ref ${Array.from(ref)}`);
       });
       expect(liveSealObjects()).toBe(0);
     });

@@ -22,20 +22,31 @@ function squareModel(seed: number): Model {
   }
 }
 
-async function runDealer(model: Model, inputs: Float64Array[], scheme: "merged" | "unmerged", bits = 8) {
+async function runDealer(model: Model, inputs: Float64Array[], scheme: 'merged' | 'unmerged', bits = 8) {
   const [ct, st] = memoryPair();
   const server = serveSession(st, {
     model,
     shareBits: bits,
     providers: { propose: () => ({ kind: 'dealer', params: null }), create: async () => dealerServer(seededMasks(7)) },
   });
-  const client = await runClientSession(ct, inputs, { scheme, providers: { create: async () => dealerClient() }, random: seededMasks(11), batchSize: 3, inputBits: bits });
+  const client = await runClientSession(ct, inputs, {
+    scheme,
+    providers: { create: async () => dealerClient() },
+    random: seededMasks(11),
+    batchSize: 3,
+    inputBits: bits,
+  });
   const summary = await server;
   return { client, summary };
 }
 
 describe('online stage on secret shares (trusted-dealer provider)', () => {
-  for (const [scheme, bits, tol] of [['merged', 0, 1e-9], ['unmerged', 0, 1e-9], ['merged', 8, 1e-6], ['unmerged', 8, 1e-6]] as const) {
+  for (const [scheme, bits, tol] of [
+    ['merged', 0, 1e-9],
+    ['unmerged', 0, 1e-9],
+    ['merged', 8, 1e-6],
+    ['unmerged', 8, 1e-6],
+  ] as const) {
     it(`reconstructs the plaintext logits, ${scheme}, ${bits}-bit masks`, async () => {
       for (const seed of [1, 2, 3, 4]) {
         const model = squareModel(seed);
@@ -45,7 +56,8 @@ describe('online stage on secret shares (trusted-dealer provider)', () => {
         client.logits.forEach((y, i) => {
           const ref = forward(model, inputs[i]!);
           const err = relErr(y, ref);
-          if (!(err < tol)) throw new Error(`seed ${seed} image ${i}: rel err ${err}\n got ${Array.from(y)}\n ref ${Array.from(ref)}`);
+          if (!(err < tol))
+            throw new Error(`seed ${seed} image ${i}: rel err ${err}\n got ${Array.from(y)}\n ref ${Array.from(ref)}`);
         });
       }
     });

@@ -19,26 +19,44 @@ import { ks, tap } from '../helpers/tap.ts';
 const IMAGES = 24;
 
 async function views(model: Model, inputs: Float64Array[], random: MaskSource = cryptoMasks) {
-  let serverView: Message[] = [], clientView: Message[] = [];
+  let serverView: Message[] = [],
+    clientView: Message[] = [];
   const { client } = await runCkks(model, inputs, 'merged', 8, {
-    server: (t) => { const r = tap(t); serverView = r.received; return r.transport; },
-    client: (t) => { const r = tap(t); clientView = r.received; return r.transport; },
+    server: (t) => {
+      const r = tap(t);
+      serverView = r.received;
+      return r.transport;
+    },
+    client: (t) => {
+      const r = tap(t);
+      clientView = r.received;
+      return r.transport;
+    },
     random,
   });
   return { serverView, clientView, client };
 }
 
-const floats = (msgs: Message[], tag: string): number[] => msgs.filter((m) => m.tag === tag).flatMap((m) => Array.from(bytesToF64(m.blobs[0]!)));
+const floats = (msgs: Message[], tag: string): number[] =>
+  msgs.filter((m) => m.tag === tag).flatMap((m) => Array.from(bytesToF64(m.blobs[0]!)));
 
 /** Does any 8-byte float64 pattern of `secret` (non-trivial values) occur in the bytes of `msgs`? */
 function containsFloat64(msgs: Message[], secret: Float64Array): number {
   const needles = new Set<string>();
-  for (const v of secret) if (v !== 0 && Math.abs(v) !== 1) needles.add(Buffer.from(new Float64Array([v]).buffer).toString('hex'));
+  for (const v of secret)
+    if (v !== 0 && Math.abs(v) !== 1) needles.add(Buffer.from(new Float64Array([v]).buffer).toString('hex'));
   let hits = 0;
   for (const m of msgs) {
-    const hay = Buffer.concat([Buffer.from(JSON.stringify(m.header ?? null)), ...m.blobs.map((b) => Buffer.from(b))]).toString('hex');
+    const hay = Buffer.concat([
+      Buffer.from(JSON.stringify(m.header ?? null)),
+      ...m.blobs.map((b) => Buffer.from(b)),
+    ]).toString('hex');
     for (const n of needles) {
-      for (let at = hay.indexOf(n); at >= 0; at = hay.indexOf(n, at + 1)) if (at % 2 === 0) { hits++; break; }
+      for (let at = hay.indexOf(n); at >= 0; at = hay.indexOf(n, at + 1))
+        if (at % 2 === 0) {
+          hits++;
+          break;
+        }
     }
   }
   return hits;
@@ -49,9 +67,16 @@ describe('security of the merged protocol (CKKS provider)', () => {
 
   it("server's view: inputs A and B are indistinguishable (KS test on every value it receives online)", async () => {
     const model = smallSquareNet(5);
-    const a = randomInput(model, 1), b = randomInput(model, 2).map((v) => -v);
-    const va = await views(model, Array.from({ length: IMAGES }, () => a));
-    const vb = await views(model, Array.from({ length: IMAGES }, () => b));
+    const a = randomInput(model, 1),
+      b = randomInput(model, 2).map((v) => -v);
+    const va = await views(
+      model,
+      Array.from({ length: IMAGES }, () => a),
+    );
+    const vb = await views(
+      model,
+      Array.from({ length: IMAGES }, () => b),
+    );
     for (const tag of ['on.input', 'on.share']) {
       const { d, critical } = ks(floats(va.serverView, tag), floats(vb.serverView, tag));
       expect(d, `${tag}: KS D=${d.toFixed(4)} critical ${critical.toFixed(4)}`).toBeLessThan(critical);
@@ -62,12 +87,16 @@ describe('security of the merged protocol (CKKS provider)', () => {
   });
 
   it("client's view: two weight sets are indistinguishable (KS on decrypted shares and on.act messages)", async () => {
-    const m1 = smallSquareNet(7), m2 = smallSquareNet(8);
+    const m1 = smallSquareNet(7),
+      m2 = smallSquareNet(8);
     const inputs = Array.from({ length: IMAGES }, (_, i) => randomInput(m1, 100 + i));
-    const v1 = await views(m1, inputs), v2 = await views(m2, inputs);
+    const v1 = await views(m1, inputs),
+      v2 = await views(m2, inputs);
     for (const tag of ['on.act']) {
-      const x1 = floats(v1.clientView, tag), x2 = floats(v2.clientView, tag);
-      const s1 = x1.map((v) => v / Math.max(...x1.map(Math.abs))), s2 = x2.map((v) => v / Math.max(...x2.map(Math.abs)));
+      const x1 = floats(v1.clientView, tag),
+        x2 = floats(v2.clientView, tag);
+      const s1 = x1.map((v) => v / Math.max(...x1.map(Math.abs))),
+        s2 = x2.map((v) => v / Math.max(...x2.map(Math.abs)));
       const { d, critical } = ks(s1, s2);
       expect(d, `${tag}: KS D=${d.toFixed(4)} critical ${critical.toFixed(4)}`).toBeLessThan(critical);
     }
@@ -75,7 +104,14 @@ describe('security of the merged protocol (CKKS provider)', () => {
 
   it('masks are fresh: no value repeats across layers and images', async () => {
     const drawn: Float64Array[] = [];
-    const recording: MaskSource = { secure: true, uniform: (n, r) => { const v = cryptoMasks.uniform(n, r); drawn.push(v); return v; } };
+    const recording: MaskSource = {
+      secure: true,
+      uniform: (n, r) => {
+        const v = cryptoMasks.uniform(n, r);
+        drawn.push(v);
+        return v;
+      },
+    };
     const model = smallSquareNet(9);
     const x = randomInput(model, 3);
     await views(model, [x, x, x, x], recording);

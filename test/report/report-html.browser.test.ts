@@ -14,8 +14,17 @@ import { benchFixture } from './fixture.ts';
  */
 
 // page.evaluate callbacks run in Chromium; the Node lib has no DOM types, so declare what they touch.
-interface PageCanvas { id: string; width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null }
-interface PageChart { data: { labels: unknown[]; datasets: { data: unknown[] }[] } }
+interface PageCanvas {
+  id: string;
+  width: number;
+  height: number;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } | null;
+}
+interface PageChart {
+  data: { labels: unknown[]; datasets: { data: unknown[] }[] };
+}
 declare const document: { querySelectorAll(selector: 'canvas'): Iterable<PageCanvas> };
 declare const window: { Chart: { getChart(id: string): PageChart | undefined } };
 
@@ -27,12 +36,21 @@ describe('report.html in offline headless Chromium', () => {
   let work: string;
 
   beforeAll(async () => {
-    if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    if (!existsSync(executablePath))
+      throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     work = mkdtempSync(join(tmpdir(), 'ppnn-report-html-'));
     context = await chromium.launchPersistentContext(join(work, 'profile'), {
       executablePath,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1280, height: 900 },
       offline: true,
     });
@@ -57,19 +75,25 @@ describe('report.html in offline headless Chromium', () => {
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`); });
-    page.on('request', (r) => { if (r.url() !== url) foreign.push(r.url()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('request', (r) => {
+      if (r.url() !== url) foreign.push(r.url());
+    });
 
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForSelector('html[data-charts-ready="4"]', { timeout: 10_000 });
 
-    const canvases = await page.evaluate(() => [...document.querySelectorAll('canvas')].map((c) => {
-      const ctx = c.getContext('2d')!;
-      const { data } = ctx.getImageData(0, 0, c.width, c.height);
-      let painted = 0;
-      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
-      return { id: c.id, width: c.width, height: c.height, painted, fraction: painted / (c.width * c.height) };
-    }));
+    const canvases = await page.evaluate(() =>
+      [...document.querySelectorAll('canvas')].map((c) => {
+        const ctx = c.getContext('2d')!;
+        const { data } = ctx.getImageData(0, 0, c.width, c.height);
+        let painted = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted++;
+        return { id: c.id, width: c.width, height: c.height, painted, fraction: painted / (c.width * c.height) };
+      }),
+    );
     expect(canvases.map((c) => c.id)).toEqual(['chart-time', 'chart-bytes', 'chart-levels', 'chart-quality']);
     for (const c of canvases) {
       expect(c.width, c.id).toBeGreaterThan(200);

@@ -18,23 +18,41 @@ function tmp(): string {
   dirs.push(d);
   return d;
 }
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Minimal RFC 4180 parser, independent of the writer, to check the CSV parses back. */
 function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
-  let row: string[] = [], cell = '', quoted = false;
+  let row: string[] = [],
+    cell = '',
+    quoted = false;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (ch === '"') quoted = false; else cell += ch;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(cell); cell = ''; }
-    else if (ch === '\r') { /* CRLF: the \n ends the row */ }
-    else if (ch === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
-    else cell += ch;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r') {
+      /* CRLF: the \n ends the row */
+    } else if (ch === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else cell += ch;
   }
-  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  if (cell !== '' || row.length) {
+    row.push(cell);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -56,14 +74,22 @@ describe('computeRatios', () => {
     expect(r.baseline).toBe(fixtureLabel('merged'));
     const ratios = computeRatios(r.schemes, r.baseline);
     const [merged, unmerged, , cryptonets] = r.schemes;
-    expect(ratios[fixtureLabel('merged')]).toEqual({ onlineMs: 1, onlineBytes: 1, onlineRounds: 1, preprocessingMs: 1, preprocessingBytes: 1, totalMs: 1 });
+    expect(ratios[fixtureLabel('merged')]).toEqual({
+      onlineMs: 1,
+      onlineBytes: 1,
+      onlineRounds: 1,
+      preprocessingMs: 1,
+      preprocessingBytes: 1,
+      totalMs: 1,
+    });
     const u = ratios[fixtureLabel('unmerged')]!;
     expect(u.onlineMs).toBeCloseTo(910 / 480, 12);
     expect(u.onlineBytes).toBeCloseTo((3_800_000 + 2_700_000) / (1_300_000 + 900_000), 12);
     expect(u.onlineRounds).toBe(2);
     expect(u.preprocessingMs).toBeCloseTo(97_000 / 52_000, 12);
     expect(u.preprocessingBytes).toBeCloseTo(110 / 60, 12);
-    const total = (s: typeof merged) => s!.stages.merging.wallMs + s!.stages.preprocessing.wallMs + s!.stages.online.wallMs;
+    const total = (s: typeof merged) =>
+      s!.stages.merging.wallMs + s!.stages.preprocessing.wallMs + s!.stages.online.wallMs;
     expect(u.totalMs).toBeCloseTo(total(unmerged) / total(merged), 12);
     const c = ratios[fixtureLabel('cryptonets')]!;
     expect(c.preprocessingMs).toBe(0);
@@ -80,33 +106,53 @@ describe('computeRatios', () => {
       r.images = images;
       for (const st of ['merging', 'preprocessing', 'online'] as const) {
         const m = r.stages[st];
-        for (const f of ['wallMs', 'clientMs', 'serverMs', 'bytesClientToServer', 'bytesServerToClient'] as const) m[f] *= st === 'merging' ? 1 : k;
+        for (const f of ['wallMs', 'clientMs', 'serverMs', 'bytesClientToServer', 'bytesServerToClient'] as const)
+          m[f] *= st === 'merging' ? 1 : k;
         m.rounds = Math.round(m.rounds * (images / base.images));
       }
-      r.stages.setup = { wallMs: 400, clientMs: 300, serverMs: 100, bytesClientToServer: 4e6, bytesServerToClient: 0, messages: 1, rounds: 1 };
-      for (const f of ['onlineMs', 'onlineBytes', 'preprocessingMs', 'preprocessingBytes'] as const) r.perImage[f] *= scale;
+      r.stages.setup = {
+        wallMs: 400,
+        clientMs: 300,
+        serverMs: 100,
+        bytesClientToServer: 4e6,
+        bytesServerToClient: 0,
+        messages: 1,
+        rounds: 1,
+      };
+      for (const f of ['onlineMs', 'onlineBytes', 'preprocessingMs', 'preprocessingBytes'] as const)
+        r.perImage[f] *= scale;
       if (server) r.server = server;
       return r;
     };
     const runs = [
       run(gazelleBase!, 20, 1),
-      run(mergedBase!, 10, 1),            // the first merged run: the default baseline
+      run(mergedBase!, 10, 1), // the first merged run: the default baseline
       run(mergedBase!, 5, 1.5, 'ws://10.0.0.2:9000'),
       run(unmergedBase!, 20, 1),
-      run(mergedBase!, 10, 2),            // same scheme, place and count as the first merged: gets " #2"
+      run(mergedBase!, 10, 2), // same scheme, place and count as the first merged: gets " #2"
     ];
     const report = assembleReport(runs, { createdAt: 'now', command: 'test' });
     const labels = report.schemes.map((r) => r.label);
     expect(labels).toEqual([
-      'gazelle · local · 20 images', 'merged · local · 10 images', 'merged · 10.0.0.2:9000 · 5 images',
-      'unmerged · local · 20 images', 'merged · local · 10 images #2',
+      'gazelle · local · 20 images',
+      'merged · local · 10 images',
+      'merged · 10.0.0.2:9000 · 5 images',
+      'unmerged · local · 20 images',
+      'merged · local · 10 images #2',
     ]);
     expect(report.baseline).toBe('merged · local · 10 images');
     expect(report.mixedImages).toBe(true);
     expect(report.images).toBe(20);
     const base = report.schemes[1]!;
     const q = (label: string) => report.ratios[label]!;
-    expect(q('merged · local · 10 images')).toEqual({ onlineMs: 1, onlineBytes: 1, onlineRounds: 1, preprocessingMs: 1, preprocessingBytes: 1, totalMs: 1 });
+    expect(q('merged · local · 10 images')).toEqual({
+      onlineMs: 1,
+      onlineBytes: 1,
+      onlineRounds: 1,
+      preprocessingMs: 1,
+      preprocessingBytes: 1,
+      totalMs: 1,
+    });
     // per-image medians: the remote run costs 1.5× per image, the second local one 2×, whatever their counts
     expect(q('merged · 10.0.0.2:9000 · 5 images').onlineMs).toBeCloseTo(1.5, 12);
     expect(q('merged · 10.0.0.2:9000 · 5 images').preprocessingBytes).toBeCloseTo(1.5, 12);
@@ -116,17 +162,27 @@ describe('computeRatios', () => {
     expect(q('unmerged · local · 20 images').onlineMs).toBeCloseTo(9.1 / 4.8, 12);
     expect(q('unmerged · local · 20 images').onlineMs).toBeGreaterThan(1);
     const perImageRounds = (r: InferenceReport) => r.stages.online.rounds / r.images;
-    expect(q('unmerged · local · 20 images').onlineRounds).toBeCloseTo(perImageRounds(report.schemes[3]!) / perImageRounds(base), 12);
+    expect(q('unmerged · local · 20 images').onlineRounds).toBeCloseTo(
+      perImageRounds(report.schemes[3]!) / perImageRounds(base),
+      12,
+    );
     // total per image: one-offs (merging + setup) over the run's images, plus the per-image medians
-    const totalPerImage = (r: InferenceReport) => (r.stages.merging.wallMs + 400) / r.images + r.perImage.preprocessingMs + r.perImage.onlineMs;
-    for (const r of report.schemes) expect(report.ratios[r.label!]!.totalMs).toBeCloseTo(totalPerImage(r) / totalPerImage(base), 12);
-    expect(q('gazelle · local · 20 images').preprocessingMs).toBeCloseTo(report.schemes[0]!.perImage.preprocessingMs / base.perImage.preprocessingMs, 12);
+    const totalPerImage = (r: InferenceReport) =>
+      (r.stages.merging.wallMs + 400) / r.images + r.perImage.preprocessingMs + r.perImage.onlineMs;
+    for (const r of report.schemes)
+      expect(report.ratios[r.label!]!.totalMs).toBeCloseTo(totalPerImage(r) / totalPerImage(base), 12);
+    expect(q('gazelle · local · 20 images').preprocessingMs).toBeCloseTo(
+      report.schemes[0]!.perImage.preprocessingMs / base.perImage.preprocessingMs,
+      12,
+    );
     // an explicit baseline: a label, or a scheme name for its first run
     const byUnmerged = assembleReport(runs, { createdAt: 'now', command: 'test', baseline: 'unmerged' });
     expect(byUnmerged.baseline).toBe('unmerged · local · 20 images');
     expect(byUnmerged.ratios['unmerged · local · 20 images']!.onlineMs).toBe(1);
     expect(byUnmerged.ratios['merged · local · 10 images']!.onlineMs).toBeCloseTo(4.8 / 9.1, 12);
-    expect(() => assembleReport(runs, { createdAt: 'now', command: 'test', baseline: 'delphi' })).toThrow(/none of the runs/);
+    expect(() => assembleReport(runs, { createdAt: 'now', command: 'test', baseline: 'delphi' })).toThrow(
+      /none of the runs/,
+    );
     // and it survives the round trip through report.json
     expect(parseReport(JSON.stringify(report))).toEqual(report);
   });
@@ -135,7 +191,13 @@ describe('computeRatios', () => {
     const [m, u] = benchFixture().schemes.map((s) => ({ ...s, label: undefined }));
     const spread = (lo: number, mid: number, hi: number) => ({ min: lo, median: mid, max: hi });
     const withRepeats = (r: InferenceReport, mid: number): InferenceReport => ({
-      ...r, repeats: { runs: 3, onlineMs: spread(mid / 2, mid, mid * 3), preprocessingMs: spread(1, 2, 3), totalMs: spread(1, mid, 9) },
+      ...r,
+      repeats: {
+        runs: 3,
+        onlineMs: spread(mid / 2, mid, mid * 3),
+        preprocessingMs: spread(1, 2, 3),
+        totalMs: spread(1, mid, 9),
+      },
     });
     const report = assembleReport([withRepeats(m!, 4), withRepeats(u!, 10)], { createdAt: 'now', command: 'x' });
     expect(report.ratios[report.schemes[1]!.label!]!.onlineMs).toBeCloseTo(2.5, 12);
@@ -150,8 +212,10 @@ describe('computeRatios', () => {
     const merged = structuredClone(r.schemes[0]!);
     merged.stages.merging.wallMs = 0;
     const other = structuredClone(r.schemes[1]!);
-    merged.stages.online.rounds = 0; other.stages.online.rounds = 3;
-    merged.perImage.preprocessingBytes = 0; other.perImage.preprocessingBytes = 0;
+    merged.stages.online.rounds = 0;
+    other.stages.online.rounds = 3;
+    merged.perImage.preprocessingBytes = 0;
+    other.perImage.preprocessingBytes = 0;
     const q = computeRatios([merged, other], merged.label);
     expect(q[other.label!]!.onlineRounds).toBe(Number.POSITIVE_INFINITY);
     expect(q[other.label!]!.preprocessingBytes).toBe(1);
@@ -166,7 +230,9 @@ describe('writeReport / readReport', () => {
   const paths = writeReport(join(dir, 'nested', 'out'), report);
 
   it('writes the three files and report.json round-trips through readReport (dir or file)', () => {
-    expect(paths.json.endsWith('report.json') && paths.csv.endsWith('report.csv') && paths.html.endsWith('report.html')).toBe(true);
+    expect(
+      paths.json.endsWith('report.json') && paths.csv.endsWith('report.csv') && paths.html.endsWith('report.html'),
+    ).toBe(true);
     expect(readReport(join(dir, 'nested', 'out'))).toEqual(report);
     expect(readReport(paths.json)).toEqual(report);
     expect(readFileSync(paths.json, 'utf8')).toContain('\n  "format": "ppnn-bench-report"'); // pretty-printed
@@ -183,7 +249,9 @@ describe('writeReport / readReport', () => {
     expect(Number(gazelleOnline[col('wallMs')])).toBe(61_000);
     expect(Number(gazelleOnline[col('he_rotations')])).toBe(310 * 150);
     const mergedPre = rows.find((r) => r[1] === 'merged' && r[2] === 'preprocessing')!;
-    expect(Number(mergedPre[col('bytesClientToServer')])).toBe(report.schemes[0]!.stages.preprocessing.bytesClientToServer);
+    expect(Number(mergedPre[col('bytesClientToServer')])).toBe(
+      report.schemes[0]!.stages.preprocessing.bytesClientToServer,
+    );
     expect(Number(mergedPre[col('he_ctPtMul')])).toBe(12_000);
     expect(Number(mergedPre[col('agreement')])).toBe(1);
     const mergedOnline = rows.find((r) => r[1] === 'merged' && r[2] === 'online')!;
@@ -209,7 +277,8 @@ describe('writeReport / readReport', () => {
     expect(html).not.toMatch(/url\(\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/<(img|iframe|embed|object|source)\b/i);
     expect(html).toMatch(/Content-Security-Policy" content="default-src 'none'/);
-    for (const id of ['chart-time', 'chart-bytes', 'chart-levels', 'chart-quality']) expect(html).toContain(`<canvas id="${id}"`);
+    for (const id of ['chart-time', 'chart-bytes', 'chart-levels', 'chart-quality'])
+      expect(html).toContain(`<canvas id="${id}"`);
     for (const s of report.schemes) expect(html).toContain(`>${s.label}</td>`);
     expect(html).toContain(report.machine.cpuModel);
     expect(html).toContain('1.90×'); // unmerged online time vs merged, in the ratios table
@@ -235,11 +304,20 @@ describe('readReport refuses what it cannot read faithfully', () => {
   };
 
   it('unknown or old versions are refused, never misread', () => {
-    expectReportInvalid(() => readReport(put('v3.json', { ...benchFixture(), version: 3 })), /report format version 3 is not supported by this build \(reads 1 and 2\)/);
-    expectReportInvalid(() => readReport(put('v0.json', { ...benchFixture(), version: 0 })), /report format version 0 is not supported/);
+    expectReportInvalid(
+      () => readReport(put('v3.json', { ...benchFixture(), version: 3 })),
+      /report format version 3 is not supported by this build \(reads 1 and 2\)/,
+    );
+    expectReportInvalid(
+      () => readReport(put('v0.json', { ...benchFixture(), version: 0 })),
+      /report format version 0 is not supported/,
+    );
     const { version: _v, ...noVersion } = benchFixture();
     expectReportInvalid(() => readReport(put('nov.json', noVersion)), /'version'/);
-    expectReportInvalid(() => readReport(put('infer-v2.json', { ...benchFixture().schemes[0], formatVersion: 2 })), /format version 2, not supported/);
+    expectReportInvalid(
+      () => readReport(put('infer-v2.json', { ...benchFixture().schemes[0], formatVersion: 2 })),
+      /format version 2, not supported/,
+    );
   });
 
   it('garbage, other formats and ill-typed fields are REPORT_INVALID naming the field', () => {
@@ -247,19 +325,84 @@ describe('readReport refuses what it cannot read faithfully', () => {
     expectReportInvalid(() => readReport(put('array.json', [1, 2])), /JSON object/);
     expectReportInvalid(() => readReport(put('other.json', { format: 'something-else', version: 1 })), /'format'/);
     const cases: [(r: BenchReport & Record<string, unknown>) => void, RegExp][] = [
-      [(r) => { delete (r as Partial<BenchReport>).schemes; }, /'report\.schemes' must be an array/],
-      [(r) => { r.schemes = []; }, /'schemes' is empty/],
-      [(r) => { (r.machine as Record<string, unknown>).cpus = 'two'; }, /'machine\.cpus'/],
-      [(r) => { (r.schemes[1]!.stages.online as unknown as Record<string, unknown>).wallMs = null; }, /'schemes\[1\]\.stages\.online\.wallMs'/],
-      [(r) => { delete (r.schemes[2]!.stages as Partial<typeof r.schemes[2]['stages']>).preprocessing; }, /'schemes\[2\]\.stages\.preprocessing' must be an object/],
-      [(r) => { (r.schemes[0] as unknown as Record<string, unknown>).scheme = 'Not a scheme!'; }, /'schemes\[0\]\.scheme' must be a scheme id/],
-      [(r) => { (r.schemes[3]!.stages.preprocessing.levels![0] as unknown as Record<string, unknown>).levels = ['x']; }, /levels\[0\]\.levels/],
-      [(r) => { (r.runs[0] as unknown as Record<string, unknown>).onlineMs = '5'; }, /'runs\[0\]\.onlineMs'/],
-      [(r) => { (r as Record<string, unknown>).ratios = { [fixtureLabel('merged')]: { onlineMs: 'x' } }; }, /'ratios\.merged · local · 100 images\.onlineMs'/],
-      [(r) => { (r as Record<string, unknown>).ratios = { merged: { onlineMs: 1 } }; }, /'ratios\.merged' is not the label of a run/],
-      [(r) => { r.baseline = 'nobody'; }, /'report\.baseline' \('nobody'\) is not the label/],
-      [(r) => { r.schemes[1]!.label = r.schemes[0]!.label; }, /labels must be unique/],
-      [(r) => { delete (r as Partial<BenchReport>).createdAt; }, /'report\.createdAt' must be a string/],
+      [
+        (r) => {
+          delete (r as Partial<BenchReport>).schemes;
+        },
+        /'report\.schemes' must be an array/,
+      ],
+      [
+        (r) => {
+          r.schemes = [];
+        },
+        /'schemes' is empty/,
+      ],
+      [
+        (r) => {
+          (r.machine as Record<string, unknown>).cpus = 'two';
+        },
+        /'machine\.cpus'/,
+      ],
+      [
+        (r) => {
+          (r.schemes[1]!.stages.online as unknown as Record<string, unknown>).wallMs = null;
+        },
+        /'schemes\[1\]\.stages\.online\.wallMs'/,
+      ],
+      [
+        (r) => {
+          delete (r.schemes[2]!.stages as Partial<(typeof r.schemes)[2]['stages']>).preprocessing;
+        },
+        /'schemes\[2\]\.stages\.preprocessing' must be an object/,
+      ],
+      [
+        (r) => {
+          (r.schemes[0] as unknown as Record<string, unknown>).scheme = 'Not a scheme!';
+        },
+        /'schemes\[0\]\.scheme' must be a scheme id/,
+      ],
+      [
+        (r) => {
+          (r.schemes[3]!.stages.preprocessing.levels![0] as unknown as Record<string, unknown>).levels = ['x'];
+        },
+        /levels\[0\]\.levels/,
+      ],
+      [
+        (r) => {
+          (r.runs[0] as unknown as Record<string, unknown>).onlineMs = '5';
+        },
+        /'runs\[0\]\.onlineMs'/,
+      ],
+      [
+        (r) => {
+          (r as Record<string, unknown>).ratios = { [fixtureLabel('merged')]: { onlineMs: 'x' } };
+        },
+        /'ratios\.merged · local · 100 images\.onlineMs'/,
+      ],
+      [
+        (r) => {
+          (r as Record<string, unknown>).ratios = { merged: { onlineMs: 1 } };
+        },
+        /'ratios\.merged' is not the label of a run/,
+      ],
+      [
+        (r) => {
+          r.baseline = 'nobody';
+        },
+        /'report\.baseline' \('nobody'\) is not the label/,
+      ],
+      [
+        (r) => {
+          r.schemes[1]!.label = r.schemes[0]!.label;
+        },
+        /labels must be unique/,
+      ],
+      [
+        (r) => {
+          delete (r as Partial<BenchReport>).createdAt;
+        },
+        /'report\.createdAt' must be a string/,
+      ],
     ];
     cases.forEach(([mutate, message], i) => {
       const r = benchFixture() as BenchReport & Record<string, unknown>;
@@ -272,7 +415,9 @@ describe('readReport refuses what it cannot read faithfully', () => {
     expect(() => readReport(join(dir, 'nope'))).toThrow(expect.objectContaining({ code: 'FILE_NOT_FOUND' }));
     const r = benchFixture();
     r.ratios[fixtureLabel('unmerged')]!.onlineRounds = Number.POSITIVE_INFINITY;
-    expect(readReport(put('inf.json', r)).ratios[fixtureLabel('unmerged')]!.onlineRounds).toBe(Number.POSITIVE_INFINITY);
+    expect(readReport(put('inf.json', r)).ratios[fixtureLabel('unmerged')]!.onlineRounds).toBe(
+      Number.POSITIVE_INFINITY,
+    );
   });
 
   it('a single `ppnn infer --json` report is wrapped into a one-scheme BenchReport', () => {
@@ -291,7 +436,11 @@ describe('ppnn report', () => {
   writeReport(dir, benchFixture());
   const run = async (argv: string[]) => {
     const out: string[] = [];
-    const code = await reportCommand.run(parseCommandArgs(reportCommand, argv), { out: (t) => out.push(t), err: () => {}, isTTY: false });
+    const code = await reportCommand.run(parseCommandArgs(reportCommand, argv), {
+      out: (t) => out.push(t),
+      err: () => {},
+      isTTY: false,
+    });
     return { code, text: out.join('\n') };
   };
 
@@ -301,14 +450,17 @@ describe('ppnn report', () => {
     const lines = text.split('\n');
     const header = lines.find((l) => l.startsWith('run'))!;
     expect(header).toMatch(/online\/img.*×time/);
-    for (const s of ['merged', 'unmerged', 'gazelle', 'cryptonets']) expect(lines.some((l) => l.startsWith(`${fixtureLabel(s as never)} `))).toBe(true);
+    for (const s of ['merged', 'unmerged', 'gazelle', 'cryptonets'])
+      expect(lines.some((l) => l.startsWith(`${fixtureLabel(s as never)} `))).toBe(true);
     const merged = lines.find((l) => l.startsWith('merged '))!;
     expect(merged.match(/1\.00×/g)!.length).toBe(4);
     const unmerged = lines.find((l) => l.startsWith('unmerged '))!;
     expect(unmerged).toContain('9.10 ms'); // online ms per image
     expect(unmerged).toContain('1.90×');
     expect(text).toContain("baseline 'merged · local · 100 images'");
-    expect(text).toContain('machine: Intel(R) Xeon(R) CPU @ 2.20GHz (2 logical cores), linux x64, 8.00 GiB, Node v22.23.0');
+    expect(text).toContain(
+      'machine: Intel(R) Xeon(R) CPU @ 2.20GHz (2 logical cores), linux x64, 8.00 GiB, Node v22.23.0',
+    );
     expect(text).toContain('seed 7');
     expect(text).toContain('command: ppnn bench --model mnist');
   });

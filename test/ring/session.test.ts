@@ -24,7 +24,11 @@ async function run(scheme: string, inputs: Float64Array[], wrapClient?: (t: Tran
   const [c0, s0] = memoryPair();
   const t = tap(s0);
   const server = serveSession(t.transport, { model });
-  const client = await runClientSession(wrapClient ? wrapClient(c0) : c0, inputs, { scheme, random: cryptoMasks, batchSize: 8 });
+  const client = await runClientSession(wrapClient ? wrapClient(c0) : c0, inputs, {
+    scheme,
+    random: cryptoMasks,
+    batchSize: 8,
+  });
   await server;
   return { client, serverView: t.received };
 }
@@ -46,14 +50,17 @@ describe('ring schemes end to end (real BFV)', () => {
       const inputs = Array.from({ length: 8 }, (_, i) => randomInput(model, 40 + i));
       const { client, serverView } = await run(scheme, inputs);
       inputs.forEach((x, i) => {
-        const want = forward(model, x), got = client.logits[i]!;
-        for (let k = 0; k < want.length; k++) expect(Math.abs(got[k]! - want[k]!)).toBeLessThan(2e-2 * (1 + Math.abs(want[k]!)));
+        const want = forward(model, x),
+          got = client.logits[i]!;
+        for (let k = 0; k < want.length; k++)
+          expect(Math.abs(got[k]! - want[k]!)).toBeLessThan(2e-2 * (1 + Math.abs(want[k]!)));
       });
       // every element of every online message to the server: packed ring elements, uniform
       const elems: number[] = [];
       for (const m of serverView) {
         if (m.tag !== 'on.input' && m.tag !== 'on.share' && m.tag !== 'on.trunc') continue;
-        for (const b of m.tag === 'on.trunc' ? m.blobs.slice(0, -1) : m.blobs) elems.push(...unpackRing(b, Math.floor((b.length * 8) / 51), 'view'));
+        for (const b of m.tag === 'on.trunc' ? m.blobs.slice(0, -1) : m.blobs)
+          elems.push(...unpackRing(b, Math.floor((b.length * 8) / 51), 'view'));
       }
       expect(elems.length).toBeGreaterThan(1500);
       expect(chi2(elems, P)).toBeLessThan(CHI2_CRIT_31);
@@ -64,12 +71,32 @@ describe('ring schemes end to end (real BFV)', () => {
     const { ringLinear } = await import('../../core/protocol/layers/ring.ts');
     const { encodeFixed } = await import('../../core/ring/fixed.ts');
     const sent: number[] = [];
-    const io = { send: (_t: string, blobs: Uint8Array[]) => { sent.push(...unpackRing(blobs[0]!, 100, 'x')); }, expect: async () => [] };
-    const step = { kind: 'linear', index: 0, name: 'l', first: true, last: false, inScale: 13, weightScale: 0, base: { inSize: 100 } } as never;
+    const io = {
+      send: (_t: string, blobs: Uint8Array[]) => {
+        sent.push(...unpackRing(blobs[0]!, 100, 'x'));
+      },
+      expect: async () => [],
+    };
+    const step = {
+      kind: 'linear',
+      index: 0,
+      name: 'l',
+      first: true,
+      last: false,
+      inScale: 13,
+      weightScale: 0,
+      base: { inSize: 100 },
+    } as never;
     for (let i = 0; i < 60; i++) {
       const x = randomInput(model, i).subarray(0, 100);
       const weak = Float64Array.from({ length: 100 }, () => Math.floor(Math.random() * 2 ** 45));
-      await ringLinear.onlineClient({} as never, step, { r: weak, share: new Float64Array(0) }, Float64Array.from(x), io as never);
+      await ringLinear.onlineClient(
+        {} as never,
+        step,
+        { r: weak, share: new Float64Array(0) },
+        Float64Array.from(x),
+        io as never,
+      );
     }
     expect(encodeFixed([1], 13)[0]).toBe(8192);
     expect(chi2(sent, P)).toBeGreaterThan(CHI2_CRIT_31);
@@ -79,8 +106,12 @@ describe('ring schemes end to end (real BFV)', () => {
     const weaken = (t: Transport): Transport => ({
       send: (m) => t.send(m),
       close: (r) => t.close(r),
-      get closed() { return t.closed; },
-      get stats() { return t.stats; },
+      get closed() {
+        return t.closed;
+      },
+      get stats() {
+        return t.stats;
+      },
       onClose: (cb) => t.onClose(cb),
       receive: async (o) => {
         const m = await t.receive(o);

@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { forward } from '../../core/model/forward.ts';
 import { loadToken } from '../../core/server/auth.ts';
-import { AUTH_CHALLENGE_TAG, AUTH_RESPONSE_TAG, authProof, fromHex, toHex, verifyAuthProof } from '../../core/transport/auth.ts';
+import {
+  AUTH_CHALLENGE_TAG,
+  AUTH_RESPONSE_TAG,
+  authProof,
+  fromHex,
+  toHex,
+  verifyAuthProof,
+} from '../../core/transport/auth.ts';
 import { decodeFrame, encodeFrame } from '../../core/transport/frame.ts';
 import { randomInput, relErr } from '../helpers/random-model.ts';
 import { LogCapture, clientSession, makeCerts, model, sessionError, startServer, stopServers } from './helpers.ts';
@@ -24,7 +31,8 @@ const token = toHex(new Uint8Array(randomBytes(32)));
 describe('challenge–response', () => {
   it('a proof verifies for its nonce only: a recorded answer replayed to a fresh nonce fails', () => {
     const key = new TextEncoder().encode(token);
-    const n1 = new Uint8Array(randomBytes(32)), n2 = new Uint8Array(randomBytes(32));
+    const n1 = new Uint8Array(randomBytes(32)),
+      n2 = new Uint8Array(randomBytes(32));
     const recorded = authProof(key, n1);
     // the weak variant — a server that reused its nonce — accepts the replay: fresh nonces are what stop it
     expect(verifyAuthProof(key, n1, recorded)).toBe(true);
@@ -52,7 +60,11 @@ describe('server with a token over TLS', () => {
   let url = '';
 
   it('starts on wss://', async () => {
-    const s = await startServer({ token: new TextEncoder().encode(token), tls: { cert: certs.cert, key: certs.key }, logs });
+    const s = await startServer({
+      token: new TextEncoder().encode(token),
+      tls: { cert: certs.cert, key: certs.key },
+      logs,
+    });
     url = s.url;
     expect(url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
   });
@@ -62,7 +74,9 @@ describe('server with a token over TLS', () => {
   });
 
   it('wrong token → AUTH_FAILED', async () => {
-    expect(await sessionError(url, { ca: certs.cert, token: token.replace(/.$/, (c) => (c === '0' ? '1' : '0')) })).toMatchObject({ code: 'AUTH_FAILED', message: 'wrong token' });
+    expect(
+      await sessionError(url, { ca: certs.cert, token: token.replace(/.$/, (c) => (c === '0' ? '1' : '0')) }),
+    ).toMatchObject({ code: 'AUTH_FAILED', message: 'wrong token' });
   });
 
   it('a raw client that answers with a replayed MAC, or nothing, is told AUTH_FAILED and closed', async () => {
@@ -93,14 +107,21 @@ describe('server with a token over TLS', () => {
   });
 
   it('an untrusted certificate (no CA, no pin) is AUTH_FAILED', async () => {
-    await expect(clientSession(url, { token })).rejects.toMatchObject({ code: 'AUTH_FAILED', message: expect.stringContaining('not trusted') });
+    await expect(clientSession(url, { token })).rejects.toMatchObject({
+      code: 'AUTH_FAILED',
+      message: expect.stringContaining('not trusted'),
+    });
   });
 
   it('the token never appears in the logs (which do carry session ids and peers)', () => {
     expect(logs.text.length).toBeGreaterThan(0);
     expect(logs.text).not.toContain(token);
     const lines = logs.lines();
-    expect(lines.some((l) => l.code === 'AUTH_FAILED' && typeof l.session === 'string' && /^127\.0\.0\.1:\d+$/.test(String(l.peer)))).toBe(true);
+    expect(
+      lines.some(
+        (l) => l.code === 'AUTH_FAILED' && typeof l.session === 'string' && /^127\.0\.0\.1:\d+$/.test(String(l.peer)),
+      ),
+    ).toBe(true);
     expect(lines.some((l) => l.msg === 'session done')).toBe(true);
   });
 });

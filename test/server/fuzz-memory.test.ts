@@ -9,7 +9,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forward } from '../../core/model/forward.ts';
 import { randomInput, relErr } from '../helpers/random-model.ts';
-import { baselineOf, randomMutation, recordSession, replay, rssMiB, type Recording, type ReplayOutcome } from './fuzzer.ts';
+import {
+  baselineOf,
+  randomMutation,
+  recordSession,
+  replay,
+  rssMiB,
+  type Recording,
+  type ReplayOutcome,
+} from './fuzzer.ts';
 import { model, modelFile } from './helpers.ts';
 
 let proc: ChildProcess;
@@ -19,15 +27,25 @@ const inputs = [randomInput(model, 1), randomInput(model, 2)];
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  proc = spawn(process.execPath, ['bin/ppnn.js', 'serve', '--model', modelFile(), '--port', '0', '--max-per-address', '32', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc = spawn(
+    process.execPath,
+    ['bin/ppnn.js', 'serve', '--model', modelFile(), '--port', '0', '--max-per-address', '32', '--log-level', 'warn'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   proc.stderr!.on('data', (d) => (stderr += String(d)));
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    proc.stdout!.on('data', (d) => { out += String(d); const m = /listening (\S+)/.exec(out); if (m) resolve(m[1]!); });
+    proc.stdout!.on('data', (d) => {
+      out += String(d);
+      const m = /listening (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
     proc.on('exit', (c) => reject(new Error(`ppnn serve exited ${c}: ${stderr}`)));
   });
 });
-afterAll(() => { proc?.kill('SIGTERM'); });
+afterAll(() => {
+  proc?.kill('SIGTERM');
+});
 
 describe('fuzzed sessions against ppnn serve', () => {
   let rec: Recording;
@@ -42,7 +60,13 @@ describe('fuzzed sessions against ppnn serve', () => {
 
   it('warm-up: unmutated replays complete; idle RSS measured', async () => {
     const plain: ReplayOutcome[] = [];
-    for (let i = 0; i < 2; i++) plain.push(...(await Promise.all([replay(url, rec, { kind: 'none' }, 60_000), replay(url, rec, { kind: 'none' }, 60_000)])));
+    for (let i = 0; i < 2; i++)
+      plain.push(
+        ...(await Promise.all([
+          replay(url, rec, { kind: 'none' }, 60_000),
+          replay(url, rec, { kind: 'none' }, 60_000),
+        ])),
+      );
     expect(plain.map((r) => r.end)).toEqual(['completed', 'completed', 'completed', 'completed']);
     baseline = baselineOf(plain);
     for (let i = 0; i < 3; i++) await replay(url, rec, randomMutation(rec, 500 + i), 2000, baseline);
@@ -67,7 +91,10 @@ describe('fuzzed sessions against ppnn serve', () => {
     expect(proc.exitCode).toBeNull();
     await settle(2500);
     const after = await rssMiB(proc.pid!);
-    expect(after, `idle RSS ${idle.toFixed(0)} MiB after warm-up, ${after.toFixed(0)} MiB after the fuzzed sessions`).toBeLessThanOrEqual(1.25 * idle);
+    expect(
+      after,
+      `idle RSS ${idle.toFixed(0)} MiB after warm-up, ${after.toFixed(0)} MiB after the fuzzed sessions`,
+    ).toBeLessThanOrEqual(1.25 * idle);
     // and it still serves a real session correctly
     const again = await recordSession(url, inputs);
     again.logits.forEach((y, i) => expect(relErr(y, forward(model, inputs[i]!))).toBeLessThan(5e-4));

@@ -37,8 +37,12 @@ function recording(t: Transport, events: Event[]): Transport {
       return m;
     },
     close: (r) => t.close(r),
-    get closed() { return t.closed; },
-    get stats() { return t.stats; },
+    get closed() {
+      return t.closed;
+    },
+    get stats() {
+      return t.stats;
+    },
     onClose: (cb) => t.onClose(cb),
   };
 }
@@ -123,7 +127,13 @@ export interface ReplayOutcome {
  * (the time the unmutated session needs for that step: real work, e.g. HE evaluation,
  * is not silence; see baselineOf).
  */
-export async function replay(url: string, rec: Recording, m: Mutation, silenceMs = 2000, baseline: Record<number, number> = {}): Promise<ReplayOutcome> {
+export async function replay(
+  url: string,
+  rec: Recording,
+  m: Mutation,
+  silenceMs = 2000,
+  baseline: Record<number, number> = {},
+): Promise<ReplayOutcome> {
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 512 * 1024 * 1024 });
   const inbox: Message[] = [];
   let closed = false;
@@ -137,9 +147,15 @@ export async function replay(url: string, rec: Recording, m: Mutation, silenceMs
     }
     wake?.();
   });
-  ws.on('close', () => { closed = true; wake?.(); });
+  ws.on('close', () => {
+    closed = true;
+    wake?.();
+  });
   ws.on('error', () => {});
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   let maxWaitMs = 0;
   let slowest: string | undefined;
   /** Wait for one server message; undefined on close, 'silent' on timeout. */
@@ -152,7 +168,10 @@ export async function replay(url: string, rec: Recording, m: Mutation, silenceMs
       if (left <= 0) return 'silent';
       await new Promise<void>((r) => {
         const timer = setTimeout(r, left);
-        wake = () => { clearTimeout(timer); r(); };
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
       });
       wake = undefined;
     }
@@ -177,12 +196,14 @@ export async function replay(url: string, rec: Recording, m: Mutation, silenceMs
       const got = await next(i);
       if (got === 'silent') return { end: 'silent', maxWaitMs, waits };
       if (got === undefined) return { end: 'closed', maxWaitMs, waits };
-      if (got.tag === 'error') return { end: 'error', code: String((got.header as { code?: unknown })?.code), maxWaitMs, waits };
+      if (got.tag === 'error')
+        return { end: 'error', code: String((got.header as { code?: unknown })?.code), maxWaitMs, waits };
     }
     // after bye the server ends the session: it must close (or report an error) promptly
     const last = await next(rec.events.length);
     if (last === 'silent') return { end: 'silent', maxWaitMs, waits };
-    if (last && last.tag === 'error') return { end: 'error', code: String((last.header as { code?: unknown })?.code), maxWaitMs, waits };
+    if (last && last.tag === 'error')
+      return { end: 'error', code: String((last.header as { code?: unknown })?.code), maxWaitMs, waits };
     return { end: 'completed', maxWaitMs, waits, ...(slowest ? { slowest } : {}) };
   } finally {
     ws.terminate();
@@ -192,7 +213,8 @@ export async function replay(url: string, rec: Recording, m: Mutation, silenceMs
 /** Per event, the longest wait over unmutated replays (the time the real work takes). */
 export function baselineOf(outcomes: readonly ReplayOutcome[]): Record<number, number> {
   const out: Record<number, number> = {};
-  for (const o of outcomes) for (const [k, v] of Object.entries(o.waits)) out[Number(k)] = Math.max(out[Number(k)] ?? 0, v);
+  for (const o of outcomes)
+    for (const [k, v] of Object.entries(o.waits)) out[Number(k)] = Math.max(out[Number(k)] ?? 0, v);
   return out;
 }
 

@@ -1,4 +1,6 @@
-/** Shared set-up of the server tests: a small model file, test certificates, an in-process server with captured logs. */
+/**
+ * Shared set-up of the server tests: a small model file, test certificates, an in-process server with captured logs.
+ */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,11 +41,44 @@ export interface TestCerts {
  */
 export function makeCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), 'ppnn-tls-'));
-  const certFile = join(dir, 'cert.pem'), keyFile = join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
-    '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  const fp = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' }).split('=')[1]!.trim();
-  return { dir, certFile, keyFile, cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8'), pin: `sha256:${fp.replace(/:/g, '').toLowerCase()}` };
+  const certFile = join(dir, 'cert.pem'),
+    keyFile = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  const fp = execFileSync('openssl', ['x509', '-in', certFile, '-noout', '-fingerprint', '-sha256'], {
+    encoding: 'utf8',
+  })
+    .split('=')[1]!
+    .trim();
+  return {
+    dir,
+    certFile,
+    keyFile,
+    cert: readFileSync(certFile, 'utf8'),
+    key: readFileSync(keyFile, 'utf8'),
+    pin: `sha256:${fp.replace(/:/g, '').toLowerCase()}`,
+  };
 }
 
 /** Log lines written by a server, as text (what an operator's log collector would see). */
@@ -54,7 +89,10 @@ export class LogCapture extends Writable {
     done();
   }
   lines(): Record<string, unknown>[] {
-    return this.text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    return this.text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 }
 
@@ -62,9 +100,21 @@ export class LogCapture extends Writable {
 export function serverOptions(over: Partial<PpnnServerOptions> & { logs?: LogCapture } = {}): PpnnServerOptions {
   const { logs, ...rest } = over;
   return {
-    model: modelFile(), host: '127.0.0.1', port: 0, maxSessions: 8, maxPerAddress: 8, maxQueue: 4, queueTimeoutMs: 10_000,
-    handshakeMs: 10_000, idleMs: 60_000, maxPending: 512, maxBatch: 16, maxFrameBytes: 64 * 1024 * 1024, minInputBits: 1,
-    trustProxy: false, log: createLogger({ level: 'debug', destination: logs ?? new LogCapture() }),
+    model: modelFile(),
+    host: '127.0.0.1',
+    port: 0,
+    maxSessions: 8,
+    maxPerAddress: 8,
+    maxQueue: 4,
+    queueTimeoutMs: 10_000,
+    handshakeMs: 10_000,
+    idleMs: 60_000,
+    maxPending: 512,
+    maxBatch: 16,
+    maxFrameBytes: 64 * 1024 * 1024,
+    minInputBits: 1,
+    trustProxy: false,
+    log: createLogger({ level: 'debug', destination: logs ?? new LogCapture() }),
     ...rest,
   };
 }
@@ -83,11 +133,20 @@ export async function stopServers(): Promise<void> {
 }
 
 /** A full client session of `images` random inputs; resolves with the logits. */
-export async function clientSession(url: string, opts: WsConnectOptions = {}, images = 1, inputBits?: number): Promise<Float64Array[]> {
+export async function clientSession(
+  url: string,
+  opts: WsConnectOptions = {},
+  images = 1,
+  inputBits?: number,
+): Promise<Float64Array[]> {
   const t = await wsConnect(url, opts);
   try {
     const inputs = Array.from({ length: images }, (_, i) => randomInput(model, 100 + i));
-    const r = await runClientSession(t, inputs, { scheme: 'merged', random: cryptoMasks, ...(inputBits !== undefined ? { inputBits } : {}) });
+    const r = await runClientSession(t, inputs, {
+      scheme: 'merged',
+      random: cryptoMasks,
+      ...(inputBits !== undefined ? { inputBits } : {}),
+    });
     return r.logits;
   } finally {
     t.close();
@@ -95,8 +154,15 @@ export async function clientSession(url: string, opts: WsConnectOptions = {}, im
 }
 
 /** The coded error a client session ends with (undefined if it succeeds). */
-export async function sessionError(url: string, opts: WsConnectOptions = {}, inputBits?: number): Promise<{ code: string; message: string } | undefined> {
-  return clientSession(url, opts, 1, inputBits).then(() => undefined, (e: { code: string; message: string }) => e);
+export async function sessionError(
+  url: string,
+  opts: WsConnectOptions = {},
+  inputBits?: number,
+): Promise<{ code: string; message: string } | undefined> {
+  return clientSession(url, opts, 1, inputBits).then(
+    () => undefined,
+    (e: { code: string; message: string }) => e,
+  );
 }
 
 /** A hand-made WebSocket client on a raw TCP socket, to send frames as slowly as an attacker would. */
@@ -108,7 +174,12 @@ export class RawWs {
   private constructor(socket: import('node:net').Socket) {
     this.socket = socket;
     socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])));
-    this.closed = new Promise((r) => socket.once('close', () => { this.closedAt = performance.now(); r(); }));
+    this.closed = new Promise((r) =>
+      socket.once('close', () => {
+        this.closedAt = performance.now();
+        r();
+      }),
+    );
     socket.on('error', () => {});
   }
 
@@ -122,23 +193,35 @@ export class RawWs {
 
   /** The upgrade request bytes. */
   static upgradeRequest(port: number): Buffer {
-    return Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${randomKey()}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    return Buffer.from(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${randomKey()}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
   }
 
   /** Upgrade at full speed and wait for the 101. */
   async upgrade(port: number): Promise<void> {
     this.socket.write(RawWs.upgradeRequest(port));
     for (let i = 0; i < 200 && !this.received.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!this.received.toString('latin1').startsWith('HTTP/1.1 101')) throw new Error(`no upgrade: ${this.received.toString('latin1').slice(0, 80)}`);
+    if (!this.received.toString('latin1').startsWith('HTTP/1.1 101'))
+      throw new Error(`no upgrade: ${this.received.toString('latin1').slice(0, 80)}`);
   }
 
   /** One masked binary frame holding `payload` (as a client must send it). */
   static frame(payload: Uint8Array): Buffer {
     const len = payload.length;
-    const head = len < 126 ? Buffer.from([0x82, 0x80 | len]) : len < 65536 ? Buffer.from([0x82, 0x80 | 126, len >> 8, len & 255]) : (() => {
-      const b = Buffer.alloc(10); b[0] = 0x82; b[1] = 0x80 | 127; b.writeBigUInt64BE(BigInt(len), 2); return b;
-    })();
+    const head =
+      len < 126
+        ? Buffer.from([0x82, 0x80 | len])
+        : len < 65536
+          ? Buffer.from([0x82, 0x80 | 126, len >> 8, len & 255])
+          : (() => {
+              const b = Buffer.alloc(10);
+              b[0] = 0x82;
+              b[1] = 0x80 | 127;
+              b.writeBigUInt64BE(BigInt(len), 2);
+              return b;
+            })();
     const mask = Buffer.from([1, 2, 3, 4]);
     const body = Buffer.from(payload).map((v, i) => v ^ mask[i & 3]!);
     return Buffer.concat([head, mask, body]);

@@ -8,14 +8,25 @@ import { seededMasks } from '../../core/protocol/random.ts';
 import { runClientSession } from '../../core/schemes/index.ts';
 import { wsConnect } from '../../core/transport/websocket.ts';
 
-interface Job { url: string; ca: string; token: string; sessions: number; inputs: Float64Array[]; seed: number }
+interface Job {
+  url: string;
+  ca: string;
+  token: string;
+  sessions: number;
+  inputs: Float64Array[];
+  seed: number;
+}
 
 const job = workerData as Job;
 const results: { logits: number[][] | null; error?: string }[] = [];
 for (let i = 0; i < job.sessions; i++) {
   try {
     const t = await wsConnect(job.url, { ca: job.ca, token: job.token });
-    const r = await runClientSession(t, job.inputs, { scheme: 'merged', random: seededMasks(job.seed), batchSize: job.inputs.length });
+    const r = await runClientSession(t, job.inputs, {
+      scheme: 'merged',
+      random: seededMasks(job.seed),
+      batchSize: job.inputs.length,
+    });
     t.close();
     results.push({ logits: r.logits.map((y) => Array.from(y)) });
   } catch (e) {

@@ -14,7 +14,11 @@ import { RawWs, clientSession, sessionError, startServer, stopServers } from './
 
 afterAll(stopServers);
 
-const helloMsg = (inputBits = 8, extra: Record<string, unknown> = {}) => ({ tag: 'hello', header: { protocol: PROTOCOL_ID, scheme: 'merged', inputBits, ...extra }, blobs: [] });
+const helloMsg = (inputBits = 8, extra: Record<string, unknown> = {}) => ({
+  tag: 'hello',
+  header: { protocol: PROTOCOL_ID, scheme: 'merged', inputBits, ...extra },
+  blobs: [],
+});
 
 /** Connect, send hello, wait for arch: a session that holds its slot and then says nothing. */
 async function stalledSession(url: string) {
@@ -125,7 +129,7 @@ describe('hello policy and strict headers', () => {
     expect(await sessionError(dflt.url, {}, 0)).toMatchObject({ code: 'POLICY_REFUSED' });
   });
 
-  it('headers that parse but are not the protocol\'s shape get PROTOCOL_VIOLATION within 2 s', async () => {
+  it("headers that parse but are not the protocol's shape get PROTOCOL_VIOLATION within 2 s", async () => {
     const s = await startServer();
     // [frames before the bad one (answered by arch), the bad frame]
     const cases: [Message[], Message][] = [

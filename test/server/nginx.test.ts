@@ -25,9 +25,14 @@ import { memoryPair } from '../../core/transport/memory.ts';
 import { makeCerts } from './helpers.ts';
 
 const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
-const CLIENT_THREADS = 4, SESSIONS = 32, IMAGES = 5, SEED = 20251201;
+const CLIENT_THREADS = 4,
+  SESSIONS = 32,
+  IMAGES = 5,
+  SEED = 20251201;
 const procs: ChildProcess[] = [];
-afterAll(() => { for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM'); });
+afterAll(() => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGTERM');
+});
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -39,8 +44,29 @@ function freePort(): Promise<number> {
 }
 
 function replica(tokenFile: string): Promise<{ url: string; port: number }> {
-  const p = spawn(process.execPath, ['bin/ppnn.js', 'serve', '--model', 'mnist', '--port', '0', '--token-file', tokenFile,
-    '--trust-proxy', '--max-per-address', '64', '--queue', '64', '--queue-timeout-ms', '600000', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(
+    process.execPath,
+    [
+      'bin/ppnn.js',
+      'serve',
+      '--model',
+      'mnist',
+      '--port',
+      '0',
+      '--token-file',
+      tokenFile,
+      '--trust-proxy',
+      '--max-per-address',
+      '64',
+      '--queue',
+      '64',
+      '--queue-timeout-ms',
+      '600000',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   procs.push(p);
   let err = '';
   p.stderr!.on('data', (d) => (err += String(d)));
@@ -110,11 +136,21 @@ describe.skipIf(!NGINX)('nginx (TLS) in front of two ppnn serve replicas', () =>
     const nginx = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
     procs.push(nginx);
     const url = `wss://127.0.0.1:${port}`;
-    await expect.poll(async () => fetch(`http://127.0.0.1:${a.port}/healthz`).then((r) => r.status), { timeout: 10_000 }).toBe(200);
+    await expect
+      .poll(async () => fetch(`http://127.0.0.1:${a.port}/healthz`).then((r) => r.status), { timeout: 10_000 })
+      .toBe(200);
     // nginx is up once its TLS port answers
-    await expect.poll(() => new Promise<boolean>((r) => {
-      const s = createServer(); s.once('error', () => r(true)); s.listen(port, '127.0.0.1', () => s.close(() => r(false)));
-    }), { timeout: 10_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          new Promise<boolean>((r) => {
+            const s = createServer();
+            s.once('error', () => r(true));
+            s.listen(port, '127.0.0.1', () => s.close(() => r(false)));
+          }),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
 
     const model = await loadModel('mnist');
     const ds = await loadDataset('mnist', 'test');
@@ -128,14 +164,28 @@ describe.skipIf(!NGINX)('nginx (TLS) in front of two ppnn serve replicas', () =>
 
     const t0 = performance.now();
     const per = SESSIONS / CLIENT_THREADS;
-    const results = (await Promise.all(Array.from({ length: CLIENT_THREADS }, () => new Promise<{ logits: number[][] | null; error?: string }[]>((resolve, reject) => {
-      const w = new Worker(new URL('./lb-client-worker.ts', import.meta.url), { workerData: { url, ca: certs.cert, token, sessions: per, inputs, seed: SEED } });
-      w.once('message', resolve);
-      w.once('error', reject);
-    })))).flat();
+    const results = (
+      await Promise.all(
+        Array.from(
+          { length: CLIENT_THREADS },
+          () =>
+            new Promise<{ logits: number[][] | null; error?: string }[]>((resolve, reject) => {
+              const w = new Worker(new URL('./lb-client-worker.ts', import.meta.url), {
+                workerData: { url, ca: certs.cert, token, sessions: per, inputs, seed: SEED },
+              });
+              w.once('message', resolve);
+              w.once('error', reject);
+            }),
+        ),
+      )
+    ).flat();
     const seconds = (performance.now() - t0) / 1000;
     const failures = results.filter((r) => !r.logits);
-    expect(failures, `${failures.length} failed: ${failures.map((f) => f.error).join('; ')}; nginx: ${readFileSync(join(dir, 'error.log'), 'utf8').slice(-500)}`).toEqual([]);
+    expect(
+      failures,
+      `${failures.length} failed: ${failures.map((f) => f.error).join('; ')}; nginx: ` +
+        `${readFileSync(join(dir, 'error.log'), 'utf8').slice(-500)}`,
+    ).toEqual([]);
     expect(results).toHaveLength(SESSIONS);
     let maxDiff = 0;
     for (const r of results) {
@@ -146,7 +196,10 @@ describe.skipIf(!NGINX)('nginx (TLS) in front of two ppnn serve replicas', () =>
     }
     expect(maxDiff).toBeLessThan(1e-3);
     const [na, nb] = await Promise.all([sessionsServed(a.url), sessionsServed(b.url)]);
-    console.log(`nginx test: ${SESSIONS} sessions × ${IMAGES} images in ${seconds.toFixed(0)} s; replica A ${na}, B ${nb}; max |logit − local| ${maxDiff.toExponential(2)}`);
+    console.log(
+      `nginx test: ${SESSIONS} sessions × ${IMAGES} images in ${seconds.toFixed(0)} s; replica A ${na}, B ${nb}; ` +
+        `max |logit − local| ${maxDiff.toExponential(2)}`,
+    );
     expect(na + nb).toBe(SESSIONS);
     expect(na).toBeGreaterThan(0);
     expect(nb).toBeGreaterThan(0);

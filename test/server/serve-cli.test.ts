@@ -16,14 +16,24 @@ const token = randomBytes(32).toString('hex');
 const tokenFile = join(certs.dir, 'token');
 writeFileSync(tokenFile, token + '\n');
 const procs: ChildProcess[] = [];
-afterAll(() => { for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL'); });
+afterAll(() => {
+  for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+});
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function ppnn(args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/ppnn.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PPNN_TOKEN: '' } });
-    let stdout = '', stderr = '';
+    const p = spawn(process.execPath, ['bin/ppnn.js', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PPNN_TOKEN: '' },
+    });
+    let stdout = '',
+      stderr = '';
     p.stdout.on('data', (d) => (stdout += String(d)));
     p.stderr.on('data', (d) => (stderr += String(d)));
     p.on('exit', (code) => resolve({ code, stdout, stderr }));
@@ -32,7 +42,9 @@ function ppnn(args: string[]): Promise<Run> {
 
 /** Start `ppnn serve`; resolves with the process, its URL and a live view of its stderr. */
 function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
-  const proc = spawn(process.execPath, ['bin/ppnn.js', 'serve', '--model', 'mnist', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['bin/ppnn.js', 'serve', '--model', 'mnist', '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   procs.push(proc);
   let err = '';
   proc.stderr!.on('data', (d) => (err += String(d)));
@@ -51,13 +63,45 @@ describe('ppnn serve --token-file --tls-cert --tls-key', () => {
   it('no token: exit 2, error [AUTH_FAILED]; token over wss://: agreement 1; token not in the logs', async () => {
     const s = await serve(['--token-file', tokenFile, '--tls-cert', certs.certFile, '--tls-key', certs.keyFile]);
     expect(s.url).toMatch(/^wss:/);
-    const start = JSON.parse(s.log().split('\n').find((l) => l.includes('per session'))!) as { perSessionMiB: number; maxSessions: number };
+    const start = JSON.parse(
+      s
+        .log()
+        .split('\n')
+        .find((l) => l.includes('per session'))!,
+    ) as { perSessionMiB: number; maxSessions: number };
     expect(start.perSessionMiB).toBeGreaterThan(0);
     expect(start.maxSessions).toBeGreaterThan(0);
-    const denied = await ppnn(['infer', '--model', 'mnist', '--dataset', 'mnist', '--limit', '2', '--server', s.url, '--ca', certs.certFile]);
+    const denied = await ppnn([
+      'infer',
+      '--model',
+      'mnist',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '2',
+      '--server',
+      s.url,
+      '--ca',
+      certs.certFile,
+    ]);
     expect(denied.code).toBe(2);
     expect(denied.stderr).toContain('error [AUTH_FAILED]');
-    const ok = await ppnn(['infer', '--model', 'mnist', '--dataset', 'mnist', '--limit', '2', '--server', s.url, '--ca', certs.certFile, '--token-file', tokenFile, '--json']);
+    const ok = await ppnn([
+      'infer',
+      '--model',
+      'mnist',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '2',
+      '--server',
+      s.url,
+      '--ca',
+      certs.certFile,
+      '--token-file',
+      tokenFile,
+      '--json',
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     const report = JSON.parse(ok.stdout) as { agreement: number; images: number };
     expect(report).toMatchObject({ agreement: 1, images: 2 });
@@ -68,7 +112,18 @@ describe('ppnn serve --token-file --tls-cert --tls-key', () => {
 
   it('SIGTERM: the running session finishes, new connections are refused, exit 0', async () => {
     const s = await serve(['--drain-ms', '60000']);
-    const running = ppnn(['infer', '--model', 'mnist', '--dataset', 'mnist', '--limit', '3', '--server', s.url, '--json']);
+    const running = ppnn([
+      'infer',
+      '--model',
+      'mnist',
+      '--dataset',
+      'mnist',
+      '--limit',
+      '3',
+      '--server',
+      s.url,
+      '--json',
+    ]);
     await expect.poll(() => s.log().includes('session started'), { timeout: 60_000, interval: 100 }).toBe(true);
     const exited = new Promise<number | null>((r) => s.proc.on('exit', r));
     s.proc.kill('SIGTERM');

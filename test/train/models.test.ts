@@ -13,7 +13,8 @@ const BUNDLED = [
 
 /** Longest run of consecutive layers that carry weights or rearrange values linearly (flatten does not count alone). */
 function longestLinearRun(m: Model): number {
-  let best = 0, run = 0;
+  let best = 0,
+    run = 0;
   for (const l of m.layers) {
     run = AFFINE_KINDS.has(l.kind) ? run + 1 : 0;
     best = Math.max(best, run);

@@ -19,11 +19,28 @@ describe('training (tiny net, 512 images, 1 epoch)', () => {
     const plan = architecturePlan('tiny');
     const [tr, te] = await Promise.all([loadDataset('mnist', 'train'), loadDataset('mnist', 'test')]);
     const losses: number[] = [];
-    const net = train(tf, plan, tr, { ...te, count: 500 }, { epochs: 1, batchSize: 32, learningRate: 0.01, weightDecay: 0, seed: 3, limit: 512, augment: plan.augment, clipNorm: 5 }, {
-      onBatch: (_d, _t, _running, batch) => losses.push(batch),
-    });
+    const net = train(
+      tf,
+      plan,
+      tr,
+      { ...te, count: 500 },
+      {
+        epochs: 1,
+        batchSize: 32,
+        learningRate: 0.01,
+        weightDecay: 0,
+        seed: 3,
+        limit: 512,
+        augment: plan.augment,
+        clipNorm: 5,
+      },
+      {
+        onBatch: (_d, _t, _running, batch) => losses.push(batch),
+      },
+    );
     expect(losses.length).toBe(16);
-    const head = (losses[0]! + losses[1]!) / 2, tail = (losses[14]! + losses[15]!) / 2;
+    const head = (losses[0]! + losses[1]!) / 2,
+      tail = (losses[14]! + losses[15]!) / 2;
     expect(head).toBeGreaterThan(1.8); // ≈ ln 10 at init
     expect(tail).toBeLessThan(head * 0.7);
     tf.dispose(net.variables);
@@ -33,26 +50,68 @@ describe('training (tiny net, 512 images, 1 epoch)', () => {
     const tf = await loadTf();
     const plan = architecturePlan('tiny');
     const [tr, te] = await Promise.all([loadDataset('mnist', 'train'), loadDataset('mnist', 'test')]);
-    const opts = { epochs: 1, batchSize: 64, learningRate: 0.01, weightDecay: 0.005, seed: 11, limit: 256, augment: { shift: 2, flip: true }, clipNorm: 5 };
+    const opts = {
+      epochs: 1,
+      batchSize: 64,
+      learningRate: 0.01,
+      weightDecay: 0.005,
+      seed: 11,
+      limit: 256,
+      augment: { shift: 2, flip: true },
+      clipNorm: 5,
+    };
     const weights = (seed: number): number[] => {
       const net = train(tf, plan, tr, { ...te, count: 100 }, { ...opts, seed });
       const flat = net.variables.flatMap((v) => Array.from(v.dataSync()));
       tf.dispose(net.variables);
       return flat;
     };
-    const a = weights(11), b = weights(11), c = weights(12);
+    const a = weights(11),
+      b = weights(11),
+      c = weights(12);
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
   }, 60_000);
 
   it('writes a valid model JSON with measured meta', async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'ppnn-train-')), 'tiny.json');
-    const summary = await runTraining({ arch: 'tiny', dataset: 'mnist', out, epochs: 1, batchSize: 64, learningRate: 0.01, weightDecay: 0, seed: 1, limit: 512,
-      measureLimit: 200, augment: { shift: 0, flip: false }, clipNorm: 5 }, quiet);
+    const summary = await runTraining(
+      {
+        arch: 'tiny',
+        dataset: 'mnist',
+        out,
+        epochs: 1,
+        batchSize: 64,
+        learningRate: 0.01,
+        weightDecay: 0,
+        seed: 1,
+        limit: 512,
+        measureLimit: 200,
+        augment: { shift: 0, flip: false },
+        clipNorm: 5,
+      },
+      quiet,
+    );
     const model = parseModel(readFileSync(out, 'utf8'));
-    expect(model.layers.map((l) => l.kind)).toEqual(['conv2d', 'avgpool', 'batchnorm', 'square', 'avgpool', 'flatten', 'dense']);
-    expect(model.meta.trainedWith).toBe(`ppnn train --arch tiny --dataset mnist --epochs 1 --batch 64 --lr 0.01 --wd 0 --seed 1 --limit 512 --measure-limit 200 --out ${out}`);
-    expect(model.meta.accuracy).toEqual({ value: summary.accuracy.value, dataset: 'mnist', split: 'test', images: 200 });
+    expect(model.layers.map((l) => l.kind)).toEqual([
+      'conv2d',
+      'avgpool',
+      'batchnorm',
+      'square',
+      'avgpool',
+      'flatten',
+      'dense',
+    ]);
+    expect(model.meta.trainedWith).toBe(
+      `ppnn train --arch tiny --dataset mnist --epochs 1 --batch 64 --lr 0.01 --wd 0 --seed 1 --limit 512 ` +
+        `--measure-limit 200 --out ${out}`,
+    );
+    expect(model.meta.accuracy).toEqual({
+      value: summary.accuracy.value,
+      dataset: 'mnist',
+      split: 'test',
+      images: 200,
+    });
     expect(summary.accuracy.value).toBeGreaterThan(0.3); // far above chance after 8 steps
     expect(model.meta.inputBounds).toHaveLength(model.layers.length);
     expect(model.meta.inputBounds![0]).toBeCloseTo((1 - 0.1307) / 0.3081, 6);
@@ -66,7 +125,11 @@ describe('exportModel', () => {
     const plan = architecturePlan('mnist-square');
     const net = buildNetwork(tf, plan, 7);
     for (const l of net.layers) {
-      if (l.kind === 'batchnorm') for (let c = 0; c < l.channels; c++) { l.movingMean[c] = 0.1 * c - 0.2; l.movingVar[c] = 0.5 + 0.1 * c; }
+      if (l.kind === 'batchnorm')
+        for (let c = 0; c < l.channels; c++) {
+          l.movingMean[c] = 0.1 * c - 0.2;
+          l.movingVar[c] = 0.5 + 0.1 * c;
+        }
     }
     const te = await loadDataset('mnist', 'test');
     const buf = new Float32Array(4 * 784);
@@ -75,7 +138,8 @@ describe('exportModel', () => {
     const model = exportModel(net, 'check', { inputNormalization: plan.normalization });
     for (let n = 0; n < 4; n++) {
       const ours = forward(model, Float64Array.from(buf.subarray(n * 784, (n + 1) * 784)));
-      for (let k = 0; k < 10; k++) expect(Math.abs(ours[k]! - tfLogits[n]![k]!)).toBeLessThan(1e-3 * (1 + Math.abs(tfLogits[n]![k]!)));
+      for (let k = 0; k < 10; k++)
+        expect(Math.abs(ours[k]! - tfLogits[n]![k]!)).toBeLessThan(1e-3 * (1 + Math.abs(tfLogits[n]![k]!)));
     }
     tf.dispose(net.variables);
   }, 30_000);

@@ -92,7 +92,14 @@ describe('decodeFrame rejects bad input with FRAME_INVALID', () => {
   const build = (headerBytes: number[], blobCount: number, blobLengths: number[], tail: number[]): Uint8Array => {
     const parts = [0x50, 0x4e, 1, 1, 0x74];
     const u32 = (n: number): number[] => [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, (n >>> 24) & 255];
-    return new Uint8Array([...parts, ...u32(headerBytes.length), ...headerBytes, ...u32(blobCount), ...blobLengths.flatMap(u32), ...tail]);
+    return new Uint8Array([
+      ...parts,
+      ...u32(headerBytes.length),
+      ...headerBytes,
+      ...u32(blobCount),
+      ...blobLengths.flatMap(u32),
+      ...tail,
+    ]);
   };
   const nullJson = [0x6e, 0x75, 0x6c, 0x6c];
 
@@ -104,21 +111,30 @@ describe('decodeFrame rejects bad input with FRAME_INVALID', () => {
   it('unknown version', () => expectFrameInvalid(() => decodeFrame(withByte(2, 2)), 'version'));
   it('empty tag', () => expectFrameInvalid(() => decodeFrame(withByte(3, 0)), 'tag'));
   it('invalid UTF-8 in the tag', () => expectFrameInvalid(() => decodeFrame(withByte(4, 0xff)), 'UTF-8'));
-  it('invalid UTF-8 in the header', () => expectFrameInvalid(() => decodeFrame(build([0x22, 0xc3, 0x28, 0x22], 0, [], [])), 'UTF-8'));
+  it('invalid UTF-8 in the header', () =>
+    expectFrameInvalid(() => decodeFrame(build([0x22, 0xc3, 0x28, 0x22], 0, [], [])), 'UTF-8'));
   it('header that is not JSON', () => expectFrameInvalid(() => decodeFrame(build([0x7b, 0x7b], 0, [], [])), 'JSON'));
   it('over-long header length', () => {
     const frame = build(nullJson, 0, [], []);
     new DataView(frame.buffer).setUint32(5, 0xffffffff, true);
     expectFrameInvalid(() => decodeFrame(frame), 'truncated');
   });
-  it('over-long blob length', () => expectFrameInvalid(() => decodeFrame(build(nullJson, 1, [0xfffffff0], [1, 2, 3])), 'truncated'));
-  it('blob count with no length table behind it', () => expectFrameInvalid(() => decodeFrame(build(nullJson, 1000, [], [])), 'truncated'));
+  it('over-long blob length', () =>
+    expectFrameInvalid(() => decodeFrame(build(nullJson, 1, [0xfffffff0], [1, 2, 3])), 'truncated'));
+  it('blob count with no length table behind it', () =>
+    expectFrameInvalid(() => decodeFrame(build(nullJson, 1000, [], [])), 'truncated'));
   it('too many blobs', () => {
-    const frame = encodeFrame({ tag: 't', header: null, blobs: [new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)] });
+    const frame = encodeFrame({
+      tag: 't',
+      header: null,
+      blobs: [new Uint8Array(1), new Uint8Array(1), new Uint8Array(1)],
+    });
     expectFrameInvalid(() => decodeFrame(frame, { maxBlobs: 2 }), 'blobs exceed');
   });
-  it('frame larger than maxFrameBytes', () => expectFrameInvalid(() => decodeFrame(good, { maxFrameBytes: good.length - 1 }), 'exceeds'));
-  it('a payload that is not a Uint8Array', () => expectFrameInvalid(() => decodeFrame('hello' as unknown as Uint8Array)));
+  it('frame larger than maxFrameBytes', () =>
+    expectFrameInvalid(() => decodeFrame(good, { maxFrameBytes: good.length - 1 }), 'exceeds'));
+  it('a payload that is not a Uint8Array', () =>
+    expectFrameInvalid(() => decodeFrame('hello' as unknown as Uint8Array)));
   it('random garbage', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
@@ -143,10 +159,15 @@ describe('encodeFrame validates the message', () => {
     expect(() => encodeFrame({ tag: 't', header: cyclic, blobs: [] })).toThrow(TypeError);
     expect(() => encodeFrame({ tag: 't', header: 1n, blobs: [] })).toThrow(/msg\.header/);
     expect(() => encodeFrame({ tag: 't', header: () => 1, blobs: [] })).toThrow(/msg\.header/);
-    expect(() => encodeFrame({ tag: 't', header: null, blobs: [[1, 2] as unknown as Uint8Array] })).toThrow(/msg\.blobs\[0\]/);
+    expect(() => encodeFrame({ tag: 't', header: null, blobs: [[1, 2] as unknown as Uint8Array] })).toThrow(
+      /msg\.blobs\[0\]/,
+    );
   });
   it('refuses to build a frame over the limit (FRAME_INVALID)', () => {
-    expectFrameInvalid(() => encodeFrame({ tag: 't', header: null, blobs: [new Uint8Array(100)] }, { maxFrameBytes: 64 }), 'exceeds');
+    expectFrameInvalid(
+      () => encodeFrame({ tag: 't', header: null, blobs: [new Uint8Array(100)] }, { maxFrameBytes: 64 }),
+      'exceeds',
+    );
     expect(() => encodeFrame(sample, { maxFrameBytes: 1.5 })).toThrow(RangeError);
   });
 });

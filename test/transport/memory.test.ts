@@ -10,7 +10,10 @@ describe('memoryPair', () => {
   it('round-trips messages with blobs in both directions and counts encoded bytes on both ends', async () => {
     const [client, server] = memoryPair();
     const input = new Float64Array([0.5, -1.25, 3e10]);
-    const sent = [msg('offline/keys', { n: 8192 }, [new Uint8Array([1, 2, 3])]), msg('online/input', { len: 3 }, [f64ToBytes(input)])];
+    const sent = [
+      msg('offline/keys', { n: 8192 }, [new Uint8Array([1, 2, 3])]),
+      msg('online/input', { len: 3 }, [f64ToBytes(input)]),
+    ];
     for (const m of sent) client.send(m); // queued before anyone receives
     const first = await expectMessage(server, 'offline/keys');
     expect(first.header).toEqual({ n: 8192 });
@@ -22,8 +25,18 @@ describe('memoryPair', () => {
 
     const clientFrameBytes = sent.reduce((sum, m) => sum + encodeFrame(m).byteLength, 0);
     const serverFrameBytes = encodeFrame(msg('online/result', { label: 7 })).byteLength;
-    expect(client.stats).toEqual({ bytesSent: clientFrameBytes, bytesReceived: serverFrameBytes, messagesSent: 2, messagesReceived: 1 });
-    expect(server.stats).toEqual({ bytesSent: serverFrameBytes, bytesReceived: clientFrameBytes, messagesSent: 1, messagesReceived: 2 });
+    expect(client.stats).toEqual({
+      bytesSent: clientFrameBytes,
+      bytesReceived: serverFrameBytes,
+      messagesSent: 2,
+      messagesReceived: 1,
+    });
+    expect(server.stats).toEqual({
+      bytesSent: serverFrameBytes,
+      bytesReceived: clientFrameBytes,
+      messagesSent: 1,
+      messagesReceived: 2,
+    });
     client.close();
   });
 
@@ -40,16 +53,25 @@ describe('memoryPair', () => {
   it('a wrong tag is a PROTOCOL_VIOLATION naming both tags', async () => {
     const [a, b] = memoryPair();
     a.send(msg('online/relu'));
-    await expect(expectMessage(b, 'online/input')).rejects.toMatchObject({ code: 'PROTOCOL_VIOLATION', message: "expected 'online/input', got 'online/relu'" });
+    await expect(expectMessage(b, 'online/input')).rejects.toMatchObject({
+      code: 'PROTOCOL_VIOLATION',
+      message: "expected 'online/input', got 'online/relu'",
+    });
     a.close();
   });
 
   it("an 'error' message is rethrown as the peer's PpnnError", async () => {
     const [a, b] = memoryPair();
-    expect(sendError(a, new PpnnError('PARAMS_MISMATCH', 'poly modulus differs', { ours: 8192, theirs: 4096 }))).toBe(true);
+    expect(sendError(a, new PpnnError('PARAMS_MISMATCH', 'poly modulus differs', { ours: 8192, theirs: 4096 }))).toBe(
+      true,
+    );
     const err = await expectMessage(b, 'offline/keys').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PpnnError);
-    expect(err).toMatchObject({ code: 'PARAMS_MISMATCH', message: 'poly modulus differs', details: { ours: 8192, theirs: 4096 } });
+    expect(err).toMatchObject({
+      code: 'PARAMS_MISMATCH',
+      message: 'poly modulus differs',
+      details: { ours: 8192, theirs: 4096 },
+    });
     sendError(a, new Error('plain bug'));
     await expect(expectMessage(b, 'x')).rejects.toMatchObject({ code: 'INTERNAL', message: 'plain bug' });
     a.close();
@@ -60,7 +82,10 @@ describe('memoryPair', () => {
     const [a, b] = memoryPair();
     const waiting = a.receive();
     b.close('client done');
-    await expect(waiting).rejects.toMatchObject({ code: 'PEER_DISCONNECTED', message: 'the peer closed the connection: client done' });
+    await expect(waiting).rejects.toMatchObject({
+      code: 'PEER_DISCONNECTED',
+      message: 'the peer closed the connection: client done',
+    });
 
     const [c, d] = memoryPair();
     c.send(msg('last-words'));
@@ -125,7 +150,9 @@ describe('memoryPair', () => {
 
   it('an oversized send throws FRAME_INVALID and the transport stays usable', async () => {
     const [a, b] = memoryPair({ maxFrameBytes: 1024 });
-    expect(() => a.send(msg('big', null, [new Uint8Array(2048)]))).toThrow(expect.objectContaining({ code: 'FRAME_INVALID' }));
+    expect(() => a.send(msg('big', null, [new Uint8Array(2048)]))).toThrow(
+      expect.objectContaining({ code: 'FRAME_INVALID' }),
+    );
     expect(a.stats.messagesSent).toBe(0);
     a.send(msg('small', null, [new Uint8Array(16)]));
     expect((await b.receive()).blobs[0]!.length).toBe(16);

@@ -30,14 +30,20 @@ function channel(): [Transport, Transport] {
   const { port1, port2 } = new MessageChannel();
   const a = messagePortTransport(port1);
   const b = messagePortTransport(port2);
-  cleanups.push(() => a.close(), () => b.close());
+  cleanups.push(
+    () => a.close(),
+    () => b.close(),
+  );
   return [a, b];
 }
 
 function rawChannel(): [Transport, MessagePort] {
   const { port1, port2 } = new MessageChannel();
   const t = messagePortTransport(port1);
-  cleanups.push(() => t.close(), () => port2.close());
+  cleanups.push(
+    () => t.close(),
+    () => port2.close(),
+  );
   return [t, port2];
 }
 
@@ -53,15 +59,23 @@ describe('messagePortTransport', () => {
     await expectMessage(a, 'ack');
     expect(a.stats.bytesSent).toBe(b.stats.bytesReceived);
     expect(b.stats.bytesSent).toBe(a.stats.bytesReceived);
-    expect(a.stats.bytesSent).toBe(encodeFrame({ tag: 'online/share', header: { layer: 1 }, blobs: [f64ToBytes(values), new Uint8Array([9])] }).byteLength);
-    expect([a.stats.messagesSent, a.stats.messagesReceived, b.stats.messagesSent, b.stats.messagesReceived]).toEqual([1, 1, 1, 1]);
+    expect(a.stats.bytesSent).toBe(
+      encodeFrame({ tag: 'online/share', header: { layer: 1 }, blobs: [f64ToBytes(values), new Uint8Array([9])] })
+        .byteLength,
+    );
+    expect([a.stats.messagesSent, a.stats.messagesReceived, b.stats.messagesSent, b.stats.messagesReceived]).toEqual([
+      1, 1, 1, 1,
+    ]);
   });
 
   it('transfers frames across a real worker thread; worker death rejects a pending receive with PEER_DISCONNECTED', async () => {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(ECHO_WORKER, { eval: true, workerData: { port: port2 }, transferList: [port2] });
     const t = messagePortTransport(port1);
-    cleanups.push(() => t.close(), () => worker.terminate());
+    cleanups.push(
+      () => t.close(),
+      () => worker.terminate(),
+    );
     const blob = new Uint8Array(1 << 20).fill(42);
     t.send({ tag: 'echo', header: { big: true }, blobs: [blob] });
     const back = await expectMessage(t, 'echo', { timeoutMs: 5000 });
@@ -78,7 +92,10 @@ describe('messagePortTransport', () => {
     const waiting = b.receive();
     a.close('inference finished');
     expect(await reason).toBe('inference finished');
-    await expect(waiting).rejects.toMatchObject({ code: 'PEER_DISCONNECTED', message: expect.stringContaining('inference finished') });
+    await expect(waiting).rejects.toMatchObject({
+      code: 'PEER_DISCONNECTED',
+      message: expect.stringContaining('inference finished'),
+    });
   });
 
   it('a non-binary payload fails the transport with FRAME_INVALID and tells the peer', async () => {
@@ -96,7 +113,10 @@ describe('messagePortTransport', () => {
     const [t, raw] = rawChannel();
     const frame = encodeFrame({ tag: 'x', header: { a: 1 }, blobs: [new Uint8Array(10)] });
     raw.postMessage(frame.slice(0, frame.length - 3).buffer);
-    await expect(t.receive({ timeoutMs: 2000 })).rejects.toMatchObject({ code: 'FRAME_INVALID', message: expect.stringContaining('truncated') });
+    await expect(t.receive({ timeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'FRAME_INVALID',
+      message: expect.stringContaining('truncated'),
+    });
   });
 
   it('rejects something that is not a MessagePort', () => {

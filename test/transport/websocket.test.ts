@@ -4,7 +4,13 @@ import WebSocket from 'ws';
 import { PpnnError } from '../../core/errors.ts';
 import { decodeFrame, encodeFrame, type Message } from '../../core/transport/frame.ts';
 import { expectMessage, type Transport } from '../../core/transport/transport.ts';
-import { wsConnect, wsListen, type SessionInfo, type WsListenOptions, type WsServerHandle } from '../../core/transport/websocket.ts';
+import {
+  wsConnect,
+  wsListen,
+  type SessionInfo,
+  type WsListenOptions,
+  type WsServerHandle,
+} from '../../core/transport/websocket.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -19,7 +25,10 @@ const msg = (tag: string, header: unknown = null, blobs: Uint8Array[] = []): Mes
 const closedPromise = (t: Transport): Promise<string | undefined> => new Promise((resolve) => t.onClose(resolve));
 
 /** Start a server on 127.0.0.1:0 and register its shutdown. */
-async function listen(opts: WsListenOptions, onSession: (t: Transport, info: SessionInfo) => void | Promise<void>): Promise<WsServerHandle> {
+async function listen(
+  opts: WsListenOptions,
+  onSession: (t: Transport, info: SessionInfo) => void | Promise<void>,
+): Promise<WsServerHandle> {
   const server = await wsListen({ port: 0, ...opts }, onSession);
   cleanups.push(() => server.close());
   return server;
@@ -45,7 +54,10 @@ const echo = async (t: Transport): Promise<void> => {
 };
 
 /** A raw ws client: sends `payload` and returns the first reply frame and the close code. */
-async function rawExchange(url: string, payload: Uint8Array | string): Promise<{ reply: Message | undefined; code: number }> {
+async function rawExchange(
+  url: string,
+  payload: Uint8Array | string,
+): Promise<{ reply: Message | undefined; code: number }> {
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   let reply: Message | undefined;
@@ -89,7 +101,12 @@ describe('WebSocket transport', () => {
     expect(server.sessions()).toBe(1);
     const frameBytes = [0, 1, 2].reduce((sum, i) => sum + encodeFrame(msg('ping', { i }, blobs)).byteLength, 0);
     expect(client.stats.bytesSent).toBe(frameBytes);
-    expect(serverSide!.stats).toEqual({ bytesSent: client.stats.bytesReceived, bytesReceived: client.stats.bytesSent, messagesSent: 3, messagesReceived: 3 });
+    expect(serverSide!.stats).toEqual({
+      bytesSent: client.stats.bytesReceived,
+      bytesReceived: client.stats.bytesSent,
+      messagesSent: 3,
+      messagesReceived: 3,
+    });
   });
 
   it('garbage, truncated and text frames get FRAME_INVALID on that connection only', async () => {
@@ -171,13 +188,19 @@ describe('WebSocket transport', () => {
     const client = await connect(server.url);
     await waitFor(() => serverWait !== undefined);
     client.close('client gave up');
-    expect(await serverWait).toMatchObject({ code: 'PEER_DISCONNECTED', message: expect.stringContaining('client gave up') });
+    expect(await serverWait).toMatchObject({
+      code: 'PEER_DISCONNECTED',
+      message: expect.stringContaining('client gave up'),
+    });
 
     const other = await connect(server.url);
     const waiting = other.receive({ timeoutMs: 5000 }).catch((e: unknown) => e);
     await server.close(); // closes every session
     expect(server.sessions()).toBe(0);
-    expect(await waiting).toMatchObject({ code: 'PEER_DISCONNECTED', message: expect.stringContaining('server shutting down') });
+    expect(await waiting).toMatchObject({
+      code: 'PEER_DISCONNECTED',
+      message: expect.stringContaining('server shutting down'),
+    });
   });
 
   it('receive times out with TIMEOUT', async () => {

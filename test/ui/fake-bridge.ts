@@ -33,6 +33,8 @@ export function fakeBridge(): FakeBridge {
     api: api as PpnnApi,
     calls,
     answer: (channel, result) => answers.set(channel, result),
-    emit: (event, payload) => { for (const l of listeners.get(event)!) l(payload); },
+    emit: (event, payload) => {
+      for (const l of listeners.get(event)!) l(payload);
+    },
   };
 }

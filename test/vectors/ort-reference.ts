@@ -17,7 +17,11 @@ ort.env.logLevel = 'error';
  * Run `modelBytes` on a batch of images with ORT (float32). `inputs` are per-image values;
  * `inputDims` is the full input shape including the batch axis. Returns per-image outputs.
  */
-export async function runOrt(modelBytes: Uint8Array, inputs: readonly Float64Array[], inputDims: readonly number[]): Promise<Float64Array[]> {
+export async function runOrt(
+  modelBytes: Uint8Array,
+  inputs: readonly Float64Array[],
+  inputDims: readonly number[],
+): Promise<Float64Array[]> {
   const session = await ort.InferenceSession.create(modelBytes, { executionProviders: ['wasm'], logSeverityLevel: 3 });
   try {
     const per = inputs[0]!.length;
@@ -48,14 +52,21 @@ export function restampOpset6ForOrt(modelBytes: Uint8Array): Uint8Array {
   const onnxDomain = model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx');
   if (!onnxDomain || onnxDomain.version >= 7n) return modelBytes;
   onnxDomain.version = 7n;
-  for (const node of model.graph?.node ?? []) node.attribute = node.attribute.filter((a) => !OPSET6_ONLY_ATTRIBUTES.has(a.name));
+  for (const node of model.graph?.node ?? [])
+    node.attribute = node.attribute.filter((a) => !OPSET6_ONLY_ATTRIBUTES.has(a.name));
   return toBinary(ModelProtoSchema, model);
 }
 
 /** Max |a-b| and the first index breaking |a-b| <= atol + rtol·|b|, for a readable failure. */
-export function compareOutputs(actual: Float64Array, expected: Float64Array, rtol: number, atol: number): { maxAbsDiff: number; firstBad: number } {
+export function compareOutputs(
+  actual: Float64Array,
+  expected: Float64Array,
+  rtol: number,
+  atol: number,
+): { maxAbsDiff: number; firstBad: number } {
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs reference ${expected.length}`);
-  let maxAbsDiff = 0, firstBad = -1;
+  let maxAbsDiff = 0,
+    firstBad = -1;
   for (let i = 0; i < actual.length; i++) {
     const d = Math.abs(actual[i]! - expected[i]!);
     maxAbsDiff = Math.max(maxAbsDiff, d);
@@ -65,16 +76,28 @@ export function compareOutputs(actual: Float64Array, expected: Float64Array, rto
 }
 
 /** Throws an Error printing result, reference and difference when the two disagree. */
-export function assertClose(what: string, actual: Float64Array, expected: Float64Array, rtol = 1e-4, atol = 1e-4): number {
+export function assertClose(
+  what: string,
+  actual: Float64Array,
+  expected: Float64Array,
+  rtol = 1e-4,
+  atol = 1e-4,
+): number {
   const { maxAbsDiff, firstBad } = compareOutputs(actual, expected, rtol, atol);
   if (firstBad >= 0) {
-    const a = actual[firstBad]!, e = expected[firstBad]!;
-    throw new Error(`${what}: mismatch at index ${firstBad}: result ${a}, reference ${e}, diff ${a - e} (rtol ${rtol}, atol ${atol}; max |diff| ${maxAbsDiff})`);
+    const a = actual[firstBad]!,
+      e = expected[firstBad]!;
+    throw new Error(
+      `${what}: mismatch at index ${firstBad}: result ${a}, reference ${e}, diff ${a - e} (rtol ${rtol}, atol ` +
+        `${atol}; max |diff| ${maxAbsDiff})`,
+    );
   }
   return maxAbsDiff;
 }
 
 /** Seeded inputs rounded to float32, so ORT and the float64 engine see identical values. */
 export function float32Inputs(random: () => number, count: number, size: number, scale = 1): Float64Array[] {
-  return Array.from({ length: count }, () => Float64Array.from({ length: size }, () => Math.fround((2 * random() - 1) * scale)));
+  return Array.from({ length: count }, () =>
+    Float64Array.from({ length: size }, () => Math.fround((2 * random() - 1) * scale)),
+  );
 }

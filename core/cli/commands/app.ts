@@ -12,7 +12,12 @@ export const appCommand = defineCommand({
   summary: 'serve the PPNN Studio UI on 127.0.0.1 for a browser and print its URL',
   options: {
     port: { type: 'int', default: 0, min: 0, max: 65535, description: 'TCP port on 127.0.0.1 (0: any free port)' },
-    dir: { type: 'string', placeholder: 'DIR', defaultText: 'dist/renderer', description: 'the built renderer to serve' },
+    dir: {
+      type: 'string',
+      placeholder: 'DIR',
+      defaultText: 'dist/renderer',
+      description: 'the built renderer to serve',
+    },
     json: { ...JSON_OPTION, description: 'print {"url": …} as JSON on stdout' },
   },
   async run({ values: o }, io) {

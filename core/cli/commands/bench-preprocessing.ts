@@ -18,21 +18,30 @@ export interface PreprocessingBenchRun {
 
 /** Run the preprocessing bench with `ppnn bench --stage preprocessing`'s options; prints a table or JSON. */
 export async function runPreprocessingBench(
-  o: { model: string; images: number; workers: number; json: boolean }, io: CliIO,
+  o: { model: string; images: number; workers: number; json: boolean },
+  io: CliIO,
 ): Promise<number> {
   const model = await loadModel(o.model);
   const { images, workers } = o;
   const runs: PreprocessingBenchRun[] = [];
   for (const network of ['merged', 'unmerged'] as const) {
-    const steps = planServer(interactiveScheme(network).network(model).model, DEFAULT_MASKS).filter((s): s is ServerLinearStep => s.kind === 'linear');
+    const steps = planServer(interactiveScheme(network).network(model).model, DEFAULT_MASKS).filter(
+      (s): s is ServerLinearStep => s.kind === 'linear',
+    );
     const { params } = ckksServerProviders().propose(steps, DEFAULT_MASKS, network).params as CkksProposal;
     for (const layout of ['fast', 'reference'] as const) {
       io.err(`preprocessing bench: ${network} network, ${layout} layout, ${images} images…`);
-      const bench = await benchPreprocessing(steps.map((s) => s.layer), {
-        images, layout, workers, params,
-        inputShapes: steps.map((s) => (s.layer.kind === 'conv2d' ? s.inShape : undefined)),
-        product: steps.map((s) => s.next !== undefined),
-      });
+      const bench = await benchPreprocessing(
+        steps.map((s) => s.layer),
+        {
+          images,
+          layout,
+          workers,
+          params,
+          inputShapes: steps.map((s) => (s.layer.kind === 'conv2d' ? s.inShape : undefined)),
+          product: steps.map((s) => s.next !== undefined),
+        },
+      );
       runs.push({ network, layout, bench });
     }
   }
@@ -43,8 +52,12 @@ export async function runPreprocessingBench(
   for (const r of runs) io.out(`\n== ${r.network} network ==\n${formatPreprocessingBench(r.bench)}`);
   io.out('\nsummary (per image):  network   layout      ms   KiB  rotations  ct×pt  measured/predicted');
   for (const r of runs) {
-    const t = r.bench.total, n = r.bench.images;
-    io.out(`                      ${r.network.padEnd(9)} ${r.layout.padEnd(9)} ${(t.perImage.ms).toFixed(1).padStart(6)} ${(t.perImage.bytes / 1024).toFixed(0).padStart(5)} ${(t.ops.rotate / n).toFixed(2).padStart(10)} ${(t.ops.mulPlain / n).toFixed(1).padStart(6)} ${t.ratioMeasuredToPredicted.toFixed(2).padStart(10)}`);
+    const t = r.bench.total,
+      n = r.bench.images;
+    io.out(
+      `                      ${r.network.padEnd(9)} ${r.layout.padEnd(9)} ${t.perImage.ms.toFixed(1).padStart(6)} ` +
+        `${(t.perImage.bytes / 1024).toFixed(0).padStart(5)} ${(t.ops.rotate / n).toFixed(2).padStart(10)} ${(t.ops.mulPlain / n).toFixed(1).padStart(6)} ${t.ratioMeasuredToPredicted.toFixed(2).padStart(10)}`,
+    );
   }
   return 0;
 }

@@ -15,19 +15,43 @@ import { formatBenchSummary } from './report.ts';
 /** `ppnn bench`'s options; `--images` and `--workers` belong to `--stage preprocessing`. */
 export const BENCH_OPTIONS = {
   model: MODEL_OPTION,
-  dataset: { ...DATASET_OPTION, required: false, description: `${DATASET_OPTION.description} (required without --stage)` },
+  dataset: {
+    ...DATASET_OPTION,
+    required: false,
+    description: `${DATASET_OPTION.description} (required without --stage)`,
+  },
   limit: { type: 'int', default: 100, min: 1, max: 100_000, description: 'images per scheme and repeat' },
-  schemes: { ...SCHEMES_OPTION, default: ['merged', 'unmerged', 'gazelle', 'cryptonets'], description: 'schemes to compare' },
+  schemes: {
+    ...SCHEMES_OPTION,
+    default: ['merged', 'unmerged', 'gazelle', 'cryptonets'],
+    description: 'schemes to compare',
+  },
   repeat: { type: 'int', default: 1, min: 1, max: 100, description: 'runs per scheme (order rotates each repeat)' },
   seed: { type: 'int', default: 1, min: 0, max: 2 ** 31, description: 'seed of the client masks of every run' },
-  out: { type: 'string', default: 'reports/latest', placeholder: 'DIR', description: 'where report.json/.csv/.html go (rewritten after every run)' },
+  out: {
+    type: 'string',
+    default: 'reports/latest',
+    placeholder: 'DIR',
+    description: 'where report.json/.csv/.html go (rewritten after every run)',
+  },
   baseline: {
-    type: 'string', placeholder: 'LABEL', defaultText: 'the first merged run',
+    type: 'string',
+    placeholder: 'LABEL',
+    defaultText: 'the first merged run',
     description: "the run every ratio divides by: a scheme name or a run label ('unmerged · local · 20 images')",
   },
   stage: { type: 'string', values: ['preprocessing', 'gc'], description: 'bench one stage alone: preprocessing, gc' },
-  images: { type: 'int', default: 16, min: 1, max: 4096, description: 'with --stage preprocessing: images per batch; with --stage gc: per layer (keep ≤ 4)' },
-  workers: { ...WORKERS_OPTION, description: 'with --stage preprocessing: HE worker threads of the server (0 or 1: inline)' },
+  images: {
+    type: 'int',
+    default: 16,
+    min: 1,
+    max: 4096,
+    description: 'with --stage preprocessing: images per batch; with --stage gc: per layer (keep ≤ 4)',
+  },
+  workers: {
+    ...WORKERS_OPTION,
+    description: 'with --stage preprocessing: HE worker threads of the server (0 or 1: inline)',
+  },
   json: { ...JSON_OPTION, description: 'print the written file names and the report as JSON' },
 } as const satisfies OptionTable;
 
@@ -37,14 +61,16 @@ export const benchCommand = defineCommand({
   options: BENCH_OPTIONS,
   notes: [
     'without --stage: alternates the schemes (order rotates each repeat) and reports ratios against merged;',
-    'with --stage preprocessing: the CKKS preprocessing per layer, merged vs unmerged network, fast vs reference convolution;',
+    'with --stage preprocessing: the CKKS preprocessing per layer, merged vs unmerged network, fast vs reference ' +
+      'convolution;',
     'with --stage gc: garbling AND gates/s on one core, per ReLU and per activation layer of the ReLU models',
   ].join('\n'),
   async run(args, io) {
     const o = args.values;
     if (o.stage === 'preprocessing') return runPreprocessingBench(o, io);
     if (o.stage === 'gc') return runGcBenchCommand(o, io);
-    if (o.dataset === undefined) throw new PpnnError('ARGUMENT_INVALID', `--dataset is required: ${DATASET_OPTION.description}`);
+    if (o.dataset === undefined)
+      throw new PpnnError('ARGUMENT_INVALID', `--dataset is required: ${DATASET_OPTION.description}`);
     const schemes = o.schemes as SchemeId[];
     await warnDatasetMismatch(io, o.model, o.dataset);
     const dir = resolve(o.out);
@@ -59,23 +85,36 @@ export const benchCommand = defineCommand({
     try {
       const report = await runBench(
         {
-          model: o.model, dataset: o.dataset, limit: o.limit, schemes, repeat: o.repeat, seed: o.seed,
-          command: `ppnn bench ${process.argv.slice(3).join(' ')}`.trim(), ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
+          model: o.model,
+          dataset: o.dataset,
+          limit: o.limit,
+          schemes,
+          repeat: o.repeat,
+          seed: o.seed,
+          command: `ppnn bench ${process.argv.slice(3).join(' ')}`.trim(),
+          ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
         },
         {
           signal: controller.signal,
-          onRunStart: (r) => { bar.pause(); io.err(`bench: run ${r.index + 1}/${r.total}: ${r.scheme} (repeat ${r.repeat + 1}/${o.repeat}) started`); },
+          onRunStart: (r) => {
+            bar.pause();
+            io.err(`bench: run ${r.index + 1}/${r.total}: ${r.scheme} (repeat ${r.repeat + 1}/${o.repeat}) started`);
+          },
           onRunEnd: (r, report) => {
             sofar = report;
             writeReport(dir, report);
             bar.pause();
-            io.err(`bench: run ${r.index + 1}/${r.total}: ${r.scheme} done in ${formatMs(r.wallMs)} (online ${formatMs(r.report.perImage.onlineMs)}/image); report so far in ${dir}`);
+            io.err(
+              `bench: run ${r.index + 1}/${r.total}: ${r.scheme} done in ${formatMs(r.wallMs)} (online ` +
+                `${formatMs(r.report.perImage.onlineMs)}/image); report so far in ${dir}`,
+            );
           },
           onEvent: (scheme, _k, ev) => {
             if (ev.type === 'image') bar.update(++done, scheme);
             else if (ev.type === 'log') io.err(ev.message);
             else lines.event(ev, scheme);
-            if (ev.type === 'layer-progress') bar.update(done, `${scheme} preprocessing ${ev.layer} ${ev.index + 1}/${ev.total}`);
+            if (ev.type === 'layer-progress')
+              bar.update(done, `${scheme} preprocessing ${ev.layer} ${ev.index + 1}/${ev.total}`);
           },
         },
       );
@@ -87,7 +126,8 @@ export const benchCommand = defineCommand({
     } catch (e) {
       bar.done();
       if (!controller.signal.aborted) throw e;
-      if (sofar) io.err(`bench: interrupted; ${sofar.runs.length} finished run(s) kept in ${dir}/report.json (.csv, .html)`);
+      if (sofar)
+        io.err(`bench: interrupted; ${sofar.runs.length} finished run(s) kept in ${dir}/report.json (.csv, .html)`);
       else io.err('bench: interrupted before any run finished; no report written');
       return 130;
     } finally {

@@ -33,7 +33,8 @@ export function missingBoundsWarning(model: Model, modelArg: string, dataset = '
   if (hasBounds(model)) return undefined;
   return (
     `warning: model '${model.name}' carries no activation bounds (meta.inputBounds): every layer uses the default ` +
-    `bound ${DEFAULT_MASKS.defaultBound}, which costs precision (larger logit errors, lower agreement). Calibrate it once: ` +
+    (`bound ${DEFAULT_MASKS.defaultBound}, which costs precision (larger logit errors, lower agreement). Calibrate ` +
+      `it once: `) +
     `ppnn calibrate --model ${modelArg} --dataset ${dataset} --out ${calibratedPath(modelArg)}`
   );
 }
@@ -105,11 +106,13 @@ export const calibrateCommand = defineCommand({
       return 0;
     }
     io.out(
-      `${model.name}: bounds of ${model.layers.length} layer inputs from ${n} ${ds.name}/${split} images, margin ${o.margin}`,
+      `${model.name}: bounds of ${model.layers.length} layer inputs from ${n} ${ds.name}/${split} images, margin ` +
+        `${o.margin}`,
     );
     for (const l of result.layers)
       io.out(
-        `  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} max |input| ${l.measured.toPrecision(4).padStart(10)} → bound ${l.bound.toPrecision(4)}`,
+        `  ${l.name.padEnd(28)} ${l.kind.padEnd(10)} max |input| ${l.measured.toPrecision(4).padStart(10)} → bound ` +
+          `${l.bound.toPrecision(4)}`,
       );
     io.out(`wrote ${out} (${(ms / 1000).toFixed(1)} s); run it with --model ${out}`);
     return 0;

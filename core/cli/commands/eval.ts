@@ -27,7 +27,11 @@ export const evalCommand = defineCommand({
     const r = evaluatePlaintext(model, ds, { limit, onProgress: (d) => bar.update(d) });
     bar.done();
     if (o.json) io.out(JSON.stringify(r));
-    else io.out(`${r.model} on ${r.dataset}/${r.split}: accuracy ${(100 * r.accuracy).toFixed(2)} % (${r.correct}/${r.images}) in ${(r.ms / 1000).toFixed(1)} s`);
+    else
+      io.out(
+        `${r.model} on ${r.dataset}/${r.split}: accuracy ${(100 * r.accuracy).toFixed(2)} % ` +
+          `(${r.correct}/${r.images}) in ${(r.ms / 1000).toFixed(1)} s`,
+      );
     return 0;
   },
 });

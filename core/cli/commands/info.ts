@@ -20,8 +20,13 @@ export const infoCommand = defineCommand({
     const { inputBounds: _b, ...meta } = model.meta;
     const merged = mergeModel(model);
     const info = {
-      name: model.name, inputShape: [...model.inputShape], parameters: params, layers: describeLayers(model),
-      merged: describeMergedLayers(model, merged.model, merged.report.decisions), schemes: modelSchemeSupport(model), meta,
+      name: model.name,
+      inputShape: [...model.inputShape],
+      parameters: params,
+      layers: describeLayers(model),
+      merged: describeMergedLayers(model, merged.model, merged.report.decisions),
+      schemes: modelSchemeSupport(model),
+      meta,
     };
     if (o.json) io.out(JSON.stringify(info));
     else {
@@ -30,7 +35,8 @@ export const infoCommand = defineCommand({
       io.out(`after merging (${info.merged.length} layers):`);
       for (const l of info.merged) io.out(`  ${l.name.padEnd(28)} ${l.kind.padEnd(24)} [${l.output.join(',')}]`);
       io.out('schemes:');
-      for (const s of info.schemes) io.out(`  ${s.ok ? 'runs    ' : 'cannot  '} ${s.id.padEnd(12)} ${s.ok ? s.label : s.reason}`);
+      for (const s of info.schemes)
+        io.out(`  ${s.ok ? 'runs    ' : 'cannot  '} ${s.id.padEnd(12)} ${s.ok ? s.label : s.reason}`);
       for (const [k, v] of Object.entries(meta)) io.out(`  ${k}: ${JSON.stringify(v)}`);
     }
     return 0;

@@ -11,7 +11,10 @@ import { defineCommand } from '../command.ts';
 import { MODEL_OPTION, SCHEME_NAMES } from './options.ts';
 
 function stageLine(name: string, s: StagePrediction, per: string): string {
-  return `    ${name.padEnd(14)} ${formatMs(s.ms).padStart(12)} ${formatBytes(s.bytesClientToServer).padStart(14)} ${formatBytes(s.bytesServerToClient).padStart(14)}  ${per}`;
+  return (
+    `    ${name.padEnd(14)} ${formatMs(s.ms).padStart(12)} ${formatBytes(s.bytesClientToServer).padStart(14)} ` +
+    `${formatBytes(s.bytesServerToClient).padStart(14)}  ${per}`
+  );
 }
 
 /** Text form of one scheme's plan. */
@@ -19,7 +22,8 @@ export function formatPlan(p: SchemePlan): string {
   if (!p.ok) return `${p.scheme}: cannot run this model: ${p.reason ?? 'unsupported'}`;
   if (!p.stages) return `${p.scheme}: ${p.notModelled ?? 'no prediction'}`;
   const lines = [
-    `${p.scheme}: CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale 2^${p.params!.scaleBits}, batches of ${p.batch}`,
+    `${p.scheme}: CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale ` +
+      `2^${p.params!.scaleBits}, batches of ${p.batch}`,
   ];
   lines.push('    stage              predicted      bytes c→s      bytes s→c');
   lines.push(stageLine('merging', p.stages.merging, 'once (measured now)'));
@@ -28,13 +32,15 @@ export function formatPlan(p: SchemePlan): string {
   lines.push(stageLine('online', p.stages.online, 'per image'));
   for (const s of p.perStep ?? []) {
     lines.push(
-      `      ${s.name.padEnd(36)} ${formatMs(s.preprocessingMs).padStart(10)} ${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  logit error <= ${s.predictedLogitError.toExponential(1)}`,
+      `      ${s.name.padEnd(36)} ${formatMs(s.preprocessingMs).padStart(10)} ` +
+        `${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  logit error <= ${s.predictedLogitError.toExponential(1)}`,
     );
   }
   if (p.logitError) {
     const e = p.logitError;
     lines.push(
-      `    max |logit error| <= ${e.predicted.toExponential(2)} (bound; target ${e.target}: ${e.meetsTarget ? 'met' : 'missed'})${e.advice ? `\n    ${e.advice}` : ''}`,
+      `    max |logit error| <= ${e.predicted.toExponential(2)} (bound; target ${e.target}: ` +
+        `${e.meetsTarget ? 'met' : 'missed'})${e.advice ? `\n    ${e.advice}` : ''}`,
     );
   }
   return lines.join('\n');

@@ -38,7 +38,16 @@ export interface TrainSummary {
 
 /** The canonical command line recorded in meta.trainedWith (defaults spelled out). */
 export function trainCommandLine(r: TrainRequest): string {
-  const parts = ['ppnn train', `--arch ${r.arch}`, `--dataset ${r.dataset}`, `--epochs ${r.epochs}`, `--batch ${r.batchSize}`, `--lr ${r.learningRate}`, `--wd ${r.weightDecay}`, `--seed ${r.seed}`];
+  const parts = [
+    'ppnn train',
+    `--arch ${r.arch}`,
+    `--dataset ${r.dataset}`,
+    `--epochs ${r.epochs}`,
+    `--batch ${r.batchSize}`,
+    `--lr ${r.learningRate}`,
+    `--wd ${r.weightDecay}`,
+    `--seed ${r.seed}`,
+  ];
   const plan = architecturePlan(r.arch);
   // augmentation flags only when they differ from the architecture's defaults
   if (r.augment.shift !== plan.augment.shift) parts.push(`--shift ${r.augment.shift}`);
@@ -59,7 +68,11 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
   const [trainSet, testSet] = await Promise.all([loadDataset(r.dataset, 'train'), loadDataset(r.dataset, 'test')]);
   for (const ds of [trainSet, testSet]) {
     if (ds.shape[1] !== 28 || ds.shape[2] !== 28 || ds.labelNames.length !== 10) {
-      throw new PpnnError('SHAPE_MISMATCH', `--dataset ${r.dataset} (${ds.split}): the architectures take 28×28 images in 10 classes, got ${ds.shape[1]}×${ds.shape[2]} in ${ds.labelNames.length}`);
+      throw new PpnnError(
+        'SHAPE_MISMATCH',
+        `--dataset ${r.dataset} (${ds.split}): the architectures take 28×28 images in 10 classes, got ` +
+          `${ds.shape[1]}×${ds.shape[2]} in ${ds.labelNames.length}`,
+      );
     }
   }
   const tf = await loadTf();
@@ -68,13 +81,17 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
   const t0 = Date.now();
   const net = train(tf, plan, trainSet, testSet, r, {
     onBatch(done, total, loss) {
-      if (done <= r.batchSize) bar = new ProgressBar(`epoch ${epochs.length + 1}/${r.epochs}`, total, { isTTY: io.isTTY });
+      if (done <= r.batchSize)
+        bar = new ProgressBar(`epoch ${epochs.length + 1}/${r.epochs}`, total, { isTTY: io.isTTY });
       bar?.update(done, `loss ${loss.toFixed(4)}`);
     },
     onEpoch(e) {
       bar?.done();
       epochs.push(e);
-      io.err(`epoch ${e.epoch}/${r.epochs}  loss ${e.loss.toFixed(4)}  train ${(100 * e.trainAccuracy).toFixed(2)}%  test ${(100 * e.testAccuracy).toFixed(2)}% (tfjs)  ${e.seconds.toFixed(1)}s`);
+      io.err(
+        `epoch ${e.epoch}/${r.epochs}  loss ${e.loss.toFixed(4)}  train ${(100 * e.trainAccuracy).toFixed(2)}%  ` +
+          `test ${(100 * e.testAccuracy).toFixed(2)}% (tfjs)  ${e.seconds.toFixed(1)}s`,
+      );
     },
   });
   const trainSeconds = (Date.now() - t0) / 1000;
@@ -93,7 +110,13 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
   tf.dispose(net.variables);
   const progress = (label: string) => {
     let b: ProgressBar | undefined;
-    return { done: () => b?.done(), cb: (done: number, total: number) => { b ??= new ProgressBar(label, total, { isTTY: io.isTTY }); b.update(done); } };
+    return {
+      done: () => b?.done(),
+      cb: (done: number, total: number) => {
+        b ??= new ProgressBar(label, total, { isTTY: io.isTTY });
+        b.update(done);
+      },
+    };
   };
   const accBar = progress('float64 test accuracy');
   const accuracy = float64Accuracy(model, testSet, r.measureLimit, accBar.cb);
@@ -101,29 +124,90 @@ export async function runTraining(r: TrainRequest, io: Pick<CliIO, 'err' | 'isTT
   const boundBar = progress('input bounds (train)');
   const inputBounds = measureInputBounds(model, trainSet, r.measureLimit, boundBar.cb);
   boundBar.done();
-  model = { ...model, meta: { ...model.meta, accuracy: { value: accuracy.value, dataset: r.dataset, split: 'test', images: accuracy.images }, inputBounds } };
+  model = {
+    ...model,
+    meta: {
+      ...model.meta,
+      accuracy: { value: accuracy.value, dataset: r.dataset, split: 'test', images: accuracy.images },
+      inputBounds,
+    },
+  };
   await saveModel(model, r.out);
   io.err(`saved ${r.out}: float64 test accuracy ${(100 * accuracy.value).toFixed(2)}% on ${accuracy.images} images`);
-  return { out: r.out, arch: r.arch, dataset: r.dataset, trainedWith, epochs, accuracy, inputBounds, trainSeconds, secondsPerEpoch: trainSeconds / Math.max(1, r.epochs) };
+  return {
+    out: r.out,
+    arch: r.arch,
+    dataset: r.dataset,
+    trainedWith,
+    epochs,
+    accuracy,
+    inputBounds,
+    trainSeconds,
+    secondsPerEpoch: trainSeconds / Math.max(1, r.epochs),
+  };
 }
 
 /** `ppnn train`'s options; defaults are the ones the bundled models were tuned with. */
 export const TRAIN_OPTIONS = {
-  arch: { type: 'string', required: true, placeholder: 'ARCH', values: Object.keys(ARCHITECTURES), description: 'architecture to train' },
+  arch: {
+    type: 'string',
+    required: true,
+    placeholder: 'ARCH',
+    values: Object.keys(ARCHITECTURES),
+    description: 'architecture to train',
+  },
   out: { type: 'string', required: true, placeholder: 'FILE', description: 'path of the model JSON to write' },
   dataset: {
-    type: 'string', placeholder: 'NAME|PATH', defaultText: "the arch's dataset",
+    type: 'string',
+    placeholder: 'NAME|PATH',
+    defaultText: "the arch's dataset",
     description: 'mnist | fashion-mnist | IDX directory | IMAGES:LABELS',
   },
-  epochs: { type: 'int', default: 20, min: 1, max: 1000, description: 'training epochs (the bundled square models use 30)' },
+  epochs: {
+    type: 'int',
+    default: 20,
+    min: 1,
+    max: 1000,
+    description: 'training epochs (the bundled square models use 30)',
+  },
   batch: { type: 'int', default: 256, min: 1, max: 65536, description: 'mini-batch size' },
-  lr: { type: 'number', default: 0.01, min: 1e-7, max: 1, placeholder: 'X', description: 'peak AdamW learning rate (warm-up + cosine decay)' },
-  wd: { type: 'number', default: 5e-3, min: 0, max: 1, placeholder: 'X', description: 'decoupled weight decay on conv/dense weights' },
+  lr: {
+    type: 'number',
+    default: 0.01,
+    min: 1e-7,
+    max: 1,
+    placeholder: 'X',
+    description: 'peak AdamW learning rate (warm-up + cosine decay)',
+  },
+  wd: {
+    type: 'number',
+    default: 5e-3,
+    min: 0,
+    max: 1,
+    placeholder: 'X',
+    description: 'decoupled weight decay on conv/dense weights',
+  },
   seed: { type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, description: 'init, shuffling and augmentation seed' },
-  shift: { type: 'int', min: 0, max: 8, defaultText: "the arch's", description: 'augmentation: random shifts of ±N pixels' },
-  flip: { type: 'string', values: ['on', 'off'], defaultText: "the arch's", description: 'augmentation: random horizontal flips' },
+  shift: {
+    type: 'int',
+    min: 0,
+    max: 8,
+    defaultText: "the arch's",
+    description: 'augmentation: random shifts of ±N pixels',
+  },
+  flip: {
+    type: 'string',
+    values: ['on', 'off'],
+    defaultText: "the arch's",
+    description: 'augmentation: random horizontal flips',
+  },
   limit: { type: 'int', default: 0, min: 0, description: 'train on the first N training images only (0: all)' },
-  'measure-limit': { type: 'int', default: 0, min: 0, description: 'measure accuracy / input bounds on N images (0: whole splits)' },
+  'measure-limit': {
+    type: 'int',
+    default: 0,
+    min: 0,
+    description: 'measure accuracy / input bounds on N images (0: whole splits)',
+  },
   json: { ...JSON_OPTION, description: 'print a JSON summary on stdout' },
 } as const satisfies OptionTable;
 
@@ -154,7 +238,11 @@ export const trainCommand = defineCommand({
   async run(args, io) {
     const summary = await runTraining(parseTrainRequest(args), io);
     if (args.values.json) io.out(JSON.stringify(summary));
-    else io.out(`${summary.out}: ${(100 * summary.accuracy.value).toFixed(2)}% (${summary.accuracy.images} test images, float64 forward)`);
+    else
+      io.out(
+        `${summary.out}: ${(100 * summary.accuracy.value).toFixed(2)}% (${summary.accuracy.images} test images, ` +
+          `float64 forward)`,
+      );
     return 0;
   },
 });

@@ -55,7 +55,10 @@ function inputShapeOf(input: ValueInfoProto): { shape: Shape; batchDim: number |
   const tensorType = input.type?.value.case === 'tensorType' ? input.type.value.value : undefined;
   if (!tensorType) unsupported(`graph input '${input.name}' is not a tensor`);
   if (tensorType.elemType !== ONNX_DTYPE.FLOAT && tensorType.elemType !== ONNX_DTYPE.DOUBLE) {
-    unsupported(`graph input '${input.name}' has element type ${dtypeName(tensorType.elemType)}; only FLOAT/DOUBLE inputs are supported`);
+    unsupported(
+      `graph input '${input.name}' has element type ${dtypeName(tensorType.elemType)}; only FLOAT/DOUBLE inputs are ` +
+        `supported`,
+    );
   }
   const dims = tensorType.shape?.dim ?? [];
   if (dims.length !== 2 && dims.length !== 4) {
@@ -64,7 +67,10 @@ function inputShapeOf(input: ValueInfoProto): { shape: Shape; batchDim: number |
   const batch = dims[0]!.value;
   const shape = dims.slice(1).map((d, i) => {
     if (d.value.case !== 'dimValue' || d.value.value < 1n) {
-      unsupported(`graph input '${input.name}': dimension ${i + 1} must be a fixed positive size (only the batch axis may be symbolic)`);
+      unsupported(
+        `graph input '${input.name}': dimension ${i + 1} must be a fixed positive size (only the batch axis may be ` +
+          `symbolic)`,
+      );
     }
     return Number(d.value.value);
   });
@@ -81,19 +87,30 @@ function inputShapeOf(input: ValueInfoProto): { shape: Shape; batchDim: number |
  * type and node for ops, attributes, dtypes or graph shapes the IR cannot represent.
  */
 export function importOnnx(bytes: Uint8Array, opts: ImportOnnxOptions = {}): Model {
-  if (!(bytes instanceof Uint8Array)) throw new TypeError('importOnnx: bytes must be a Uint8Array holding an .onnx file');
-  if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name === '')) throw new TypeError('importOnnx: opts.name must be a non-empty string');
+  if (!(bytes instanceof Uint8Array))
+    throw new TypeError('importOnnx: bytes must be a Uint8Array holding an .onnx file');
+  if (opts.name !== undefined && (typeof opts.name !== 'string' || opts.name === ''))
+    throw new TypeError('importOnnx: opts.name must be a non-empty string');
   if (bytes.length === 0) invalid('not a valid ONNX file: empty input');
   const model = parseModelProto(bytes);
   const graph = model.graph!;
   const opset = Number(model.opsetImport.find((o) => o.domain === '' || o.domain === 'ai.onnx')?.version ?? 0n);
   const constants = new ConstantTable(graph, opset);
   const dataInputs = graph.input.filter((v) => !constants.has(v.name));
-  if (dataInputs.length !== 1) unsupported(`graph has ${dataInputs.length} non-constant inputs (${dataInputs.map((v) => `'${v.name}'`).join(', ')}); exactly one is supported`);
+  if (dataInputs.length !== 1)
+    unsupported(
+      `graph has ${dataInputs.length} non-constant inputs (${dataInputs.map((v) => `'${v.name}'`).join(', ')}); ` +
+        `exactly one is supported`,
+    );
   if (graph.output.length !== 1) unsupported(`graph has ${graph.output.length} outputs; exactly one is supported`);
   const input = dataInputs[0]!;
   const start = inputShapeOf(input);
-  const layers = convertChain(graph, constants, { inputName: input.name, outputName: graph.output[0]!.name, ...start, opset });
+  const layers = convertChain(graph, constants, {
+    inputName: input.name,
+    outputName: graph.output[0]!.name,
+    ...start,
+    opset,
+  });
   if (layers.length === 0) unsupported('the graph contains no layer the IR can represent (only no-op nodes)');
   return {
     name: opts.name ?? (graph.name || 'onnx-model'),

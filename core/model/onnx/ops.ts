@@ -73,7 +73,8 @@ function allOnes(v: readonly number[]): boolean {
 /** The node's own 2-D pads [top, left, bottom, right]; refuses SAME_* auto padding. */
 function ownPads(ctx: OpContext): number[] {
   const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
-  if (autoPad !== 'NOTSET' && autoPad !== 'VALID') refuse(ctx, `auto_pad=${autoPad} is not supported; export with explicit pads`);
+  if (autoPad !== 'NOTSET' && autoPad !== 'VALID')
+    refuse(ctx, `auto_pad=${autoPad} is not supported; export with explicit pads`);
   const pads = autoPad === 'VALID' ? [0, 0, 0, 0] : ctx.attrs.ints('pads', [0, 0, 0, 0]);
   if (pads.length !== 4) refuse(ctx, `pads [${pads.join(',')}] is not 2-D`);
   return pads;
@@ -83,15 +84,21 @@ function ownPads(ctx: OpContext): number[] {
  * Symmetric IR padding from the node's pads plus `extra` (a folded Pad before it);
  * refuses asymmetric totals, which the IR (top = bottom, left = right) cannot express.
  */
-function symmetricPadding(ctx: OpContext, pads: readonly number[], extra: readonly number[] = [0, 0, 0, 0]): [number, number] {
+function symmetricPadding(
+  ctx: OpContext,
+  pads: readonly number[],
+  extra: readonly number[] = [0, 0, 0, 0],
+): [number, number] {
   const p = pads.map((v, i) => v + extra[i]!);
   const folded = extra.some((v) => v !== 0) ? ` (including a folded Pad of [${extra.join(',')}])` : '';
-  if (p[0] !== p[2] || p[1] !== p[3]) refuse(ctx, `asymmetric pads [${p.join(',')}]${folded} are not supported (the IR pads top=bottom, left=right)`);
+  if (p[0] !== p[2] || p[1] !== p[3])
+    refuse(ctx, `asymmetric pads [${p.join(',')}]${folded} are not supported (the IR pads top=bottom, left=right)`);
   return [p[0]!, p[1]!];
 }
 
 function pair(ctx: OpContext, name: string, v: readonly number[]): [number, number] {
-  if (v.length !== 2 || v.some((x) => !Number.isSafeInteger(x) || x < 1)) refuse(ctx, `${name} [${v.join(',')}] is not a pair of positive integers (only 2-D ops are supported)`);
+  if (v.length !== 2 || v.some((x) => !Number.isSafeInteger(x) || x < 1))
+    refuse(ctx, `${name} [${v.join(',')}] is not a pair of positive integers (only 2-D ops are supported)`);
   return [v[0]!, v[1]!];
 }
 
@@ -102,7 +109,8 @@ function convert_Conv(ctx: OpContext): void {
   const [outChannels, inChannels, kh, kw] = w.dims as [number, number, number, number];
   const group = ctx.attrs.int('group', 1);
   if (group !== 1) refuse(ctx, `group=${group} (grouped/depthwise convolution) is not supported`);
-  if (!allOnes(ctx.attrs.ints('dilations', [1, 1]))) refuse(ctx, `dilations [${ctx.attrs.ints('dilations', [])}] are not supported (only 1)`);
+  if (!allOnes(ctx.attrs.ints('dilations', [1, 1])))
+    refuse(ctx, `dilations [${ctx.attrs.ints('dilations', [])}] are not supported (only 1)`);
   if (ctx.attrs.has('kernel_shape')) {
     const k = ctx.attrs.ints('kernel_shape', []);
     if (k[0] !== kh || k[1] !== kw) malformed(ctx, `kernel_shape [${k}] disagrees with weight dims [${w.dims}]`);
@@ -110,28 +118,48 @@ function convert_Conv(ctx: OpContext): void {
   const stride = pair(ctx, 'strides', ctx.attrs.ints('strides', [1, 1]));
   const padding = symmetricPadding(ctx, ownPads(ctx), ctx.takePad());
   const b = optionalConstInput(ctx, 2, 'bias B');
-  if (b && b.values.length !== outChannels) malformed(ctx, `bias has ${b.values.length} values for ${outChannels} output channels`);
+  if (b && b.values.length !== outChannels)
+    malformed(ctx, `bias has ${b.values.length} values for ${outChannels} output channels`);
   const layer: Conv2dLayer = {
-    kind: 'conv2d', name: ctx.layerName, inChannels, outChannels, kernel: [kh, kw], stride, padding,
-    weight: w.values, bias: b ? b.values : new Float64Array(outChannels),
+    kind: 'conv2d',
+    name: ctx.layerName,
+    inChannels,
+    outChannels,
+    kernel: [kh, kw],
+    stride,
+    padding,
+    weight: w.values,
+    bias: b ? b.values : new Float64Array(outChannels),
   };
   ctx.layers.push(layer);
 }
 
-function dense(ctx: OpContext, weight: Float64Array, inFeatures: number, outFeatures: number, bias: Float64Array): DenseLayer {
+function dense(
+  ctx: OpContext,
+  weight: Float64Array,
+  inFeatures: number,
+  outFeatures: number,
+  bias: Float64Array,
+): DenseLayer {
   return { kind: 'dense', name: ctx.layerName, inFeatures, outFeatures, weight, bias };
 }
 
 /** Bias of `n` values from a constant that ONNX broadcasts over the last axis (size n or 1). */
 function broadcastBias(ctx: OpContext, c: ConstTensor, n: number, scale: number): Float64Array {
-  if (c.values.length !== n && c.values.length !== 1) refuse(ctx, `bias of dims [${c.dims}] does not broadcast per output feature (${n})`);
+  if (c.values.length !== n && c.values.length !== 1)
+    refuse(ctx, `bias of dims [${c.dims}] does not broadcast per output feature (${n})`);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = scale * c.values[c.values.length === 1 ? 0 : i]!;
   return out;
 }
 
 /** Row-major [out][in] copy of a 2-D constant, transposed when `trans`, scaled by alpha. */
-function weightOf(ctx: OpContext, t: ConstTensor, trans: boolean, alpha: number): { weight: Float64Array; inF: number; outF: number } {
+function weightOf(
+  ctx: OpContext,
+  t: ConstTensor,
+  trans: boolean,
+  alpha: number,
+): { weight: Float64Array; inF: number; outF: number } {
   if (t.dims.length !== 2) malformed(ctx, `weight has dims [${t.dims}], expected 2-D`);
   const [outF, inF] = trans ? [t.dims[1]!, t.dims[0]!] : [t.dims[0]!, t.dims[1]!];
   const weight = new Float64Array(outF * inF);
@@ -146,11 +174,16 @@ function weightOf(ctx: OpContext, t: ConstTensor, trans: boolean, alpha: number)
  * transB=1 on a row [1, F] (output the column [out, 1]), or transB=0 on a column.
  */
 function gemmWeightFirst(ctx: OpContext, alpha: number, beta: number, transA: boolean, transB: boolean): void {
-  if (ctx.batchDim !== 1) refuse(ctx, 'the data as operand B puts the batch axis last; this is supported only for a fixed batch of 1');
-  if (transB === ctx.layout.column) refuse(ctx, `transB=${transB ? 1 : 0} on a ${ctx.layout.column ? 'column' : 'row'} value does not multiply per image`);
+  if (ctx.batchDim !== 1)
+    refuse(ctx, 'the data as operand B puts the batch axis last; this is supported only for a fixed batch of 1');
+  if (transB === ctx.layout.column)
+    refuse(
+      ctx,
+      `transB=${transB ? 1 : 0} on a ${ctx.layout.column ? 'column' : 'row'} value does not multiply per image`,
+    );
   const { weight, inF, outF } = weightOf(ctx, constInput(ctx, 0, 'weight A'), transA, alpha);
   const c = optionalConstInput(ctx, 2, 'bias C');
-  if (c && c.values.length !== 1 && (c.values.length !== outF || c.dims.at(-1) !== 1 && c.dims.length > 1)) {
+  if (c && c.values.length !== 1 && (c.values.length !== outF || (c.dims.at(-1) !== 1 && c.dims.length > 1))) {
     refuse(ctx, `bias of dims [${c.dims}] does not broadcast per output row (${outF})`);
   }
   ctx.layers.push(dense(ctx, weight, inF, outF, c ? broadcastBias(ctx, c, outF, beta) : new Float64Array(outF)));
@@ -158,12 +191,20 @@ function gemmWeightFirst(ctx: OpContext, alpha: number, beta: number, transA: bo
 }
 
 function convert_Gemm(ctx: OpContext): void {
-  const alpha = ctx.attrs.float('alpha', 1), beta = ctx.attrs.float('beta', 1);
-  const transA = ctx.attrs.int('transA', 0) !== 0, transB = ctx.attrs.int('transB', 0) !== 0;
-  if (dataIndex(ctx) === 1) { gemmWeightFirst(ctx, alpha, beta, transA, transB); return; }
+  const alpha = ctx.attrs.float('alpha', 1),
+    beta = ctx.attrs.float('beta', 1);
+  const transA = ctx.attrs.int('transA', 0) !== 0,
+    transB = ctx.attrs.int('transB', 0) !== 0;
+  if (dataIndex(ctx) === 1) {
+    gemmWeightFirst(ctx, alpha, beta, transA, transB);
+    return;
+  }
   if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be operand A or B');
   if (transA || ctx.layout.column) {
-    refuse(ctx, 'the data as operand A must be a row [N, F] with transA=0 (transA=1 would multiply across the batch axis)');
+    refuse(
+      ctx,
+      'the data as operand A must be a row [N, F] with transA=0 (transA=1 would multiply across the batch axis)',
+    );
   }
   const b = constInput(ctx, 1, 'weight B');
   if (b.dims.length !== 2) malformed(ctx, `weight B has dims [${b.dims}], expected 2-D`);
@@ -178,7 +219,8 @@ function convert_Gemm(ctx: OpContext): void {
 }
 
 function convert_MatMul(ctx: OpContext): void {
-  if (ctx.layout.column) refuse(ctx, 'x·W on a column value (after a weight-first Gemm) is not supported; reshape to [1, -1] first');
+  if (ctx.layout.column)
+    refuse(ctx, 'x·W on a column value (after a weight-first Gemm) is not supported; reshape to [1, -1] first');
   if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be the left operand (x·W)');
   const b = constInput(ctx, 1, 'weight');
   if (b.dims.length !== 2) refuse(ctx, `weight of dims [${b.dims}]: only a 2-D right operand is supported`);
@@ -191,7 +233,8 @@ function convert_MatMul(ctx: OpContext): void {
 
 function convert_BatchNormalization(ctx: OpContext): void {
   if (dataIndex(ctx) !== 0) refuse(ctx, 'the chain value must be input X');
-  if (ctx.attrs.int('training_mode', 0) !== 0) refuse(ctx, 'training_mode=1 is not supported (export the model in eval mode)');
+  if (ctx.attrs.int('training_mode', 0) !== 0)
+    refuse(ctx, 'training_mode=1 is not supported (export the model in eval mode)');
   if (ctx.attrs.int('spatial', 1) !== 1) refuse(ctx, 'spatial=0 is not supported');
   if (ctx.layout.column) refuse(ctx, 'BatchNormalization of a column value normalises across the batch axis');
   const channels = ctx.shape[0] ?? 0;
@@ -200,10 +243,22 @@ function convert_BatchNormalization(ctx: OpContext): void {
     if (t.values.length !== channels) malformed(ctx, `${role} has ${t.values.length} values for ${channels} channels`);
     return t.values;
   }) as [Float64Array, Float64Array, Float64Array, Float64Array];
-  ctx.layers.push({ kind: 'batchnorm', name: ctx.layerName, channels, gamma, beta, mean, variance, epsilon: ctx.attrs.float('epsilon', 1e-5) });
+  ctx.layers.push({
+    kind: 'batchnorm',
+    name: ctx.layerName,
+    channels,
+    gamma,
+    beta,
+    mean,
+    variance,
+    epsilon: ctx.attrs.float('epsilon', 1e-5),
+  });
 }
 
-function poolCommon(ctx: OpContext, extra?: readonly number[]): { kernel: [number, number]; stride: [number, number]; padding: [number, number] } {
+function poolCommon(
+  ctx: OpContext,
+  extra?: readonly number[],
+): { kernel: [number, number]; stride: [number, number]; padding: [number, number] } {
   if (ctx.attrs.int('ceil_mode', 0) !== 0) refuse(ctx, 'ceil_mode=1 is not supported');
   if (!allOnes(ctx.attrs.ints('dilations', [1, 1]))) refuse(ctx, 'dilations other than 1 are not supported');
   if (!ctx.attrs.has('kernel_shape')) malformed(ctx, 'kernel_shape attribute is required');
@@ -220,7 +275,11 @@ function convert_AveragePool(ctx: OpContext): void {
   // Pad before it wrote are real input cells, counted either way: they fold exactly.
   const own = ownPads(ctx);
   if (own.some((v) => v > 0) && ctx.attrs.int('count_include_pad', 0) === 0) {
-    refuse(ctx, `count_include_pad=0 with pads [${own}] divides border windows by fewer cells than the IR's average pooling; export with count_include_pad=True or without padding`);
+    refuse(
+      ctx,
+      `count_include_pad=0 with pads [${own}] divides border windows by fewer cells than the IR's average pooling; ` +
+        `export with count_include_pad=True or without padding`,
+    );
   }
   ctx.layers.push({ kind: 'avgpool', name: ctx.layerName, ...poolCommon(ctx, ctx.takePad()) });
 }
@@ -245,7 +304,8 @@ function convert_Flatten(ctx: OpContext): void {
   const axis = raw < 0 ? raw + ctx.shape.length + 1 : raw;
   // axis 0 folds the batch axis into the features: the same per-image vector when the batch is 1.
   if (axis === 0 && ctx.batchDim === 1) ctx.layout.column = false;
-  else if (axis !== 1) refuse(ctx, `axis=${raw} is not supported (only axis=1, which keeps the batch axis, or 0 with a batch of 1)`);
+  else if (axis !== 1)
+    refuse(ctx, `axis=${raw} is not supported (only axis=1, which keeps the batch axis, or 0 with a batch of 1)`);
   if (ctx.layout.column && axis === 1) return; // [F, 1] stays [F, 1]
   flatten(ctx);
 }
@@ -257,21 +317,35 @@ function convert_Reshape(ctx: OpContext): void {
   let size = 1;
   for (const d of ctx.shape) size *= d;
   // NaN is the symbolic batch size folded from Shape(x)[0] (see ./fold.ts).
-  const keepsBatch = (d: number): boolean => Number.isNaN(d) || d === 1 || d === -1 || (d === 0 && ctx.attrs.int('allowzero', 0) === 0) || d === ctx.batchDim;
-  const sameDim = (d: number, i: number): boolean => d === ctx.shape[i] || (d === 0 && ctx.attrs.int('allowzero', 0) === 0);
+  const keepsBatch = (d: number): boolean =>
+    Number.isNaN(d) || d === 1 || d === -1 || (d === 0 && ctx.attrs.int('allowzero', 0) === 0) || d === ctx.batchDim;
+  const sameDim = (d: number, i: number): boolean =>
+    d === ctx.shape[i] || (d === 0 && ctx.attrs.int('allowzero', 0) === 0);
   const [first, ...rest] = target;
   const text = target.map((d) => (Number.isNaN(d) ? 'N' : String(d))).join(',');
-  if (first === undefined || !keepsBatch(first) || rest.some(Number.isNaN)) refuse(ctx, `reshape to [${text}] does not keep the batch axis first`);
+  if (first === undefined || !keepsBatch(first) || rest.some(Number.isNaN))
+    refuse(ctx, `reshape to [${text}] does not keep the batch axis first`);
   if (ctx.layout.column) {
     // [F, 1] → [1, F] (or [1, -1]): the same vector as a row again.
-    if (target.length === 2 && first !== -1 && (rest[0] === -1 || rest[0] === size)) { ctx.layout.column = false; return; }
+    if (target.length === 2 && first !== -1 && (rest[0] === -1 || rest[0] === size)) {
+      ctx.layout.column = false;
+      return;
+    }
     refuse(ctx, `reshape to [${text}] of a column value is not supported (only [1,-1])`);
   }
-  if (target.length === 2 && ((rest[0] === -1 && first !== -1) || rest[0] === size)) { flatten(ctx); return; }
+  if (target.length === 2 && ((rest[0] === -1 && first !== -1) || rest[0] === size)) {
+    flatten(ctx);
+    return;
+  }
   // A reshape to the shape the value already has (e.g. [N, C, H, W]) is a no-op.
   const free = rest.filter((d) => d === -1).length;
-  if (rest.length === ctx.shape.length && free <= 1 && first !== -1 && rest.every((d, i) => d === -1 || sameDim(d, i))) return;
-  refuse(ctx, `reshape to [${text}] of a [${ctx.shape}] value is not supported (only [N,-1], [1,-1], [-1,${size}] flattening or the same shape)`);
+  if (rest.length === ctx.shape.length && free <= 1 && first !== -1 && rest.every((d, i) => d === -1 || sameDim(d, i)))
+    return;
+  refuse(
+    ctx,
+    `reshape to [${text}] of a [${ctx.shape}] value is not supported (only [N,-1], [1,-1], [-1,${size}] flattening ` +
+      `or the same shape)`,
+  );
 }
 
 /** Scalar value of a constant operand, or undefined when it has more than one element. */
@@ -294,7 +368,9 @@ function otherOperand(ctx: OpContext): ConstTensor {
 function convert_Add(ctx: OpContext): void {
   const k = otherOperand(ctx);
   const last = ctx.layers.at(-1);
-  const replaceLast = (l: Layer): void => { ctx.layers[ctx.layers.length - 1] = l; };
+  const replaceLast = (l: Layer): void => {
+    ctx.layers[ctx.layers.length - 1] = l;
+  };
   if (last?.kind === 'dense') {
     const add = broadcastBias(ctx, k, last.outFeatures, 1);
     replaceLast({ ...last, bias: last.bias.map((v, i) => v + add[i]!) });
@@ -302,15 +378,23 @@ function convert_Add(ctx: OpContext): void {
   }
   if (last?.kind === 'conv2d') {
     // Per-channel bias must be shaped [C,1,1] (or [1,C,1,1]) to broadcast over NCHW.
-    const perChannel = k.values.length === last.outChannels && k.dims.length >= 3 && k.dims.slice(-2).every((d) => d === 1);
+    const perChannel =
+      k.values.length === last.outChannels && k.dims.length >= 3 && k.dims.slice(-2).every((d) => d === 1);
     if (!perChannel && k.values.length !== 1) refuse(ctx, `constant of dims [${k.dims}] is not a per-channel bias`);
     replaceLast({ ...last, bias: last.bias.map((v, i) => v + k.values[k.values.length === 1 ? 0 : i]!) });
     return;
   }
   const poly = last && asPoly(last);
   const c = scalarOf(k);
-  if (poly && c !== undefined) { replaceLast({ ...poly, c: poly.c + c }); return; }
-  refuse(ctx, 'Add of a constant is supported only right after Conv/Gemm/MatMul (bias) or as a scalar after a square/poly activation');
+  if (poly && c !== undefined) {
+    replaceLast({ ...poly, c: poly.c + c });
+    return;
+  }
+  refuse(
+    ctx,
+    'Add of a constant is supported only right after Conv/Gemm/MatMul (bias) or as a scalar after a square/poly ' +
+      'activation',
+  );
 }
 
 function scaleLast(ctx: OpContext, factor: number | undefined, opName: string): void {
@@ -349,7 +433,8 @@ function convert_Pow(ctx: OpContext): void {
 function convert_Dropout(ctx: OpContext): void {
   // opset 12+ carries training_mode as an optional constant input; true would drop values.
   const mode = ctx.node.input[2] ? ctx.constant(ctx.node.input[2]) : undefined;
-  if (ctx.node.input[2] && (!mode || mode.values[0] !== 0)) refuse(ctx, 'training_mode must be a constant false (export in eval mode)');
+  if (ctx.node.input[2] && (!mode || mode.values[0] !== 0))
+    refuse(ctx, 'training_mode must be a constant false (export in eval mode)');
 }
 
 const CONVERTERS: Record<string, (ctx: OpContext) => void> = {
@@ -360,7 +445,9 @@ const CONVERTERS: Record<string, (ctx: OpContext) => void> = {
   Mul: convert_Mul,
   Div: convert_Div,
   Pow: convert_Pow,
-  Relu: (ctx) => { ctx.layers.push({ kind: 'relu', name: ctx.layerName }); },
+  Relu: (ctx) => {
+    ctx.layers.push({ kind: 'relu', name: ctx.layerName });
+  },
   BatchNormalization: convert_BatchNormalization,
   AveragePool: convert_AveragePool,
   MaxPool: convert_MaxPool,

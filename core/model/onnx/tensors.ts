@@ -14,8 +14,21 @@ import { PpnnError } from '../../errors.ts';
 export const ONNX_DTYPE = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
 
 const DTYPE_NAMES: Record<number, string> = {
-  0: 'UNDEFINED', 1: 'FLOAT', 2: 'UINT8', 3: 'INT8', 4: 'UINT16', 5: 'INT16', 6: 'INT32', 7: 'INT64', 8: 'STRING',
-  9: 'BOOL', 10: 'FLOAT16', 11: 'DOUBLE', 12: 'UINT32', 13: 'UINT64', 16: 'BFLOAT16',
+  0: 'UNDEFINED',
+  1: 'FLOAT',
+  2: 'UINT8',
+  3: 'INT8',
+  4: 'UINT16',
+  5: 'INT16',
+  6: 'INT32',
+  7: 'INT64',
+  8: 'STRING',
+  9: 'BOOL',
+  10: 'FLOAT16',
+  11: 'DOUBLE',
+  12: 'UINT32',
+  13: 'UINT64',
+  16: 'BFLOAT16',
 };
 
 /** Human-readable name of an ONNX data type code, for error messages. */
@@ -59,7 +72,11 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
   const dims = t.dims.map((d) => Number(d));
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) invalid(`${what}: bad dims [${dims.join(',')}]`);
   if (t.dataLocation === 1 || t.externalData.length > 0) {
-    throw new PpnnError('MODEL_UNSUPPORTED_OP', `${what}: tensor '${t.name}' uses external data files, which this importer does not read; re-export with the weights embedded`);
+    throw new PpnnError(
+      'MODEL_UNSUPPORTED_OP',
+      `${what}: tensor '${t.name}' uses external data files, which this importer does not read; re-export with the ` +
+        `weights embedded`,
+    );
   }
   const count = elementCount(dims);
   const values = new Float64Array(count);
@@ -70,7 +87,8 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
         const v = rawView(t.rawData, 4, count, what);
         for (let i = 0; i < count; i++) values[i] = v.getFloat32(i * 4, true);
       } else {
-        if (t.floatData.length !== count) invalid(`${what}: float_data holds ${t.floatData.length} values, dims [${dims.join(',')}] need ${count}`);
+        if (t.floatData.length !== count)
+          invalid(`${what}: float_data holds ${t.floatData.length} values, dims [${dims.join(',')}] need ${count}`);
         values.set(t.floatData);
       }
       break;
@@ -80,7 +98,8 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
         const v = rawView(t.rawData, 8, count, what);
         for (let i = 0; i < count; i++) values[i] = v.getFloat64(i * 8, true);
       } else {
-        if (t.doubleData.length !== count) invalid(`${what}: double_data holds ${t.doubleData.length} values, dims [${dims.join(',')}] need ${count}`);
+        if (t.doubleData.length !== count)
+          invalid(`${what}: double_data holds ${t.doubleData.length} values, dims [${dims.join(',')}] need ${count}`);
         values.set(t.doubleData);
       }
       break;
@@ -90,7 +109,8 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
         const v = rawView(t.rawData, 8, count, what);
         for (let i = 0; i < count; i++) values[i] = Number(v.getBigInt64(i * 8, true));
       } else {
-        if (t.int64Data.length !== count) invalid(`${what}: int64_data holds ${t.int64Data.length} values, dims [${dims.join(',')}] need ${count}`);
+        if (t.int64Data.length !== count)
+          invalid(`${what}: int64_data holds ${t.int64Data.length} values, dims [${dims.join(',')}] need ${count}`);
         for (let i = 0; i < count; i++) values[i] = Number(t.int64Data[i]!);
       }
       break;
@@ -100,13 +120,18 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
         const v = rawView(t.rawData, 4, count, what);
         for (let i = 0; i < count; i++) values[i] = v.getInt32(i * 4, true);
       } else {
-        if (t.int32Data.length !== count) invalid(`${what}: int32_data holds ${t.int32Data.length} values, dims [${dims.join(',')}] need ${count}`);
+        if (t.int32Data.length !== count)
+          invalid(`${what}: int32_data holds ${t.int32Data.length} values, dims [${dims.join(',')}] need ${count}`);
         values.set(t.int32Data);
       }
       break;
     }
     default:
-      throw new PpnnError('MODEL_UNSUPPORTED_OP', `${what}: tensor '${t.name}' has data type ${dtypeName(t.dataType)}; only FLOAT and DOUBLE weights are supported`);
+      throw new PpnnError(
+        'MODEL_UNSUPPORTED_OP',
+        `${what}: tensor '${t.name}' has data type ${dtypeName(t.dataType)}; only FLOAT and DOUBLE weights are ` +
+          `supported`,
+      );
   }
   for (let i = 0; i < count; i++) {
     if (!Number.isFinite(values[i]!)) invalid(`${what}: tensor '${t.name}' contains a non-finite value at index ${i}`);
@@ -126,15 +151,26 @@ export function constantNodeValue(node: NodeProto, what: string): ConstTensor {
       case 'value':
         if (!a.t) invalid(`${what}: 'value' attribute carries no tensor`);
         return { ...decodeTensor(a.t, what), name: out };
-      case 'value_float': return { name: out, dims: [], values: Float64Array.of(a.f), dtype: ONNX_DTYPE.FLOAT };
-      case 'value_floats': return { name: out, dims: [a.floats.length], values: Float64Array.from(a.floats), dtype: ONNX_DTYPE.FLOAT };
-      case 'value_int': return { name: out, dims: [], values: Float64Array.of(Number(a.i)), dtype: ONNX_DTYPE.INT64 };
+      case 'value_float':
+        return { name: out, dims: [], values: Float64Array.of(a.f), dtype: ONNX_DTYPE.FLOAT };
+      case 'value_floats':
+        return { name: out, dims: [a.floats.length], values: Float64Array.from(a.floats), dtype: ONNX_DTYPE.FLOAT };
+      case 'value_int':
+        return { name: out, dims: [], values: Float64Array.of(Number(a.i)), dtype: ONNX_DTYPE.INT64 };
       case 'value_ints': {
-        return { name: out, dims: [a.ints.length], values: Float64Array.from(a.ints, (v) => Number(v)), dtype: ONNX_DTYPE.INT64 };
+        return {
+          name: out,
+          dims: [a.ints.length],
+          values: Float64Array.from(a.ints, (v) => Number(v)),
+          dtype: ONNX_DTYPE.INT64,
+        };
       }
     }
   }
-  throw new PpnnError('MODEL_UNSUPPORTED_OP', `${what}: Constant without a numeric value attribute (sparse/string constants are not supported)`);
+  throw new PpnnError(
+    'MODEL_UNSUPPORTED_OP',
+    `${what}: Constant without a numeric value attribute (sparse/string constants are not supported)`,
+  );
 }
 
 /** Attribute lookup helpers; missing attributes yield the ONNX default passed in. */

@@ -24,7 +24,17 @@ import { PpnnError } from '../../errors.ts';
 import { linearForward } from '../../model/forward.ts';
 import { bytesToF64, f64ToBytes } from '../../transport/frame.ts';
 import { TAG } from '../messages.ts';
-import { inputMaskRange, serverMaskRanges, type ActivationStep, type ClientLinearStep, type ClientStep, type MaskParams, type Poly, type ServerLinearStep, type ServerStep } from '../plan.ts';
+import {
+  inputMaskRange,
+  serverMaskRanges,
+  type ActivationStep,
+  type ClientLinearStep,
+  type ClientStep,
+  type MaskParams,
+  type Poly,
+  type ServerLinearStep,
+  type ServerStep,
+} from '../plan.ts';
 import type { ClientPreprocessor, ServerPreprocessor } from '../provider.ts';
 import type { MaskSource } from '../random.ts';
 import type { LayerProtocol } from './types.ts';
@@ -71,7 +81,12 @@ export function linearOnlineClient(state: ClientLinearState, clientShare: Float6
 }
 
 /** Online server, linear: its share y_s = M·(u + <v>s) + b + s. `serverShare` is undefined for the first layer. */
-export function linearOnlineServer(step: ServerLinearStep, state: ServerLinearState, u: Float64Array, serverShare?: Float64Array): Float64Array {
+export function linearOnlineServer(
+  step: ServerLinearStep,
+  state: ServerLinearState,
+  u: Float64Array,
+  serverShare?: Float64Array,
+): Float64Array {
   const v = serverShare ? u.map((x, i) => x + serverShare[i]!) : u;
   const y = linearForward(step.layer, v, step.inShape);
   for (let i = 0; i < y.length; i++) y[i]! += state.s[i]!;
@@ -79,9 +94,16 @@ export function linearOnlineServer(step: ServerLinearStep, state: ServerLinearSt
 }
 
 /** Online server, activation: the message d = y_s − a and the server's new share. */
-export function activationOnlineServer(poly: Poly, state: ServerLinearState, ys: Float64Array): { d: Float64Array; share: Float64Array } {
-  const a = need(state.a, 'activation (a)'), t = need(state.t, 'activation (t)'), s = state.s;
-  const d = new Float64Array(ys.length), share = new Float64Array(ys.length);
+export function activationOnlineServer(
+  poly: Poly,
+  state: ServerLinearState,
+  ys: Float64Array,
+): { d: Float64Array; share: Float64Array } {
+  const a = need(state.a, 'activation (a)'),
+    t = need(state.t, 'activation (t)'),
+    s = state.s;
+  const d = new Float64Array(ys.length),
+    share = new Float64Array(ys.length);
   for (let i = 0; i < ys.length; i++) {
     d[i] = ys[i]! - a[i]!;
     share[i] = poly.a * (a[i]! * a[i]! + 2 * (t[i]! + (d[i]! - s[i]!) * a[i]!)) + poly.b * ys[i]!;
@@ -91,7 +113,8 @@ export function activationOnlineServer(poly: Poly, state: ServerLinearState, ys:
 
 /** Online client, activation: the client's new share from d and its offline material. */
 export function activationOnlineClient(poly: Poly, state: ClientLinearState, d: Float64Array): Float64Array {
-  const yc = state.share, p = need(state.product, 'activation (p)');
+  const yc = state.share,
+    p = need(state.product, 'activation (p)');
   const out = new Float64Array(yc.length);
   for (let i = 0; i < yc.length; i++) {
     const v = yc[i]! + d[i]!;
@@ -106,7 +129,14 @@ export function affineActivationShare(poly: Poly, share: Float64Array, isClient:
 }
 
 /** Linear maps: CKKS (or dealer) preprocessing of M·r − s, one float message online. */
-export const floatLinear: LayerProtocol<FloatClientCtx, FloatServerCtx, ClientLinearStep, ServerLinearStep, ClientLinearState, ServerLinearState> = {
+export const floatLinear: LayerProtocol<
+  FloatClientCtx,
+  FloatServerCtx,
+  ClientLinearStep,
+  ServerLinearStep,
+  ClientLinearState,
+  ServerLinearState
+> = {
   name: 'float-linear',
   hasOffline: () => true,
   offlineClient(ctx, step, count) {
@@ -136,7 +166,14 @@ export const floatLinear: LayerProtocol<FloatClientCtx, FloatServerCtx, ClientLi
 };
 
 /** Square / polynomial activations: material from the preceding linear step's offline exchange. */
-export const floatActivation: LayerProtocol<FloatClientCtx, FloatServerCtx, ActivationStep, ActivationStep, ClientLinearState, ServerLinearState> = {
+export const floatActivation: LayerProtocol<
+  FloatClientCtx,
+  FloatServerCtx,
+  ActivationStep,
+  ActivationStep,
+  ClientLinearState,
+  ServerLinearState
+> = {
   name: 'float-poly-activation',
   hasOffline: () => false,
   stateOf: (step) => step.index - 1,

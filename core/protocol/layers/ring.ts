@@ -34,8 +34,15 @@ import { packBits, packRing, unpackBits, unpackRing } from '../../ring/pack.ts';
 import type { QuantizedLinear } from '../../ring/quantize.ts';
 import type { RingRandom } from '../../ring/random.ts';
 import {
-  clientOpening, maskBits, serverOpening, serverTruncMaterial, squareClient, squareFactors, squareServer,
-  truncClientShare, truncServerShare,
+  clientOpening,
+  maskBits,
+  serverOpening,
+  serverTruncMaterial,
+  squareClient,
+  squareFactors,
+  squareServer,
+  truncClientShare,
+  truncServerShare,
 } from '../../ring/truncate.ts';
 import { TAG } from '../messages.ts';
 import type { RingLinearStep, RingServerLinearStep, RingStep, RingTruncStep } from '../ring-plan.ts';
@@ -59,10 +66,28 @@ export interface RingServerCtx extends GcServerCtx {
   quantized: ReadonlyMap<number, QuantizedLinear>;
 }
 
-export interface RingClientLinearState { r: Float64Array; share: Float64Array }
-export interface RingServerLinearState { s: Float64Array }
-export interface RingClientTruncState { b: Float64Array; h: Float64Array; rho1?: Float64Array; rho2?: Float64Array; g?: Float64Array }
-export interface RingServerTruncState { A: Float64Array; q: Float64Array; x: Float64Array; nu: Float64Array; mu?: Float64Array; f?: ReturnType<typeof squareFactors> }
+export interface RingClientLinearState {
+  r: Float64Array;
+  share: Float64Array;
+}
+export interface RingServerLinearState {
+  s: Float64Array;
+}
+export interface RingClientTruncState {
+  b: Float64Array;
+  h: Float64Array;
+  rho1?: Float64Array;
+  rho2?: Float64Array;
+  g?: Float64Array;
+}
+export interface RingServerTruncState {
+  A: Float64Array;
+  q: Float64Array;
+  x: Float64Array;
+  nu: Float64Array;
+  mu?: Float64Array;
+  f?: ReturnType<typeof squareFactors>;
+}
 
 const need = <T>(v: T | undefined, what: string): T => {
   if (v === undefined) throw new PpnnError('INTERNAL', `missing offline state for ${what}`);
@@ -72,19 +97,33 @@ const need = <T>(v: T | undefined, what: string): T => {
 function planOf(step: RingLinearStep, count: number, slots: number, layout: Layout, steps: readonly number[]): HePlan {
   const b = step.base;
   // both sides restrict the choice to the Galois keys the client sent (rotationStepsFor's batch sizes)
-  return planLayer(b.spec, { images: count, slots, layout, inputShape: b.spec.kind === 'conv2d' ? b.inShape : undefined, steps });
+  return planLayer(b.spec, {
+    images: count,
+    slots,
+    layout,
+    inputShape: b.spec.kind === 'conv2d' ? b.inShape : undefined,
+    steps,
+  });
 }
 
 /** Per-image output vectors (plan order) picked from full slot vectors per response ciphertext. */
 function pick(plan: HePlan, count: number, full: readonly Float64Array[]): Float64Array[] {
   return Array.from({ length: count }, (_, b) => {
     const v = new Float64Array(plan.outputSize);
-    for (let k = 0; k < plan.outputSize; k++) v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
+    for (let k = 0; k < plan.outputSize; k++)
+      v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
     return v;
   });
 }
 
-export const ringLinear: LayerProtocol<RingClientCtx, RingServerCtx, RingLinearStep, RingServerLinearStep, RingClientLinearState, RingServerLinearState> = {
+export const ringLinear: LayerProtocol<
+  RingClientCtx,
+  RingServerCtx,
+  RingLinearStep,
+  RingServerLinearStep,
+  RingClientLinearState,
+  RingServerLinearState
+> = {
   name: 'ring-linear',
   hasOffline: () => true,
   offlineClient(ctx, step, count) {
@@ -104,7 +143,13 @@ export const ringLinear: LayerProtocol<RingClientCtx, RingServerCtx, RingLinearS
     const q = need(ctx.quantized.get(step.index), step.name);
     const N = ctx.he.he.params.polyModulusDegree;
     const sFull = plan.outputs.map(() => ctx.random.uniform(N));
-    const blobs = ctx.he.linear(step.name, plan, q.intWeight, request, sFull.map((v) => v.map(negMod)));
+    const blobs = ctx.he.linear(
+      step.name,
+      plan,
+      q.intWeight,
+      request,
+      sFull.map((v) => v.map(negMod)),
+    );
     return { blobs, states: pick(plan, count, sFull).map((s) => ({ s })) };
   },
   async onlineClient(_ctx, step, state, share, io) {
@@ -128,7 +173,11 @@ export const ringLinear: LayerProtocol<RingClientCtx, RingServerCtx, RingLinearS
 /** Element-wise packing: value j of image b sits at position b·n + j of chunk vectors of N slots. */
 function chunks(v: Float64Array, N: number): Float64Array[] {
   const out: Float64Array[] = [];
-  for (let at = 0; at < v.length; at += N) { const c = new Float64Array(N); c.set(v.subarray(at, at + N)); out.push(c); }
+  for (let at = 0; at < v.length; at += N) {
+    const c = new Float64Array(N);
+    c.set(v.subarray(at, at + N));
+    out.push(c);
+  }
   return out;
 }
 const concat = (parts: readonly Float64Array[], n: number): Float64Array => {
@@ -138,14 +187,24 @@ const concat = (parts: readonly Float64Array[], n: number): Float64Array => {
 };
 const slice = (v: Float64Array, b: number, n: number): Float64Array => v.slice(b * n, (b + 1) * n);
 
-export const ringTruncation: LayerProtocol<RingClientCtx, RingServerCtx, RingTruncStep, RingTruncStep, RingClientTruncState, RingServerTruncState> = {
+export const ringTruncation: LayerProtocol<
+  RingClientCtx,
+  RingServerCtx,
+  RingTruncStep,
+  RingTruncStep,
+  RingClientTruncState,
+  RingServerTruncState
+> = {
   name: 'ring-truncation',
   hasOffline: () => true,
   offlineClient(ctx, step, count) {
-    const N = ctx.he.he.params.polyModulusDegree, n = step.size, total = count * n;
+    const N = ctx.he.he.params.polyModulusDegree,
+      n = step.size,
+      total = count * n;
     const square = step.kind === 'square';
     const b = ctx.random.bits(total);
-    const rho1 = square ? ctx.random.uniform(total) : undefined, rho2 = square ? ctx.random.uniform(total) : undefined;
+    const rho1 = square ? ctx.random.uniform(total) : undefined,
+      rho2 = square ? ctx.random.uniform(total) : undefined;
     const vectors = square ? [...chunks(rho1!, N), ...chunks(rho2!, N), ...chunks(b, N)] : chunks(b, N);
     const C = Math.ceil(total / N);
     return {
@@ -155,17 +214,26 @@ export const ringTruncation: LayerProtocol<RingClientCtx, RingServerCtx, RingTru
         const g = square ? concat(dec.slice(0, C), N) : undefined;
         const h = concat(dec.slice(square ? C : 0), N);
         return Array.from({ length: count }, (_, i) => ({
-          b: slice(b, i, n), h: slice(h, i, n),
+          b: slice(b, i, n),
+          h: slice(h, i, n),
           ...(square ? { rho1: slice(rho1!, i, n), rho2: slice(rho2!, i, n), g: slice(g!, i, n) } : {}),
         }));
       },
     };
   },
   async offlineServer(ctx, step, request, count) {
-    const N = ctx.he.he.params.polyModulusDegree, n = step.size, total = count * n, C = Math.ceil(total / N);
+    const N = ctx.he.he.params.polyModulusDegree,
+      n = step.size,
+      total = count * n,
+      C = Math.ceil(total / N);
     const square = step.kind === 'square';
-    if (request.length !== (square ? 3 : 1) * C) throw new PpnnError('CIPHERTEXT_INVALID', `${step.name}: expected ${(square ? 3 : 1) * C} ciphertexts, got ${request.length}`);
-    const A = ctx.random.uniform(total), nu = ctx.random.uniform(total);
+    if (request.length !== (square ? 3 : 1) * C)
+      throw new PpnnError(
+        'CIPHERTEXT_INVALID',
+        `${step.name}: expected ${(square ? 3 : 1) * C} ciphertexts, got ${request.length}`,
+      );
+    const A = ctx.random.uniform(total),
+      nu = ctx.random.uniform(total);
     const { q, x } = serverTruncMaterial(step.trunc, A);
     const mu = square ? ctx.random.uniform(total) : undefined;
     const f = square ? squareFactors(step.trunc, q, x) : undefined;
@@ -173,7 +241,10 @@ export const ringTruncation: LayerProtocol<RingClientCtx, RingServerCtx, RingTru
     const ch = (v: Float64Array) => chunks(v, N);
     const negNu = ch(nu.map(negMod));
     if (square) {
-      const b1 = ch(f!.b1), b2 = ch(f!.b2), b3 = ch(f!.b3), negMu = ch(mu!.map(negMod));
+      const b1 = ch(f!.b1),
+        b2 = ch(f!.b2),
+        b3 = ch(f!.b3),
+        negMu = ch(mu!.map(negMod));
       for (let c = 0; c < C; c++) outputs.push({ inputs: [c, C + c], factors: [b1[c]!, b2[c]!], negMask: negMu[c]! });
       for (let c = 0; c < C; c++) outputs.push({ inputs: [2 * C + c], factors: [b3[c]!], negMask: negNu[c]! });
     } else {
@@ -183,7 +254,13 @@ export const ringTruncation: LayerProtocol<RingClientCtx, RingServerCtx, RingTru
     const blobs = ctx.he.elementwise(step.name, request, outputs);
     const states = Array.from({ length: count }, (_, i) => {
       const sf = f ? { b1: slice(f.b1, i, n), b2: slice(f.b2, i, n), b3: slice(f.b3, i, n) } : undefined;
-      return { A: slice(A, i, n), q: slice(q, i, n), x: slice(x, i, n), nu: slice(nu, i, n), ...(square ? { mu: slice(mu!, i, n), f: sf } : {}) };
+      return {
+        A: slice(A, i, n),
+        q: slice(q, i, n),
+        x: slice(x, i, n),
+        nu: slice(nu, i, n),
+        ...(square ? { mu: slice(mu!, i, n), f: sf } : {}),
+      };
     });
     return { blobs, states };
   },
@@ -211,7 +288,15 @@ export const ringTruncation: LayerProtocol<RingClientCtx, RingServerCtx, RingTru
     }
     const [m1, m2, eb] = await io.expect(TAG_TRUNC, [3, 3]);
     const n = step.size;
-    return squareServer(st.q, need(st.f, 'factors'), unpackRing(m1!, n, `${step.name} m1`), unpackRing(m2!, n, `${step.name} m2`), unpackBits(eb!, n, `${step.name} bits`), need(st.mu, 'μ'), st.nu);
+    return squareServer(
+      st.q,
+      need(st.f, 'factors'),
+      unpackRing(m1!, n, `${step.name} m1`),
+      unpackRing(m2!, n, `${step.name} m2`),
+      unpackBits(eb!, n, `${step.name} bits`),
+      need(st.mu, 'μ'),
+      st.nu,
+    );
   },
 };
 
@@ -222,11 +307,12 @@ export function ringProtocolOf(step: RingStep): typeof ringLinear | typeof ringT
 
 /** Logits from the two shares of the last linear step (scale 2^scale), in the signed view. */
 export function reconstructRing(client: Float64Array, server: Float64Array, scale: number): Float64Array {
-  const out = new Float64Array(client.length), k = 2 ** -scale;
+  const out = new Float64Array(client.length),
+    k = 2 ** -scale;
   for (let i = 0; i < out.length; i++) {
-    const s = client[i]! + server[i]!, v = s >= P ? s - P : s;
+    const s = client[i]! + server[i]!,
+      v = s >= P ? s - P : s;
     out[i] = (v > (P - 1) / 2 ? v - P : v) * k;
   }
   return out;
 }
-

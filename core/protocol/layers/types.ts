@@ -47,9 +47,21 @@ export interface LayerProtocol<CCtx, SCtx, CStep, SStep, CState, SState> {
   /** offline, server: the response to the client's request (called only when offlineClient is not null) */
   offlineServer(ctx: SCtx, step: SStep, request: Uint8Array[], count: number): Promise<OfflineResponse<SState>>;
   /** online, client: the client's new share of the step's output */
-  onlineClient(ctx: CCtx, step: CStep, state: CState | undefined, share: Float64Array, io: StepIo): Promise<Float64Array>;
+  onlineClient(
+    ctx: CCtx,
+    step: CStep,
+    state: CState | undefined,
+    share: Float64Array,
+    io: StepIo,
+  ): Promise<Float64Array>;
   /** online, server: the server's new share (`share` undefined before the first linear map) */
-  onlineServer(ctx: SCtx, step: SStep, state: SState | undefined, share: Float64Array | undefined, io: StepIo): Promise<Float64Array>;
+  onlineServer(
+    ctx: SCtx,
+    step: SStep,
+    state: SState | undefined,
+    share: Float64Array | undefined,
+    io: StepIo,
+  ): Promise<Float64Array>;
 }
 
 export type { Message };

@@ -3,8 +3,14 @@
  * in a browser the same typed API is built over the web host's WebSocket (`/bridge`).
  */
 import {
-  EVENT_CHANNELS, REQUEST_CHANNELS, listenerName, methodName,
-  type BridgeEvents, type BridgeResult, type EventChannel, type PpnnApi,
+  EVENT_CHANNELS,
+  REQUEST_CHANNELS,
+  listenerName,
+  methodName,
+  type BridgeEvents,
+  type BridgeResult,
+  type EventChannel,
+  type PpnnApi,
 } from '../../../core/bridge/contract.ts';
 
 /** What this module reads from the page (typed here so it also checks without the DOM lib). */
@@ -27,7 +33,12 @@ export function createSocketBridge(url: string): PpnnApi {
     socket.addEventListener('close', () => resolve());
   });
   socket.addEventListener('message', (ev) => {
-    const msg = JSON.parse(String(ev.data)) as { id?: number; result?: BridgeResult<unknown>; event?: EventChannel; payload?: unknown };
+    const msg = JSON.parse(String(ev.data)) as {
+      id?: number;
+      result?: BridgeResult<unknown>;
+      event?: EventChannel;
+      payload?: unknown;
+    };
     if (msg.event) {
       for (const l of listeners.get(msg.event) ?? []) l(msg.payload);
     } else if (typeof msg.id === 'number' && msg.result) {
@@ -37,13 +48,15 @@ export function createSocketBridge(url: string): PpnnApi {
   });
   socket.addEventListener('close', () => {
     closedError = 'the connection to the PPNN core was closed; reload the page (is `ppnn app` still running?)';
-    for (const resolve of pending.values()) resolve({ ok: false, error: { code: 'PEER_DISCONNECTED', message: closedError } });
+    for (const resolve of pending.values())
+      resolve({ ok: false, error: { code: 'PEER_DISCONNECTED', message: closedError } });
     pending.clear();
   });
 
   const request = async (channel: string, payload: unknown): Promise<BridgeResult<unknown>> => {
     await opened;
-    if (socket.readyState !== WebSocket.OPEN) return { ok: false, error: { code: 'PEER_DISCONNECTED', message: closedError ?? 'cannot reach the PPNN core' } };
+    if (socket.readyState !== WebSocket.OPEN)
+      return { ok: false, error: { code: 'PEER_DISCONNECTED', message: closedError ?? 'cannot reach the PPNN core' } };
     const id = nextId++;
     return new Promise((resolve) => {
       pending.set(id, resolve);
@@ -67,7 +80,9 @@ let bridge: PpnnApi | undefined;
 /** The bridge for this page: Electron's preload API when present, else the web host socket. */
 export function getBridge(): PpnnApi {
   if (!bridge) {
-    bridge = page.ppnn ?? createSocketBridge(`${page.location.protocol === 'https:' ? 'wss' : 'ws'}://${page.location.host}/bridge`);
+    bridge =
+      page.ppnn ??
+      createSocketBridge(`${page.location.protocol === 'https:' ? 'wss' : 'ws'}://${page.location.host}/bridge`);
   }
   return bridge;
 }

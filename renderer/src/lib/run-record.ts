@@ -68,9 +68,17 @@ export interface RunRecord {
 export function newRunRecord(sessionId: string, request: SessionStartRequest): RunRecord {
   const stage = (): StageLive => ({ imagesDone: 0, bytesClientToServer: 0, bytesServerToClient: 0, running: false });
   return {
-    sessionId, request, status: 'running', startedAt: Date.now(), imagesDone: 0, imagesTotal: request.limit,
+    sessionId,
+    request,
+    status: 'running',
+    startedAt: Date.now(),
+    imagesDone: 0,
+    imagesTotal: request.limit,
     stages: { merging: stage(), preprocessing: stage(), online: stage() },
-    layerLevels: [], accuracy: [], agreement: [], results: [],
+    layerLevels: [],
+    accuracy: [],
+    agreement: [],
+    results: [],
   };
 }
 
@@ -96,8 +104,13 @@ export function applyEvent(run: RunRecord, ev: ProgressEvent): void {
     }
     case 'layer-progress': {
       run.preprocessing = {
-        layer: ev.layer, done: ev.index + 1, total: ev.total, imagesInBatch: ev.imagesInBatch,
-        imagesBefore: run.stages.preprocessing.imagesDone, at: Date.now(), ...(ev.etaMs !== undefined ? { etaMs: ev.etaMs } : {}),
+        layer: ev.layer,
+        done: ev.index + 1,
+        total: ev.total,
+        imagesInBatch: ev.imagesInBatch,
+        imagesBefore: run.stages.preprocessing.imagesDone,
+        at: Date.now(),
+        ...(ev.etaMs !== undefined ? { etaMs: ev.etaMs } : {}),
       };
       run.currentStage = 'preprocessing';
       break;
@@ -133,10 +146,19 @@ export function finishRun(run: RunRecord, report: InferenceReport): void {
   for (const s of STAGES) {
     const m = report.stages[s];
     if (!m) continue;
-    run.stages[s] = { wallMs: m.wallMs, imagesDone: report.images, bytesClientToServer: m.bytesClientToServer, bytesServerToClient: m.bytesServerToClient, running: false };
+    run.stages[s] = {
+      wallMs: m.wallMs,
+      imagesDone: report.images,
+      bytesClientToServer: m.bytesClientToServer,
+      bytesServerToClient: m.bytesServerToClient,
+      running: false,
+    };
   }
   const levels = report.stages.preprocessing?.levels;
-  if (levels && levels.length > 0) run.layerLevels = levels.map((l) => (l.levels.length ? levelsOf(l.layer, l.levels) : { layer: l.layer, entry: 0, left: 0 }));
+  if (levels && levels.length > 0)
+    run.layerLevels = levels.map((l) =>
+      l.levels.length ? levelsOf(l.layer, l.levels) : { layer: l.layer, entry: 0, left: 0 },
+    );
   if (report.results && report.results.length >= run.results.length) run.results = [...report.results];
 }
 
@@ -149,9 +171,18 @@ export function runFraction(run: RunRecord): number {
   if (run.status === 'done') return 1;
   if (run.imagesTotal <= 0) return 0;
   const p = run.preprocessing;
-  const batch = p && p.imagesBefore + p.imagesInBatch > run.stages.preprocessing.imagesDone ? (p.done / p.total) * p.imagesInBatch : 0;
-  const preImages = Math.max(run.stages.preprocessing.imagesDone + batch, run.stages.online.running || run.imagesDone > 0 ? run.imagesTotal : 0);
-  return Math.min(1, (Math.min(preImages, run.imagesTotal) + Math.min(run.imagesDone, run.imagesTotal)) / (2 * run.imagesTotal));
+  const batch =
+    p && p.imagesBefore + p.imagesInBatch > run.stages.preprocessing.imagesDone
+      ? (p.done / p.total) * p.imagesInBatch
+      : 0;
+  const preImages = Math.max(
+    run.stages.preprocessing.imagesDone + batch,
+    run.stages.online.running || run.imagesDone > 0 ? run.imagesTotal : 0,
+  );
+  return Math.min(
+    1,
+    (Math.min(preImages, run.imagesTotal) + Math.min(run.imagesDone, run.imagesTotal)) / (2 * run.imagesTotal),
+  );
 }
 
 /** The ETA of the preprocessing, counted down since its last event (ms; undefined when none). */
@@ -170,7 +201,10 @@ export function runStatusText(run: RunRecord, formatMs: (ms: number) => string, 
   if (run.currentStage === 'preprocessing' && p) {
     const eta = preprocessingEta(run, now);
     const imgs = `images ${p.imagesBefore + 1}–${p.imagesBefore + p.imagesInBatch} of ${run.imagesTotal}`;
-    return `preprocessing · layer ${p.done}/${p.total} (${p.layer}) · ${imgs}${eta !== undefined ? ` · about ${formatMs(eta)} left` : ''}`;
+    return (
+      `preprocessing · layer ${p.done}/${p.total} (${p.layer}) · ` +
+      `${imgs}${eta !== undefined ? ` · about ` + `${formatMs(eta)} left` : ''}`
+    );
   }
   return `${run.currentStage ?? 'starting'} · ${run.imagesDone}/${run.imagesTotal} images`;
 }

@@ -3,7 +3,14 @@
  * core goes through `getBridge()`; failures land in a view's `error` field and are shown
  * by ErrorMessage, never swallowed.
  */
-import type { BridgeError, BridgeResult, DatasetSample, DatasetSummary, ModelSummary, SessionStartRequest } from '../../../core/bridge/contract.ts';
+import type {
+  BridgeError,
+  BridgeResult,
+  DatasetSample,
+  DatasetSummary,
+  ModelSummary,
+  SessionStartRequest,
+} from '../../../core/bridge/contract.ts';
 import type { InferenceReport, ProgressEvent, SchemeId } from '../../../core/report/types.ts';
 import { labelReports } from '../../../core/report/ratios.ts';
 import { getBridge } from './bridge.ts';
@@ -92,11 +99,15 @@ export async function initApp(): Promise<void> {
     bridge.onModelOpened(({ result }) => {
       app.view = 'model';
       app.modelError = null;
-      const model = unwrap(result, (e) => { app.modelError = e; });
+      const model = unwrap(result, (e) => {
+        app.modelError = e;
+      });
       if (model) app.model = model;
     });
   }
-  const lists = unwrap(await bridge.modelList({}), (e) => { app.startupError = e; });
+  const lists = unwrap(await bridge.modelList({}), (e) => {
+    app.startupError = e;
+  });
   if (lists) {
     app.builtinModels = lists.models;
     app.builtinDatasets = lists.datasets;
@@ -107,7 +118,9 @@ export async function initApp(): Promise<void> {
 /** Start a run; its record appears in `app.runs` and fills from events. */
 export async function startRun(request: SessionStartRequest): Promise<void> {
   app.runError = null;
-  const started = unwrap(await getBridge().sessionStart(request), (e) => { app.runError = e; });
+  const started = unwrap(await getBridge().sessionStart(request), (e) => {
+    app.runError = e;
+  });
   if (!started) return;
   app.runs.push(newRunRecord(started.sessionId, request));
   const run = app.runs[app.runs.length - 1]!;
