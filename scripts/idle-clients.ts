@@ -88,7 +88,8 @@ if (rest > 0) await new Promise((r) => setTimeout(r, rest));
 holding = false;
 console.log(
   `${o.idle} idle connections held ${((performance.now() - t0) / 1000).toFixed(0)} s (${live.size} open at the end, ` +
-    `${cut} cut by the server and reopened, ${opened} opened in all); real client started at ${o['start-after-s']} s: ${result}`,
+    `${cut} cut by the server and reopened, ${opened} opened in all); ` +
+    `real client started at ${o['start-after-s']} s: ${result}`,
 );
 for (const s of live) s.destroy();
 proc.kill('SIGTERM');

@@ -191,7 +191,8 @@ export async function runCryptoNets(
     const keys = sealGuard('generating CKKS keys', () => {
       const keygen = clientScope.own(new seal.KeyGenerator(cc.context));
       const secret = clientScope.own(keygen.secretKey());
-      const publicKey = clientScope.own(keygen.createPublicKey()); // node-seal's Encryptor constructor insists on one; never sent
+      // node-seal's Encryptor constructor insists on a public key; it is never sent
+      const publicKey = clientScope.own(keygen.createPublicKey());
       const rk = clientScope.own(keygen.createRelinKeysSerializable());
       const relinBytes = rk.saveToArray(seal.ComprModeType.zstd) as Uint8Array;
       clientScope.release(rk);
@@ -290,7 +291,8 @@ export async function runCryptoNets(
       result.bytesServerToClient += sent;
       if (layers.length > 0) {
         const last = traceOf(layers[layers.length - 1]!.name);
-        last.bytes += sent - out.cts.length * bytesPerPrime * (out.level + 1); // the last layer's outputs are what was sent
+        // the last layer's outputs are what was sent
+        last.bytes += sent - out.cts.length * bytesPerPrime * (out.level + 1);
       }
 
       // ---- client: decrypt, decode, read slot j for image j ----

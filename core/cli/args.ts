@@ -203,7 +203,9 @@ export function formatHelp(command: Command): string {
   const synopsis = ['ppnn', command.name, ...required.map(([n, s]) => `--${n} ${placeholder(n, s)}`), '[options]'];
   if (command.positionals) synopsis.push(command.positionals.name);
   const rows = Object.entries(table).map(([name, spec]) => {
-    const left = `${spec.short ? `-${spec.short}, ` : ''}--${name}${spec.type === 'boolean' ? '' : ` ` + `${placeholder(name, spec)}`}`;
+    const short = spec.short ? `-${spec.short}, ` : '';
+    const value = spec.type === 'boolean' ? '' : ` ${placeholder(name, spec)}`;
+    const left = `${short}--${name}${value}`;
     const notes: string[] = [];
     if ('required' in spec && spec.required) notes.push('required');
     const d = defaultOf(spec);

@@ -73,7 +73,8 @@ export function readIdx(bytes: Uint8Array): IdxTensor {
     return invalid(`truncated: dims [${dims.join(',')}] need ${count} data bytes, file has ${available}`);
   if (available > count)
     return invalid(
-      `over-long: dims [${dims.join(',')}] need ${count} data bytes, file has ${available} (${available - count} extra)`,
+      `over-long: dims [${dims.join(',')}] need ${count} data bytes, ` +
+        `file has ${available} (${available - count} extra)`,
     );
   return { dims, data: bytes.subarray(headerBytes) };
 }

@@ -124,7 +124,8 @@ export function validateBfvParams(p: BfvParams, floor?: BfvFloor): void {
 
 /** 32-bit FNV-1a fingerprint of a BFV set (tags every ciphertext on the wire). */
 export function bfvFingerprint(p: BfvParams): number {
-  const text = `bfv|${p.polyModulusDegree}|${p.coeffModulusBits.join(',')}|${p.plainModulus}|${p.sendPrimes}|${p.floodBits}`;
+  const fields = [p.polyModulusDegree, p.coeffModulusBits.join(','), p.plainModulus, p.sendPrimes, p.floodBits];
+  const text = `bfv|${fields.join('|')}`;
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

@@ -155,7 +155,8 @@ export class HeClient {
       if (!(r instanceof Float64Array) || r.length !== plan.inputSize)
         throw new PpnnError(
           'SHAPE_MISMATCH',
-          `layer '${spec.name}': mask ${b} has ${(r as { length?: number })?.length} values, expected ${plan.inputSize}`,
+          `layer '${spec.name}': mask ${b} has ${(r as { length?: number })?.length} values, ` +
+            `expected ${plan.inputSize}`,
         );
       for (const x of r)
         if (!(Math.abs(x) <= maxAbs))

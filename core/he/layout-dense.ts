@@ -88,7 +88,8 @@ export function planDenseBsgs(spec: DenseSpec, B: number, slots: number, choice:
     utilisation: Math.min(1, (B * n) / (G * perGroup * slots)),
     description:
       `bsgs diagonals ${K} = ${b1}×${g1} ` +
-      `(${clientBaby ? `${b1} client-rotated copies` : `${babyRot} baby rotations`}, ${giantRot} giant, ${fold.length} fold), ${I} images interleaved per ciphertext`,
+      `(${clientBaby ? `${b1} client-rotated copies` : `${babyRot} baby rotations`}, ` +
+      `${giantRot} giant, ${fold.length} fold), ${I} images interleaved per ciphertext`,
     inputVectors(masks) {
       const out: Float64Array[] = [];
       for (let gi = 0; gi < G; gi++)

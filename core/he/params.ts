@@ -242,7 +242,8 @@ export function validateParams(p: CkksParams, expect?: Partial<ParamsRequest>): 
 
 /** 32-bit FNV-1a fingerprint of the parameter set: tags every ciphertext on the wire. */
 export function paramsFingerprint(p: CkksParams): number {
-  const text = `ckks|${p.polyModulusDegree}|${p.coeffModulusBits.join(',')}|${p.scaleBits}|${p.depth}|${p.securityLevel}`;
+  const fields = [p.polyModulusDegree, p.coeffModulusBits.join(','), p.scaleBits, p.depth, p.securityLevel];
+  const text = `ckks|${fields.join('|')}`;
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);

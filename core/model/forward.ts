@@ -218,7 +218,8 @@ export function forward(
   if (input.length !== expected) {
     throw new PpnnError(
       'SHAPE_MISMATCH',
-      `input has ${input.length} values but model '${model.name}' expects [${model.inputShape.join(',')}] = ${expected}`,
+      `input has ${input.length} values but model '${model.name}' ` +
+        `expects [${model.inputShape.join(',')}] = ${expected}`,
     );
   }
   let x = input;

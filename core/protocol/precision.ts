@@ -203,7 +203,8 @@ function adviceFor(predicted: number, targetError: number, masks: MaskParams, ca
   const over = Math.max(1, Math.ceil(Math.log2(predicted / targetError)));
   const fixes = [
     `fewer mask bits: --input-bits ${Math.max(0, masks.inputBits - over)} (now ${masks.inputBits}) or --share-bits ` +
-      `${Math.max(0, masks.shareBits - over)} (now ${masks.shareBits}); each bit less halves the masked ranges and weakens hiding by one bit`,
+      `${Math.max(0, masks.shareBits - over)} (now ${masks.shareBits}); ` +
+      'each bit less halves the masked ranges and weakens hiding by one bit',
     ...(calibrated
       ? []
       : [

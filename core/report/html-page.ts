@@ -8,13 +8,20 @@
 export const REPORT_CSS = `
 :root { --ink: #0f172a; --muted: #64748b; --line: #e2e8f0; --band: #f8fafc; --accent: #2563eb; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; }
+body {
+  margin: 0;
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--ink); background: #fff;
+}
 main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 48px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 17px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--line); }
 h3 { font-size: 14px; margin: 18px 0 6px; }
 .sub { color: var(--muted); margin: 0 0 12px; }
-pre.command { background: var(--band); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; white-space: pre-wrap; word-break: break-all; font-size: 12.5px; }
+pre.command {
+  background: var(--band); border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px;
+  white-space: pre-wrap; word-break: break-all; font-size: 12.5px;
+}
 table { border-collapse: collapse; width: 100%; margin: 6px 0 4px; font-size: 13px; }
 th, td { padding: 5px 8px; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 th { background: var(--band); font-weight: 600; color: #334155; white-space: normal; vertical-align: bottom; }
@@ -22,11 +29,17 @@ th { background: var(--band); font-weight: 600; color: #334155; white-space: nor
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 td.text { white-space: normal; }
 tbody tr:nth-child(even) { background: #fcfdfe; }
-.scheme { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; vertical-align: baseline; }
+.scheme {
+  display: inline-block; width: 10px; height: 10px; border-radius: 2px;
+  margin-right: 6px; vertical-align: baseline;
+}
 .note { color: var(--muted); font-size: 12.5px; margin: 4px 0; }
 .better { color: #047857; } .worse { color: #b91c1c; }
 .charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 18px; }
-.card { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px 10px; break-inside: avoid; page-break-inside: avoid; }
+.card {
+  border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px 10px;
+  break-inside: avoid; page-break-inside: avoid;
+}
 .card h3 { margin: 0 0 2px; }
 .card .box { position: relative; height: 300px; }
 .toolbar { margin: 0 0 10px; color: var(--muted); font-size: 13px; }
@@ -85,7 +98,9 @@ export const CHART_SCRIPT = `
   function fmt(v) {
     if (v === null || v === undefined || !isFinite(v)) return 'n/a';
     var a = Math.abs(v);
-    return a >= 1000 ? Math.round(v).toLocaleString('en-US') : a >= 10 ? v.toFixed(1) : a >= 0.01 || a === 0 ? v.toFixed(2) : v.toExponential(2);
+    if (a >= 1000) return Math.round(v).toLocaleString('en-US');
+    if (a >= 10) return v.toFixed(1);
+    return a >= 0.01 || a === 0 ? v.toFixed(2) : v.toExponential(2);
   }
   // A log axis cannot show 0: such bars are left out (null) rather than drawn wrong.
   function positive(v) { return v > 0 ? v : null; }
@@ -114,18 +129,35 @@ export const CHART_SCRIPT = `
     return { callbacks: { label: function (ctx) { return ctx.dataset.label + ': ' + fmt(ctx.raw) + ' ' + unit; } } };
   }
 
-  var timeStages = STAGES.filter(function (st) { return schemes.some(function (s) { return stageOf(s, st).wallMs > 0; }); });
+  // every run's figure for every stage, flattened: the values an axis must fit
+  function allStages(value) {
+    return schemes.flatMap(function (s) {
+      return STAGES.map(function (st) { return value(stageOf(s, st)); });
+    });
+  }
+
+  var timeStages = STAGES.filter(function (st) {
+    return schemes.some(function (s) { return stageOf(s, st).wallMs > 0; });
+  });
   make('chart-time', {
     type: 'bar',
     data: { labels: names, datasets: timeStages.map(function (st) {
-      return { label: st,
-        data: schemes.map(function (s) { return positive(stageOf(s, st).wallMs); }), backgroundColor: STAGE_COLORS[st] };
+      return {
+        label: st,
+        data: schemes.map(function (s) { return positive(stageOf(s, st).wallMs); }),
+        backgroundColor: STAGE_COLORS[st],
+      };
     }) },
-    options: { scales: { y: valueAxis('wall time (ms, all images)', schemes.flatMap(function (s) { return STAGES.map(function (st) { return stageOf(s, st).wallMs; }); })) }, plugins: { tooltip: unitTooltip('ms') } },
+    options: {
+      scales: { y: valueAxis('wall time (ms, all images)', allStages(function (m) { return m.wallMs; })) },
+      plugins: { tooltip: unitTooltip('ms') },
+    },
   });
 
   // one binary unit per chart, the one that keeps the largest value readable
-  var maxBytes = Math.max.apply(null, [1].concat(schemes.flatMap(function (s) { return STAGES.map(function (st) { return Math.max(stageOf(s, st).bytesClientToServer, stageOf(s, st).bytesServerToClient); }); })));
+  var maxBytes = Math.max.apply(null, [1].concat(allStages(function (m) {
+    return Math.max(m.bytesClientToServer, m.bytesServerToClient);
+  })));
   var byteUnit = ['B', 'KiB', 'MiB', 'GiB'][Math.min(3, Math.floor(Math.log(maxBytes) / Math.log(1024)))];
   var byteDiv = Math.pow(1024, ['B', 'KiB', 'MiB', 'GiB'].indexOf(byteUnit));
   var byteSets = [];
@@ -133,13 +165,22 @@ export const CHART_SCRIPT = `
     [['bytesClientToServer', 'client→server', 1], ['bytesServerToClient', 'server→client', 0.45]].forEach(function (d) {
       var values = schemes.map(function (s) { return stageOf(s, st)[d[0]] / byteDiv; });
       if (!values.some(function (v) { return v > 0; })) return;
-      byteSets.push({ label: st + ' ' + d[1], data: values.map(positive), backgroundColor: rgba(STAGE_COLORS[st], d[2]), borderColor: STAGE_COLORS[st], borderWidth: 1 });
+      byteSets.push({
+        label: st + ' ' + d[1],
+        data: values.map(positive),
+        backgroundColor: rgba(STAGE_COLORS[st], d[2]),
+        borderColor: STAGE_COLORS[st],
+        borderWidth: 1,
+      });
     });
   });
   make('chart-bytes', {
     type: 'bar',
     data: { labels: names, datasets: byteSets },
-    options: { scales: { y: valueAxis(byteUnit + ' sent (all images)', byteSets.flatMap(function (d) { return d.data; })) }, plugins: { tooltip: unitTooltip(byteUnit) } },
+    options: {
+      scales: { y: valueAxis(byteUnit + ' sent (all images)', byteSets.flatMap(function (d) { return d.data; })) },
+      plugins: { tooltip: unitTooltip(byteUnit) },
+    },
   });
 
   var traces = schemes.map(function (s) {
@@ -152,29 +193,54 @@ export const CHART_SCRIPT = `
   make('chart-levels', {
     type: 'line',
     data: { labels: positions, datasets: traces.map(function (t) {
-      return { label: t.name, layers: t.trace, borderColor: SCHEME_COLORS[t.scheme], backgroundColor: SCHEME_COLORS[t.scheme],
-        pointRadius: 4, borderWidth: 2, tension: 0,
+      return {
+        label: t.name,
+        layers: t.trace,
+        borderColor: SCHEME_COLORS[t.scheme],
+        backgroundColor: SCHEME_COLORS[t.scheme],
+        pointRadius: 4,
+        borderWidth: 2,
+        tension: 0,
         data: t.trace.map(function (l) { return l.levels.length ? Math.min.apply(null, l.levels) : null; }) };
     }) },
     options: {
       scales: { x: { title: { display: true, text: 'layer (position in the evaluated network)' } },
-        y: { beginAtZero: true, ticks: { stepSize: 1, precision: 0 }, title: { display: true, text: 'ciphertext levels left' } } },
+        y: {
+          beginAtZero: true,
+          ticks: { stepSize: 1, precision: 0 },
+          title: { display: true, text: 'ciphertext levels left' },
+        } },
       plugins: { tooltip: { callbacks: {
         title: function (items) { var l = items[0].dataset.layers[items[0].dataIndex]; return l ? l.layer : ''; },
-        label: function (ctx) { var l = ctx.dataset.layers[ctx.dataIndex]; return ctx.dataset.label + ': ' + ctx.raw + ' levels left, ' + l.levelsUsed + ' used'; },
+        label: function (ctx) {
+          var l = ctx.dataset.layers[ctx.dataIndex];
+          return ctx.dataset.label + ': ' + ctx.raw + ' levels left, ' + l.levelsUsed + ' used';
+        },
       } } },
     },
   });
 
-  var quality = [['accuracy', 'secure accuracy', '#2563eb'], ['plaintextAccuracy', 'plaintext accuracy', '#94a3b8'], ['agreement', 'agreement with plaintext', '#16a34a']];
-  var lowest = Math.min.apply(null, schemes.map(function (s) { return Math.min(s.accuracy, s.plaintextAccuracy, s.agreement) * 100; }));
+  var quality = [
+    ['accuracy', 'secure accuracy', '#2563eb'],
+    ['plaintextAccuracy', 'plaintext accuracy', '#94a3b8'],
+    ['agreement', 'agreement with plaintext', '#16a34a'],
+  ];
+  var lowest = Math.min.apply(null, schemes.map(function (s) {
+    return Math.min(s.accuracy, s.plaintextAccuracy, s.agreement) * 100;
+  }));
   make('chart-quality', {
     type: 'bar',
     data: { labels: names, datasets: quality.map(function (q) {
       return { label: q[1], backgroundColor: q[2], data: schemes.map(function (s) { return s[q[0]] * 100; }) };
     }) },
-    options: { scales: { y: { min: Math.max(0, Math.floor(lowest / 5) * 5 - 5), max: 100, title: { display: true, text: '% of images (axis does not start at 0)' } } },
-      plugins: { tooltip: unitTooltip('%') } },
+    options: {
+      scales: { y: {
+        min: Math.max(0, Math.floor(lowest / 5) * 5 - 5),
+        max: 100,
+        title: { display: true, text: '% of images (axis does not start at 0)' },
+      } },
+      plugins: { tooltip: unitTooltip('%') },
+    },
   });
 
   var toggle = document.getElementById('log-axes');

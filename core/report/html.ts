@@ -25,6 +25,10 @@ import type { BenchReport, InferenceReport, LayerLevelTrace, ReportStageName, St
  * the in-page script only draws the four charts.
  */
 
+/** Nothing but inline script and style, and data: images: the page can fetch nothing. */
+const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
+const FOOTER = 'Charts by Chart.js (MIT licence), inlined. This file makes no network requests.';
+
 const STAGES: readonly ReportStageName[] = ['merging', 'setup', 'preprocessing', 'online'];
 
 /** A run's figures for `stage`; undefined when the run has no such stage (old reports have no setup). */
@@ -68,18 +72,34 @@ function ratioCell(r: number | undefined): string {
 
 /** The run's label with its scheme's colour swatch. */
 function schemeCell(r: Pick<InferenceReport, 'scheme' | 'label'>): string {
-  return (
-    `<td><span class="scheme" ` +
-    `style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</td>`
-  );
+  return `<td>${swatch(r)}${esc(r.label ?? r.scheme)}</td>`;
+}
+
+/** The coloured square that marks a scheme in tables and headings. */
+function swatch(r: Pick<InferenceReport, 'scheme'>): string {
+  return `<span class="scheme" style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>`;
+}
+
+/** A muted note paragraph under a table; `html` is already escaped. */
+function note(html: string): string {
+  return `<p class="note">${html}</p>`;
+}
+
+/** Right-aligned (number) cells, one per value. */
+function cells(values: readonly string[]): string {
+  return values.map((v) => `<td>${v}</td>`).join('');
+}
+
+/** A left-aligned (text) cell. */
+function textCell(v: string): string {
+  return `<td class="text">${v}</td>`;
 }
 
 /** `textColumns`: indexes of left-aligned (text) columns besides the first. */
 function table(head: readonly string[], rows: readonly string[], textColumns: readonly number[] = []): string {
-  return (
-    `<div ` +
-    `class="scroll"><table><thead><tr>${head.map((h, i) => `<th${textColumns.includes(i) ? ' ' + 'class="text"' : ''}>${h}</th>`).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r}</tr>`).join('')}</tbody></table></div>`
-  );
+  const th = head.map((h, i) => (textColumns.includes(i) ? `<th class="text">${h}</th>` : `<th>${h}</th>`)).join('');
+  const body = rows.map((r) => `<tr>${r}</tr>`).join('');
+  return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
 /** The level trace shown for a scheme: preprocessing's, else online's (gazelle runs HE online). */
@@ -94,11 +114,23 @@ function summaryTable(report: BenchReport): string {
     const setup = r.stages.setup;
     const c = perImageCost(r);
     return (
-      `${schemeCell(r)}<td>${formatCount(r.images)}</td><td>${pct(r.accuracy)}</td><td>${pct(r.plaintextAccuracy)}</td><td>${pct(r.agreement)}</td>` +
-      `<td>${r.maxLogitError.toExponential(2)}</td><td>${formatMs(c.onlineMs)}</td><td>${formatBytes(c.onlineBytes)}</td>` +
-      `<td>${formatCount(r.stages.online.rounds)}</td><td>${formatMs(c.preprocessingMs)}</td><td>${formatBytes(c.preprocessingBytes)}</td>` +
-      `<td>${setup ? formatMs(setup.wallMs) : NA}</td><td>${setup ? formatBytes(setup.bytesClientToServer + setup.bytesServerToClient) : NA}</td>` +
-      `<td>${formatMs(c.totalMs)}</td><td>${r.repeats ? formatSpread(r.repeats.onlineMs) : NA}</td>`
+      schemeCell(r) +
+      cells([
+        formatCount(r.images),
+        pct(r.accuracy),
+        pct(r.plaintextAccuracy),
+        pct(r.agreement),
+        r.maxLogitError.toExponential(2),
+        formatMs(c.onlineMs),
+        formatBytes(c.onlineBytes),
+        formatCount(r.stages.online.rounds),
+        formatMs(c.preprocessingMs),
+        formatBytes(c.preprocessingBytes),
+        setup ? formatMs(setup.wallMs) : NA,
+        setup ? formatBytes(setup.bytesClientToServer + setup.bytesServerToClient) : NA,
+        formatMs(c.totalMs),
+        r.repeats ? formatSpread(r.repeats.onlineMs) : NA,
+      ])
     );
   });
   const mixed = report.mixedImages
@@ -126,8 +158,11 @@ function summaryTable(report: BenchReport): string {
       ],
       rows,
     ) +
-    (`<p class="note">Per-image figures are medians over the run's images (for a repeated scheme, the median over ` +
-      `its repeats; the other tables show its median run). Key setup is paid once per session, not per image; "total / image" spreads it and merging over the images.${mixed}</p>`)
+    note(
+      "Per-image figures are medians over the run's images (for a repeated scheme, the median over its repeats; " +
+        'the other tables show its median run). Key setup is paid once per session, not per image; ' +
+        `"total / image" spreads it and merging over the images.${mixed}`,
+    )
   );
 }
 
@@ -148,17 +183,27 @@ function ratiosTable(report: BenchReport): string {
       ['run', 'online time', 'online bytes', 'online rounds', 'preproc. time', 'preproc. bytes', 'total time'],
       rows,
     ) +
-    (`<p class="note">Per-image figures divided by the baseline run <strong>${esc(report.baseline)}</strong> (1.00×; ` +
-      `choose another with <code>ppnn bench --baseline LABEL</code>): below 1× (green) is cheaper, above (red) dearer. Times are per-image medians (over repeats when repeated), rounds per image; total time per image includes the one-off merging and key setup spread over the run's images.</p>`)
+    note(
+      `Per-image figures divided by the baseline run <strong>${esc(report.baseline)}</strong> (1.00×; ` +
+        'choose another with <code>ppnn bench --baseline LABEL</code>): below 1× (green) is cheaper, ' +
+        'above (red) dearer. Times are per-image medians (over repeats when repeated), rounds per image; ' +
+        "total time per image includes the one-off merging and key setup spread over the run's images.",
+    )
   );
 }
 
 function stageCells(s: StageMetrics | undefined): string {
-  if (!s) return Array.from({ length: 8 }, () => `<td>${NA}</td>`).join('');
-  return (
-    `<td>${formatNumber(s.wallMs)}</td><td>${formatNumber(s.clientMs)}</td><td>${formatNumber(s.serverMs)}</td>` +
-    `<td>${formatBytes(s.bytesClientToServer)}</td><td>${formatBytes(s.bytesServerToClient)}</td><td>${formatCount(s.messages)}</td><td>${formatCount(s.rounds)}</td><td>${s.peakRssBytes === undefined ? NA : formatBytes(s.peakRssBytes)}</td>`
-  );
+  if (!s) return cells(Array.from({ length: 8 }, () => NA));
+  return cells([
+    formatNumber(s.wallMs),
+    formatNumber(s.clientMs),
+    formatNumber(s.serverMs),
+    formatBytes(s.bytesClientToServer),
+    formatBytes(s.bytesServerToClient),
+    formatCount(s.messages),
+    formatCount(s.rounds),
+    s.peakRssBytes === undefined ? NA : formatBytes(s.peakRssBytes),
+  ]);
 }
 
 function stagesTable(report: BenchReport): string {
@@ -238,13 +283,14 @@ function levelTables(report: BenchReport): string {
     if (trace.length === 0) return [];
     const rows = trace.map(
       (l, i) =>
-        `<td>${i + 1}</td><td class="text">${esc(l.layer)}</td><td>${formatCount(l.levelsUsed)}</td><td ` +
-        `class="text">${esc(compactLevels(l.levels))}</td><td>${formatCount(l.ciphertexts)}</td><td>${formatBytes(l.bytes)}</td>`,
+        cells([String(i + 1)]) +
+        textCell(esc(l.layer)) +
+        cells([formatCount(l.levelsUsed)]) +
+        textCell(esc(compactLevels(l.levels))) +
+        cells([formatCount(l.ciphertexts), formatBytes(l.bytes)]),
     );
-    return [
-      `<div><h3><span class="scheme" ` +
-        `style="background:${SCHEME_COLORS[r.scheme] ?? '#475569'}"></span>${esc(r.label ?? r.scheme)}</h3>${table(['#', 'layer', 'levels used', 'levels left', 'ciphertexts', 'size'], rows, [1, 3])}</div>`,
-    ];
+    const head = ['#', 'layer', 'levels used', 'levels left', 'ciphertexts', 'size'];
+    return [`<div><h3>${swatch(r)}${esc(r.label ?? r.scheme)}</h3>${table(head, rows, [1, 3])}</div>`];
   });
   return blocks.length
     ? `<div class="levels">${blocks.join('')}</div>`
@@ -260,9 +306,10 @@ function compactLevels(levels: readonly number[]): string {
 
 function setupTables(report: BenchReport): string {
   const m = report.machine;
-  const kv = (pairs: [string, string][]): string =>
-    `<table ` +
-    `class="kv"><tbody>${pairs.map(([k, v]) => `<tr><td>${esc(k)}</td><td class="text">${esc(v)}</td></tr>`).join('')}</tbody></table>`;
+  const kv = (pairs: [string, string][]): string => {
+    const rows = pairs.map(([k, v]) => `<tr><td>${esc(k)}</td>${textCell(esc(v))}</tr>`).join('');
+    return `<table class="kv"><tbody>${rows}</tbody></table>`;
+  };
   const run = kv([
     ['created', report.createdAt],
     ['model', report.model],
@@ -276,20 +323,31 @@ function setupTables(report: BenchReport): string {
     ['machine', formatMachine(m)],
     ...Object.entries(report.versions).map(([k, v]): [string, string] => [k, v]),
   ]);
+  const ckksCells = (c: NonNullable<InferenceReport['ckks']>): string => {
+    const modulus = `[${c.coeffModulusBits.join(', ')}] = ${c.coeffModulusBits.reduce((a, b) => a + b, 0)} bits`;
+    return cells([String(c.polyModulusDegree)]) + textCell(modulus) + cells([`2^${c.scaleBits}`, String(c.slots)]);
+  };
   const ckksRows = report.schemes.map(
     (r) =>
       schemeCell(r) +
-      (r.ckks
-        ? `<td>${r.ckks.polyModulusDegree}</td><td class="text">[${r.ckks.coeffModulusBits.join(', ')}] = ` +
-          `${r.ckks.coeffModulusBits.reduce((a, b) => a + b, 0)} bits</td><td>2^${r.ckks.scaleBits}</td><td>${r.ckks.slots}</td>`
-        : `<td>${NA}</td><td class="text">no HE parameters recorded</td><td>${NA}</td><td>${NA}</td>`) +
-      (`<td>${esc(formatSeed(r.seed))}</td><td ` +
-        `class="text">${r.masks ? `${r.masks.inputHidingBits} / ` + `${r.masks.shareHidingBits} bits` : NA}</td><td class="text">${esc(r.server ?? 'local')}</td>`),
+      (r.ckks ? ckksCells(r.ckks) : cells([NA]) + textCell('no HE parameters recorded') + cells([NA, NA])) +
+      cells([esc(formatSeed(r.seed))]) +
+      textCell(r.masks ? `${r.masks.inputHidingBits} / ${r.masks.shareHidingBits} bits` : NA) +
+      textCell(esc(r.server ?? 'local')),
   );
+  const head = [
+    'scheme',
+    'N',
+    'coefficient modulus (bits)',
+    'scale',
+    'slots',
+    'seed',
+    'hiding input / share',
+    'server',
+  ];
   return (
     `<div class="charts"><div><h3>Run</h3>${run}</div><div><h3>Machine and versions</h3>${machine}</div></div>` +
-    (`<h3>CKKS parameters, seeds and masking per ` +
-      `scheme</h3>${table(['scheme', 'N', 'coefficient modulus (bits)', 'scale', 'slots', 'seed', 'hiding input / share', 'server'], ckksRows, [2, 6, 7])}`)
+    `<h3>CKKS parameters, seeds and masking per scheme</h3>${table(head, ckksRows, [2, 6, 7])}`
   );
 }
 
@@ -297,12 +355,31 @@ function runsTable(report: BenchReport): string {
   if (report.runs.length === 0) return '';
   const rows = report.runs.map(
     (r, i) =>
-      `<td>${i + 1}</td>${schemeCell(r)}<td>${r.repeat + 1}</td><td>${formatMs(r.perImageOnlineMs)}</td><td>${formatMs(r.perImagePreprocessingMs)}</td><td>${formatMs(r.perImageTotalMs)}</td><td>${formatNumber(r.onlineMs)}</td><td>${formatNumber(r.preprocessingMs)}</td><td>${formatNumber(r.wallMs)}</td>`,
+      cells([String(i + 1)]) +
+      schemeCell(r) +
+      cells([
+        String(r.repeat + 1),
+        formatMs(r.perImageOnlineMs),
+        formatMs(r.perImagePreprocessingMs),
+        formatMs(r.perImageTotalMs),
+        formatNumber(r.onlineMs),
+        formatNumber(r.preprocessingMs),
+        formatNumber(r.wallMs),
+      ]),
   );
-  return (
-    `<details${report.repeat > 1 ? ' open' : ''}><summary>${report.runs.length} individual runs, in the order ` +
-    `they ran</summary>${table(['#', 'run', 'repeat', 'online / image', 'preproc. / image', 'total / image', 'online ms (run)', 'preproc. ms (run)', 'wall ms (run)'], rows)}</details>`
-  );
+  const head = [
+    '#',
+    'run',
+    'repeat',
+    'online / image',
+    'preproc. / image',
+    'total / image',
+    'online ms (run)',
+    'preproc. ms (run)',
+    'wall ms (run)',
+  ];
+  const summary = `${report.runs.length} individual runs, in the order they ran`;
+  return `<details${report.repeat > 1 ? ' open' : ''}><summary>${summary}</summary>${table(head, rows)}</details>`;
 }
 
 /** "10 images · 2 runs (merged · local · 10 images, …)", or the image counts when they differ. */
@@ -353,15 +430,16 @@ export function reportToHtml(report: BenchReport, options: { chartJs?: string } 
           'Ciphertext levels per layer',
           'Modulus-chain primes left after each layer: one prime is spent per rescale.',
         )
-      : '<div class="card"><h3>Ciphertext levels per layer</h3><p class="note">No level trace in this report.</p></div>',
+      : `<div class="card"><h3>Ciphertext levels per layer</h3>${note('No level trace in this report.')}</div>`,
     chartCard('chart-quality', 'Accuracy and agreement', 'Agreement: same top-1 class as the plaintext network.'),
   ].join('');
+  const repeats = `${report.repeat} repeat${report.repeat === 1 ? '' : 's'}`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
 <meta name="color-scheme" content="light">
 <title>${esc(title)}</title>
 <style>${REPORT_CSS}</style>
@@ -369,7 +447,7 @@ export function reportToHtml(report: BenchReport, options: { chartJs?: string } 
 <body>
 <main>
 <h1>${esc(title)}</h1>
-<p class="sub">${runsLine(report)} · ${report.repeat} repeat${report.repeat === 1 ? '' : 's'} · created ${esc(report.createdAt)}</p>
+<p class="sub">${runsLine(report)} · ${repeats} · created ${esc(report.createdAt)}</p>
 <pre class="command">${esc(report.command)}</pre>
 <h2>Summary</h2>
 ${summaryTable(report)}
@@ -387,7 +465,7 @@ ${levelTables(report)}
 <h2>Setup</h2>
 ${setupTables(report)}
 ${runsTable(report)}
-<footer>Written by PPNN Studio (report format ${esc(report.format)} v${report.version}). Charts by Chart.js (MIT licence), inlined. This file makes no network requests.</footer>
+<footer>Written by PPNN Studio (report format ${esc(report.format)} v${report.version}). ${FOOTER}</footer>
 </main>
 <script type="application/json" id="report-data">${embedJson(report)}</script>
 <script>${chartJs}</script>

@@ -201,7 +201,8 @@ async function predictFloat(
   forward(net, x);
   const t0 = performance.now();
   for (let i = 0; i < 5; i++) forward(net, x);
-  const onlineMs = 2 * ((performance.now() - t0) / 5) + 0.05 * steps.length; // both parties' arithmetic + message handling
+  // both parties' arithmetic + message handling
+  const onlineMs = 2 * ((performance.now() - t0) / 5) + 0.05 * steps.length;
   const sum = (k: 'preprocessingMs' | 'bytesClientToServer' | 'bytesServerToClient'): number =>
     perStep.reduce((a, s) => a + s[k], 0);
   const batchFrame = frameBytes(TAG.batch, { count: batch }, []) / batch;

@@ -44,8 +44,15 @@ function walk(dir: string, out: string[]): string[] {
   return out;
 }
 
-const IMPORT_RE =
-  /(?:^|\n)\s*(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
+/** One capture group per import form: `import|export … from 'x'`, `import('x')`, `import 'x'`. */
+const IMPORT_RE = new RegExp(
+  [
+    /(?:^|\n)\s*(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]/.source,
+    /import\(\s*['"]([^'"]+)['"]\s*\)/.source,
+    /(?:^|\n)\s*import\s*['"]([^'"]+)['"]/.source,
+  ].join('|'),
+  'g',
+);
 
 /** The project's import graph: file → files it imports (relative specifiers resolved, packages ignored). */
 export function importGraph(): Map<string, string[]> {

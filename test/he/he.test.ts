@@ -239,7 +239,7 @@ describe('masking and circuit privacy', () => {
 });
 
 describe('validation and memory', () => {
-  it('corrupt, truncated, foreign or miscounted ciphertexts give coded errors and the objects stay usable', async () => {
+  it('corrupt, truncated, foreign or miscounted ciphertexts: coded errors, objects stay usable', async () => {
     const { client, server } = sessions.get('fast')!;
     const l = layers[3]!;
     const good = client.encryptMasks(l.layer, [rand(256)], 'fast', { product: true });

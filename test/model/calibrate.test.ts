@@ -66,7 +66,7 @@ describe('calibration: bounds and margin policy', () => {
 });
 
 describe('precision by design on a random model (real CKKS, merged)', () => {
-  it('a calibrated random square-activation MNIST model agrees with its plaintext; predicted error bounds the measured', async () => {
+  it('calibrated random square-activation MNIST model: agrees; the predicted error bounds the measured', async () => {
     const seed = randomInt(2 ** 31);
     console.log(`random square model seed ${seed}`);
     const model = randomSquareModel(seed);

@@ -117,7 +117,7 @@ describe('importOnnx: exporter idioms vs onnxruntime-web', () => {
     }
   });
 
-  it('weight-first Gemm (transA, alpha, beta), Identity of a weight, Dropout with a ratio, BN after Flatten', async () => {
+  it('weight-first Gemm (transA, alpha, beta), Identity of a weight, Dropout ratio, BN after Flatten', async () => {
     const bytes = buildWeightFirst(23);
     const model = importOnnx(bytes);
     expect(model.layers.map((l) => l.kind)).toEqual(['conv2d', 'flatten', 'batchnorm', 'dense', 'dense', 'dense']);

@@ -133,7 +133,7 @@ describe('importOnnx: built models vs onnxruntime-web', () => {
     await expectMatchesOrt('built cnn', bytes, [1, 12, 12], 4, 11);
   });
 
-  it('MLP chain (Gemm transB=0, 1-D BatchNormalization, MatMul+Add, Identity, Dropout, Mul→poly, Reshape)', async () => {
+  it('MLP chain (Gemm transB=0, 1-D BatchNorm, MatMul+Add, Identity, Dropout, Mul→poly, Reshape)', async () => {
     const bytes = buildMlp(2);
     const model = importOnnx(bytes);
     expect(model.inputShape).toEqual([20]);

@@ -69,7 +69,7 @@ function expectReportInvalid(fn: () => unknown, message: RegExp): void {
 }
 
 describe('computeRatios', () => {
-  it('divides each run by the baseline run per image: online time, both-way bytes, rounds, preprocessing, total', () => {
+  it('divides each run by the baseline per image: online time, both-way bytes, rounds, preprocessing, total', () => {
     const r = benchFixture();
     expect(r.baseline).toBe(fixtureLabel('merged'));
     const ratios = computeRatios(r.schemes, r.baseline);

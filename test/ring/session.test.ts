@@ -67,7 +67,7 @@ describe('ring schemes end to end (real BFV)', () => {
     });
   }
 
-  it('the χ² test has power: the same messages made with masks drawn from [0, 2^45) instead of Z_p fail it', async () => {
+  it('the χ² test has power: the same messages with masks from [0, 2^45) instead of Z_p fail it', async () => {
     const { ringLinear } = await import('../../core/protocol/layers/ring.ts');
     const { encodeFixed } = await import('../../core/ring/fixed.ts');
     const sent: number[] = [];

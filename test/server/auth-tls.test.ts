@@ -100,7 +100,7 @@ describe('server with a token over TLS', () => {
     logits.forEach((y, i) => expect(relErr(y, forward(model, randomInput(model, 100 + i)))).toBeLessThan(5e-4));
   });
 
-  it('with the token and a pinned fingerprint (no CA): works; a wrong pin is AUTH_FAILED before any byte of ours', async () => {
+  it('token + pinned fingerprint (no CA): works; a wrong pin is AUTH_FAILED before any byte of ours', async () => {
     expect(await clientSession(url, { pin: certs.pin, token })).toHaveLength(1);
     const wrong = `sha256:${'ab'.repeat(32)}`;
     await expect(clientSession(url, { pin: wrong, token })).rejects.toMatchObject({ code: 'AUTH_FAILED' });

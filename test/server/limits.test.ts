@@ -29,7 +29,7 @@ async function stalledSession(url: string) {
 }
 
 describe('handshake deadline and pending connections', () => {
-  it('a silent TCP socket, a WebSocket without hello and a 1 byte/s upgrade request are all cut at the deadline', async () => {
+  it('a silent TCP socket, a WebSocket without hello and a 1 byte/s upgrade are all cut at the deadline', async () => {
     const s = await startServer({ handshakeMs: 700 });
     const t0 = performance.now();
     const silent = await RawWs.open(s.port);
@@ -82,7 +82,8 @@ describe('per-step idle deadline', () => {
     const c = await RawWs.open(s.port);
     await c.upgrade(s.port);
     c.socket.write(RawWs.frame(encodeFrame(helloMsg())));
-    await expect.poll(() => c.received.toString('latin1').includes('architecture'), { timeout: 30_000 }).toBe(true); // arch arrived
+    // the architecture arrived
+    await expect.poll(() => c.received.toString('latin1').includes('architecture'), { timeout: 30_000 }).toBe(true);
     const t0 = performance.now();
     const setup = RawWs.frame(encodeFrame({ tag: 'setup', header: null, blobs: [new Uint8Array(2000)] }));
     const sent = await c.trickle(setup, 100);

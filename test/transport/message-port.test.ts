@@ -68,7 +68,7 @@ describe('messagePortTransport', () => {
     ]);
   });
 
-  it('transfers frames across a real worker thread; worker death rejects a pending receive with PEER_DISCONNECTED', async () => {
+  it('frames cross a real worker thread; worker death rejects a pending receive with PEER_DISCONNECTED', async () => {
     const { port1, port2 } = new MessageChannel();
     const worker = new Worker(ECHO_WORKER, { eval: true, workerData: { port: port2 }, transferList: [port2] });
     const t = messagePortTransport(port1);

@@ -116,7 +116,8 @@ describe('ModelView', () => {
     await fireEvent.click(screen.getByRole('button', { name: 'Load model' }));
     await vi.waitFor(() => expect(screen.getByTestId('model-summary')).toBeTruthy());
     expect(bridge.calls.find((c) => c.channel === 'model:load')?.payload).toEqual({ source: 'builtin', name: 'mnist' });
-    expect(screen.getAllByText('conv1+pool1', { selector: 'td' })).toHaveLength(2); // after-merging list and the decision
+    // the after-merging list and the decision
+    expect(screen.getAllByText('conv1+pool1', { selector: 'td' })).toHaveLength(2);
     expect(screen.getByText('3 layers → 2 after merging', { exact: false })).toBeTruthy();
     expect(screen.getByText('4 ct×pt, 1 HE levels, 1 rounds, 0 ms est.')).toBeTruthy();
   });
@@ -222,7 +223,7 @@ describe('RunView', () => {
     expect(app.allReports).toHaveLength(1);
   });
 
-  test('preprocessing shows its layer and an ETA before any image; a cancel reads "cancelled", not failed', async () => {
+  test('preprocessing shows its layer and an ETA before any image; cancel reads "cancelled", not failed', async () => {
     app.model = summary;
     app.dataset = {
       ref: 'mnist',
@@ -269,7 +270,7 @@ describe('RunView', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
-  test('before Start: a scheme that cannot run the model is said (and Start disabled); a dataset mismatch warns', async () => {
+  test('before Start: a scheme that cannot run the model is named (Start off); a dataset mismatch warns', async () => {
     app.model = { ...summary, dataset: 'fashion-mnist' };
     app.dataset = {
       ref: 'mnist',

@@ -38,7 +38,9 @@ export function formatReport(r: InferenceReport): string {
     if (!s) continue;
     lines.push(
       `${name.padEnd(14)} ${formatCount(s.wallMs).padStart(9)} ${formatCount(s.clientMs).padStart(11)} ` +
-        `${formatCount(s.serverMs).padStart(10)} ${formatBytes(s.bytesClientToServer).padStart(14)} ${formatBytes(s.bytesServerToClient).padStart(14)} ${formatCount(s.messages).padStart(9)} ${formatCount(s.rounds).padStart(7)}`,
+        `${formatCount(s.serverMs).padStart(10)} ${formatBytes(s.bytesClientToServer).padStart(14)} ` +
+        `${formatBytes(s.bytesServerToClient).padStart(14)} ${formatCount(s.messages).padStart(9)} ` +
+        `${formatCount(s.rounds).padStart(7)}`,
     );
   }
   lines.push(

@@ -33,7 +33,8 @@ export function formatPlan(p: SchemePlan): string {
   for (const s of p.perStep ?? []) {
     lines.push(
       `      ${s.name.padEnd(36)} ${formatMs(s.preprocessingMs).padStart(10)} ` +
-        `${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  logit error <= ${s.predictedLogitError.toExponential(1)}`,
+        `${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  ` +
+        `logit error <= ${s.predictedLogitError.toExponential(1)}`,
     );
   }
   if (p.logitError) {

@@ -117,6 +117,19 @@ export function levelBudget(r: InferenceReport | undefined): number | undefined 
   return r?.ckks ? Math.max(0, r.ckks.coeffModulusBits.length - 2) : undefined;
 }
 
+/** The note under the level chart: what the budget line means, or how to read the bars without one. */
+export function levelNote(budget: number | undefined): string {
+  if (budget === undefined)
+    return (
+      'Levels the layer used (dark) on top of what it left (light); 0 left means it spent the whole budget, ' +
+      'which the parameters are sized for.'
+    );
+  return (
+    `Each layer starts from fresh ciphertexts with ${budget} rescaling${budget === 1 ? '' : 's'} of budget ` +
+    '(dashed line) and spends them; 0 left is by design: the parameters carry no spare prime.'
+  );
+}
+
 /** Stages of the Run charts: key setup gets its own bar once the report has it. */
 interface StageRow {
   name: string;

@@ -1,0 +1,48 @@
+/**
+ * House style, checked from the code (STYLE.md, issue 10): no line of a tracked source file
+ * under core/, electron/, renderer/, scripts/, test/ or bin/ is wider than 120 characters.
+ * Characters are counted as code points, not bytes or UTF-16 units, so "→" or "χ²" count
+ * one each, as an editor shows them. The files are the ones git tracks, so a scratch file
+ * left in a worktree does not fail the suite. The checker is also run on a synthetic text
+ * to show it finds what it claims to.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const MAX_COLUMNS = 120;
+const DIRS = ['core', 'electron', 'renderer', 'scripts', 'test', 'bin'];
+
+/** The tracked .ts/.js/.svelte files under `DIRS`, relative to the repository root. */
+export function trackedSources(): string[] {
+  const out = execFileSync('git', ['ls-files', '-z', '--', ...DIRS], { cwd: ROOT, encoding: 'utf8' });
+  return out.split('\0').filter((f) => /\.(ts|js|svelte)$/.test(f));
+}
+
+/** "file:line (width)" for every line of `text` wider than `max` code points. */
+export function longLines(file: string, text: string, max = MAX_COLUMNS): string[] {
+  const found: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    const width = [...line].length;
+    if (width > max) found.push(`${file}:${i + 1} (${width})`);
+  });
+  return found;
+}
+
+describe('line length', () => {
+  it('the checker counts code points: 120 arrows pass, 121 fail, and it names file and line', () => {
+    const ok = '→'.repeat(120);
+    expect(Buffer.byteLength(ok)).toBe(360); // 360 bytes, still 120 characters
+    expect(longLines('a.ts', `x\n${ok}\n`)).toEqual([]);
+    expect(longLines('a.ts', `x\n${ok}→\ny`)).toEqual(['a.ts:2 (121)']);
+  });
+
+  it(`no tracked source line is wider than ${MAX_COLUMNS} characters`, () => {
+    const files = trackedSources();
+    expect(files.length).toBeGreaterThan(100); // git answered and the walk found the project
+    const long = files.flatMap((f) => longLines(f, readFileSync(join(ROOT, f), 'utf8')));
+    expect(long, 'split these lines by hand so they read well').toEqual([]);
+  });
+});
