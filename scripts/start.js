@@ -60,8 +60,10 @@ if (!electron) {
   await serveInBrowser(
     flag('browser')
       ? undefined
-      : 'The Electron binary is not installed (node_modules/electron has no dist/; it cannot be downloaded on this ' +
-          'machine).',
+      : // Only what we know: the binary is absent. Why (no network, ELECTRON_SKIP_BINARY_DOWNLOAD, a failed
+        // postinstall) we cannot tell, so the message says how to fetch it rather than that it cannot be.
+        'The Electron binary is not installed (node_modules/electron has no dist/). Where the network reaches ' +
+          'GitHub, `node node_modules/electron/install.js` fetches it; then `npm start` opens the desktop app.',
   );
 } else {
   const child = spawn(electron, [join(ROOT, 'electron/main.ts')], { stdio: 'inherit', cwd: ROOT });
