@@ -27,7 +27,8 @@ import { PpnnError } from '../errors.ts';
 import type { HeStats } from '../he/stats.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { shapeSize } from '../model/types.ts';
-import { bytesToF64, f64ToBytes } from '../transport/frame.ts';
+import { DEFAULT_MAX_FRAME_BYTES, bytesToF64, f64ToBytes } from '../transport/frame.ts';
+import { largestBatch } from './batch-bytes.ts';
 import { sendError, type ReceiveOptions, type Transport, type TransportStats } from '../transport/transport.ts';
 import type { LayerProtocol, OfflineRequest, StepIo } from './layers/types.ts';
 import {
@@ -72,6 +73,8 @@ export interface SessionSide<Ctx, Step extends RoleStep> {
 
 export interface ClientSide<Ctx, Step extends RoleStep> extends SessionSide<Ctx, Step> {
   setupBlobs(): Uint8Array[];
+  /** predicted largest offline frame of a batch of `count` images (core/protocol/batch-bytes.ts) */
+  offlineFrameBytes?(count: number): number;
   /** the logits from the two final shares (default: their float sum; ring shares add mod p and decode) */
   reconstruct?(clientShare: Float64Array, serverShare: Float64Array): Float64Array;
 }
@@ -96,6 +99,8 @@ export interface ServerScheme<Ctx, Step extends RoleStep> {
     provider: ProviderInfoWire;
     /** largest batch of images this session can preprocess at once (e.g. bounded by frame size) */
     maxBatch?: number;
+    /** predicted largest offline frame of a batch of `count` images: batches are split so every frame fits */
+    offlineFrameBytes?(count: number): number;
     create(setupBlobs: Uint8Array[]): Promise<SessionSide<Ctx, Step>>;
   };
 }
@@ -122,6 +127,8 @@ export interface PreprocessProgress {
 export interface ClientRoleOptions {
   inputBits: number;
   batchSize?: number;
+  /** frame size the batches are split for (default and upper limit: the transport's frame limit) */
+  maxFrameBytes?: number;
   receiveTimeoutMs?: number;
   signal?: AbortSignal;
   onPreprocessProgress?: (p: PreprocessProgress) => void;
@@ -144,6 +151,8 @@ export interface ClientSessionResult {
 export interface ServerRoleOptions {
   /** largest batch of images a client may preprocess at once */
   maxBatch?: number;
+  /** frame size the batches are split for (default and upper limit: the transport's frame limit) */
+  maxFrameBytes?: number;
   receiveTimeoutMs?: number;
   onEvent?: (ev: { type: 'stage'; stage: string } | { type: 'batch'; count: number }) => void;
 }
@@ -154,6 +163,13 @@ export interface ServerSessionSummary {
   preprocessingMs: number;
   onlineMs: number;
   stats: HeStats | null;
+}
+
+/** The frame limit of `t` (framed transports expose it; the default otherwise), or `wanted` when smaller. */
+export function frameLimitOf(t: Transport, wanted?: number): number {
+  const m = (t as Partial<{ maxFrameBytes: number }>).maxFrameBytes;
+  const limit = typeof m === 'number' && m > 0 ? m : DEFAULT_MAX_FRAME_BYTES;
+  return wanted !== undefined && wanted > 0 ? Math.min(limit, wanted) : limit;
 }
 
 export const emptyTally = (): StageTally => ({
@@ -232,7 +248,10 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
       rounds: 1,
     };
 
-    const batchSize = Math.max(1, Math.min(opts.batchSize ?? 64, arch.maxBatch));
+    let batchSize = Math.max(1, Math.min(opts.batchSize ?? 64, arch.maxBatch));
+    // the server sized maxBatch by its frame limit; the responses must also fit this side's
+    if (side.offlineFrameBytes)
+      batchSize = largestBatch(frameLimitOf(t, opts.maxFrameBytes), side.offlineFrameBytes, batchSize);
     const logits: Float64Array[] = [];
     let preprocessing = emptyTally(),
       online = emptyTally();
@@ -362,6 +381,9 @@ export async function runServerRole<Ctx, Step extends RoleStep>(
     const prep = scheme.prepare(model, hello);
     // a scheme whose offline material per image is large (garbled circuits) caps the batch
     maxBatch = Math.min(maxBatch, prep.maxBatch ?? maxBatch);
+    // byte-bounded batches: no offline frame of a batch may exceed the frame limit, in either direction
+    if (prep.offlineFrameBytes)
+      maxBatch = largestBatch(frameLimitOf(t, opts.maxFrameBytes), prep.offlineFrameBytes, maxBatch);
     t.send({
       tag: TAG.arch,
       header: { architecture: prep.architecture, masks: prep.masks, provider: prep.provider, maxBatch },

@@ -7,7 +7,8 @@ import { PpnnError } from '../errors.ts';
 import { architectureOf } from '../model/json.ts';
 import type { MergeResult } from '../model/merge.ts';
 import type { Architecture, Model } from '../model/types.ts';
-import { ckksClientProviders, ckksServerProviders } from '../protocol/ckks-provider.ts';
+import { ckksOfflineFrameBytes } from '../protocol/batch-bytes.ts';
+import { ckksClientProviders, ckksServerProviders, type CkksProposal } from '../protocol/ckks-provider.ts';
 import { floatProtocolOf, type FloatClientCtx, type FloatServerCtx } from '../protocol/layers/float.ts';
 import {
   DEFAULT_MASKS,
@@ -37,6 +38,14 @@ export function clientMasks(inputBits: number): MaskParams {
   return { ...DEFAULT_MASKS, inputBits };
 }
 
+/** The byte model of the batch's offline frames for CKKS preprocessing (none for other providers, e.g. the dealer). */
+function frameBytesOf(
+  info: { kind: string; params: unknown },
+  steps: readonly { kind: string }[],
+): { offlineFrameBytes?: (count: number) => number } {
+  return info.kind === 'ckks' ? { offlineFrameBytes: ckksOfflineFrameBytes(steps, info.params as CkksProposal) } : {};
+}
+
 function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme<FloatClientCtx, ClientStep> {
   return {
     id,
@@ -51,6 +60,7 @@ function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme
         ctx: { provider, random: opts.random, masks },
         steps,
         protocolOf: floatProtocolOf,
+        ...frameBytesOf(arch.provider, steps),
         setupBlobs: () => provider.setupBlobs(),
         stats: () => provider.stats(),
         close: () => provider.close(),
@@ -81,6 +91,7 @@ function floatServer(
         architecture: architectureOf(net),
         masks,
         provider: info,
+        ...frameBytesOf(info, steps),
         async create(setupBlobs) {
           const provider = await providers.create(info, setupBlobs);
           return {

@@ -33,6 +33,7 @@ import {
   type RingStep,
   type WrapRow,
 } from '../protocol/ring-plan.ts';
+import { ringOfflineFrameBytes, type RingByteStep } from '../protocol/batch-bytes.ts';
 import type { ClientScheme, ServerScheme } from '../protocol/roles.ts';
 import { P } from '../ring/field.ts';
 import { quantizeLinear, type QuantizedLinear } from '../ring/quantize.ts';
@@ -64,6 +65,16 @@ function gcBytesPerImage(steps: readonly RingStep[]): number {
     bytes = Math.max(bytes, windows * (32 * activationCircuit(spec).circuit.andCount + 16 * spec.window * n + 16 * n));
   }
   return bytes;
+}
+
+/** The byte model of a batch's offline frames (core/protocol/batch-bytes.ts): the roles split batches by it. */
+function ringFrameBytes(steps: readonly RingStep[], bfv: BfvParams, layout: Layout): (count: number) => number {
+  const byStep = steps.map((s): RingByteStep => {
+    if (s.kind === 'linear') return { kind: 'linear', spec: s.base.spec, inShape: s.base.inShape };
+    if (s.kind === 'gc') return { kind: 'gc', bytesPerImage: gcBytesPerImage([s]) };
+    return { kind: s.kind, size: s.size };
+  });
+  return ringOfflineFrameBytes(byStep, bfv, layout);
 }
 
 /** Images per batch so that one step's offline response stays well under the 256 MiB frame limit. */
@@ -133,6 +144,7 @@ function ringClient(id: RingId, layout: Layout): ClientScheme<RingClientCtx, Rin
         ctx: { he, random: cryptoRing, layout, ...(gc ? { gc: gc.session } : {}) },
         steps,
         protocolOf: ringProtocolOf,
+        offlineFrameBytes: ringFrameBytes(steps, proposal.bfv, layout),
         setupBlobs: () => (gc ? [he.setupMessage(), gc.reply] : [he.setupMessage()]),
         reconstruct: (c, s) => reconstructRing(c, s, last.inScale + last.weightScale),
         stats: () => he.stats,
@@ -170,6 +182,7 @@ function ringServer(
         masks: { inputBits: 0, shareBits: 0, defaultBound: DEFAULT_MASKS.defaultBound },
         provider: { kind: 'bfv', params: proposal },
         ...(gcBytes > 0 ? { maxBatch: Math.max(1, Math.floor(GC_BATCH_BYTES / gcBytes)) } : {}),
+        offlineFrameBytes: ringFrameBytes(steps, bfv, layout),
         async create(setupBlobs) {
           const want = gcOffer ? 2 : 1;
           if (setupBlobs.length !== want)
