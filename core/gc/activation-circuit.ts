@@ -1,22 +1,23 @@
 /**
  * The one circuit behind ReLU and max-pool on Z_p shares (p an odd prime < 2^52,
- * n = ceil(log2 p), h = (p − 1)/2; x ∈ Z_p is "negative" when x > h):
+ * n = ceil(log2 p), h = (p − 1)/2; x ∈ Z_p is "negative" when x > h, signed(x) ∈ [−h, h]):
  *
- *   inputs   client shares a_1..a_w, server shares b_1..b_w (n bits each), server mask t
- *   x_i = a_i + b_i mod p                                   addMod, ≤ 3n+1 ANDs
- *   u_i = signed(x_i) + 2^(n−1)  ∈ [0, 2^n)                  [x_i > h] (n) + x_i − [x_i > h]·p (n)
- *   u = max_i u_i  (comparison tree, w − 1 nodes)            lessThan + mux, 2n each
- *   relu:  u ← u_{n−1} ? u : 2^(n−1)                          n − 1 ANDs
- *   y = floor(signed / 2^f) mod p: (u >> f) with its top bit flipped is the two's
- *       complement of floor(signed / 2^f); add p when negative  n ANDs (none after relu)
- *   out = y − t mod p                                         2n ANDs
+ *   inputs   client values a_1..a_w, server values b_1..b_w (n bits each), where the server
+ *            has added h to its value: a_i + b_i ≡ x_i + h (mod p)
+ *   u_i = (a_i + b_i) mod p = signed(x_i) + h  ∈ [0, p − 1]   addMod, ≤ 3n + 1 ANDs
+ *   u = max_i u_i  (balanced comparison tree, w − 1 nodes)        lessThan + mux, 2n each
+ *   with h = H1·2^f + H0 and β = [u mod 2^f < H0]                 f ANDs (none when H0 = 0)
+ *     floor(signed / 2^f) = (u >> f) − H1 − β                     exact: no probabilistic error
+ *   relu:  pos = [u ≥ h] (n ANDs); the result is pos · ((u >> f) − H1 − β)   n − f + 1 ANDs
  *
- * u is an order-preserving map of the signed value into unsigned n-bit integers (offset
- * binary), so max needs no sign logic, ReLU is one AND per bit with the top bit, and the
- * truncation is exact: the floor of the signed value, with no probabilistic error.
- * The evaluator (client) decodes out = F(x) − t; the garbler's share is t.
+ * u is an order-preserving map of the signed value into [0, p) (the offset h rides on the
+ * server's input for free), so max needs no sign logic; and the result is a *linear*
+ * function of output bits, out = κ + Σ_o ω_o·v_o mod p, which core/gc/arith-output.ts turns
+ * into additive shares with two 8-byte rows per output bit and no AND gate (re-masking
+ * with a subtraction mod p would cost 2n ANDs, the two's complement → Z_p step n more).
+ * AND gates at n = 51, f = 13: 243 per ReLU (was 391), 1449 → 919 per 2×2 max-pool window.
  */
-import { CircuitBuilder, type Circuit } from './circuit.ts';
+import { CircuitBuilder, ONE, ZERO, type Circuit } from './circuit.ts';
 
 /** Parameters of one activation circuit. */
 export interface ActivationSpec {
@@ -35,15 +36,19 @@ export function ringBits(p: number): number {
   return Math.ceil(Math.log2(p));
 }
 
-/** Input layout of the activation circuit: which input bits are whose. */
+/** Input layout and output map of the activation circuit. */
 export interface ActivationLayout {
   n: number;
-  /** first input bit of the client's shares (w·n bits) */
+  /** first input bit of the client's values (w·n bits) */
   clientAt: number;
-  /** first input bit of the server's shares (w·n bits) */
+  /** first input bit of the server's values (w·n bits) */
   serverAt: number;
-  /** first input bit of the server's output mask t (n bits) */
-  maskAt: number;
+  /** what the server adds to its value before bit-decomposing it: h = (p − 1)/2 */
+  serverOffset: number;
+  /** ω_o ∈ Z_p per circuit output: out = constant + Σ_o ω_o·v_o mod p */
+  weights: Float64Array;
+  /** κ ∈ Z_p, added by the client (the evaluator) to its share */
+  constant: number;
 }
 
 /** Validate a spec; throws RangeError naming the bad field. */
@@ -83,23 +88,9 @@ function buildActivationCircuit(spec: ActivationSpec): { circuit: Circuit; layou
     b: number[][] = [];
   for (let i = 0; i < w; i++) a.push(cb.input(n));
   for (let i = 0; i < w; i++) b.push(cb.input(n));
-  const t = cb.input(n);
-  const pBits = cb.constant(p, n + 1),
-    hBits = cb.constant(h, n);
-  const us = a.map((ai, i) => {
-    const x = cb.addMod(ai, b[i]!, p);
-    const neg = cb.lessThan(hBits, x);
-    // v = x − neg·p in n+1 bits two's complement (|v| ≤ h < 2^(n−1)); u = v + 2^(n−1) flips bit n−1
-    const { diff } = cb.sub(
-      [...x, cb.constant(0, 1)[0]!],
-      pBits.map((bit) => cb.and(bit, neg)),
-    );
-    const u = diff.slice(0, n);
-    u[n - 1] = cb.not(u[n - 1]!);
-    return u;
-  });
+  // u_i = signed(x_i) + h: the server's offset makes the modular sum order-preserving
+  let layer = a.map((ai, i) => cb.addMod(ai, b[i]!, p));
   // balanced comparison tree: halves the candidates each round
-  let layer = us;
   while (layer.length > 1) {
     const next: number[][] = [];
     for (let i = 0; i + 1 < layer.length; i += 2) {
@@ -110,35 +101,57 @@ function buildActivationCircuit(spec: ActivationSpec): { circuit: Circuit; layou
     if (layer.length % 2 === 1) next.push(layer[layer.length - 1]!);
     layer = next;
   }
-  let u = layer[0]!;
+  const u = layer[0]!;
+  const H0 = h % 2 ** f,
+    H1 = (h - H0) / 2 ** f;
+  // β = [u mod 2^f < H0]: the borrow of (u − h) into bit f; constant 0 when 2^f divides h
+  const beta = f > 0 ? cb.lessThan(u.slice(0, f), cb.constant(H0, f)) : ZERO;
+  const q = u.slice(f);
+  const outs: number[] = [],
+    weights: number[] = [];
+  let constant = 0;
+  const emit = (wire: number, weight: number): void => {
+    const wt = ((weight % p) + p) % p;
+    if (wire === ONE) constant = (constant + wt) % p;
+    else if (wire !== ZERO && wt !== 0) (outs.push(wire), weights.push(wt));
+  };
   if (relu) {
-    const top = u[n - 1]!;
-    u = [...cb.andBit(u.slice(0, n - 1), top), cb.constant(1, 1)[0]!];
+    const pos = cb.not(cb.lessThan(u, cb.constant(h, n))); // [signed ≥ 0]
+    q.forEach((bit, j) => emit(cb.and(bit, pos), 2 ** j));
+    emit(pos, -H1);
+    emit(cb.and(beta, pos), -1);
+  } else {
+    q.forEach((bit, j) => emit(bit, 2 ** j));
+    emit(beta, -1);
+    emit(ONE, -H1);
   }
-  // floor(signed / 2^f): drop f bits of the offset-binary value, flip its top bit → two's complement
-  const q = cb.shiftRight(u, f);
-  q[q.length - 1] = cb.not(q[q.length - 1]!);
-  const sign = q[q.length - 1]!;
-  const wide = [...q];
-  while (wide.length < n + 1) wide.push(sign);
-  const y = cb
-    .add(
-      wide,
-      pBits.map((bit) => cb.and(bit, sign)),
-    )
-    .sum.slice(0, n);
-  const out = cb.subMod(y, t, p);
-  const circuit = cb.compile(out);
-  return { circuit, layout: { n, clientAt: 0, serverAt: w * n, maskAt: 2 * w * n } };
+  const circuit = cb.compile(outs);
+  const layout: ActivationLayout = {
+    n,
+    clientAt: 0,
+    serverAt: w * n,
+    serverOffset: h,
+    weights: Float64Array.from(weights),
+    constant,
+  };
+  return { circuit, layout };
 }
 
-/** The plaintext function the circuit computes, on signed values (the test reference). */
-export function activationReference(spec: ActivationSpec, xs: readonly number[], t: number): number {
+/** The plaintext function the circuit computes, floor(max(0?, max_i signed(x_i)) / 2^f) mod p (the test reference). */
+export function activationReference(spec: ActivationSpec, xs: readonly number[]): number {
   const { p } = spec;
   const signed = xs.map((x) => (x > (p - 1) / 2 ? x - p : x));
   let v = Math.max(...signed);
   if (spec.relu) v = Math.max(v, 0);
-  const y = Math.floor(v / 2 ** spec.truncBits);
-  const r = (y - t) % p;
-  return r < 0 ? r + p : r;
+  const y = Math.floor(v / 2 ** spec.truncBits) % p;
+  return y < 0 ? y + p : y;
+}
+
+/** The value the circuit's outputs stand for: κ + Σ_o ω_o·v_o mod p (the test decoder). */
+export function decodeActivation(layout: ActivationLayout, p: number, bits: Uint8Array, offset = 0): number {
+  let s = layout.constant;
+  for (let o = 0; o < layout.weights.length; o++) {
+    if (bits[offset + o]) s = (s + layout.weights[o]!) % p;
+  }
+  return s;
 }

@@ -8,14 +8,15 @@
  *   session set-up: 128 base OTs, the server speaking first (GcServerSession.offer)
  *   offline, per batch (the client's share is not known yet: requests go out first)
  *   ρ ← Z_p per input value, r = bits(ρ)
- *   IKNP columns for choices r   ── request ───────▶  R0, R1 per OT; per image: Δ, garble,
- *                                                     t ← Z_p per window; zero labels of the
- *                                                     client's wires := R0
- *   W_r = R_r ⊕ r·e  ◀── response: e = R0 ⊕ R1 ⊕ Δ, tables, decode bits, labels of t ──
+ *   IKNP columns for choices r   ── request ───────▶  R0, R1 per OT; per image: Δ, garble
+ *                                                     (zero labels of the client's wires := R0),
+ *                                                     output rows with r_o ← Z_p (arith-output.ts)
+ *   W_r = R_r ⊕ r·e  ◀── response: e = R0 ⊕ R1 ⊕ Δ, AND tables, output rows ──────────
  *   online, per image (⟨x⟩c now known)
- *   c = ⟨x⟩c − ρ mod p  ───── gc.corr ────────────▶  b = ⟨x⟩s + c mod p   (so ρ + b = x)
+ *   c = ⟨x⟩c − ρ mod p  ───── gc.corr ────────────▶  b = ⟨x⟩s + c + h mod p  (ρ + b = x + h)
  *                       ◀──── gc.labels ───────────  labels of bits(b): n·16 B per value
- *   evaluate, decode: z = F(x) − t                    its share of F(x) is t, fixed offline
+ *   evaluate, read one row per output:                its share of F(x) is −Σ r_o, fixed offline
+ *   κ + Σ z_o = F(x) + Σ r_o
  *
  * The client's circuit input is ρ, chosen by the client before its share exists, so the OT
  * fits the one-exchange offline stage; online it sends c, which is uniform in Z_p (ρ is)
@@ -24,13 +25,15 @@
  * n·16 B of labels down (no protocol of this shape sends fewer: the evaluator needs one
  * label per server-input bit) plus n bits up; measured against it in test/gc/activation.test.ts.
  * F(x) = floor(max(0?, max_i signed(x_i)) / 2^f) mod p: core/gc/activation-circuit.ts.
+ * Offline bytes per window: 32 B per AND, 16 B per output bit, 32 B per OT (request + e).
  */
 import { randomFillSync } from 'node:crypto';
 import { PpnnError } from '../errors.ts';
 import { activationCircuit, type ActivationLayout, type ActivationSpec } from './activation-circuit.ts';
-import { readBits, writeBits, type Circuit } from './circuit.ts';
-import { activeLabels, evaluate, garble, randomDelta, TABLE_WORDS, tweaksUsed } from './garble.ts';
-import { blockBytes, bytesToBlocks, randomBlocks } from './hash.ts';
+import { writeBits, type Circuit } from './circuit.ts';
+import { ARITH_ROW_WORDS, arithTweaksUsed, evaluateArithOutputs, garbleArithOutputs } from './arith-output.ts';
+import { activeLabels, evaluateLabels, garble, randomDelta, TABLE_WORDS, tweaksUsed } from './garble.ts';
+import { blockBytes, blocksOf, randomBlocks } from './hash.ts';
 import { KAPPA } from './iknp.ts';
 import { uniformBelow, type GcClientSession, type GcServerSession } from './session.ts';
 
@@ -58,17 +61,18 @@ export interface GcLayer {
 export interface ClientActivationState {
   tweak: number;
   rho: Float64Array;
-  /** active input labels, instance-major: client and mask wires filled offline, server wires online */
+  /** active input labels, instance-major: client wires filled offline, server wires online */
   labels: Uint32Array;
   tables: Uint32Array;
-  decode: Uint8Array;
+  /** the output rows (core/gc/arith-output.ts) */
+  outTables: Uint32Array;
 }
 
 /** What the server keeps per image. */
 export interface ServerActivationState {
   delta: Uint32Array;
   inputZero: Uint32Array;
-  /** the server's output share t (one per window) */
+  /** the server's output share −Σ r_o (one per window) */
   share: Float64Array;
 }
 
@@ -78,6 +82,19 @@ function violation(what: string): PpnnError {
 
 function circuitOf(layer: GcLayer): { circuit: Circuit; layout: ActivationLayout } {
   return activationCircuit(layer.spec);
+}
+
+/** Tweaks one image of `layer` uses: the AND gates, then one per output row pair. */
+function tweaksPerImage(circuit: Circuit, windows: number): number {
+  return tweaksUsed(circuit, windows) + arithTweaksUsed(circuit.outputs.length, windows);
+}
+
+/** Offline bytes per image of one activation layer: request and response, frame headers aside. */
+export function activationOfflineBytes(layer: GcLayer): number {
+  const { circuit, layout } = circuitOf(layer);
+  const ots = layer.windows * layer.spec.window * layout.n;
+  const perWindow = 4 * TABLE_WORDS * circuit.andCount + 4 * ARITH_ROW_WORDS * circuit.outputs.length;
+  return layer.windows * perWindow + 32 * ots;
 }
 
 /** Pack ring elements as n-bit fields (LSB first), ceil(len·n/8) bytes. */
@@ -127,35 +144,43 @@ export function activationOfflineClient(
     for (let i = 0; i < m; i++) buf[i >>> 3]! |= rBits[i]! << (i & 7);
   });
   const tweak = session.tweak,
-    perImage = tweaksUsed(circuit, V);
+    perImage = tweaksPerImage(circuit, V),
+    nOut = circuit.outputs.length;
   session.tweak += count * perImage;
   return {
     blobs: [message],
     finish(response) {
-      if (response.length !== 1 + 3 * count)
-        throw violation(`expected ${1 + 3 * count} response blobs, got ${response.length}`);
+      if (response.length !== 1 + 2 * count)
+        throw violation(`expected ${1 + 2 * count} response blobs, got ${response.length}`);
       if (response[0]!.length !== 16 * m) throw violation('OT corrections have the wrong size');
-      const e = bytesToBlocks(response[0]!),
+      const e = blocksOf(response[0]!),
         R = received.blocks;
       const states: ClientActivationState[] = [];
       for (let img = 0; img < count; img++) {
-        const [tb, dec, ml] = response.slice(1 + 3 * img, 4 + 3 * img) as [Uint8Array, Uint8Array, Uint8Array];
+        const tb = response[1 + 2 * img]!,
+          ob = response[2 + 2 * img]!;
         if (tb.length !== 4 * TABLE_WORDS * circuit.andCount * V) throw violation('tables have the wrong size');
-        if (dec.length !== circuit.outputs.length * V || dec.some((b) => b > 1)) throw violation('bad decode bits');
-        if (ml.length !== 16 * n * V) throw violation('mask labels have the wrong size');
+        if (ob.length !== 4 * ARITH_ROW_WORDS * nOut * V) throw violation('output rows have the wrong size');
         const labels = new Uint32Array(4 * nIn * V);
-        const mask = bytesToBlocks(ml);
         for (let k = 0; k < V; k++) {
-          for (let i = 0; i < w * n; i++) {
-            const ot = (img * V + k) * w * n + i,
-              at = 4 * (k * nIn + layout.clientAt + i);
-            const flip = rBits[ot] === 1;
-            for (let q = 0; q < 4; q++) labels[at + q] = R[4 * ot + q]! ^ (flip ? e[4 * ot + q]! : 0);
+          let ot = (img * V + k) * w * n,
+            at = 4 * (k * nIn + layout.clientAt);
+          for (let i = 0; i < w * n; i++, ot++, at += 4) {
+            const flip = 0 - rBits[ot]!; // W_r = R_r ⊕ r·e
+            labels[at] = R[4 * ot]! ^ (flip & e[4 * ot]!);
+            labels[at + 1] = R[4 * ot + 1]! ^ (flip & e[4 * ot + 1]!);
+            labels[at + 2] = R[4 * ot + 2]! ^ (flip & e[4 * ot + 2]!);
+            labels[at + 3] = R[4 * ot + 3]! ^ (flip & e[4 * ot + 3]!);
           }
-          labels.set(mask.subarray(4 * n * k, 4 * n * (k + 1)), 4 * (k * nIn + layout.maskAt));
         }
         const rhoImg = rho.subarray(img * V * w, (img + 1) * V * w);
-        states.push({ tweak: tweak + img * perImage, rho: rhoImg, labels, tables: bytesToBlocks(tb), decode: dec });
+        states.push({
+          tweak: tweak + img * perImage,
+          rho: rhoImg,
+          labels,
+          tables: blocksOf(tb),
+          outTables: blocksOf(ob),
+        });
       }
       return states;
     },
@@ -184,14 +209,14 @@ export function activationOfflineServer(
   const e = new Uint32Array(4 * m);
   const blobs: Uint8Array[] = [blockBytes(e)];
   const states: ServerActivationState[] = [];
-  const perImage = tweaksUsed(circuit, V);
+  const perImage = tweaksPerImage(circuit, V);
   for (let img = 0; img < count; img++) {
     const delta = randomDelta();
     const zero = randomBlocks(nIn * V);
     for (let k = 0; k < V; k++) {
-      for (let i = 0; i < w * n; i++) {
-        const ot = (img * V + k) * w * n + i,
-          at = 4 * (k * nIn + layout.clientAt + i);
+      let ot = (img * V + k) * w * n,
+        at = 4 * (k * nIn + layout.clientAt);
+      for (let i = 0; i < w * n; i++, ot++, at += 4) {
         for (let q = 0; q < 4; q++) {
           zero[at + q] = R0[4 * ot + q]!;
           e[4 * ot + q] = R0[4 * ot + q]! ^ R1[4 * ot + q]! ^ delta[q]!;
@@ -199,16 +224,18 @@ export function activationOfflineServer(
       }
     }
     const g = garble(session.perm, circuit, V, delta, session.tweak, zero);
+    const out = garbleArithOutputs(
+      session.perm,
+      g.outputZero,
+      delta,
+      layout.weights,
+      layer.spec.p,
+      V,
+      session.tweak + tweaksUsed(circuit, V),
+    );
     session.tweak += perImage;
-    const share = uniformBelow(layer.spec.p, V);
-    const maskBits = new Uint8Array(n * V);
-    const maskZero = new Uint32Array(4 * n * V);
-    for (let k = 0; k < V; k++) {
-      writeBits(share[k]!, n, maskBits, k * n);
-      maskZero.set(zero.subarray(4 * (k * nIn + layout.maskAt), 4 * (k * nIn + layout.maskAt + n)), 4 * n * k);
-    }
-    blobs.push(blockBytes(g.tables), g.decode, blockBytes(activeLabels(maskZero, maskBits, delta)));
-    states.push({ delta, inputZero: zero, share });
+    blobs.push(blockBytes(g.tables), blockBytes(out.tables));
+    states.push({ delta, inputZero: zero, share: out.share });
   }
   return { blobs, states };
 }
@@ -246,17 +273,30 @@ export async function activationOnlineClient(
   io.send(ACT_TAG.corr, [packElements(c, n)]);
   const [lab] = await io.expect(ACT_TAG.labels, [1, 1]);
   if (lab!.length !== 16 * V * w * n) throw violation('server labels have the wrong size');
-  const theirs = bytesToBlocks(lab!);
+  const theirs = blocksOf(lab!);
   const labels = state.labels;
   for (let k = 0; k < V; k++)
     labels.set(theirs.subarray(4 * w * n * k, 4 * w * n * (k + 1)), 4 * (k * nIn + layout.serverAt));
-  const bits = evaluate(session.perm, circuit, V, labels, state.tables, state.decode, state.tweak);
-  const out = new Float64Array(V);
-  for (let k = 0; k < V; k++) out[k] = readBits(bits, k * n, n);
+  const outLabels = evaluateLabels(session.perm, circuit, V, labels, state.tables, state.tweak);
+  const nOut = circuit.outputs.length;
+  const out = evaluateArithOutputs(
+    session.perm,
+    outLabels,
+    state.outTables,
+    nOut,
+    p,
+    V,
+    state.tweak + tweaksUsed(circuit, V),
+  );
+  const kappa = layout.constant;
+  for (let k = 0; k < V; k++) {
+    const v = out[k]! + kappa;
+    out[k] = v >= p ? v - p : v;
+  }
   return out;
 }
 
-/** Online, server: receive c, send the labels of b = ⟨x⟩s + c. Returns its share of F(x) (t, fixed offline). */
+/** Online, server: receive c, send the labels of b = ⟨x⟩s + c + h. Returns its share of F(x) (fixed offline). */
 export async function activationOnlineServer(
   layer: GcLayer,
   state: ServerActivationState,
@@ -273,8 +313,11 @@ export async function activationOnlineServer(
   const [cb] = await io.expect(ACT_TAG.corr, [1, 1]);
   const c = unpackElements(cb!, x.length, n, p);
   const bits = new Uint8Array(V * w * n);
+  const off = layout.serverOffset;
   for (let i = 0; i < x.length; i++) {
-    const b = x[i]! + c[i]!;
+    let b = x[i]! + c[i]!;
+    if (b >= p) b -= p;
+    b += off;
     writeBits(b >= p ? b - p : b, n, bits, i * n);
   }
   const zero = new Uint32Array(4 * V * w * n);

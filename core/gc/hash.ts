@@ -141,3 +141,14 @@ export function bytesToBlocks(bytes: Uint8Array): Uint32Array {
   new Uint8Array(out.buffer).set(bytes);
   return out;
 }
+
+/**
+ * The bytes as blocks without a copy when they are 4-byte aligned (a received blob owns its
+ * buffer from offset 0), else a copy. The result aliases `bytes`: read it, do not write it.
+ * Throws RangeError unless the length is whole blocks.
+ */
+export function blocksOf(bytes: Uint8Array): Uint32Array {
+  if (bytes.length % 16 !== 0) throw new RangeError('bytes must hold whole 16-byte blocks');
+  if ((bytes.byteOffset & 3) === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+  return bytesToBlocks(bytes);
+}

@@ -20,7 +20,7 @@ import { architectureOf } from '../model/json.ts';
 import type { MergeResult } from '../model/merge.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { ringProtocolOf, reconstructRing, type RingClientCtx, type RingServerCtx } from '../protocol/layers/ring.ts';
-import { activationCircuit } from '../gc/activation-circuit.ts';
+import { activationOfflineBytes } from '../gc/activation.ts';
 import { GcClientSession, GcServerSession } from '../gc/session.ts';
 import { DEFAULT_MASKS, planClientNonlinear, planServerNonlinear } from '../protocol/plan.ts';
 import {
@@ -55,15 +55,10 @@ export interface RingProposal {
   gc?: string;
 }
 
-/** Largest offline response of one garbled-circuit step per image (tables, OT corrections, mask labels); 0 without. */
+/** Largest offline response of one garbled-circuit step per image (OT corrections, AND tables, output rows). */
 function gcBytesPerImage(steps: readonly RingStep[]): number {
   let bytes = 0;
-  for (const s of steps) {
-    if (s.kind !== 'gc') continue;
-    const { spec, windows } = s.layer,
-      n = Math.ceil(Math.log2(spec.p));
-    bytes = Math.max(bytes, windows * (32 * activationCircuit(spec).circuit.andCount + 16 * spec.window * n + 16 * n));
-  }
+  for (const s of steps) if (s.kind === 'gc') bytes = Math.max(bytes, activationOfflineBytes(s.layer));
   return bytes;
 }
 

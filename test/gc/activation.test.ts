@@ -46,7 +46,7 @@ describe('activation layer protocol (one offline exchange, online labels)', () =
     imgs.forEach(({ x }, img) => {
       const y = add(client[img]!, server[img]!);
       for (let i = 0; i < size; i++) {
-        const want = activationReference(layer.spec, [x[i]!], 0);
+        const want = activationReference(layer.spec, [x[i]!]);
         if (y[i] !== want) throw new Error(`image ${img}, x=${x[i]}: got ${y[i]}, want ${want}`);
       }
     });
@@ -117,10 +117,12 @@ describe('activation layer protocol (one offline exchange, online labels)', () =
     expect(code(() => activationOfflineServer(ss, layer, [req.blobs[0]!.subarray(1)], 2))).toBe('PROTOCOL_VIOLATION');
     const resp = activationOfflineServer(ss, layer, req.blobs, 2);
     expect(code(() => req.finish(resp.blobs.slice(1)))).toBe('PROTOCOL_VIOLATION');
+    const short = [...resp.blobs];
+    short[2] = short[2]!.subarray(16); // output rows of image 0 cut short
+    expect(code(() => req.finish(short))).toBe('PROTOCOL_VIOLATION');
     const tampered = [...resp.blobs];
-    tampered[2] = new Uint8Array(tampered[2]!.length).fill(7); // decode bits must be 0/1
-    expect(code(() => req.finish(tampered))).toBe('PROTOCOL_VIOLATION');
-    const cStates = req.finish(resp.blobs);
+    tampered[4] = new Uint8Array(tampered[4]!.length).fill(0xff); // image 1's rows decode outside Z_p (online)
+    const cStates = req.finish(tampered);
     // online: a correction element ≥ p, and labels of the wrong size
     const n = ringBits(P);
     const badCorr = new Uint8Array(Math.ceil((4 * n) / 8)).fill(0xff);
@@ -137,6 +139,21 @@ describe('activation layer protocol (one offline exchange, online labels)', () =
     await expect(activationOnlineClient(cs, layer, cStates[1]!, new Float64Array(5), clientIo)).rejects.toThrow(
       RangeError,
     );
+    // image 1 with the server's real labels: its tampered output rows are caught online
+    let corr: Uint8Array[] = [],
+      labels: Uint8Array[] = [],
+      release = (): void => {};
+    const ready = new Promise<void>((r) => (release = r));
+    const clientDone = activationOnlineClient(cs, layer, cStates[1]!, new Float64Array(4), {
+      send: (_t, b) => void (corr = b),
+      expect: async () => (await ready, labels),
+    });
+    await activationOnlineServer(layer, resp.states[1]!, new Float64Array(4), {
+      send: (_t, b) => void (labels = b),
+      expect: async () => corr,
+    });
+    release();
+    await expect(clientDone).rejects.toMatchObject({ code: 'PROTOCOL_VIOLATION' });
   }, 30_000);
 });
 

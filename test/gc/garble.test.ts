@@ -3,11 +3,21 @@ import { describe, expect, it } from 'vitest';
 import {
   activationCircuit,
   activationReference,
+  decodeActivation,
   ringBits,
   type ActivationSpec,
 } from '../../core/gc/activation-circuit.ts';
+import { evaluateArithOutputs, garbleArithOutputs } from '../../core/gc/arith-output.ts';
 import { CircuitBuilder, evaluatePlain, readBits, writeBits, type Circuit } from '../../core/gc/circuit.ts';
-import { activeLabels, evaluate, garble, GARBLE_CHUNK, randomDelta, tweaksUsed } from '../../core/gc/garble.ts';
+import {
+  activeLabels,
+  evaluate,
+  evaluateLabels,
+  garble,
+  GARBLE_CHUNK,
+  randomDelta,
+  tweaksUsed,
+} from '../../core/gc/garble.ts';
 import { FIXED_KEY, FixedKeyPermutation, TWEAK_DOMAIN_GARBLE } from '../../core/gc/hash.ts';
 import { mulberry32 } from '../../core/data/datasets.ts';
 
@@ -143,57 +153,100 @@ describe('circuit builder through garble → evaluate', () => {
   });
 });
 
-describe('activation circuit (ReLU, max-pool, exact truncation, re-masking)', () => {
+/** Values of `count` windows, boundary values first, ties every 7th; shares a (client) and b' = x − a + h (server). */
+function activationInputs(spec: ActivationSpec, count: number) {
+  const { p, window: w } = spec;
+  const { circuit, layout } = activationCircuit(spec);
+  const n = layout.n;
+  const rng = mulberry32(p % 1000);
+  const h = (p - 1) / 2,
+    f2 = 2 ** spec.truncBits;
+  const edge = [0, 1, p - 1, h, h + 1, p - 2, 2, h - 1, f2 % p, (p - f2 + p) % p, (f2 - 1) % p, (p - f2 - 1 + p) % p];
+  const xs: number[][] = [];
+  for (let k = 0; k < count; k++) {
+    const vals = Array.from({ length: w }, (_, i) =>
+      k < edge.length * 2 ? edge[(k + i) % edge.length]! : wide(rng, p),
+    );
+    if (k % 7 === 3) vals.fill(edge[k % edge.length]!); // ties
+    xs.push(vals);
+  }
+  const inputs = new Uint8Array(circuit.inputCount * count);
+  for (let k = 0; k < count; k++) {
+    const base = k * circuit.inputCount;
+    for (let i = 0; i < w; i++) {
+      const a = wide(rng, p),
+        b = (((xs[k]![i]! - a + layout.serverOffset) % p) + p) % p;
+      writeBits(a, n, inputs, base + layout.clientAt + i * n);
+      writeBits(b, n, inputs, base + layout.serverAt + i * n);
+    }
+  }
+  return { circuit, layout, xs, inputs };
+}
+
+describe('activation circuit (ReLU, max-pool, exact truncation, outputs as shares)', () => {
   const cases: ActivationSpec[] = [
     { p: PRIMES[2]!, truncBits: 0, window: 1, relu: true },
     { p: PRIMES[2]!, truncBits: 13, window: 1, relu: true },
     { p: PRIMES[0]!, truncBits: 20, window: 1, relu: true },
+    { p: PRIMES[3]!, truncBits: 7, window: 1, relu: true },
+    { p: PRIMES[1]!, truncBits: 11, window: 1, relu: false },
     { p: PRIMES[2]!, truncBits: 13, window: 4, relu: true },
     { p: PRIMES[3]!, truncBits: 7, window: 4, relu: false },
     { p: PRIMES[4]!, truncBits: 2, window: 9, relu: false },
+    { p: PRIMES[4]!, truncBits: 3, window: 4, relu: true },
   ];
   for (const spec of cases) {
     const kind = spec.relu ? 'ReLU' : 'identity';
     const title = `${kind}, window ${spec.window}, ${ringBits(spec.p)}-bit p, f = ${spec.truncBits}`;
     it(title, () => {
       const { p } = spec;
-      const { circuit, layout } = activationCircuit(spec);
-      const n = layout.n,
-        w = spec.window;
-      expect(circuit.andCount).toBeLessThanOrEqual(w * 6 * n + (w - 1) * 2 * n + 4 * n);
-      const rng = mulberry32(p % 1000);
-      const h = (p - 1) / 2;
-      const edge = [0, 1, p - 1, h, h + 1, p - 2, 2, h - 1];
       const count = 300;
-      const xs: number[][] = [],
-        shares: number[][] = [],
-        ts: number[] = [];
-      for (let k = 0; k < count; k++) {
-        const vals = Array.from({ length: w }, (_, i) =>
-          k < edge.length * 2 ? edge[(k + i) % edge.length]! : wide(rng, p),
-        );
-        if (k % 7 === 3) vals.fill(edge[k % edge.length]!); // ties
-        xs.push(vals);
-        shares.push(vals.map(() => wide(rng, p)));
-        ts.push(k % 5 === 0 ? [0, p - 1, 1][k % 3]! : wide(rng, p));
-      }
-      const inputs = new Uint8Array(circuit.inputCount * count);
-      for (let k = 0; k < count; k++) {
-        const base = k * circuit.inputCount;
-        for (let i = 0; i < w; i++) {
-          const cShare = shares[k]![i]!,
-            sShare = (xs[k]![i]! - cShare + p) % p;
-          writeBits(cShare, n, inputs, base + layout.clientAt + i * n);
-          writeBits(sShare, n, inputs, base + layout.serverAt + i * n);
-        }
-        writeBits(ts[k]!, n, inputs, base + layout.maskAt);
-      }
+      const { circuit, layout, xs, inputs } = activationInputs(spec, count);
+      const n = layout.n,
+        w = spec.window,
+        f = spec.truncBits;
+      // addMod ≤ 3n + 1 per value, 2n per comparison node, f for the truncation borrow, relu n + (n − f) + 1
+      expect(circuit.andCount).toBeLessThanOrEqual(
+        w * (3 * n + 1) + (w - 1) * 2 * n + f + (spec.relu ? 2 * n - f + 1 : 0),
+      );
       const bits = runGarbled(circuit, count, inputs);
+      const nOut = circuit.outputs.length;
       for (let k = 0; k < count; k++) {
-        const got = readBits(bits, k * n, n);
-        const want = activationReference(spec, xs[k]!, ts[k]!);
-        if (got !== want) throw new Error(`x=${xs[k]} t=${ts[k]}: got ${got}, want ${want}`);
+        const got = decodeActivation(layout, p, bits, k * nOut);
+        const want = activationReference(spec, xs[k]!);
+        if (got !== want) throw new Error(`x=${xs[k]}: got ${got}, want ${want}`);
       }
     });
   }
+
+  it('output rows turn the output labels into additive shares of the result (both with H0 = 0 and H0 ≠ 0)', () => {
+    for (const spec of [
+      { p: 2 ** 51 - 131071, truncBits: 13, window: 4, relu: false },
+      { p: PRIMES[3]!, truncBits: 7, window: 1, relu: true },
+    ]) {
+      const count = GARBLE_CHUNK + 9;
+      const { circuit, layout, xs, inputs } = activationInputs(spec, count);
+      const perm = new FixedKeyPermutation();
+      const delta = randomDelta();
+      const g = garble(perm, circuit, count, delta, 77);
+      const t2 = 77 + tweaksUsed(circuit, count);
+      const rows = garbleArithOutputs(perm, g.outputZero, delta, layout.weights, spec.p, count, t2);
+      const labels = evaluateLabels(perm, circuit, count, activeLabels(g.inputZero, inputs, delta), g.tables, 77);
+      const z = evaluateArithOutputs(perm, labels, rows.tables, circuit.outputs.length, spec.p, count, t2);
+      for (let k = 0; k < count; k++) {
+        const got = (z[k]! + layout.constant + rows.share[k]!) % spec.p;
+        expect(got).toBe(activationReference(spec, xs[k]!));
+      }
+      // a wrong tweak base reads garbage rows: outside Z_p, or at least not the result
+      let bad = 0;
+      try {
+        const zz = evaluateArithOutputs(perm, labels, rows.tables, circuit.outputs.length, spec.p, count, t2 + 1);
+        for (let k = 0; k < count; k++)
+          bad += (zz[k]! + layout.constant + rows.share[k]!) % spec.p === activationReference(spec, xs[k]!) ? 0 : 1;
+      } catch {
+        bad = count;
+      }
+      expect(bad).toBeGreaterThan(count - 3);
+    }
+  });
 });
