@@ -1,3 +1,6 @@
+// Long file: the streaming evaluator (accumulators, reference counts, on-demand deserialisation) is one state
+// machine over the network; its parts share the counters that free ciphertexts after their last use, so
+// splitting it would spread one lifetime argument over several files.
 /**
  * CryptoNets server: evaluates the whole network on ciphertexts laid out one per value
  * (slot j of every ciphertext = image j), with only the relinearisation keys.

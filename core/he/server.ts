@@ -1,3 +1,6 @@
+// Long file: HeServer's two entry points (evaluate, evaluateOnShares) share its keys, pool and job plumbing,
+// and the class is one unit of ownership (SEAL objects freed in delete()); the per-job arithmetic already lives
+// in eval-core.ts. Owned by the perf engineer this round (issue 14), so not split under them.
 /**
  * HeServer: the server's half of CKKS preprocessing. Holds the client's public key and
  * Galois keys (never a secret key), evaluates Enc(M·r − s) (and Enc((M·r)⊙a − t)) with

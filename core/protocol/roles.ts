@@ -1,3 +1,6 @@
+// Long file: the client and server roles are the two sides of one message sequence (see the diagram below) and
+// are read side by side; their shared types and tallies sit with them. A split into client-role / server-role
+// files is the seam, deferred because the import engineer edits batch sizing here this round (issue 15).
 /**
  * The two roles of every interactive scheme. They only sequence messages — handshake,
  * batches, steps, images — and delegate every computation to the scheme's layer

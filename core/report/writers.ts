@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reportToHtml } from './html.ts';
-import { stageOf } from './html.ts';
+import { stageOf } from './html-tables.ts';
 import type { BenchReport, HeOpCounts, ReportStageName } from './types.ts';
 
 /**

@@ -1,3 +1,5 @@
+// Long file: client and listener halves of one WebSocket transport share the frame limits, the close-code
+// mapping and the TLS/token rules listed below; owned by the server engineer this round (issue 13), so not split.
 /**
  * WebSocket transport (the `ws` package): `wsConnect` for clients, `wsListen` for the
  * inference server. One binary WebSocket message carries exactly one frame.
