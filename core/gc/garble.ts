@@ -1,5 +1,5 @@
+// Long file: garbling and evaluation are one pair of mirrored loops; split, each half reads worse.
 /**
- * (428 lines: garbling and evaluation are one pair of mirrored loops; split, each half reads worse.)
  * Garbling and evaluation: free-XOR (Kolesnikov–Schneider 2008) and half-gates (Zahur,
  * Rosulek, Evans, EUROCRYPT 2015) with the fixed-key TCCR hash H of core/gc/hash.ts
  * (Guo–Katz–Wang–Yu 2020). Per AND gate, tweaks j, j+1 (unique per gate and instance):
