@@ -3,9 +3,16 @@
  *
  * Scales: the input is encoded at 2^f; a linear map with weights at 2^w turns scale 2^e
  * into 2^(e+w); a truncation drops d = e + w − f bits, back to 2^f; a square doubles it
- * to 2^(2f), which the next linear map takes as its input scale. Between two linear maps
- * with no activation (the unmerged network of `delphi`) a truncation step of its own
- * brings the scale back to 2^f ("truncate after every multiplication").
+ * to 2^(2f). With `g` set, a truncation step of its own brings every square's output down
+ * to 2^g before the next linear map; without, that map takes 2^(2f) as its input scale.
+ * Between two linear maps with no activation (the unmerged network of `delphi`) a
+ * truncation step brings the scale back to 2^f ("truncate after every multiplication").
+ *
+ * Why g: the square's output z = y'² at 2^(2f) carries about f bits below its own error
+ * (|δz| ≈ 2|y|·2^−f), yet they count against the next map's range: 2f + w + (output
+ * bits) ≤ 49 left w = 18 for the maps after a square (f = 13), and those weights'
+ * rounding alone put 4·10^−3 into the logits (scripts/ring-precision.ts). Dropping them
+ * costs one more opening round per square and gives the weights their full 2^21.
  *
  * Range: a truncated value y must satisfy |y| < 2^(l−1) at scale 2^(e+w) with 2^l ≤
  * (p − 1)/2 (core/ring/truncate.ts). The server picks each w as large as both limits
@@ -70,7 +77,12 @@ export interface RingScales {
   readonly f: number;
   /** weight exponent per linear step, in network order */
   readonly weightScales: readonly number[];
+  /** scale every square's output is truncated to before the next linear map (absent: no truncation, 2^(2f)) */
+  readonly g?: number;
 }
+
+/** Input scale of the linear map after a square at activation scale 2^f. */
+const afterSquare = (s: { f: number; g?: number }): number => s.g ?? 2 * s.f;
 
 const log2Ceil = (x: number): number => Math.max(0, Math.ceil(Math.log2(x)));
 
@@ -104,15 +116,17 @@ function ringSupport(steps: readonly NonlinearClientStep[]): void {
 }
 
 /** Server: choose the weight exponents for its network (largest that keep every value in range). */
-export function chooseScales(steps: readonly NonlinearServerStep[], f: number): RingScales {
+export function chooseScales(steps: readonly NonlinearServerStep[], f: number, g?: number): RingScales {
   ringSupport(steps);
+  const sc = g === undefined ? { f } : { f, g };
   const weightScales: number[] = [];
   let inScale = f;
   steps.forEach((st, i) => {
     if (st.kind !== 'linear') return;
     const maxW = st.layer.weight.reduce((a, w) => Math.max(a, Math.abs(w)), 0) || 1;
     const maxB = st.layer.bias.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
-    const bySize = SMALL_WEIGHT_BITS - 1 - log2Ceil(maxW);
+    // largest w with |round(W·2^w)| < 2^21: small weights (a batch-norm scale folded in) get more bits, not fewer
+    const bySize = Math.floor(Math.log2((2 ** SMALL_WEIGHT_BITS - 1) / maxW));
     // the logits are never truncated: their worst-case bound ‖M‖∞·B_in + |b| (no margin) within (p − 1)/2
     const last = steps.slice(i + 1).every((s) => s.kind !== 'linear');
     const byRange = last
@@ -126,9 +140,31 @@ export function chooseScales(steps: readonly NonlinearServerStep[], f: number): 
           `ring's 51 bits are too few for f = ${f})`,
       );
     weightScales.push(w);
-    inScale = st.next ? 2 * f : f;
+    inScale = st.next ? afterSquare(sc) : f;
   });
-  return { f, weightScales };
+  return { ...sc, weightScales };
+}
+
+/** Finest activation scale tried: with |y| < 16 a square's output needs 2f + 10 ≤ 49 bits. */
+export const MAX_RING_F = 19;
+const MIN_RING_F = 8;
+
+/**
+ * Server: the finest activation scale f ≤ `maxF` at which every value of the network fits the ring, with the squares'
+ * outputs truncated back to g = f, and the weight exponents for it (measured precision: docs/PROTOCOL.md). Throws the
+ * last scale's error when none fits.
+ */
+export function chooseRingScales(steps: readonly NonlinearServerStep[], maxF = MAX_RING_F): RingScales {
+  for (let f = maxF; ; f--) {
+    try {
+      const scales = chooseScales(steps, f, f);
+      ringSteps(steps, scales);
+      return scales;
+    } catch (e) {
+      const retry = e instanceof PpnnError && (e.code === 'HE_PARAMS' || e.code === 'PROTOCOL_VIOLATION');
+      if (!retry || f <= MIN_RING_F) throw e;
+    }
+  }
 }
 
 /**
@@ -141,6 +177,9 @@ export function ringSteps(steps: readonly NonlinearClientStep[], scales: RingSca
   const f = scales.f;
   if (!Number.isInteger(f) || f < 1 || f > 30)
     throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: f = ${f} out of range`);
+  const g = scales.g;
+  if (g !== undefined && (!Number.isInteger(g) || g < 1 || g > 2 * f))
+    throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: g = ${g} out of range (1 … 2f)`);
   const linear = steps.filter((s) => s.kind === 'linear');
   if (!Array.isArray(scales.weightScales) || scales.weightScales.length !== linear.length)
     throw new PpnnError(
@@ -217,6 +256,18 @@ export function ringSteps(steps: readonly NonlinearClientStep[], scales: RingSca
       trunc,
     });
     inScale = square ? 2 * f : f;
+    if (square && g !== undefined && g < 2 * f) {
+      // z = y'² with |y'| ≤ 2^k + 2 (k = l−1−d; the rounding adds at most 2) at 2^f: |z| < 2^(2k+1), in range by
+      // construction
+      const zTrunc: TruncSpec = { l: 2 * (trunc.l - 1 - trunc.d) + 2, d: 2 * f - g };
+      try {
+        checkTrunc(zTrunc);
+      } catch {
+        throw new PpnnError('PROTOCOL_VIOLATION', `ring scales: output of '${st.next!.name}' does not fit the ring`);
+      }
+      out.push({ kind: 'trunc', index: out.length, name: `${st.next!.name}:trunc`, size: st.outSize, trunc: zTrunc });
+      inScale = g;
+    }
   });
   return out;
 }

@@ -144,6 +144,8 @@ export interface RingSummary {
   floodBits: number;
   /** activation scale 2^f and the weight exponent of every linear map */
   f: number;
+  /** scale the squares' outputs are truncated to before the next linear map (absent: none, 2^2f) */
+  g?: number;
   weightScales: number[];
   /** per linear map: largest |output| carried without wrap-around, against its public bound */
   wrap: { step: string; scale: number; maxAbs: number; bound: number }[];

@@ -17,17 +17,19 @@ export interface QuantizedLinear {
 
 /**
  * Quantize `layer` (input shape `inShape`) at weight scale 2^w, bias at 2^(inScale + w). Throws HE_PARAMS if a weight
- * is too large.
+ * is too large. `exact`: no rounding (a real-valued matrix for the precision study, never for a session).
  */
 export function quantizeLinear(
   layer: Conv2dLayer | DenseLayer,
   inShape: Shape,
   inScale: number,
   w: number,
+  exact = false,
 ): QuantizedLinear {
   const s = 2 ** w,
     lim = 2 ** SMALL_WEIGHT_BITS;
-  const intWeight = layer.weight.map((x) => Math.round(x * s));
+  // `exact` keeps the real weights (scaled, not rounded): only for the precision study (core/protocol/ring-sim.ts)
+  const intWeight = layer.weight.map((x) => (exact ? x * s : Math.round(x * s)));
   for (const x of intWeight)
     if (!(Math.abs(x) < lim))
       throw new PpnnError(

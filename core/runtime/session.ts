@@ -84,6 +84,7 @@ function ringSummaryOf(arch: Architecture, p: RingProposal): RingSummary {
     coeffModulusBits: [...b.coeffModulusBits],
     floodBits: b.floodBits,
     f: p.scales.f,
+    ...(p.scales.g !== undefined ? { g: p.scales.g } : {}),
     weightScales: [...p.scales.weightScales],
     wrap: ringWrapTable(arch, p.scales),
   };

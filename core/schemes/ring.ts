@@ -24,7 +24,7 @@ import { activationOfflineBytes } from '../gc/activation.ts';
 import { GcClientSession, GcServerSession } from '../gc/session.ts';
 import { DEFAULT_MASKS, planClientNonlinear, planServerNonlinear } from '../protocol/plan.ts';
 import {
-  chooseScales,
+  chooseRingScales,
   maxWithoutWrapPerStep,
   ringSteps,
   type RingLinearStep,
@@ -41,8 +41,6 @@ import { cryptoRing } from '../ring/random.ts';
 import { cachedNetwork } from './network.ts';
 import type { InteractiveScheme } from './types.ts';
 
-/** Activation scale 2^f of the ring schemes (docs/PROTOCOL.md: precision against range). */
-export const RING_F = 13;
 /** The client's floor on circuit privacy (bits of statistical distance) of the server's BFV responses. */
 export const MIN_CIRCUIT_PRIVACY_BITS = 40;
 
@@ -159,7 +157,7 @@ function ringServer(
     prepare(model) {
       const net = network(model).model;
       const plan = planServerNonlinear(net, DEFAULT_MASKS);
-      const scales = chooseScales(plan, RING_F);
+      const scales = chooseRingScales(plan);
       const steps = ringSteps(plan, scales);
       const bfv = chooseBfvParams(P);
       const gcBytes = gcBytesPerImage(steps);

@@ -52,8 +52,7 @@ describe('ring schemes end to end (real BFV)', () => {
       inputs.forEach((x, i) => {
         const want = forward(model, x),
           got = client.logits[i]!;
-        for (let k = 0; k < want.length; k++)
-          expect(Math.abs(got[k]! - want[k]!)).toBeLessThan(2e-2 * (1 + Math.abs(want[k]!)));
+        for (let k = 0; k < want.length; k++) expect(Math.abs(got[k]! - want[k]!)).toBeLessThan(1e-3); // the maxLogitError (simulated: 1.4e-4)
       });
       // every element of every online message to the server: packed ring elements, uniform
       const elems: number[] = [];
