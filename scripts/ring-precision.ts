@@ -91,6 +91,7 @@ console.log(
 );
 variants.forEach(([name], k) =>
   console.log(
-    `${name.padEnd(12)} max ${worst[k]!.toExponential(2)}  rms ${Math.sqrt(sumSq[k]! / count).toExponential(2)}  mean ${(sumErr[k]! / count).toExponential(2)}`,
+    `${name.padEnd(12)} max ${worst[k]!.toExponential(2)}  rms ${Math.sqrt(sumSq[k]! / count).toExponential(2)}  ` +
+      `mean ${(sumErr[k]! / count).toExponential(2)}`,
   ),
 );

@@ -62,7 +62,7 @@ describe('ring fixed-point precision (plaintext simulation of the protocol arith
       it(`${scheme} on ${name}: max |logit error| ≤ 5e-4 over ${IMAGES} images`, async () => {
         const r = await maxError(name, scheme === 'delphi', (p) => chooseRingScales(p));
         console.log(
-          `${scheme} ${name}: f = ${r.scales.f}, w = ${r.scales.weightScales.join(',')}: max ${r.worst.toExponential(2)}`,
+          `${scheme} ${name}: f = ${r.scales.f}, w = ${r.scales.weightScales}: max ${r.worst.toExponential(2)}`,
         );
         expect(r.outOfRange).toBe(0);
         expect(r.agreement).toBe(1);
