@@ -181,7 +181,7 @@ export async function benchPreprocessing(
       product: product[i] === true,
     };
   });
-  const steps = rotationStepsFor(specs, opts.layout, slots, [opts.images]);
+  const steps = rotationStepsFor(specs, opts.layout, slots, [opts.images], { clientFold: true });
   let t = performance.now();
   const client = await HeClient.create(params, { rotationSteps: steps });
   const keygenMs = performance.now() - t;
@@ -236,6 +236,7 @@ export async function benchPreprocessing(
           inputShape: layer.kind === 'conv2d' ? shape : undefined,
           steps,
           product: withProduct,
+          clientFold: true, // the plan HeClient / HeServer chose (their preprocessing path)
         });
         const model = planCost(plan, { product: withProduct, n: params.polyModulusDegree });
         results.push({

@@ -13,6 +13,7 @@ import { PpnnError } from '../errors.ts';
 import type { Shape } from '../model/types.ts';
 import { HeContext } from './context.ts';
 import { planLayer } from './layout.ts';
+import { foldedOutputs } from './client-fold.ts';
 import type { HeLayerSpec, HePlan, Layout } from './layout.ts';
 import type { CkksParams } from './params.ts';
 import { sealGuard, withScope } from './seal.ts';
@@ -150,6 +151,7 @@ export class HeClient {
         opts.inputShape ?? (spec.kind === 'conv2d' ? squareShape(spec.inChannels, masks[0]?.length ?? 0) : undefined),
       steps: this.rotationSteps,
       product,
+      clientFold: !online,
     });
     masks.forEach((r, b) => {
       if (!(r instanceof Float64Array) || r.length !== plan.inputSize)
@@ -230,13 +232,8 @@ export class HeClient {
         });
         return v;
       });
-    const extract = (cts: Float64Array[]) =>
-      Array.from({ length: B }, (_, b) => {
-        const v = new Float64Array(plan.outputSize);
-        for (let k = 0; k < plan.outputSize; k++)
-          v[k] = cts[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
-        return v;
-      });
+    // the plan's output slots, each summed over its fold group when the server left the fold to us
+    const extract = (cts: Float64Array[]) => foldedOutputs(plan, B, cts);
     const result: DecryptedShares = { share: extract(slotsOf(0, 'share')) };
     if (product) result.product = extract(slotsOf(nOut, 'product'));
     this.#pending.delete(spec.name);

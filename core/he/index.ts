@@ -9,7 +9,7 @@ export { activationLevels } from './online.ts';
 export type { PolyActivation } from './online.ts';
 export { planLayer, simulatePlan } from './layout.ts';
 export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout } from './layout.ts';
-export { rotationStepsFor } from './setup.ts';
+export { DEFAULT_KEY_BATCHES, rotationStepsFor } from './setup.ts';
 export { liveSealObjects, loadSeal } from './seal.ts';
 export type { HeStats, HeLayerStats, HeOpCounts, CiphertextRecord } from './stats.ts';
 export { addReportCounts } from './stats.ts';

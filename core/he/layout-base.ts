@@ -31,6 +31,11 @@ export interface OutputRecipe {
   readonly terms: readonly Term[];
   readonly foldSteps: readonly number[];
   readonly giantStep?: number;
+  /**
+   * Fold steps left to the client (client-fold.ts): the server returns the unfolded slots, each
+   * masked, and the client adds slot i + Σ(any subset of these) into output slot i after decrypting.
+   */
+  readonly clientFold?: readonly number[];
 }
 
 export interface HePlan {

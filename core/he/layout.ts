@@ -24,6 +24,7 @@ import { nextPow2 } from './layout-base.ts';
 import { planConvDiagonal, planConvIm2col, planConvReference } from './layout-conv.ts';
 import type { ConvGeometry } from './layout-conv.ts';
 import { denseGeometry, planDenseBsgs, planDenseReference } from './layout-dense.ts';
+import { withClientFold } from './client-fold.ts';
 
 export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout, OutputRecipe, Term } from './layout-base.ts';
 
@@ -155,10 +156,34 @@ export interface PlanOptions {
   steps?: readonly number[] | undefined;
   /** a correlated product is computed too (doubles the cost of every output) */
   product?: boolean | undefined;
+  /**
+   * The fold rotations may be left to the client (client-fold.ts: CKKS preprocessing; not
+   * gazelle's online stage, not BFV). Each candidate is then also tried folded by the client,
+   * and one image is planned for bytes: uploads + responses + the Galois keys the plan needs.
+   */
+  clientFold?: boolean | undefined;
+  /** one image with client folding: Galois keys already chosen (for other layers) that cost no bytes */
+  freeSteps?: readonly number[] | undefined;
+}
+
+/** Bytes of one seeded, compressed Galois key at ring degree n (3 decomposition primes × 4 primes). */
+export const keyBytes = (n: number): number => 12 * n * 8 * 0.9;
+
+/**
+ * What planLayer minimises: predicted ms; for ONE image with client folding, bytes — its cold
+ * latency is set-up and transfer bound, and a Galois key not yet made (not in `steps` or
+ * `freeSteps`) costs as much as four uploads — with 1 ms of predicted work weighing as 1 KB.
+ */
+function objective(plan: HePlan, opts: PlanOptions): number {
+  const c = planCost(plan, { product: opts.product });
+  if (!(opts.clientFold && opts.images === 1)) return c.ms;
+  const free = new Set([...(opts.steps ?? []), ...(opts.freeSteps ?? [])]);
+  const newKeys = plan.rotationSteps.filter((s) => !free.has(s)).length;
+  return c.bytes + newKeys * keyBytes(2 * plan.slots) + 1000 * c.ms;
 }
 
 /** The 'fast' candidates of a layer (cheap closures: a plan is only built when tried). */
-function candidates(spec: HeLayerSpec, opts: PlanOptions): (() => HePlan | null)[] {
+export function candidates(spec: HeLayerSpec, opts: PlanOptions): (() => HePlan | null)[] {
   const { images: B, slots } = opts;
   const out: (() => HePlan | null)[] = [];
   if (spec.kind === 'dense') {
@@ -203,12 +228,16 @@ export function planLayer(spec: HeLayerSpec, opts: PlanOptions): HePlan {
   let best: HePlan | undefined,
     bestMs = Infinity;
   for (const make of candidates(spec, opts)) {
-    const plan = make();
-    if (!plan || (have && !plan.rotationSteps.every((s) => have.has(s)))) continue;
-    const { ms } = planCost(plan, { product: opts.product });
-    if (ms < bestMs) {
-      best = plan;
-      bestMs = ms;
+    const made = make();
+    if (!made) continue;
+    const folded = opts.clientFold ? withClientFold(made) : null;
+    for (const plan of folded ? [made, folded] : [made]) {
+      if (have && !plan.rotationSteps.every((s) => have.has(s))) continue;
+      const ms = objective(plan, opts);
+      if (ms < bestMs) {
+        best = plan;
+        bestMs = ms;
+      }
     }
   }
   if (!best)
@@ -245,7 +274,7 @@ export function simulatePlan(plan: HePlan, weight: Float64Array, masks: readonly
       const r = rot(a, g * (out.giantStep ?? 0));
       for (let i = 0; i < S; i++) acc[i]! += r[i]!;
     }
-    for (const s of out.foldSteps) {
+    for (const s of [...out.foldSteps, ...(out.clientFold ?? [])]) {
       const r = rot(acc, s);
       for (let i = 0; i < S; i++) acc[i]! += r[i]!;
     }

@@ -14,6 +14,7 @@ import { HeContext } from './context.ts';
 import { evaluateJob } from './eval-core.ts';
 import type { EvalJob, EvalOutputJob, EvalResult, ServerKeys } from './eval-core.ts';
 import { planLayer } from './layout.ts';
+import { foldedOutputs, replicateOverGroups } from './client-fold.ts';
 import type { HePlan, Layout } from './layout.ts';
 import { uniformMask } from './masks.ts';
 import { WeightCache, ZeroPool, weightKey } from './reuse.ts';
@@ -153,6 +154,7 @@ export class HeServer {
       inputShape: opts.inputShape,
       steps: this.steps,
       product: !!product,
+      clientFold: true,
     });
     if (!Array.isArray(cts) || cts.length !== plan.inputCount)
       throw new PpnnError(
@@ -174,13 +176,16 @@ export class HeServer {
     const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
     const aFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.aRange)) : undefined;
     const tFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.tRange)) : undefined;
+    // folded by the client: every slot keeps its own mask and a is copied over each fold group (client-fold.ts)
     const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
       index: i,
       terms: o.terms,
       foldSteps: o.foldSteps,
       giantStep: o.giantStep,
       negMask: sFull[i]!.map((x) => -x),
-      product: product ? { halfA: aFull![i]!.map((x) => 0.5 * x), negT: tFull![i]!.map((x) => -x) } : undefined,
+      product: product
+        ? { halfA: replicateOverGroups(plan, i, aFull![i]!).map((x) => 0.5 * x), negT: tFull![i]!.map((x) => -x) }
+        : undefined,
     }));
 
     const scope = new Scope();
@@ -240,11 +245,11 @@ export class HeServer {
       }),
     );
     this.he.stats.addTime(layer.name, performance.now() - t0);
-    const pick = (full: Float64Array[]) => pickOutputs(plan, B, full);
-    const out: EvaluateResult = { response, s: pick(sFull) };
+    // s and t: sums over each output's fold group; a: its value at the output slot
+    const out: EvaluateResult = { response, s: foldedOutputs(plan, B, sFull) };
     if (aFull && tFull) {
-      out.a = pick(aFull);
-      out.t = pick(tFull);
+      out.a = pickOutputs(plan, B, aFull);
+      out.t = foldedOutputs(plan, B, tFull);
     }
     return out;
   }

@@ -122,13 +122,20 @@ export function rotationStepsFor(
   layout: Layout,
   slots: number,
   batches: readonly number[] = DEFAULT_KEY_BATCHES,
+  opts: { clientFold?: boolean } = {},
 ): number[] {
-  const steps = new Set<number>();
-  for (const l of layers)
-    for (const images of batches) {
-      for (const s of planLayer(l.spec, { images, slots, layout, inputShape: l.inputShape, product: l.product })
-        .rotationSteps)
-        steps.add(s);
-    }
+  const clientFold = opts.clientFold === true;
+  const union = (free?: readonly number[]): Set<number> => {
+    const steps = new Set<number>();
+    for (const l of layers)
+      for (const images of batches) {
+        const o = { images, slots, layout, inputShape: l.inputShape, product: l.product, clientFold };
+        for (const s of planLayer(l.spec, { ...o, freeSteps: free }).rotationSteps) steps.add(s);
+      }
+    return steps;
+  };
+  let steps = union();
+  // one image is planned for bytes, layer by layer: let each layer use the keys the others need for free
+  if (clientFold && batches.includes(1)) steps = union([...steps]);
   return [...steps].sort((a, b) => a - b);
 }

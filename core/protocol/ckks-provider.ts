@@ -12,6 +12,7 @@ import {
   HeClient,
   HeServer,
   rotationStepsFor,
+  DEFAULT_KEY_BATCHES,
   type CkksParams,
   type HeStats,
   type Layout,
@@ -181,7 +182,11 @@ function followsActivation(steps: readonly ClientStep[], step: ClientLinearStep)
 
 export function ckksClientProviders(): ClientProviderFactory {
   return {
-    async create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor> {
+    async create(
+      info: ProviderInfo,
+      arch: Architecture,
+      opts: { batches?: readonly number[] } = {},
+    ): Promise<ClientPreprocessor> {
       if (info.kind !== 'ckks')
         throw new PpnnError(
           'PROTOCOL_VIOLATION',
@@ -196,6 +201,9 @@ export function ckksClientProviders(): ClientProviderFactory {
         steps.map((st) => heShape(st, !gazelle && st.next !== undefined)),
         layout,
         params.polyModulusDegree / 2,
+        opts.batches ?? DEFAULT_KEY_BATCHES,
+        // preprocessing folds on the client (fewer keys); gazelle's online layers are planned without it
+        { clientFold: !gazelle },
       );
       const client = await HeClient.create(params, {
         rotationSteps,

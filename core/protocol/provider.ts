@@ -75,5 +75,6 @@ export interface ServerProviderFactory {
 
 /** How the client builds its provider from the server's proposal (it validates the proposal first). */
 export interface ClientProviderFactory {
-  create(info: ProviderInfo, arch: Architecture): Promise<ClientPreprocessor>;
+  /** `batches`: the batch sizes the client will preprocess (keys are made for their layouts; default 1 and 64) */
+  create(info: ProviderInfo, arch: Architecture, opts?: { batches?: readonly number[] }): Promise<ClientPreprocessor>;
 }

@@ -30,6 +30,7 @@ import { PpnnError } from '../errors.ts';
 import type { HeStats } from '../he/stats.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { shapeSize } from '../model/types.ts';
+import { median } from '../report/median.ts';
 import { DEFAULT_MAX_FRAME_BYTES, bytesToF64, f64ToBytes } from '../transport/frame.ts';
 import { largestBatch } from './batch-bytes.ts';
 import { sendError, type ReceiveOptions, type Transport, type TransportStats } from '../transport/transport.ts';
@@ -86,7 +87,10 @@ export interface ClientSide<Ctx, Step extends RoleStep> extends SessionSide<Ctx,
 export interface ClientScheme<Ctx, Step extends RoleStep> {
   readonly id: string;
   /** validate the server's proposal against the client's own floor and build the client side */
-  start(arch: ArchMessage, opts: { inputBits: number }): Promise<ClientSide<Ctx, Step>>;
+  start(
+    arch: ArchMessage,
+    opts: { inputBits: number; batches?: readonly number[] | undefined },
+  ): Promise<ClientSide<Ctx, Step>>;
 }
 
 /** What a scheme gives the server role. */
@@ -137,6 +141,27 @@ export interface ClientRoleOptions {
   onPreprocessProgress?: (p: PreprocessProgress) => void;
   onPreprocessed?: (batchStart: number, count: number, tally: StageTally, stats: HeStats | null) => void;
   onImage?: (index: number, logits: Float64Array, online: StageTally) => void;
+  /**
+   * Prefetch: keep material for `prefetch` images ready before images are taken in. Each pool
+   * (one offline batch of up to `prefetch` images) is filled before its images are submitted,
+   * and refilled as soon as it is used up; so each image pays only its online stage (warm).
+   * The pool is refilled between images, not during one: a session's messages are sequential.
+   */
+  prefetch?: number;
+  /** an image is submitted (`ready`: its material was already there, only the online stage runs for it) */
+  onSubmit?: (index: number, ready: boolean) => void;
+}
+
+/**
+ * Latency as a user sees it. cold: session start → first image's logits, the image given at
+ * session start (set-up + its batch's preprocessing + online). warm: the median time from
+ * submitting an image whose material was ready to its logits (online stage only); null when
+ * no image was warm (without prefetch every image is submitted at session start).
+ */
+export interface SessionLatency {
+  coldMs: number;
+  warmMs: number | null;
+  warmImages: number;
 }
 
 export interface ClientSessionResult {
@@ -148,6 +173,7 @@ export interface ClientSessionResult {
   preprocessing: StageTally;
   online: StageTally;
   perImage: { onlineMs: number[]; onlineBytes: number[]; preprocessingMs: number[]; preprocessingBytes: number[] };
+  latency: SessionLatency;
   stats: HeStats | null;
 }
 
@@ -221,6 +247,9 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
     timeoutMs: opts.receiveTimeoutMs ?? 10 * 60_000,
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
+  const prefetch = opts.prefetch ?? 0;
+  if (!Number.isInteger(prefetch) || prefetch < 0)
+    throw new PpnnError('ARGUMENT_INVALID', `prefetch must be a non-negative integer, got ${prefetch}`);
   let side: ClientSide<Ctx, Step> | undefined;
   try {
     const setupStart = performance.now();
@@ -242,7 +271,12 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
           `input ${i} has ${x.length} values, the model expects [${architecture.inputShape.join(',')}]`,
         );
     });
-    side = await scheme.start(arch, { inputBits: opts.inputBits });
+    // with prefetch, a pool of material is one offline batch of `prefetch` images
+    let batchSize = Math.max(1, Math.min(prefetch > 0 ? prefetch : (opts.batchSize ?? 64), arch.maxBatch));
+    // the batch sizes this session will use (a frame-size cap below may still lower them: then the plans
+    // use the layouts these keys allow — one without rotations always exists when the client folds): keys are made for the layouts chosen at exactly these
+    const batches = [...new Set([Math.min(batchSize, inputs.length), inputs.length % batchSize].filter((b) => b > 0))];
+    side = await scheme.start(arch, { inputBits: opts.inputBits, batches });
     t.send({ tag: TAG.setup, header: null, blobs: side.setupBlobs() });
     const setup: StageTally = {
       ...emptyTally(),
@@ -251,10 +285,11 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
       rounds: 1,
     };
 
-    let batchSize = Math.max(1, Math.min(opts.batchSize ?? 64, arch.maxBatch));
     // the server sized maxBatch by its frame limit; the responses must also fit this side's
     if (side.offlineFrameBytes)
       batchSize = largestBatch(frameLimitOf(t, opts.maxFrameBytes), side.offlineFrameBytes, batchSize);
+    let coldMs = -1;
+    const warm: number[] = [];
     const logits: Float64Array[] = [];
     let preprocessing = emptyTally(),
       online = emptyTally();
@@ -272,7 +307,12 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
       opts.onPreprocessed?.(start, batch.length, pre.tally, side.stats());
       for (let i = 0; i < batch.length; i++) {
         if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'session cancelled');
+        // without prefetch the images were all given at session start; with it, each is taken in once its
+        // material is in the pool, and its latency is its online stage
+        opts.onSubmit?.(start + i, prefetch > 0);
         const { logits: y, tally } = await clientOnline(t, side, pre.states, i, batch[i]!, recv);
+        if (coldMs < 0) coldMs = performance.now() - setupStart;
+        if (prefetch > 0) warm.push(tally.wallMs);
         online = addTally(online, tally);
         logits.push(y);
         perImage.onlineMs.push(tally.wallMs);
@@ -294,6 +334,7 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
       preprocessing,
       online,
       perImage,
+      latency: { coldMs: Math.max(0, coldMs), warmMs: warm.length ? median(warm) : null, warmImages: warm.length },
       stats: side.stats(),
     };
   } finally {

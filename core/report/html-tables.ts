@@ -96,6 +96,8 @@ export function summaryTable(report: BenchReport): string {
         setup ? formatMs(setup.wallMs) : NA,
         setup ? formatBytes(setup.bytesClientToServer + setup.bytesServerToClient) : NA,
         formatMs(c.totalMs),
+        r.latency ? formatMs(r.latency.coldMs) : NA,
+        r.latency?.warmMs != null ? formatMs(r.latency.warmMs) : NA,
         r.repeats ? formatSpread(r.repeats.onlineMs) : NA,
       ])
     );
@@ -121,6 +123,8 @@ export function summaryTable(report: BenchReport): string {
         'key setup (once)',
         'setup bytes (once)',
         'total / image',
+        'first image (cold)',
+        'prefetched image (warm)',
         'online / image over repeats (min – median – max)',
       ],
       rows,

@@ -78,6 +78,12 @@ export interface InferenceReport {
   stages: Record<StageName, StageMetrics> & { setup?: StageMetrics };
   /** medians over the run's images (setup excluded: it is a one-off, see `stages.setup`) */
   perImage: { onlineMs: number; onlineBytes: number; preprocessingMs: number; preprocessingBytes: number };
+  /**
+   * What a user waits for. coldMs: session start → first logits (the image given at session start);
+   * warmMs: median submit → logits of the images whose preprocessed material was ready (`--prefetch`:
+   * online stage only), null when no image was. Absent in reports written before it existed.
+   */
+  latency?: { coldMs: number; warmMs: number | null; warmImages: number; prefetch: number };
   ckks?: { polyModulusDegree: number; coeffModulusBits: number[]; scaleBits: number; slots: number };
   masks?: { inputHidingBits: number; shareHidingBits: number; notes: string };
   /** what protects the run (set for every interactive scheme) */

@@ -46,6 +46,8 @@ export const CSV_COLUMNS: readonly string[] = [
   'agreement',
   'maxLogitError',
   ...HE_OPS.map((op) => `he_${op}`),
+  'coldMs',
+  'warmMs',
 ];
 
 /** RFC 4180 cell: quoted when it holds a comma, quote, CR or LF; quotes doubled. */
@@ -89,6 +91,8 @@ export function reportToCsv(report: BenchReport): string {
         r.agreement,
         r.maxLogitError,
         ...HE_OPS.map((op) => s.he?.[op]),
+        r.latency?.coldMs,
+        r.latency?.warmMs,
       ];
       lines.push(cells.map(csvCell).join(','));
     }

@@ -29,6 +29,8 @@ export interface RunRequest {
   workers?: number;
   /** target max |logit error| the server plans its CKKS parameters for (local runs); default 1e-3 */
   targetError?: number;
+  /** keep preprocessed material for K images ready before images are taken in (warm latency); 0: off */
+  prefetch?: number;
   /** keep every image's secure and plaintext logits in `results` */
   keepLogits?: boolean;
 }

@@ -23,6 +23,8 @@ export interface BenchOptions {
   command: string;
   inputBits?: number;
   shareBits?: number;
+  /** every run keeps material for this many images ready (warm latency in the reports) */
+  prefetch?: number;
   /** the run all ratios divide by: a label or a scheme name; default the first merged run */
   baseline?: string;
 }
@@ -59,6 +61,7 @@ async function runScheme(
     seed: o.seed,
     ...(o.inputBits !== undefined ? { inputBits: o.inputBits } : {}),
     ...(o.shareBits !== undefined ? { shareBits: o.shareBits } : {}),
+    ...(o.prefetch ? { prefetch: o.prefetch } : {}),
   };
   return runSession(req, { onEvent, ...(signal ? { signal } : {}) });
 }

@@ -42,6 +42,7 @@ export type RoleWorkerData =
       imageSize: number;
       count: number;
       batchSize?: number;
+      prefetch?: number;
       inputBits?: number;
       seed?: number;
       remote?: RemoteOptions;
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
     scheme: d.scheme,
     random: d.seed !== undefined ? seededMasks(d.seed) : cryptoMasks,
     ...(d.batchSize ? { batchSize: d.batchSize } : {}),
+    ...(d.prefetch ? { prefetch: d.prefetch } : {}),
     ...(d.inputBits !== undefined ? { inputBits: d.inputBits } : {}),
     onPreprocessProgress: (progress) => post({ type: 'preprocess-progress', progress }),
     onPreprocessed: (start, count, tally, stats) =>

@@ -282,6 +282,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     ...(port ? { port } : {}),
     ...(req.server ? { server: req.server } : {}),
     ...(seed !== undefined ? { seed } : {}),
+    ...(req.prefetch ? { prefetch: req.prefetch } : {}),
     ...(req.inputBits !== undefined ? { inputBits: req.inputBits } : {}),
     ...(req.server
       ? {
@@ -374,6 +375,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       preprocessingMs: median(client.perImage.preprocessingMs),
       preprocessingBytes: median(client.perImage.preprocessingBytes),
     },
+    latency: { ...client.latency, prefetch: req.prefetch ?? 0 },
     ckks: ckksOf(client.provider.params),
     ...(ring
       ? { ring }

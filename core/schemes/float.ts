@@ -49,12 +49,13 @@ function frameBytesOf(
 function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme<FloatClientCtx, ClientStep> {
   return {
     id,
-    async start(arch, { inputBits }) {
+    async start(arch, { inputBits, batches }) {
       const masks = clientMasks(inputBits);
       const steps = planClient(arch.architecture, masks);
       const provider = await (opts.providers ?? ckksClientProviders()).create(
         arch.provider as never,
         arch.architecture,
+        batches ? { batches } : {},
       );
       return {
         ctx: { provider, random: opts.random, masks },

@@ -4,7 +4,7 @@
  * circuit privacy (statistical test), coded errors and SEAL object ownership.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeClient, HeServer, chooseParams, liveSealObjects, rotationStepsFor } from '../../core/he/index.ts';
+import { HeClient, HeServer, chooseParams, liveSealObjects, planLayer, rotationStepsFor } from '../../core/he/index.ts';
 import type { Layout } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
@@ -148,6 +148,7 @@ describe('CKKS preprocessing: share = M·r − s', () => {
     for (const l of layers) {
       it(`${l.layer.name} (${layout}): decrypt + s equals M·r and the product is (M·r)⊙a − t`, async () => {
         const B = 3;
+        const s0 = sessions.get(layout)!;
         const masks = Array.from({ length: B }, () => rand(l.shape.reduce((a, b) => a * b, 1)));
         const { res, dec } = await run(layout, l, masks, true);
         for (let b = 0; b < B; b++) {
@@ -164,7 +165,18 @@ describe('CKKS preprocessing: share = M·r − s', () => {
             1e-3,
             `product ${b}`,
           );
-          for (const v of res.s[b]!) expect(Math.abs(v)).toBeLessThanOrEqual(S_RANGE);
+          // s is one uniform mask per slot, summed over the fold group when the client folds (client-fold.ts)
+          const plan = planLayer(l.layer, {
+            images: B,
+            slots: s0.client.slots,
+            layout,
+            inputShape: l.shape,
+            steps: s0.client.rotationSteps,
+            product: true,
+            clientFold: true,
+          });
+          const group = Math.max(...plan.outputs.map((o) => 2 ** (o.clientFold?.length ?? 0)));
+          for (const v of res.s[b]!) expect(Math.abs(v)).toBeLessThanOrEqual(group * S_RANGE);
         }
       });
     }
@@ -233,7 +245,9 @@ describe('masking and circuit privacy', () => {
     };
     const hidden = await ks(2 ** 10 * 60); // |M·r| ≤ Σ|w| ≈ 60 here: 10 bits of statistical hiding
     expect(hidden.d).toBeLessThan(hidden.critical);
-    const exposed = await ks(2);
+    // control: masks narrower than the values. The client folds this layer's partial sums (each a
+    // fraction of |M·r|), so "narrow" is below a partial sum's size
+    const exposed = await ks(0.25);
     expect(exposed.d).toBeGreaterThan(exposed.critical);
   });
 });

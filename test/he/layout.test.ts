@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import { convGeometry, planCost, planLayer, simulatePlan } from '../../core/he/layout.ts';
-import { planConvDiagonal } from '../../core/he/layout-conv.ts';
+import { planConvDiagonal, planConvIm2col } from '../../core/he/layout-conv.ts';
 import { planDenseBsgs } from '../../core/he/layout-dense.ts';
+import { foldOffsets, foldedOutputs, replicateOverGroups, withClientFold } from '../../core/he/client-fold.ts';
+import { rotationStepsFor } from '../../core/he/setup.ts';
 import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
 
 function rand(n: number, sparsity = 0): Float64Array {
@@ -201,5 +203,76 @@ describe('BSGS dense and channel-diagonal conv', () => {
       const g2 = decodeAll(diag, simulatePlan(diag, l2.weight, ms), 3);
       for (let b = 0; b < 3; b++) expect(maxDiff(g2[b]!, conv2d(l2, ms[b]!, [C, 4, 4]))).toBeLessThan(1e-12);
     }
+  });
+});
+
+describe('folding on the client (client-fold.ts)', () => {
+  const conv2: Conv2dLayer = {
+    kind: 'conv2d',
+    name: 'c2',
+    inChannels: 8,
+    outChannels: 16,
+    kernel: [5, 5],
+    stride: [1, 1],
+    padding: [0, 0],
+    weight: rand(16 * 8 * 25),
+    bias: new Float64Array(16),
+  };
+  const shape: [number, number, number] = [8, 12, 12];
+
+  it('a folded plan sums each output over its group: decoded by foldedOutputs it equals the convolution', () => {
+    for (const B of [1, 3]) {
+      const plan = planLayer(conv2, { images: B, slots: 4096, layout: 'fast', inputShape: shape, clientFold: true });
+      const folded = withClientFold(planConvIm2col(conv2, convGeometry(conv2, shape), B, 4096, { R: 2, Cb: 8 }));
+      expect(folded).not.toBeNull();
+      expect(folded!.outputs.every((o) => o.foldSteps.length === 0 && (o.clientFold?.length ?? 0) > 0)).toBe(true);
+      for (const p of [plan, folded!]) {
+        const masks = Array.from({ length: B }, () => rand(8 * 144));
+        // the server's part: the unfolded slots (what simulatePlan gives before the client fold)
+        const unfolded = p.outputs.map((o) => ({ ...o, clientFold: [] }));
+        const raw = simulatePlan({ ...p, outputs: unfolded }, conv2.weight, masks);
+        const got = foldedOutputs(p, B, raw);
+        masks.forEach((r, b) => expect(maxDiff(got[b]!, conv2d(conv2, r, shape))).toBeLessThan(1e-9));
+      }
+    }
+  });
+
+  it('one image with client folding needs no conv keys, and the MNIST-like net one key in all', () => {
+    const cold = planLayer(conv2, { images: 1, slots: 4096, layout: 'fast', inputShape: shape, clientFold: true });
+    expect(cold.rotationSteps).toEqual([]);
+    const old = planLayer(conv2, { images: 1, slots: 4096, layout: 'fast', inputShape: shape });
+    expect(old.rotationSteps.length).toBeGreaterThan(0);
+    const fc: DenseLayer = {
+      kind: 'dense',
+      name: 'fc',
+      inFeatures: 256,
+      outFeatures: 64,
+      weight: rand(256 * 64),
+      bias: new Float64Array(64),
+    };
+    const layers = [
+      { spec: conv2, inputShape: shape, product: true },
+      { spec: fc, product: true },
+    ];
+    const before = rotationStepsFor(layers, 'fast', 4096, [1]);
+    const after = rotationStepsFor(layers, 'fast', 4096, [1], { clientFold: true });
+    expect(after.length).toBeLessThan(before.length);
+    expect(after.length).toBeLessThanOrEqual(1);
+  });
+
+  it('the masks of a folded output: a copied over each group, s and t are group sums', () => {
+    const plan = withClientFold(planConvIm2col(conv2, convGeometry(conv2, shape), 1, 4096, { R: 2, Cb: 8 }))!;
+    const S = plan.slots;
+    const a = Float64Array.from({ length: S }, () => Math.random());
+    const rep = replicateOverGroups(plan, 0, a);
+    const offs = foldOffsets(plan.outputs[0]!.clientFold!);
+    expect(offs.length).toBe(2 ** plan.outputs[0]!.clientFold!.length);
+    for (let k = 0; k < plan.outCt.length; k++) {
+      if (plan.outCt[k] !== 0) continue;
+      const i = plan.outSlot[k]!;
+      for (const o of offs) expect(rep[(i + o) % S]).toBe(a[i]);
+    }
+    const ones = plan.outputs.map(() => new Float64Array(S).fill(1));
+    expect(foldedOutputs(plan, 1, ones)[0]!.every((v) => v === offs.length)).toBe(true);
   });
 });

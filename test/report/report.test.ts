@@ -258,6 +258,21 @@ describe('writeReport / readReport', () => {
     expect(mergedOnline[col('he_ctPtMul')]).toBe(''); // no HE online in the paper's scheme
   });
 
+  it('latency (cold / warm) reaches the CSV and the HTML summary; absent latency leaves the cells empty', () => {
+    const r = benchFixture();
+    r.schemes[0]!.latency = { coldMs: 1234.5, warmMs: 3.25, warmImages: 4, prefetch: 4 };
+    const rows = parseCsv(reportToCsv(r));
+    const col = (name: string) => CSV_COLUMNS.indexOf(name);
+    const merged = rows.find((x) => x[1] === 'merged' && x[2] === 'online')!;
+    expect(Number(merged[col('coldMs')])).toBe(1234.5);
+    expect(Number(merged[col('warmMs')])).toBe(3.25);
+    const other = rows.find((x) => x[1] === 'gazelle')!;
+    expect(other[col('coldMs')]).toBe('');
+    const html = reportToHtml(r);
+    expect(html).toContain('prefetched image (warm)');
+    expect(html).toMatch(/<td>1[.,]2\d* s<\/td><td>3[.,]\d+ ms<\/td>/);
+  });
+
   it('CSV quotes commas, quotes and newlines', () => {
     const r = benchFixture();
     r.schemes[0]!.model = 'mnist, "v2"\nbeta';

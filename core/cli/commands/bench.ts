@@ -9,7 +9,14 @@ import { defineCommand, type OptionTable } from '../command.ts';
 import { ProgressBar, StageLines } from '../progress.ts';
 import { runGcBenchCommand } from './bench-gc.ts';
 import { runPreprocessingBench } from './bench-preprocessing.ts';
-import { DATASET_OPTION, MODEL_OPTION, SCHEMES_OPTION, warnDatasetMismatch, WORKERS_OPTION } from './options.ts';
+import {
+  DATASET_OPTION,
+  MODEL_OPTION,
+  PREFETCH_OPTION,
+  SCHEMES_OPTION,
+  warnDatasetMismatch,
+  WORKERS_OPTION,
+} from './options.ts';
 import { formatBenchSummary } from './report.ts';
 
 /** `ppnn bench`'s options; `--images` and `--workers` belong to `--stage preprocessing`. */
@@ -52,6 +59,7 @@ export const BENCH_OPTIONS = {
     ...WORKERS_OPTION,
     description: 'with --stage preprocessing: HE worker threads of the server (0 or 1: inline)',
   },
+  prefetch: PREFETCH_OPTION,
   json: { ...JSON_OPTION, description: 'print the written file names and the report as JSON' },
 } as const satisfies OptionTable;
 
@@ -91,6 +99,7 @@ export const benchCommand = defineCommand({
           schemes,
           repeat: o.repeat,
           seed: o.seed,
+          ...(o.prefetch > 0 ? { prefetch: o.prefetch } : {}),
           command: `ppnn bench ${process.argv.slice(3).join(' ')}`.trim(),
           ...(o.baseline !== undefined ? { baseline: o.baseline } : {}),
         },

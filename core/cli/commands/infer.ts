@@ -13,6 +13,7 @@ import {
   DATASET_OPTION,
   INPUT_BITS_OPTION,
   MODEL_OPTION,
+  PREFETCH_OPTION,
   SCHEME_OPTION,
   SHARE_BITS_OPTION,
   warnDatasetMismatch,
@@ -47,6 +48,14 @@ export function formatReport(r: InferenceReport): string {
     `per image (median): online ${formatMs(r.perImage.onlineMs)}, ${formatBytes(r.perImage.onlineBytes)}; ` +
       `preprocessing ${formatMs(r.perImage.preprocessingMs)}, ${formatBytes(r.perImage.preprocessingBytes)}`,
   );
+  if (r.latency)
+    lines.push(
+      `latency: first image (cold, from session start) ${formatMs(r.latency.coldMs)}; ` +
+        (r.latency.warmMs !== null
+          ? `prefetched image (warm, online stage only) ${formatMs(r.latency.warmMs)} (median of ` +
+            `${r.latency.warmImages}, --prefetch ${r.latency.prefetch})`
+          : 'warm: no prefetched image (--prefetch K)'),
+    );
   const he = r.stages.preprocessing.he ?? r.stages.online.he;
   if (he)
     lines.push(
@@ -173,6 +182,7 @@ export const inferCommand = defineCommand({
     'input-bits': INPUT_BITS_OPTION,
     'share-bits': SHARE_BITS_OPTION,
     workers: WORKERS_OPTION,
+    prefetch: PREFETCH_OPTION,
     'target-error': {
       type: 'number',
       min: 1e-12,
@@ -216,6 +226,7 @@ export const inferCommand = defineCommand({
         ...(o['input-bits'] !== undefined ? { inputBits: o['input-bits'] } : {}),
         ...(o['share-bits'] !== undefined ? { shareBits: o['share-bits'] } : {}),
         workers: o.workers,
+        ...(o.prefetch > 0 ? { prefetch: o.prefetch } : {}),
         ...(o['target-error'] !== undefined ? { targetError: o['target-error'] } : {}),
         ...(o.logits ? { keepLogits: true } : {}),
       },

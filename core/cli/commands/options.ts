@@ -72,6 +72,17 @@ export const WORKERS_OPTION = {
   description: "the server's HE worker threads for preprocessing (0 or 1: evaluate inline in the session's thread)",
 } as const satisfies NumberOption;
 
+export const PREFETCH_OPTION = {
+  type: 'int',
+  min: 0,
+  max: 256,
+  default: 0,
+  placeholder: 'K',
+  description:
+    'prepare the preprocessing material of K images before taking images in (refilled when used up): ' +
+    'a prefetched image pays only the online stage (latency warm vs cold)',
+} as const satisfies NumberOption;
+
 export const SHARE_BITS_OPTION = {
   type: 'int',
   min: 0,
