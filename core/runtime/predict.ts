@@ -139,7 +139,9 @@ async function predictFloat(
     product: st.next !== undefined,
   }));
   onLog(`${id}: N=${params.polyModulusDegree}, measuring keys, ciphertext sizes and op costs…`);
-  const client = await HeClient.create(params, { rotationSteps: rotationStepsFor(heLayers, proposal.layout, slots) });
+  // the keys and plans of a real client preprocessing batches of `batch` (folding on the client, ckks-provider.ts)
+  const rotationSteps = rotationStepsFor(heLayers, proposal.layout, slots, [batch], { clientFold: true });
+  const client = await HeClient.create(params, { rotationSteps });
   const perStep: NonNullable<SchemePlan['perStep']>[number][] = [];
   let cost: CostModel, responseBytes: number, setupBytes: number;
   try {
@@ -161,6 +163,8 @@ async function predictFloat(
         layout: proposal.layout,
         inputShape: heLayers[k]!.inputShape,
         product,
+        steps: rotationSteps,
+        clientFold: true,
       });
       const responses = plan.outputs.length * (product ? 2 : 1);
       const up = frameBytes(
