@@ -12,6 +12,9 @@ import type { RunRequest } from '../runtime/api.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { LinearCost, MergeDecision, NetworkCounts } from '../model/merge.ts';
 import type { InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
+import type { SchemePlan } from '../runtime/predict.ts';
+
+export type { SchemePlan, StagePrediction } from '../runtime/predict.ts';
 
 /** Every handler answers with this; failures carry a stable PpnnError code. */
 export type BridgeResult<T> = { ok: true; value: T } | { ok: false; error: BridgeError };
@@ -84,6 +87,11 @@ export interface BridgeRequests {
     payload: { source: 'builtin'; name: string } | { source: 'file'; name: string; /** base64 */ bytes: string };
     value: ModelSummary;
   };
+  /** `ppnn plan` for a loaded model: every scheme's support and predicted time / bytes / logit error per stage */
+  'model:plan': {
+    payload: { ref: string; scheme?: SchemeId; batch?: number; targetError?: number };
+    value: { model: string; plans: SchemePlan[] };
+  };
   'dataset:load': {
     payload:
       | { source: 'builtin'; name: string; split?: 'train' | 'test' }
@@ -120,6 +128,7 @@ export type ValueOf<C extends RequestChannel> = BridgeRequests[C]['value'];
 export const REQUEST_CHANNELS: readonly RequestChannel[] = [
   'model:list',
   'model:load',
+  'model:plan',
   'dataset:load',
   'dataset:samples',
   'session:start',

@@ -151,6 +151,27 @@ export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
         throw new PpnnError('ARGUMENT_INVALID', "model:load needs source 'builtin' or 'file'");
       }),
 
+    'model:plan': (p) =>
+      answer(async () => {
+        if (typeof p?.ref !== 'string' || p.ref.length === 0)
+          throw new PpnnError('ARGUMENT_INVALID', 'model:plan: expected the ref of a loaded model');
+        if (p.scheme !== undefined && !schemeIds().includes(p.scheme))
+          throw new PpnnError('ARGUMENT_INVALID', `model:plan: unknown scheme '${String(p.scheme)}'`);
+        if (p.batch !== undefined && !(Number.isInteger(p.batch) && p.batch >= 1 && p.batch <= 4096))
+          throw new PpnnError('ARGUMENT_INVALID', 'model:plan: batch must be an integer in [1, 4096]');
+        if (p.targetError !== undefined && !(p.targetError > 0 && Number.isFinite(p.targetError)))
+          throw new PpnnError('ARGUMENT_INVALID', 'model:plan: targetError must be a positive number');
+        const model = await loadModel(p.ref);
+        // the same function `ppnn plan --json` prints, loaded on first use (it needs node-seal)
+        const { planRun } = (await import('../runtime/predict.ts')) as typeof import('../runtime/predict.ts');
+        const plans = await planRun(model, {
+          ...(p.scheme ? { only: p.scheme } : {}),
+          ...(p.batch !== undefined ? { batch: p.batch } : {}),
+          ...(p.targetError !== undefined ? { targetError: p.targetError } : {}),
+        });
+        return { model: model.name, plans };
+      }),
+
     'dataset:load': (p) =>
       answer(async () => {
         if (p?.source === 'builtin')

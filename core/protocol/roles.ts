@@ -370,8 +370,11 @@ async function clientOffline<Ctx, Step extends RoleStep>(
   const states = new Map<number, unknown[]>();
   let serverMs = 0,
     done = 0;
+  // A batch's response takes the server time proportional to its images (minutes for 64 on a loaded
+  // machine): the wait for it gets the receive timeout per 8 images, a silent peer is still caught.
+  const shareRecv: ReceiveOptions = { ...recv, timeoutMs: (recv.timeoutMs ?? 600_000) * Math.ceil(count / 8) };
   for (const [step, req] of pending) {
-    const resp = decodePreShares(await receive(t, TAG.preShares, recv), step.index);
+    const resp = decodePreShares(await receive(t, TAG.preShares, shareRecv), step.index);
     serverMs += resp.serverMs;
     const st = req.finish(resp.blobs);
     if (st.length !== count)

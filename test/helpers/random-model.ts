@@ -115,9 +115,15 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 // conv 5×5 stride 2 → square → flatten → dense → square → dense, weights ~ U(±1/√fan-in).
-/** A random square-activation MNIST-shaped model (for calibration and planning tests). */
-export function randomSquareModel(seed: number): Model {
+/**
+ * A random square-activation MNIST-shaped model (for calibration and planning tests);
+ * `channels` (default 4) and `hidden` (default 32) vary the architecture.
+ */
+export function randomSquareModel(seed: number, opts: { channels?: number; hidden?: number } = {}): Model {
   const r = rng(seed);
+  const C = opts.channels ?? 4,
+    H = opts.hidden ?? 32,
+    flat = C * 12 * 12;
   const u = (n: number, fanIn: number): Float64Array =>
     Float64Array.from({ length: n }, () => (2 * r() - 1) * Math.sqrt(3 / fanIn));
   const layers: Layer[] = [
@@ -125,18 +131,18 @@ export function randomSquareModel(seed: number): Model {
       kind: 'conv2d',
       name: 'conv',
       inChannels: 1,
-      outChannels: 4,
+      outChannels: C,
       kernel: [5, 5],
       stride: [2, 2],
       padding: [0, 0],
-      weight: u(100, 25),
-      bias: u(4, 25),
+      weight: u(25 * C, 25),
+      bias: u(C, 25),
     },
     { kind: 'square', name: 'sq1' },
     { kind: 'flatten', name: 'flat' },
-    { kind: 'dense', name: 'fc1', inFeatures: 576, outFeatures: 32, weight: u(576 * 32, 576), bias: u(32, 576) },
+    { kind: 'dense', name: 'fc1', inFeatures: flat, outFeatures: H, weight: u(flat * H, flat), bias: u(H, flat) },
     { kind: 'square', name: 'sq2' },
-    { kind: 'dense', name: 'fc2', inFeatures: 32, outFeatures: 10, weight: u(320, 32), bias: u(10, 32) },
+    { kind: 'dense', name: 'fc2', inFeatures: H, outFeatures: 10, weight: u(10 * H, H), bias: u(10, H) },
   ];
   return { name: `random-square-${seed}`, inputShape: [1, 28, 28], layers, meta: {} };
 }
