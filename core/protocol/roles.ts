@@ -273,8 +273,9 @@ export async function runClientRole<Ctx, Step extends RoleStep>(
     });
     // with prefetch, a pool of material is one offline batch of `prefetch` images
     let batchSize = Math.max(1, Math.min(prefetch > 0 ? prefetch : (opts.batchSize ?? 64), arch.maxBatch));
-    // the batch sizes this session will use (a frame-size cap below may still lower them: then the plans
-    // use the layouts these keys allow — one without rotations always exists when the client folds): keys are made for the layouts chosen at exactly these
+    // keys are made for the layouts chosen at exactly the batch sizes this session will use (a frame-size
+    // cap below may still lower them: the plans then use layouts these keys allow — one without rotations
+    // always exists when the client folds)
     const batches = [...new Set([Math.min(batchSize, inputs.length), inputs.length % batchSize].filter((b) => b > 0))];
     side = await scheme.start(arch, { inputBits: opts.inputBits, batches });
     t.send({ tag: TAG.setup, header: null, blobs: side.setupBlobs() });
