@@ -1,23 +1,28 @@
 /**
  * Long fuzz run against a real `ppnn serve` child process: record one real session, then
- * replay it N times with one mutated frame (or the client killed part-way), a few at a
- * time. Exits 1 if the server crashes, any session is silent for more than --silence-ms
- * beyond what the same step takes unmodified (measured by unmutated replays at the start),
- * or idle RSS afterwards exceeds idle-after-warm-up by more than 25 %.
+ * replay it N times with one mutated frame (or the client killed part-way), several at a
+ * time against the one server. Exits 1 if the server crashes, any session is silent (a
+ * wait after its mutated frame got no message, coded error or close within --silence-ms
+ * beyond what that step takes unmutated right now, see Baseline in test/server/fuzzer.ts),
+ * any unmutated wait hangs past --hang-ms, idle RSS afterwards exceeds idle-after-warm-up
+ * by more than 25 %, or a real session afterwards fails.
  *
- *   node_modules/.bin/node scripts/fuzz-serve.ts --sessions 2000 [--model mnist] [--concurrency 2]
+ *   node_modules/.bin/node scripts/fuzz-serve.ts --sessions 2000 [--concurrency 3] [--max-seconds 600]
  *
- * Without --model the small test network (test/server/helpers.ts) is served: fast, so
- * thousands of sessions fit in minutes. The bundled models work too (--model mnist).
+ * Cost: a session that gets past its hello takes a fresh session thread (~0.5 s of CPU:
+ * module loading) and, past `setup`, the key set-up and HE evaluation of the offline stage
+ * (~1 s of CPU for the small test network, about the same for a smaller one: the cost is
+ * the parameters, not the layers). Without --model the small test network
+ * (test/server/helpers.ts) is served; --model mnist works too (slower).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { parseCommandArgs } from '../core/cli/args.ts';
 import { loadModel } from '../core/model/load.ts';
 import { shapeSize } from '../core/model/types.ts';
 import { randomInput } from '../test/helpers/random-model.ts';
 import { modelFile, model as smallModel } from '../test/server/helpers.ts';
 import {
-  baselineOf,
+  Baseline,
   randomMutation,
   recordSession,
   replay,
@@ -31,19 +36,23 @@ const { values: o } = parseCommandArgs(
     options: {
       sessions: { type: 'int', default: 2000, min: 1, description: 'fuzzed sessions' },
       model: { type: 'string', description: 'model to serve (default: the small test network)' },
-      concurrency: { type: 'int', default: 2, min: 1, max: 64, description: 'sessions at once' },
+      concurrency: { type: 'int', default: 3, min: 1, max: 64, description: 'sessions at once' },
       seed: { type: 'int', default: 1, min: 0, description: 'first mutation seed' },
-      'silence-ms': { type: 'int', default: 2000, min: 100, description: 'longest acceptable wait for the server' },
+      'silence-ms': { type: 'int', default: 2000, min: 100, description: 'longest acceptable extra wait' },
+      'hang-ms': { type: 'int', default: 60_000, min: 1000, description: 'longest wait on unmutated traffic' },
+      'max-seconds': { type: 'int', default: 0, min: 0, description: 'stop starting sessions after this (0: none)' },
     },
   },
   process.argv.slice(2),
 );
 
+const uptime = () => execFileSync('uptime', { encoding: 'utf8' }).trim();
+console.log(`load before: ${uptime()}`);
 const modelArg = o.model ?? modelFile();
 const model = o.model ? await loadModel(o.model) : smallModel;
 const proc = spawn(
   process.execPath,
-  ['bin/ppnn.js', 'serve', '--model', modelArg, '--port', '0', '--max-per-address', '64', '--log-level', 'warn'],
+  ['bin/ppnn.js', 'serve', '--model', modelArg, '--port', '0', '--max-per-address', '64', '--log-level', 'error'],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 let exited: number | null | undefined;
@@ -61,61 +70,66 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const inputs = [randomInput(model, 1), randomInput(model, 2)].map((x) => x.subarray(0, shapeSize(model.inputShape)));
 const rec = await recordSession(url, inputs);
 // warm-up: the same load shape as the run (concurrent replays and a few mutated ones);
-// the unmutated replays also measure how long each step's real work takes
-const plain = [];
+// the unmutated replays seed each step's unmutated time
+const plain: ReplayOutcome[] = [];
 for (let i = 0; i < 2; i++)
-  plain.push(
-    ...(await Promise.all(Array.from({ length: o.concurrency }, () => replay(url, rec, { kind: 'none' }, 60_000)))),
-  );
+  plain.push(...(await Promise.all(Array.from({ length: o.concurrency }, () => replay(url, rec, { kind: 'none' })))));
 if (plain.some((r) => r.end !== 'completed'))
   throw new Error(`an unmutated replay did not complete: ${JSON.stringify(plain.map((r) => r.end))}`);
-const baseline = baselineOf(plain);
-for (let i = 0; i < 4; i++) await replay(url, rec, randomMutation(rec, 1_000_000 + i), o['silence-ms'], baseline);
-await settle(1500);
+const baseline = Baseline.from(plain);
+const opts = { silenceMs: o['silence-ms'], hangMs: o['hang-ms'], baseline };
+for (let i = 0; i < 4; i++) await replay(url, rec, randomMutation(rec, 1_000_000 + i), opts);
+await settle(3000);
 const idle = await rssMiB(proc.pid!);
 console.log(
-  `step baseline (ms): ` +
-    `${JSON.stringify(Object.fromEntries(Object.entries(baseline).map(([k, v]) => [k, Math.round(v)])))}`,
-);
-console.log(
-  `recorded ${rec.events.length} events; idle RSS after warm-up ${idle.toFixed(0)} MiB; fuzzing ${o.sessions} sessions`,
+  `recorded ${rec.events.length} events; idle RSS after warm-up ${idle.toFixed(0)} MiB; fuzzing ${o.sessions} ` +
+    `sessions, ${o.concurrency} at a time`,
 );
 
 const tally = new Map<string, number>();
-const silent: { seed: number; m: Mutation; r: ReplayOutcome }[] = [];
+const bad: { seed: number; m: Mutation; r: ReplayOutcome }[] = [];
 let done = 0,
-  maxWait = 0;
+  maxAnswer = 0,
+  maxExcess = 0,
+  maxRss = idle;
 const t0 = performance.now();
 let nextSeed = o.seed;
 const end = o.seed + o.sessions;
+const overTime = () => o['max-seconds'] > 0 && performance.now() - t0 > o['max-seconds'] * 1000;
 async function lane(): Promise<void> {
-  while (nextSeed < end && exited === undefined) {
+  while (nextSeed < end && exited === undefined && !overTime()) {
     const seed = nextSeed++;
     const m = randomMutation(rec, seed);
-    const r = await replay(url, rec, m, o['silence-ms'], baseline).catch(
-      (e: Error) => ({ end: 'silent', code: e.message, maxWaitMs: 0, waits: {} }) as ReplayOutcome,
+    const r = await replay(url, rec, m, opts).catch(
+      (e: Error) => ({ end: 'stalled', code: e.message, maxWaitMs: 0, answerMs: 0, excessMs: 0, waits: {} }) as const,
     );
     const key = r.code ? `${r.end}:${r.code}` : r.end;
     tally.set(key, (tally.get(key) ?? 0) + 1);
-    maxWait = Math.max(maxWait, r.maxWaitMs);
-    if (r.end === 'silent') silent.push({ seed, m, r });
-    if (++done % 100 === 0)
+    maxAnswer = Math.max(maxAnswer, r.answerMs);
+    maxExcess = Math.max(maxExcess, r.excessMs);
+    if (r.end === 'silent' || r.end === 'stalled') bad.push({ seed, m, r });
+    if (++done % 100 === 0) {
+      const rss = await rssMiB(proc.pid!);
+      maxRss = Math.max(maxRss, rss);
       console.log(
-        `${done}/${o.sessions} (${((performance.now() - t0) / 1000).toFixed(0)} s), silent ${silent.length}, RSS ` +
-          `${(await rssMiB(proc.pid!)).toFixed(0)} MiB`,
+        `${done}/${o.sessions} (${((performance.now() - t0) / 1000).toFixed(0)} s), silent/stalled ${bad.length}, ` +
+          `RSS ${rss.toFixed(0)} MiB`,
       );
+    }
   }
 }
 await Promise.all(Array.from({ length: o.concurrency }, lane));
+const runS = (performance.now() - t0) / 1000;
 await settle(3000);
 const crashed = exited !== undefined;
 const after = crashed ? NaN : await rssMiB(proc.pid!);
 const check = crashed
-  ? undefined
+  ? 'server gone'
   : await recordSession(url, inputs).then(
       () => 'ok',
       (e: Error) => e.message,
     );
+const count = (end: string) => bad.filter((b) => b.r.end === end).length;
 console.log(
   `outcomes: ${[...tally]
     .sort((a, b) => b[1] - a[1])
@@ -123,12 +137,16 @@ console.log(
     .join(', ')}`,
 );
 console.log(
-  `sessions ${done}, crashes ${crashed ? 1 : 0}, silent > ${o['silence-ms']} ms: ${silent.length}, longest wait ` +
-    `${maxWait.toFixed(0)} ms, ` +
-    (`RSS idle ${idle.toFixed(0)} → ${after.toFixed(0)} MiB (${((after / idle - 1) * 100).toFixed(1)} %), a real ` +
-      `session afterwards: ${check}, `) +
-    `${((performance.now() - t0) / 1000).toFixed(0)} s`,
+  `sessions ${done} in ${runS.toFixed(0)} s (concurrency ${o.concurrency}), crashes ${crashed ? 1 : 0}, ` +
+    `silent > ${o['silence-ms']} ms: ${count('silent')}, stalled > ${o['hang-ms']} ms: ${count('stalled')}`,
 );
-for (const s of silent.slice(0, 10)) console.log('silent:', s.seed, JSON.stringify(s.m));
+console.log(
+  `max answer latency after the mutated frame ${maxAnswer.toFixed(0)} ms (at most ${maxExcess.toFixed(0)} ms ` +
+    `beyond the step's unmutated time); RSS idle after warm-up ${idle.toFixed(0)} MiB, after ` +
+    `${after.toFixed(0)} MiB (${((after / idle - 1) * 100).toFixed(1)} %), peak seen ${maxRss.toFixed(0)} MiB; ` +
+    `a real session afterwards: ${check}`,
+);
+console.log(`load after: ${uptime()}`);
+for (const s of bad.slice(0, 10)) console.log(`${s.r.end}:`, s.seed, JSON.stringify(s.m), JSON.stringify(s.r.waits));
 proc.kill('SIGTERM');
-process.exitCode = crashed || silent.length > 0 || !(after <= 1.25 * idle) || check !== 'ok' ? 1 : 0;
+process.exitCode = crashed || bad.length > 0 || !(after <= 1.25 * idle) || check !== 'ok' ? 1 : 0;

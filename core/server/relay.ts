@@ -25,7 +25,7 @@ import type { Logger } from './log.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { SessionStart, SessionWorkerEvent } from './session-worker.ts';
 import type { WarmWorkers } from './workers.ts';
-import { checkClientMessage, helloFields } from './validate.ts';
+import { ClientSequence, checkClientMessage, helloFields } from './validate.ts';
 
 export interface RelayConfig {
   model: string;
@@ -253,18 +253,26 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Wo
       ),
     );
     // client → worker, each message checked first
+    const order = new ClientSequence();
     void (async () => {
       wp.send(hello);
       for (;;) {
         const m = await t.receive().catch((e: unknown) => toPpnnError(e));
         if (settled) return;
         if (m instanceof PpnnError) {
+          // the client left after the session's own error reached it: that error is the
+          // outcome (metrics count it by its code); the worker reports it as it exits
+          if (errorRelayed) {
+            setTimeout(() => finish({ type: 'error', error: m.toJSON() }, true), FLUSH_GRACE_MS).unref();
+            return;
+          }
           // the client left (or broke a frame): end the session now, nobody will read its results
           finish({ type: 'error', error: m.toJSON() }, true);
           return;
         }
         try {
           checkClientMessage(m);
+          order.check(m);
         } catch (e) {
           finish({ type: 'error', error: toPpnnError(e).toJSON() }, true);
           return;

@@ -87,6 +87,33 @@ export function checkClientMessage(msg: Message): void {
   if (problem) throw new PpnnError('PROTOCOL_VIOLATION', `${msg.tag}: ${problem}`);
 }
 
+/**
+ * The role-level order of a session's client messages, checked as they arrive: a
+ * `pre.masks` must carry its batch's count and a step above the previous one of that
+ * batch. The session worker checks the same, but only when it reaches the message: a
+ * mutated request queued behind seconds of HE evaluation of the steps before it was
+ * refused only after that work. Here it is refused at once.
+ */
+export class ClientSequence {
+  #count = 0;
+  #lastStep = -1;
+  /** Check `msg` (after checkClientMessage); throws PpnnError('PROTOCOL_VIOLATION'). */
+  check(msg: Message): void {
+    if (msg.tag === 'batch') {
+      this.#count = (msg.header as { count: number }).count;
+      this.#lastStep = -1;
+    } else if (msg.tag === 'pre.masks') {
+      const { step, count } = msg.header as { step: number; count: number };
+      if (this.#count === 0) throw new PpnnError('PROTOCOL_VIOLATION', "pre.masks before any 'batch'");
+      if (count !== this.#count)
+        throw new PpnnError('PROTOCOL_VIOLATION', `pre.masks: header.count must be the batch's ${this.#count}`);
+      if (step <= this.#lastStep)
+        throw new PpnnError('PROTOCOL_VIOLATION', `pre.masks: step ${step} after step ${this.#lastStep}`);
+      this.#lastStep = step;
+    }
+  }
+}
+
 /** The hello fields the server layer needs for its policies (call after checkClientMessage). */
 export function helloFields(msg: Message): { protocol: string; scheme: string; inputBits: number } {
   const h = msg.header as { protocol: string; scheme: string; inputBits: number };

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forward } from '../../core/model/forward.ts';
 import { randomInput, relErr } from '../helpers/random-model.ts';
 import {
-  baselineOf,
+  Baseline,
   randomMutation,
   recordSession,
   replay,
@@ -49,7 +49,7 @@ afterAll(() => {
 
 describe('fuzzed sessions against ppnn serve', () => {
   let rec: Recording;
-  let baseline: Record<number, number>;
+  let baseline: Baseline;
   let idle = 0;
 
   it('records a real session (its logits match the plaintext network)', async () => {
@@ -61,15 +61,10 @@ describe('fuzzed sessions against ppnn serve', () => {
   it('warm-up: unmutated replays complete; idle RSS measured', async () => {
     const plain: ReplayOutcome[] = [];
     for (let i = 0; i < 2; i++)
-      plain.push(
-        ...(await Promise.all([
-          replay(url, rec, { kind: 'none' }, 60_000),
-          replay(url, rec, { kind: 'none' }, 60_000),
-        ])),
-      );
+      plain.push(...(await Promise.all([replay(url, rec, { kind: 'none' }), replay(url, rec, { kind: 'none' })])));
     expect(plain.map((r) => r.end)).toEqual(['completed', 'completed', 'completed', 'completed']);
-    baseline = baselineOf(plain);
-    for (let i = 0; i < 3; i++) await replay(url, rec, randomMutation(rec, 500 + i), 2000, baseline);
+    baseline = Baseline.from(plain);
+    for (let i = 0; i < 3; i++) await replay(url, rec, randomMutation(rec, 500 + i), { baseline });
     await settle(1500);
     idle = await rssMiB(proc.pid!);
     expect(idle).toBeGreaterThan(20);
@@ -82,9 +77,9 @@ describe('fuzzed sessions against ppnn serve', () => {
       ...[3, 7, 11].map((at) => ({ kind: 'kill' as const, at })),
     ];
     for (let i = 0; i < jobs.length; i += 2) {
-      outcomes.push(...(await Promise.all(jobs.slice(i, i + 2).map((m) => replay(url, rec, m, 2000, baseline)))));
+      outcomes.push(...(await Promise.all(jobs.slice(i, i + 2).map((m) => replay(url, rec, m, { baseline })))));
     }
-    const silent = outcomes.filter((o) => o.end === 'silent');
+    const silent = outcomes.filter((o) => o.end === 'silent' || o.end === 'stalled');
     expect(silent, JSON.stringify(silent)).toEqual([]);
     expect(outcomes.some((o) => o.end === 'error')).toBe(true);
     for (const o of outcomes.filter((x) => x.end === 'error')) expect(o.code).toMatch(/^[A-Z_]+$/);
@@ -98,5 +93,5 @@ describe('fuzzed sessions against ppnn serve', () => {
     // and it still serves a real session correctly
     const again = await recordSession(url, inputs);
     again.logits.forEach((y, i) => expect(relErr(y, forward(model, inputs[i]!))).toBeLessThan(5e-4));
-  });
+  }, 400_000); // 33 sessions: ~70 s on an idle machine, minutes under the shared machine's load
 });

@@ -109,31 +109,91 @@ function mutateFrame(frame: Uint8Array, m: Mutation): Uint8Array {
 }
 
 export interface ReplayOutcome {
-  /** how the session ended */
-  end: 'completed' | 'error' | 'closed' | 'killed' | 'silent';
+  /**
+   * how the session ended; 'silent': a wait after the mutated frame got nothing within
+   * silenceMs beyond the step's unmutated time; 'stalled': a wait before it (unmutated
+   * traffic) got nothing within hangMs
+   */
+  end: 'completed' | 'error' | 'closed' | 'killed' | 'silent' | 'stalled';
   /** the server's error code, when it sent one */
   code?: string;
   /** longest wait for the server, ms */
   maxWaitMs: number;
   /** the server message that took longest */
   slowest?: string;
+  /** longest wait after the mutated frame was sent (the server's answer to it), ms */
+  answerMs: number;
+  /** longest wait after the mutated frame beyond the step's unmutated time, ms */
+  excessMs: number;
   /** per recorded event index: how long the wait for it took, ms */
   waits: Record<number, number>;
 }
 
 /**
- * Replay `rec` against `url` with mutation `m`. Resolves with the outcome: 'silent' when a
- * due server message, error or close did not come within `silenceMs` beyond `baseline[i]`
- * (the time the unmutated session needs for that step: real work, e.g. HE evaluation,
- * is not silence; see baselineOf).
+ * How long each step of the recording takes unmutated, kept current: every wait a replay
+ * makes before its mutated frame is unmutated traffic and is observed here, and the limit
+ * of a step is the longest of its last `window` observations. Under load a step of real
+ * work (HE evaluation, a cold session thread) takes seconds longer than on an idle
+ * machine; a fixed baseline measured at the start then counts that as "silence" (the 88
+ * silent sessions of 200 at load 4-16 before this, none of them a frame the server waited
+ * on: a client killed at event 10 was "silent" at event 6).
+ */
+export class Baseline {
+  readonly #seen = new Map<number, number[]>();
+  readonly window: number;
+  /** Throws RangeError for a window < 1. */
+  constructor(window = 24) {
+    if (!(window >= 1)) throw new RangeError(`window must be >= 1, got ${window}`);
+    this.window = window;
+  }
+  /** Record that event `at` took `ms` unmutated. */
+  observe(at: number, ms: number): void {
+    const xs = this.#seen.get(at) ?? [];
+    xs.push(ms);
+    if (xs.length > this.window) xs.shift();
+    this.#seen.set(at, xs);
+  }
+  /** The unmutated time of event `at` now (0 when never seen). */
+  of(at: number): number {
+    return Math.max(0, ...(this.#seen.get(at) ?? []));
+  }
+  /** Seed from unmutated replays. */
+  static from(outcomes: readonly ReplayOutcome[], window?: number): Baseline {
+    const b = new Baseline(window);
+    for (const o of outcomes) for (const [k, v] of Object.entries(o.waits)) b.observe(Number(k), v);
+    return b;
+  }
+}
+
+/** Index of the first event the mutation changes (events before it are unmutated traffic). */
+export function mutatedAt(m: Mutation, events: number): number {
+  if (m.kind === 'none') return events + 1;
+  return m.kind === 'kill' ? m.at : m.frame;
+}
+
+export interface ReplayOptions {
+  /** longest acceptable wait after the mutated frame, beyond the step's unmutated time (default 2000 ms) */
+  silenceMs?: number;
+  /** longest acceptable wait on unmutated traffic (default 60 s) */
+  hangMs?: number;
+  baseline?: Baseline;
+}
+
+/**
+ * Replay `rec` against `url` with mutation `m`. Resolves with the outcome; waits before
+ * the mutated frame feed `opts.baseline` (see Baseline), waits after it must end within
+ * silenceMs beyond the baseline, or the session is 'silent'.
  */
 export async function replay(
   url: string,
   rec: Recording,
   m: Mutation,
-  silenceMs = 2000,
-  baseline: Record<number, number> = {},
+  opts: ReplayOptions = {},
 ): Promise<ReplayOutcome> {
+  const silenceMs = opts.silenceMs ?? 2000;
+  const hangMs = opts.hangMs ?? 60_000;
+  const baseline = opts.baseline;
+  const firstMutated = mutatedAt(m, rec.events.length);
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 512 * 1024 * 1024 });
   const inbox: Message[] = [];
   let closed = false;
@@ -156,16 +216,23 @@ export async function replay(
     ws.once('open', () => resolve());
     ws.once('error', reject);
   });
-  let maxWaitMs = 0;
+  let maxWaitMs = 0,
+    answerMs = 0,
+    excessMs = 0;
   let slowest: string | undefined;
-  /** Wait for one server message; undefined on close, 'silent' on timeout. */
   const waits: Record<number, number> = {};
-  const next = async (at: number): Promise<Message | undefined | 'silent'> => {
+  /** Wait for the server message due at event `at`; undefined on close, 'silent'/'stalled' on timeout. */
+  const next = async (at: number): Promise<Message | undefined | 'silent' | 'stalled'> => {
     const t0 = performance.now();
-    const limit = silenceMs + (baseline[at] ?? 0);
+    const after = at > firstMutated;
+    const base = baseline?.of(at) ?? 0;
+    const limit = after ? silenceMs + base : hangMs;
     while (inbox.length === 0 && !closed) {
       const left = limit - (performance.now() - t0);
-      if (left <= 0) return 'silent';
+      if (left <= 0) {
+        if (after) excessMs = Math.max(excessMs, performance.now() - t0 - base);
+        return after ? 'silent' : 'stalled';
+      }
       await new Promise<void>((r) => {
         const timer = setTimeout(r, left);
         wake = () => {
@@ -178,44 +245,48 @@ export async function replay(
     const waited = performance.now() - t0;
     waits[at] = waited;
     const got = inbox.shift();
+    if (after) {
+      answerMs = Math.max(answerMs, waited);
+      excessMs = Math.max(excessMs, waited - base);
+    } else if (got && got.tag !== 'error') baseline?.observe(at, waited);
     if (waited > maxWaitMs) [maxWaitMs, slowest] = [waited, got?.tag ?? 'close'];
     return got;
   };
+  const out = (end: ReplayOutcome['end'], code?: string): ReplayOutcome => ({
+    end,
+    ...(code !== undefined ? { code } : {}),
+    maxWaitMs,
+    answerMs,
+    excessMs,
+    waits,
+    ...(slowest ? { slowest } : {}),
+  });
+  const codeOf = (msg: Message) => String((msg.header as { code?: unknown })?.code);
   try {
     for (let i = 0; i < rec.events.length; i++) {
       if (m.kind === 'kill' && i === m.at) {
         ws.terminate();
-        return { end: 'killed', maxWaitMs, waits };
+        return out('killed');
       }
       const e = rec.events[i]!;
       if (e.dir === 'send') {
-        if (closed) return { end: 'closed', maxWaitMs, waits };
+        if (closed) return out('closed');
         ws.send('frame' in m && m.frame === i ? mutateFrame(e.frame, m) : e.frame);
         continue;
       }
       const got = await next(i);
-      if (got === 'silent') return { end: 'silent', maxWaitMs, waits };
-      if (got === undefined) return { end: 'closed', maxWaitMs, waits };
-      if (got.tag === 'error')
-        return { end: 'error', code: String((got.header as { code?: unknown })?.code), maxWaitMs, waits };
+      if (got === 'silent' || got === 'stalled') return out(got);
+      if (got === undefined) return out('closed');
+      if (got.tag === 'error') return out('error', codeOf(got));
     }
     // after bye the server ends the session: it must close (or report an error) promptly
     const last = await next(rec.events.length);
-    if (last === 'silent') return { end: 'silent', maxWaitMs, waits };
-    if (last && last.tag === 'error')
-      return { end: 'error', code: String((last.header as { code?: unknown })?.code), maxWaitMs, waits };
-    return { end: 'completed', maxWaitMs, waits, ...(slowest ? { slowest } : {}) };
+    if (last === 'silent' || last === 'stalled') return out(last);
+    if (last && last.tag === 'error') return out('error', codeOf(last));
+    return out('completed');
   } finally {
     ws.terminate();
   }
-}
-
-/** Per event, the longest wait over unmutated replays (the time the real work takes). */
-export function baselineOf(outcomes: readonly ReplayOutcome[]): Record<number, number> {
-  const out: Record<number, number> = {};
-  for (const o of outcomes)
-    for (const [k, v] of Object.entries(o.waits)) out[Number(k)] = Math.max(out[Number(k)] ?? 0, v);
-  return out;
 }
 
 /** Read VmRSS of `pid` in MiB (Linux). */
