@@ -21,9 +21,9 @@
  * two polynomials in coefficient form, prime by prime (N words each), c0 first.
  */
 import { randomFillSync } from 'node:crypto';
-import type { Ciphertext, Decryptor, Encryptor, GaloisKeys } from 'node-seal';
+import type { Ciphertext, Decryptor, Encryptor, GaloisKeys, Plaintext } from 'node-seal';
 import { PpnnError } from '../errors.ts';
-import { RotatedInputs, accumulateOutput } from './accumulate.ts';
+import { NTT_WEIGHT_BUDGET, NttInputs, accumulateNtt } from './bfv-ntt.ts';
 import type { BfvParams } from './bfv-params.ts';
 import { HeContext } from './context.ts';
 import type { WireRole } from './context.ts';
@@ -201,6 +201,9 @@ export class BfvServer {
   readonly he: BfvContext;
   readonly #galois: GaloisKeys;
   readonly #encryptor: Encryptor;
+  /** weight plaintexts (NTT form, owned by the context's scope) by layer, plan and id; bytes kept */
+  readonly #weights = new Map<string, Plaintext | null>();
+  #weightBytes = 0;
   #deleted = false;
 
   /** Galois steps of the client's keys: plans are chosen among the layouts these allow */
@@ -263,17 +266,25 @@ export class BfvServer {
         he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length });
         return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`);
       });
+      // weight plaintexts in NTT form, kept for the session (the same full-batch plan recurs every batch)
+      const planKey = `${layer}|${plan.description}|${plan.images}|`;
       const pts = new Map<number, ReturnType<BfvContext['encodeInts']> | null>();
       const plaintext = (id: number) => {
-        let pt = pts.get(id);
+        let pt = pts.get(id) ?? this.#weights.get(planKey + id);
         if (pt === undefined) {
           const v = plan.weightVector(weight, id);
-          pt = v ? he.encodeInts(scope, toRing(v, he.params.plainModulus), top) : null;
+          const keep = this.#weightBytes < NTT_WEIGHT_BUDGET;
+          pt = v ? he.encodeInts(keep ? he.scope : scope, toRing(v, he.params.plainModulus), top) : null;
+          if (pt) he.evaluator.plainTransformToNttInplace(pt, he.parmsIdAt(top));
+          if (keep) {
+            this.#weights.set(planKey + id, pt);
+            if (pt) this.#weightBytes += 8 * he.params.polyModulusDegree * (top + 1);
+          }
           pts.set(id, pt);
         }
         return pt;
       };
-      const rotated = new RotatedInputs(
+      const rotated = new NttInputs(
         he,
         scope,
         this.#galois,
@@ -283,7 +294,7 @@ export class BfvServer {
         (id) => plaintext(id) !== null,
       );
       const out = plan.outputs.map((o, k) => {
-        const acc = accumulateOutput(he, scope, this.#galois, o, rotated, plaintext);
+        const acc = accumulateNtt(he, scope, this.#galois, o, rotated, plaintext);
         const ct = acc ?? he.encryptZeroAt(scope, this.#encryptor, top, 1);
         for (const s of o.foldSteps) {
           const r = he.rotate(scope, ct, s, this.#galois);
