@@ -24,7 +24,8 @@ const row = (what: string, predicted: number, measured: number, lo: number, hi: 
   const ok = predicted > 0 ? r >= lo && r <= hi : measured === 0;
   if (!ok) bad++;
   console.log(
-    `  ${what.padEnd(26)} predicted ${predicted.toFixed(1).padStart(14)}  measured ${measured.toFixed(1).padStart(14)}` +
+    `  ${what.padEnd(26)} predicted ${predicted.toFixed(1).padStart(14)}  ` +
+      `measured ${measured.toFixed(1).padStart(14)}` +
       `  ratio ${Number.isFinite(r) ? r.toFixed(3) : '-'}${ok ? '' : '  OUT OF BOUNDS'}`,
   );
 };

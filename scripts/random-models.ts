@@ -45,7 +45,8 @@ try {
     console.log(
       `model ${k + 1}/${models} seed ${seed} (conv ${channels} ch, hidden ${hidden}): ${r.images} images, ` +
         `agreement ${r.agreement.toFixed(4)}, max |logit error| ${r.maxLogitError.toExponential(2)}, ` +
-        `bound ${r.precision?.predictedLogitError.toExponential(2) ?? '-'}, ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `bound ${r.precision?.predictedLogitError.toExponential(2) ?? '-'}, ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
 } finally {

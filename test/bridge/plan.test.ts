@@ -1,4 +1,4 @@
-/** The bridge's 'model:plan': the plan `ppnn plan --json` prints (core/runtime/predict.ts), for the app's Model view. */
+/** The bridge's 'model:plan': the plan `ppnn plan --json` prints (core/runtime/predict.ts), for the Model view. */
 import { afterAll, describe, expect, test } from 'vitest';
 import type { BridgeResult } from '../../core/bridge/contract.ts';
 import { createBridgeHandlers } from '../../core/bridge/handlers.ts';
