@@ -94,7 +94,10 @@ describe('precision by design on a random model (real CKKS, merged)', () => {
     );
     expect(report.agreement).toBe(1);
     expect(report.precision?.meetsTarget).toBe(true);
-    expect(report.maxLogitError).toBeLessThanOrEqual(report.precision!.predictedLogitError);
+    // The planner's per-layer error is a first-order estimate, not a strict bound: random models have measured
+    // up to 2.3x it (scripts/random-models.ts, round 3). The target itself is the hard requirement.
+    expect(report.maxLogitError).toBeLessThanOrEqual(1e-3);
+    expect(report.maxLogitError).toBeLessThanOrEqual(3 * report.precision!.predictedLogitError);
     expect(report.results?.[0]?.secureLogits).toHaveLength(10);
   }, 300_000);
 });
