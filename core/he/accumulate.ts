@@ -72,6 +72,21 @@ export class RotatedInputs {
   }
 }
 
+/** An output's terms grouped by giant step (baby-step terms under 0), and the highest giant step. */
+export function termsByGiant(terms: OutputRecipe['terms']): {
+  byGiant: Map<number, OutputRecipe['terms'][number][]>;
+  top: number;
+} {
+  const byGiant = new Map<number, OutputRecipe['terms'][number][]>();
+  for (const t of terms) {
+    const g = t.giant ?? 0;
+    let list = byGiant.get(g);
+    if (!list) byGiant.set(g, (list = []));
+    list.push(t);
+  }
+  return { byGiant, top: Math.max(0, ...byGiant.keys()) };
+}
+
 /** Σ_g rot(A_g, g·giantStep) for one output (null when every plaintext is zero). */
 export function accumulateOutput(
   he: HeContext<HeParams>,
@@ -81,14 +96,7 @@ export function accumulateOutput(
   inputs: RotatedInputs,
   plaintext: (id: number) => Plaintext | null,
 ): Ciphertext | null {
-  const byGiant = new Map<number, OutputRecipe['terms'][number][]>();
-  for (const t of out.terms) {
-    const g = t.giant ?? 0;
-    let list = byGiant.get(g);
-    if (!list) byGiant.set(g, (list = []));
-    list.push(t);
-  }
-  const top = Math.max(0, ...byGiant.keys());
+  const { byGiant, top } = termsByGiant(out.terms);
   let acc: Ciphertext | null = null;
   for (let g = top; g >= 0; g--) {
     if (acc && g < top) {

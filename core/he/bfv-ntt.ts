@@ -9,7 +9,7 @@
  * (rotations need coefficient form). Same recipe and result as accumulate.ts.
  */
 import type { Ciphertext, GaloisKeys, Plaintext } from 'node-seal';
-import { RotatedInputs } from './accumulate.ts';
+import { RotatedInputs, termsByGiant } from './accumulate.ts';
 import type { HeContext, HeParams } from './context.ts';
 import type { OutputRecipe } from './layout.ts';
 import type { Scope } from './seal.ts';
@@ -81,14 +81,7 @@ export function accumulateNtt(
   inputs: NttInputs,
   plaintext: (id: number) => Plaintext | null,
 ): Ciphertext | null {
-  const byGiant = new Map<number, OutputRecipe['terms'][number][]>();
-  for (const t of out.terms) {
-    const g = t.giant ?? 0;
-    let list = byGiant.get(g);
-    if (!list) byGiant.set(g, (list = []));
-    list.push(t);
-  }
-  const top = Math.max(0, ...byGiant.keys());
+  const { byGiant, top } = termsByGiant(out.terms);
   let acc: Ciphertext | null = null;
   for (let g = top; g >= 0; g--) {
     if (acc && g < top) {
