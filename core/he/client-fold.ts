@@ -15,6 +15,7 @@
  */
 import { PpnnError } from '../errors.ts';
 import type { HePlan, OutputRecipe } from './layout-base.ts';
+import { pickOutputs } from './layout-base.ts';
 
 /** Every subset sum of `steps` (2^k offsets, 0 first): slot i of the folded vector is Σ v[i + offset]. */
 export function foldOffsets(steps: readonly number[]): number[] {
@@ -71,20 +72,12 @@ export function withClientFold(plan: HePlan): HePlan | null {
  * plan folds on the server). The client applies it to decrypted shares, the server to its masks.
  */
 export function foldedOutputs(plan: HePlan, B: number, full: readonly Float64Array[]): Float64Array[] {
-  const S = plan.slots;
-  const offs = plan.outputs.map((o) => foldOffsets(o.clientFold ?? []));
-  return Array.from({ length: B }, (_, b) => {
-    const v = new Float64Array(plan.outputSize);
-    for (let k = 0; k < plan.outputSize; k++) {
-      const c = plan.outCt[b * plan.outputSize + k]!,
-        i = plan.outSlot[b * plan.outputSize + k]!;
-      const src = full[c]!;
-      let acc = 0;
-      for (const o of offs[c]!) acc += src[(i + o) % S]!;
-      v[k] = acc;
-    }
-    return v;
-  });
+  return pickOutputs(
+    plan,
+    B,
+    full,
+    plan.outputs.map((o) => foldOffsets(o.clientFold ?? [])),
+  );
 }
 
 /**

@@ -65,6 +65,34 @@ export interface HePlan {
   weightVector(weight: Float64Array, pt: number): Float64Array | null;
 }
 
+/**
+ * Per-image output vectors (plan order) read from full slot vectors, one per response
+ * ciphertext, through the plan's outCt/outSlot map. The client applies it to what it
+ * decrypted, the server to the masks it drew, so both sides read the same slots. With
+ * `offsets` (per response ciphertext), output k is the sum of the slots at its slot + each
+ * offset, mod the slot count: the client-side fold (client-fold.ts foldedOutputs).
+ */
+export function pickOutputs(
+  plan: HePlan,
+  images: number,
+  full: readonly Float64Array[],
+  offsets?: readonly (readonly number[])[],
+): Float64Array[] {
+  const S = plan.slots;
+  return Array.from({ length: images }, (_, b) => {
+    const v = new Float64Array(plan.outputSize);
+    for (let k = 0; k < plan.outputSize; k++) {
+      const c = plan.outCt[b * plan.outputSize + k]!,
+        i = plan.outSlot[b * plan.outputSize + k]!;
+      const src = full[c]!;
+      let acc = 0;
+      for (const o of offsets?.[c] ?? [0]) acc += src[(i + o) % S]!;
+      v[k] = acc;
+    }
+    return v;
+  });
+}
+
 /** Smallest power of two ≥ n. */
 export function nextPow2(n: number): number {
   let p = 1;

@@ -21,6 +21,7 @@ import { PpnnError } from '../errors.ts';
 import type { Shape } from '../model/types.ts';
 import type { Conv2dSpec, HeLayerSpec, HePlan, Layout } from './layout-base.ts';
 import { nextPow2 } from './layout-base.ts';
+export { pickOutputs } from './layout-base.ts';
 import { planConvDiagonal, planConvIm2col, planConvReference } from './layout-conv.ts';
 import type { ConvGeometry } from './layout-conv.ts';
 import { denseGeometry, planDenseBsgs, planDenseReference } from './layout-dense.ts';

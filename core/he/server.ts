@@ -1,6 +1,3 @@
-// Long file: HeServer's two entry points (evaluate, evaluateOnShares) share its keys, pool and job plumbing,
-// and the class is one unit of ownership (SEAL objects freed in delete()); the per-job arithmetic already lives
-// in eval-core.ts. Owned by the perf engineer this round (issue 14), so not split under them.
 /**
  * HeServer: the server's half of CKKS preprocessing. Holds the client's public key and
  * Galois keys (never a secret key), evaluates Enc(M·r − s) (and Enc((M·r)⊙a − t)) with
@@ -13,8 +10,8 @@ import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
 import { HeContext } from './context.ts';
 import { evaluateJob } from './eval-core.ts';
 import type { EvalJob, EvalOutputJob, EvalResult, ServerKeys } from './eval-core.ts';
-import { planLayer } from './layout.ts';
 import { foldedOutputs, replicateOverGroups } from './client-fold.ts';
+import { pickOutputs, planLayer } from './layout.ts';
 import type { HePlan, Layout } from './layout.ts';
 import { uniformMask } from './masks.ts';
 import { WeightCache, ZeroPool, weightKey } from './reuse.ts';
@@ -138,10 +135,7 @@ export class HeServer {
     B: number,
     opts: EvaluateOptions,
   ): Promise<EvaluateResult> {
-    if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
-    checkLayer(layer);
-    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange))
-      throw new RangeError(`evaluate: sRange must be positive, got ${opts.sRange}`);
+    this.#checkCall(layer, opts.sRange, 'evaluate');
     const product = opts.product;
     if (product && (!(product.aRange > 0) || !(product.tRange > 0)))
       throw new RangeError('evaluate: product.aRange and product.tRange must be positive');
@@ -156,12 +150,7 @@ export class HeServer {
       product: !!product,
       clientFold: true,
     });
-    if (!Array.isArray(cts) || cts.length !== plan.inputCount)
-      throw new PpnnError(
-        'CIPHERTEXT_INVALID',
-        `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ` +
-          `${(cts as { length?: number })?.length}`,
-      );
+    checkCount(layer, plan, cts, B, opts.layout);
     const inputLevel = product ? 2 : 1;
     // the next batch will need as many zeros again: make them while the client works
     const wantZeros = () => {
@@ -171,18 +160,13 @@ export class HeServer {
     const t0 = performance.now();
     this.he.stats.use(layer.name);
 
-    const nOut = plan.outputs.length,
-      S = this.he.slots;
-    const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
-    const aFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.aRange)) : undefined;
-    const tFull = product ? Array.from({ length: nOut }, () => uniformMask(S, product.tRange)) : undefined;
+    const { sFull, outputs: plain } = this.#masked(plan, opts.sRange);
+    const masks = (range: number) => plan.outputs.map(() => uniformMask(this.he.slots, range));
+    const aFull = product ? masks(product.aRange) : undefined;
+    const tFull = product ? masks(product.tRange) : undefined;
     // folded by the client: every slot keeps its own mask and a is copied over each fold group (client-fold.ts)
-    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
-      index: i,
-      terms: o.terms,
-      foldSteps: o.foldSteps,
-      giantStep: o.giantStep,
-      negMask: sFull[i]!.map((x) => -x),
+    const outputs: EvalOutputJob[] = plain.map((o, i) => ({
+      ...o,
       product: product
         ? { halfA: replicateOverGroups(plan, i, aFull![i]!).map((x) => 0.5 * x), negT: tFull![i]!.map((x) => -x) }
         : undefined,
@@ -197,14 +181,7 @@ export class HeServer {
       cts.forEach((bytes, i) => {
         const what = `layer '${layer.name}' ciphertext ${i}`;
         if (this.#pool) this.he.checkEnvelope(bytes, 'mask', what);
-        this.he.stats.record({
-          layer: layer.name,
-          direction: 'toServer',
-          role: 'mask',
-          level: inputLevel,
-          primes: inputLevel + 1,
-          bytes: bytes.length,
-        });
+        this.#record(layer.name, 'toServer', 'mask', inputLevel, bytes);
       });
       if (!this.#pool) {
         const loaded: Ciphertext[] = cts.map((bytes, i) =>
@@ -224,26 +201,8 @@ export class HeServer {
       if (!this.#pool) wantZeros();
     }
     const response = [...result.share, ...result.product];
-    result.share.forEach((b) =>
-      this.he.stats.record({
-        layer: layer.name,
-        direction: 'toClient',
-        role: 'share',
-        level: 0,
-        primes: 1,
-        bytes: b.length,
-      }),
-    );
-    result.product.forEach((b) =>
-      this.he.stats.record({
-        layer: layer.name,
-        direction: 'toClient',
-        role: 'product',
-        level: 0,
-        primes: 1,
-        bytes: b.length,
-      }),
-    );
+    result.share.forEach((b) => this.#record(layer.name, 'toClient', 'share', 0, b));
+    result.product.forEach((b) => this.#record(layer.name, 'toClient', 'product', 0, b));
     this.he.stats.addTime(layer.name, performance.now() - t0);
     // s and t: sums over each output's fold group; a: its value at the output slot
     const out: EvaluateResult = { response, s: foldedOutputs(plan, B, sFull) };
@@ -268,10 +227,7 @@ export class HeServer {
     B: number,
     opts: OnSharesOptions,
   ): Promise<{ response: Uint8Array[]; s: Float64Array[] }> {
-    if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
-    checkLayer(layer);
-    if (!(opts.sRange > 0) || !Number.isFinite(opts.sRange))
-      throw new RangeError(`evaluateOnShares: sRange must be positive, got ${opts.sRange}`);
+    this.#checkCall(layer, opts.sRange, 'evaluateOnShares');
     const act = opts.activation;
     if (act) checkActivation(act);
     if (act && this.params.depth < 2)
@@ -304,41 +260,18 @@ export class HeServer {
         );
       for (const x of v) if (!Number.isFinite(x)) throw new RangeError(`evaluateOnShares: serverShare ${b} holds ${x}`);
     });
-    if (!Array.isArray(cts) || cts.length !== plan.inputCount)
-      throw new PpnnError(
-        'CIPHERTEXT_INVALID',
-        `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${opts.layout}), got ` +
-          `${(cts as { length?: number })?.length}`,
-      );
+    checkCount(layer, plan, cts, B, opts.layout);
     const inputLevel = act ? 2 : 1;
     const t0 = performance.now();
     this.he.stats.use(layer.name);
-    const nOut = plan.outputs.length,
-      S = this.he.slots;
-    const sFull = Array.from({ length: nOut }, () => uniformMask(S, opts.sRange));
-    const outputs: EvalOutputJob[] = plan.outputs.map((o, i) => ({
-      index: i,
-      terms: o.terms,
-      foldSteps: o.foldSteps,
-      giantStep: o.giantStep,
-      negMask: sFull[i]!.map((x) => -x),
-    }));
+    const { sFull, outputs } = this.#masked(plan, opts.sRange);
     const scope = new Scope();
     let result: EvalResult;
     try {
       const loaded: Ciphertext[] = cts.map((bytes, i) =>
         this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`),
       );
-      cts.forEach((bytes) =>
-        this.he.stats.record({
-          layer: layer.name,
-          direction: 'toServer',
-          role: 'mask',
-          level: inputLevel,
-          primes: inputLevel + 1,
-          bytes: bytes.length,
-        }),
-      );
+      cts.forEach((bytes) => this.#record(layer.name, 'toServer', 'mask', inputLevel, bytes));
       const inputs = applyOnlineActivation(this.he, scope, this.#keys.relin, plan, loaded, inputLevel, share, act);
       const job = {
         ...buildJob(layer, plan, inputs.level, outputs),
@@ -353,18 +286,41 @@ export class HeServer {
       scope.free();
       this.#zeros.want(layer.name, inputLevel - activationLevels(act), plan.outputs.length);
     }
-    result.share.forEach((b) =>
-      this.he.stats.record({
-        layer: layer.name,
-        direction: 'toClient',
-        role: 'share',
-        level: 0,
-        primes: 1,
-        bytes: b.length,
-      }),
-    );
+    result.share.forEach((b) => this.#record(layer.name, 'toClient', 'share', 0, b));
     this.he.stats.addTime(layer.name, performance.now() - t0);
     return { response: result.share, s: pickOutputs(plan, B, sFull) };
+  }
+
+  /** The checks both entry points start with: a live server, a supported layer, a positive mask range. */
+  #checkCall(layer: Conv2dLayer | DenseLayer, sRange: number, caller: string): void {
+    if (this.#deleted) throw new PpnnError('INTERNAL', 'HeServer used after delete()');
+    checkLayer(layer);
+    if (!(sRange > 0) || !Number.isFinite(sRange))
+      throw new RangeError(`${caller}: sRange must be positive, got ${sRange}`);
+  }
+
+  /** The output masks s (one full slot vector per response ciphertext) and the jobs that subtract them. */
+  #masked(plan: HePlan, sRange: number): { sFull: Float64Array[]; outputs: EvalOutputJob[] } {
+    const sFull = plan.outputs.map(() => uniformMask(this.he.slots, sRange));
+    const outputs = plan.outputs.map((o, i) => ({
+      index: i,
+      terms: o.terms,
+      foldSteps: o.foldSteps,
+      giantStep: o.giantStep,
+      negMask: sFull[i]!.map((x) => -x),
+    }));
+    return { sFull, outputs };
+  }
+
+  /** One ciphertext's bytes into the layer's traffic stats (a response is at level 0, one prime). */
+  #record(
+    layer: string,
+    direction: 'toServer' | 'toClient',
+    role: 'mask' | 'share' | 'product',
+    level: number,
+    bytes: Uint8Array,
+  ): void {
+    this.he.stats.record({ layer, direction, role, level, primes: level + 1, bytes: bytes.length });
   }
 
   get stats(): HeStats {
@@ -386,14 +342,20 @@ export class HeServer {
   }
 }
 
-/** Per-image output vectors (plan order) picked from full slot vectors per output ciphertext. */
-function pickOutputs(plan: HePlan, B: number, full: readonly Float64Array[]): Float64Array[] {
-  return Array.from({ length: B }, (_, b) => {
-    const v = new Float64Array(plan.outputSize);
-    for (let k = 0; k < plan.outputSize; k++)
-      v[k] = full[plan.outCt[b * plan.outputSize + k]!]![plan.outSlot[b * plan.outputSize + k]!]!;
-    return v;
-  });
+/** CIPHERTEXT_INVALID unless the client sent exactly the plan's input ciphertexts. */
+function checkCount(
+  layer: Conv2dLayer | DenseLayer,
+  plan: HePlan,
+  cts: readonly Uint8Array[],
+  B: number,
+  layout: Layout,
+): void {
+  if (!Array.isArray(cts) || cts.length !== plan.inputCount)
+    throw new PpnnError(
+      'CIPHERTEXT_INVALID',
+      `layer '${layer.name}': expected ${plan.inputCount} ciphertexts for ${B} images (${layout}), got ` +
+        `${(cts as { length?: number })?.length}`,
+    );
 }
 
 function checkLayer(layer: Conv2dLayer | DenseLayer): void {
