@@ -25,26 +25,23 @@
  *  - square: ct×ct, relinearise, rescale. poly a·x² + b·x + c: u = a·x + b (one level),
  *    then x·u with x mod-switched down to u's level (second level), + c.
  *
+ * Every homomorphic operation runs through the server's HeContext (core/he/context.ts), which
+ * counts it in its stats and translates SEAL errors; levels are read back from SEAL (levelOf).
  * All handles belong to the caller's Scope; this module frees what it made as it goes.
  */
 import type { Ciphertext, Plaintext, RelinKeys } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import { layerOutputShape } from '../model/shapes.ts';
 import type { Shape } from '../model/types.ts';
-import type { HeOpCounts } from '../report/types.ts';
-import { Scope, sealGuard } from '../he/seal.ts';
+import type { HeContext } from '../he/context.ts';
+import type { CkksNetworkParams } from '../he/params.ts';
+import type { Scope } from '../he/seal.ts';
 import { layerDepth } from './cryptonets-params.ts';
 import type { CryptoNetsLayer } from './cryptonets-params.ts';
 import { ConstantEncoder } from './cryptonets-plain.ts';
-import type { ConstantContext } from './cryptonets-plain.ts';
 
-/** The server's HE objects (owned by the caller). */
-export interface ServerHe extends ConstantContext {
-  readonly relinKeys: RelinKeys;
-  /** data primes q0 … q_D as doubles (exact rescale divisors) */
-  readonly primes: readonly number[];
-  readonly counts: HeOpCounts;
-}
+/** The server's engine: one context under the network's parameter set (owned by the caller). */
+export type ServerHe = HeContext<CkksNetworkParams>;
 
 /** The encrypted network input: `count` ciphertexts at `level`, deserialised on demand. */
 export interface EncryptedInput {
@@ -78,18 +75,6 @@ export interface EvalHooks {
 /** Cached weight plaintexts of one reusing layer may take this much WASM memory. */
 const CACHE_BYTES = 384 * 2 ** 20;
 
-/** Read the chain index of a ciphertext (measured, not assumed). */
-export function chainIndexOf(he: Pick<ServerHe, 'context'>, ct: Ciphertext): number {
-  const s = new Scope();
-  try {
-    return sealGuard('reading a ciphertext level', () =>
-      s.own(he.context.getContextData(s.own(ct.parmsId()))).chainIndex(),
-    );
-  } finally {
-    s.free();
-  }
-}
-
 /** Consumer of one tensor's ciphertexts, in any order; takes ownership of `ct`. */
 type Sink = (i: number, ct: Ciphertext) => Promise<void>;
 type Linear = Extract<CryptoNetsLayer, { kind: 'conv2d' | 'dense' }>;
@@ -118,7 +103,7 @@ class LayerTracker {
   produced(ct: Ciphertext): void {
     const d = this.#done;
     if (this.#emitted === 0) {
-      const measured = chainIndexOf(this.#he, ct);
+      const measured = this.#he.levelOf(ct);
       if (measured !== d.level)
         throw new PpnnError(
           'INTERNAL',
@@ -227,7 +212,7 @@ function weightSource(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Li
   };
 }
 
-/** acc (+)= x·w, counting the ops; `acc` undefined = first term. Returns the accumulator. */
+/** acc (+)= x·w (counted by the context); `acc` undefined = first term. Returns the accumulator. */
 function multiplyAccumulate(
   he: ServerHe,
   scope: Scope,
@@ -238,19 +223,13 @@ function multiplyAccumulate(
   tmp: Ciphertext,
 ): Ciphertext {
   const pt = src.get(w);
-  sealGuard('ct×pt multiply-accumulate', () => {
-    if (!acc) {
-      acc = scope.own(new he.seal.Ciphertext());
-      he.evaluator.multiplyPlain(x, pt, acc);
-    } else {
-      he.evaluator.multiplyPlain(x, pt, tmp);
-      he.evaluator.addInplace(acc, tmp);
-      he.counts.additions++;
-    }
-  });
-  he.counts.ctPtMul++;
+  if (!acc) acc = he.mulPlain(scope, x, pt);
+  else {
+    he.mulPlainTo(x, pt, tmp);
+    he.addInplace(acc, tmp);
+  }
   src.put(pt);
-  return acc!;
+  return acc;
 }
 
 /**
@@ -270,13 +249,11 @@ function finishAffine(
   tmp: Ciphertext,
 ): Ciphertext {
   const y = acc ?? multiplyAccumulate(he, scope, src, any, 1 / src.q, undefined, tmp);
-  sealGuard('rescaling an affine output', () => he.evaluator.rescaleToNextInplace(y));
-  he.counts.rescales++;
+  he.rescaleInplace(y);
   if (bias !== 0) {
     const pt = consts.encode(scope, bias, y.scale(), level - 1);
-    sealGuard('adding a bias', () => he.evaluator.addPlainInplace(y, pt));
+    he.addPlainInplace(y, pt);
     scope.release(pt);
-    he.counts.additions++;
   }
   return y;
 }
@@ -285,13 +262,19 @@ function finishAffine(
  * The activation `l` at input level `level` as a sink transformer: each ciphertext is
  * activated, released, and the result handed on. `done()` frees the cached constants.
  */
-function activation(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Activation, level: number) {
+function activation(
+  he: ServerHe,
+  relinKeys: RelinKeys,
+  scope: Scope,
+  consts: ConstantEncoder,
+  l: Activation,
+  level: number,
+) {
   const depth = layerDepth(l);
   if (level < depth) throw new PpnnError('INTERNAL', `cryptonets: not enough levels left for layer '${l.name}'`);
   const a = l.kind === 'poly' ? l.a : 1,
     b = l.kind === 'poly' ? l.b : 0,
     c = l.kind === 'poly' ? l.c : 0;
-  const ev = he.evaluator;
   const pts = new Map<string, Plaintext>();
   // every ciphertext of a layer has the same history, hence the same scale: encode once
   const constPt = (key: string, v: number, scale: number, lv: number): Plaintext => {
@@ -304,46 +287,28 @@ function activation(he: ServerHe, scope: Scope, consts: ConstantEncoder, l: Acti
   };
   const q = he.primes[level]!;
   const apply = (ct: Ciphertext): Ciphertext => {
-    const y = scope.own(new he.seal.Ciphertext());
-    sealGuard(`evaluating ${l.kind} '${l.name}'`, () => {
-      if (a === 0) {
-        // b·x: one ct×pt level
-        ev.multiplyPlain(ct, constPt('b', b, q, level), y);
-        he.counts.ctPtMul++;
-        ev.rescaleToNextInplace(y);
-        he.counts.rescales++;
+    let y: Ciphertext;
+    if (a === 0) {
+      // b·x: one ct×pt level
+      y = he.mulPlain(scope, ct, constPt('b', b, q, level));
+      he.rescaleInplace(y);
+    } else {
+      if (depth === 1) {
+        // x²
+        y = he.square(scope, ct);
       } else {
-        if (depth === 1) {
-          // x²
-          ev.square(ct, y);
-          he.counts.ctCtMul++;
-        } else {
-          // x·(a·x + b)
-          const u = scope.own(new he.seal.Ciphertext());
-          ev.multiplyPlain(ct, constPt('a', a, q, level), u);
-          he.counts.ctPtMul++;
-          ev.rescaleToNextInplace(u);
-          he.counts.rescales++;
-          if (b !== 0) {
-            ev.addPlainInplace(u, constPt('b', b, u.scale(), level - 1));
-            he.counts.additions++;
-          }
-          ev.cipherModSwitchToNext(ct, y);
-          he.counts.modSwitches++;
-          ev.multiplyInplace(y, u);
-          he.counts.ctCtMul++;
-          scope.release(u);
-        }
-        ev.relinearizeInplace(y, he.relinKeys);
-        he.counts.relinearizations++;
-        ev.rescaleToNextInplace(y);
-        he.counts.rescales++;
+        // x·(a·x + b)
+        const u = he.mulPlain(scope, ct, constPt('a', a, q, level));
+        he.rescaleInplace(u);
+        if (b !== 0) he.addPlainInplace(u, constPt('b', b, u.scale(), level - 1));
+        y = he.modSwitchToNext(scope, ct);
+        he.mulCipherInplace(y, u);
+        scope.release(u);
       }
-      if (c !== 0) {
-        ev.addPlainInplace(y, constPt('c', c, y.scale(), level - depth));
-        he.counts.additions++;
-      }
-    });
+      he.relinearizeInplace(y, relinKeys);
+      he.rescaleInplace(y);
+    }
+    if (c !== 0) he.addPlainInplace(y, constPt('c', c, y.scale(), level - depth));
     scope.release(ct);
     return y;
   };
@@ -370,6 +335,7 @@ interface Stage {
  */
 export async function evaluateNetwork(
   he: ServerHe,
+  relinKeys: RelinKeys,
   scope: Scope,
   layers: readonly CryptoNetsLayer[],
   input: EncryptedInput,
@@ -406,7 +372,7 @@ export async function evaluateNetwork(
         await downstream(i, ct);
       };
     } else if (l.kind === 'square' || l.kind === 'poly') {
-      const act = activation(he, scope, consts, l, levels[k]!);
+      const act = activation(he, relinKeys, scope, consts, l, levels[k]!);
       cleanups.push(act.done);
       next = async (i, ct) => {
         const y = act.apply(ct);

@@ -13,22 +13,16 @@
  * by SEAL). Each level's template is checked once against the encoder; if the layout ever
  * differs, that level silently uses the encoder instead.
  */
-import type { CKKSEncoder, Evaluator, ParmsIdType, Plaintext, SEALContext } from 'node-seal';
+import type { Plaintext } from 'node-seal';
+import type { HeContext } from '../he/context.ts';
+import type { CkksNetworkParams } from '../he/params.ts';
 import { Scope, sealGuard } from '../he/seal.ts';
-import type { Seal } from '../he/seal.ts';
 
-/** What the constant encoder needs from a context (owned by the caller). */
-export interface ConstantContext {
-  readonly seal: Seal;
-  readonly context: SEALContext;
-  readonly encoder: CKKSEncoder;
-  readonly evaluator: Evaluator;
-  readonly slots: number;
-  /** parms id by chain index (0 = only q0 left) */
-  readonly parmsIds: readonly ParmsIdType[];
-  /** data primes q0 … q_D, exact */
-  readonly primeValues: readonly bigint[];
-}
+/** What the constant encoder needs from the engine (HeContext: SEAL objects, exact primes, the encoder). */
+export type ConstantContext = Pick<
+  HeContext<CkksNetworkParams>,
+  'seal' | 'context' | 'slots' | 'primeValues' | 'encode'
+>;
 
 /**
  * SEAL serialisation: header (16) + parms id (32) + coeff count (8) + scale (8) + array header (16) + array size (8).
@@ -72,13 +66,7 @@ export class ConstantEncoder {
   }
 
   #viaEncoder(scope: Scope, value: number, scale: number, level: number): Plaintext {
-    const he = this.#he;
-    return sealGuard('encoding a constant', () => {
-      const pt = scope.own(new he.seal.Plaintext());
-      he.encoder.encode(new Float64Array(he.slots).fill(value), scale, pt);
-      if (level < he.parmsIds.length - 1) he.evaluator.plainModSwitchToInplace(pt, he.parmsIds[level]!);
-      return pt;
-    });
+    return this.#he.encode(scope, new Float64Array(this.#he.slots).fill(value), scale, level);
   }
 
   #fill(t: Template, value: number, scale: number, level: number): void {

@@ -11,18 +11,24 @@
  * server never re-randomises: CryptoNets has no circuit-privacy step), so no public key
  * needs to travel; and a seeded symmetric ciphertext replaces its uniformly random half by
  * a 64-byte PRNG seed, halving the dominant upload. Security is the same RLWE assumption.
- * Everything on the wire is SEAL's own zstd-compressed serialisation; we count its bytes.
+ * Everything on the wire is SEAL's own zstd-compressed serialisation (HeContext's bare format:
+ * client and server share one process and one parameter set, so no envelope); we count its bytes.
+ *
+ * Engine: client and server each hold an HeContext (core/he/context.ts) under the network's
+ * CkksNetworkParams; every encryption, operation and decryption runs through it and is counted
+ * there, in the engine's names, then mapped to the report's once (addReportCounts).
  */
-import type { Ciphertext, ParmsIdType } from 'node-seal';
+import type { Ciphertext } from 'node-seal';
 import { PpnnError } from '../errors.ts';
 import { mergeModel } from '../model/merge.ts';
 import type { Model } from '../model/types.ts';
 import { shapeSize } from '../model/types.ts';
 import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
-import { Scope, loadSeal, sealGuard } from '../he/seal.ts';
-import type { Seal } from '../he/seal.ts';
-import { chainIndexOf, evaluateNetwork } from './cryptonets-eval.ts';
-import type { ServerHe } from './cryptonets-eval.ts';
+import { HeContext } from '../he/context.ts';
+import type { CkksNetworkParams } from '../he/params.ts';
+import { Scope, sealGuard } from '../he/seal.ts';
+import { addReportCounts } from '../he/stats.ts';
+import { evaluateNetwork } from './cryptonets-eval.ts';
 import { chooseCryptoNetsParams, cryptoNetsLayers } from './cryptonets-params.ts';
 import type { CryptoNetsLayer, CryptoNetsParams } from './cryptonets-params.ts';
 
@@ -73,45 +79,17 @@ function zeroOps(): HeOpCounts {
   };
 }
 
-/** SEALContext, encoder and evaluator for `p`, plus the chain (primes, parms ids), owned by `s`. */
-function makeContext(seal: Seal, s: Scope, p: CryptoNetsParams) {
-  return sealGuard(
-    'creating the CKKS context',
-    () => {
-      const parms = s.own(new seal.EncryptionParameters(seal.SchemeType.ckks));
-      parms.setPolyModulusDegree(p.polyModulusDegree);
-      parms.setCoeffModulus(s.own(seal.CoeffModulus.Create(p.polyModulusDegree, Int32Array.from(p.coeffModulusBits))));
-      const context = s.own(new seal.SEALContext(parms, true, seal.SecLevelType.tc128));
-      if (!context.parametersSet())
-        throw new PpnnError('HE_PARAMS', `SEAL rejected the cryptonets parameters: ${context.toHuman()}`);
-      const primes: number[] = [];
-      const primeValues: bigint[] = [];
-      const parmsIds: ParmsIdType[] = [];
-      let data = s.own(context.firstContextData());
-      const moduli = s.own(s.own(data.parms()).coeffModulus());
-      for (let i = 0; i < moduli.size(); i++) primeValues.push(s.own(moduli.get(i)!).value());
-      for (const q of primeValues) primes.push(Number(q));
-      for (;;) {
-        parmsIds[data.chainIndex()] = s.own(data.parmsId());
-        if (data.chainIndex() === 0) break;
-        data = s.own(data.nextContextData());
-      }
-      if (parmsIds.length !== p.depth + 1)
-        throw new PpnnError(
-          'HE_PARAMS',
-          `cryptonets: modulus chain has ${parmsIds.length} data levels, expected ${p.depth + 1}`,
-        );
-      return {
-        context,
-        encoder: s.own(new seal.CKKSEncoder(context)),
-        evaluator: s.own(new seal.Evaluator(context)),
-        primes,
-        primeValues,
-        parmsIds,
-      };
-    },
-    'HE_PARAMS',
-  );
+/** The engine's parameter set for `p` (validated by HeContext.create). */
+function networkParams(p: CryptoNetsParams): CkksNetworkParams {
+  return {
+    scheme: 'ckks',
+    purpose: 'network',
+    polyModulusDegree: p.polyModulusDegree,
+    coeffModulusBits: [...p.coeffModulusBits],
+    scaleBits: p.scaleBits,
+    depth: p.depth,
+    securityLevel: 128,
+  };
 }
 
 function validate(model: Model, images: Float64Array[]): void {
@@ -147,7 +125,6 @@ export async function runCryptoNets(
   const network = mergeModel(model).model;
   const layers = cryptoNetsLayers(network);
   const p = chooseCryptoNetsParams(network, layers);
-  const he = zeroOps();
   const trace = new Map<string, LayerLevelTrace>();
   const traceOf = (layer: string): LayerLevelTrace => {
     let t = trace.get(layer);
@@ -169,13 +146,15 @@ export async function runCryptoNets(
     serverMs: 0,
     bytesClientToServer: 0,
     bytesServerToClient: 0,
-    he,
+    he: zeroOps(),
     levels: [],
   };
   if (images.length === 0) return result;
-  const seal = await loadSeal();
+  const params = networkParams(p);
   const clientScope = new Scope();
   const serverScope = new Scope();
+  let client: HeContext<CkksNetworkParams> | undefined;
+  let server: HeContext<CkksNetworkParams> | undefined;
   let lastYield = performance.now();
   const tick = async (): Promise<void> => {
     if (opts.signal?.aborted) throw new PpnnError('CANCELLED', 'cryptonets run cancelled');
@@ -187,17 +166,18 @@ export async function runCryptoNets(
   try {
     // ---- client: keys (the relinearisation keys go to the server once, seeded) ----
     let t0 = performance.now();
-    const cc = makeContext(seal, clientScope, p);
+    client = await HeContext.create(params);
+    const cc = client;
     const keys = sealGuard('generating CKKS keys', () => {
-      const keygen = clientScope.own(new seal.KeyGenerator(cc.context));
+      const keygen = clientScope.own(new cc.seal.KeyGenerator(cc.context));
       const secret = clientScope.own(keygen.secretKey());
       // node-seal's Encryptor constructor insists on a public key; it is never sent
       const publicKey = clientScope.own(keygen.createPublicKey());
       const rk = clientScope.own(keygen.createRelinKeysSerializable());
-      const relinBytes = rk.saveToArray(seal.ComprModeType.zstd) as Uint8Array;
+      const relinBytes = rk.saveToArray(cc.seal.ComprModeType.zstd) as Uint8Array;
       clientScope.release(rk);
-      const encryptor = clientScope.own(new seal.Encryptor(cc.context, publicKey, secret));
-      const decryptor = clientScope.own(new seal.Decryptor(cc.context, secret));
+      const encryptor = clientScope.own(new cc.seal.Encryptor(cc.context, publicKey, secret));
+      const decryptor = clientScope.own(new cc.seal.Decryptor(cc.context, secret));
       clientScope.release(keygen);
       return { relinBytes, encryptor, decryptor };
     });
@@ -206,14 +186,14 @@ export async function runCryptoNets(
 
     // ---- server: its own context, the relinearisation keys ----
     t0 = performance.now();
-    const sc = makeContext(seal, serverScope, p);
-    const relinKeys = serverScope.own(new seal.RelinKeys());
+    server = await HeContext.create(params);
+    const sc = server;
+    const relinKeys = serverScope.own(new sc.seal.RelinKeys());
     sealGuard(
       'loading relinearisation keys',
       () => relinKeys.loadFromArray(sc.context, keys.relinBytes),
       'CIPHERTEXT_INVALID',
     );
-    const server: ServerHe = { seal, ...sc, relinKeys, slots: p.slots, counts: he };
     result.serverMs += performance.now() - t0;
 
     const inputSize = shapeSize(network.inputShape);
@@ -224,21 +204,11 @@ export async function runCryptoNets(
       t0 = performance.now();
       const upload: Uint8Array[] = [];
       const values = new Float64Array(batch.length);
-      const pt = clientScope.own(new seal.Plaintext());
       for (let i = 0; i < inputSize; i++) {
         for (let j = 0; j < batch.length; j++) values[j] = batch[j]![i]!;
-        upload.push(
-          sealGuard('encrypting the input', () => {
-            cc.encoder.encode(values, 2 ** p.scaleBits, pt);
-            const ser = keys.encryptor.encryptSymmetricSerializable(pt);
-            try {
-              return ser.saveToArray(seal.ComprModeType.zstd) as Uint8Array;
-            } finally {
-              ser.delete();
-            }
-          }),
-        );
-        he.encryptions++;
+        const pt = cc.encode(clientScope, values, cc.scale, cc.topLevel);
+        upload.push(cc.encryptSymmetricBytes(keys.encryptor, pt, null));
+        clientScope.release(pt);
         result.bytesClientToServer += upload[i]!.length;
         if (i % 64 === 0) {
           result.clientMs += performance.now() - t0;
@@ -246,7 +216,6 @@ export async function runCryptoNets(
           t0 = performance.now();
         }
       }
-      clientScope.release(pt);
       result.clientMs += performance.now() - t0;
       const inputTrace = traceOf('input');
       inputTrace.ciphertexts += inputSize;
@@ -257,16 +226,14 @@ export async function runCryptoNets(
       t0 = performance.now();
       // inputs stay serialised until the first layer needs them, one at a time (see evaluateNetwork)
       const load = (i: number): Ciphertext => {
-        const ct = serverScope.own(new seal.Ciphertext());
-        sealGuard('loading an input ciphertext', () => ct.loadFromArray(sc.context, upload[i]!), 'CIPHERTEXT_INVALID');
+        const ct = sc.loadBytes(serverScope, upload[i]!, null, p.depth, `cryptonets input ciphertext ${i}`);
         upload[i] = new Uint8Array(0); // the server keeps the ciphertext, not the bytes
-        if (chainIndexOf(server, ct) !== p.depth)
-          throw new PpnnError('CIPHERTEXT_INVALID', 'cryptonets: input ciphertext not at the top level');
         return ct;
       };
       const bytesPerPrime = 2 * p.polyModulusDegree * 8;
       const out = await evaluateNetwork(
-        server,
+        sc,
+        relinKeys,
         serverScope,
         layers,
         { shape: network.inputShape, level: p.depth, load },
@@ -282,9 +249,7 @@ export async function runCryptoNets(
           },
         },
       );
-      const download = out.cts.map((ct) =>
-        sealGuard('serialising a logit ciphertext', () => ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array),
-      );
+      const download = out.cts.map((ct) => sc.saveBytes(ct, null));
       for (const ct of out.cts) serverScope.release(ct);
       result.serverMs += performance.now() - t0;
       const sent = download.reduce((a, u) => a + u.length, 0);
@@ -298,31 +263,28 @@ export async function runCryptoNets(
       // ---- client: decrypt, decode, read slot j for image j ----
       t0 = performance.now();
       const logits = batch.map(() => new Float64Array(download.length));
-      const ct = clientScope.own(new seal.Ciphertext());
-      const dec = clientScope.own(new seal.Plaintext());
+      const dec = clientScope.own(new cc.seal.Plaintext());
       download.forEach((bytes, k) => {
-        const slots = sealGuard(
-          'decrypting a logit',
-          () => {
-            ct.loadFromArray(cc.context, bytes);
-            keys.decryptor.decrypt(ct, dec);
-            return cc.encoder.decodeFloat64(dec) as Float64Array;
-          },
-          'CIPHERTEXT_INVALID',
-        );
-        he.decryptions++;
+        // the chain is exactly as deep as the network: the logits arrive at level 0
+        const ct = cc.loadBytes(clientScope, bytes, null, 0, `cryptonets logit ciphertext ${k}`);
+        cc.decryptTo(keys.decryptor, ct, dec);
+        clientScope.release(ct);
+        const slots = cc.decode(dec);
         for (let j = 0; j < batch.length; j++) logits[j]![k] = slots[j]!;
       });
       clientScope.release(dec);
-      clientScope.release(ct);
       result.clientMs += performance.now() - t0;
       result.logits.push(...logits);
     }
     result.levels = [...trace.values()];
+    // one count per operation, made by the engine: the client's encryptions and decryptions, the server's evaluation
+    for (const he of [client, server]) addReportCounts(result.he, he.stats.snapshot().totals.ops);
     return result;
   } finally {
     serverScope.free();
     clientScope.free();
+    server?.delete();
+    client?.delete();
   }
 }
 

@@ -7,10 +7,13 @@
  * u32 LE of the CkksParams] followed by SEAL's own serialisation (zstd-compressed). The
  * fingerprint lets a ciphertext made under other parameters fail fast as PARAMS_MISMATCH
  * before SEAL parses it; SEAL's loader then validates the rest (CIPHERTEXT_INVALID).
+ * Role `null` = SEAL's bare serialisation without the envelope: only CryptoNets, whose client
+ * and server are one process under one parameter set, uses it (its reported bytes are SEAL's).
  */
 import type {
   BatchEncoder,
   Ciphertext,
+  Decryptor,
   Encryptor,
   GaloisKeys,
   ParmsIdType,
@@ -21,8 +24,8 @@ import type {
   SEALContext,
 } from 'node-seal';
 import { PpnnError } from '../errors.ts';
-import { paramsFingerprint, validateParams } from './params.ts';
-import type { CkksParams } from './params.ts';
+import { paramsFingerprint, validateNetworkParams, validateParams } from './params.ts';
+import type { CkksNetworkParams, CkksParams } from './params.ts';
 import { bfvFingerprint, validateBfvParams } from './bfv-params.ts';
 import type { BfvParams } from './bfv-params.ts';
 import { Scope, loadSeal, sealGuard } from './seal.ts';
@@ -33,8 +36,8 @@ const ENVELOPE_BYTES = 8;
 export const ROLE_BYTE = { mask: 1, share: 2, product: 3, partial: 4 } as const;
 export type WireRole = keyof typeof ROLE_BYTE;
 
-/** Parameters of either scheme the engine runs. */
-export type HeParams = CkksParams | BfvParams;
+/** Parameters of either scheme the engine runs (a CKKS session's, a whole network's, BFV's). */
+export type HeParams = CkksParams | CkksNetworkParams | BfvParams;
 
 export class HeContext<Params extends HeParams = CkksParams> {
   readonly seal: Seal;
@@ -113,6 +116,7 @@ export class HeContext<Params extends HeParams = CkksParams> {
   /** Build the context for `params` (validated first: HE_PARAMS on an insecure/bad set). */
   static async create<P extends HeParams = CkksParams>(params: P): Promise<HeContext<P>> {
     if (params.scheme === 'bfv') validateBfvParams(params);
+    else if ('purpose' in params) validateNetworkParams(params);
     else validateParams(params);
     const seal = await loadSeal();
     return new HeContext<P>(seal, params);
@@ -174,8 +178,8 @@ export class HeContext<Params extends HeParams = CkksParams> {
     return sealGuard('decoding', () => this.encoder.decodeFloat64(pt) as Float64Array);
   }
 
-  /** Symmetric seeded encryption of `pt`, serialised with zstd and enveloped. */
-  encryptSymmetricBytes(encryptor: Encryptor, pt: Plaintext, role: WireRole): Uint8Array {
+  /** Symmetric seeded encryption of `pt`, serialised with zstd and enveloped (bare when `role` is null). */
+  encryptSymmetricBytes(encryptor: Encryptor, pt: Plaintext, role: WireRole | null): Uint8Array {
     return sealGuard('encrypting', () => {
       const ser = encryptor.encryptSymmetricSerializable(pt);
       try {
@@ -187,7 +191,8 @@ export class HeContext<Params extends HeParams = CkksParams> {
     });
   }
 
-  saveBytes(ct: Ciphertext, role: WireRole, compress = true): Uint8Array {
+  /** `ct` serialised (zstd unless `compress` is false) and enveloped (bare when `role` is null). */
+  saveBytes(ct: Ciphertext, role: WireRole | null, compress = true): Uint8Array {
     return sealGuard('serialising a ciphertext', () =>
       this.envelope(
         ct.saveToArray(compress ? this.seal.ComprModeType.zstd : this.seal.ComprModeType.none) as Uint8Array,
@@ -196,7 +201,8 @@ export class HeContext<Params extends HeParams = CkksParams> {
     );
   }
 
-  private envelope(body: Uint8Array, role: WireRole): Uint8Array {
+  private envelope(body: Uint8Array, role: WireRole | null): Uint8Array {
+    if (role === null) return body;
     const out = new Uint8Array(ENVELOPE_BYTES + body.length);
     out[0] = 0x50;
     out[1] = 0x43;
@@ -211,17 +217,21 @@ export class HeContext<Params extends HeParams = CkksParams> {
    * Load peer bytes as a ciphertext of this context. Throws PARAMS_MISMATCH (other
    * parameters / wrong level), CIPHERTEXT_INVALID (not a ciphertext, truncated, corrupt,
    * wrong role, not a fresh 2-component NTT ciphertext). Never lets a WASM error escape.
+   * Role null: bare SEAL bytes (no envelope to check; SEAL's loader still validates them).
    */
   loadBytes(
     scope: Scope,
     bytes: Uint8Array,
-    role: WireRole,
+    role: WireRole | null,
     expectLevel: number | undefined,
     what: string,
   ): Ciphertext {
-    this.checkEnvelope(bytes, role, what);
+    if (role === null && !(bytes instanceof Uint8Array))
+      throw new PpnnError('CIPHERTEXT_INVALID', `${what}: expected a Uint8Array`);
+    if (role !== null) this.checkEnvelope(bytes, role, what);
+    const body = role === null ? bytes : bytes.subarray(ENVELOPE_BYTES);
     const ct = scope.own(new this.seal.Ciphertext());
-    sealGuard(what, () => ct.loadFromArray(this.context, bytes.subarray(ENVELOPE_BYTES)), 'CIPHERTEXT_INVALID');
+    sealGuard(what, () => ct.loadFromArray(this.context, body), 'CIPHERTEXT_INVALID');
     const level = this.levelOf(ct);
     // CKKS keeps ciphertexts in NTT form, BFV in coefficient form
     if (ct.size() !== 2 || ct.isNttForm() !== (this.params.scheme === 'ckks'))
@@ -269,6 +279,12 @@ export class HeContext<Params extends HeParams = CkksParams> {
     return this.#fresh(scope, 'ct×pt multiply', 'mulPlain', (out) => this.evaluator.multiplyPlain(ct, pt, out));
   }
 
+  /** out = ct·pt into an existing ciphertext (a scratch accumulator term: no allocation per product). */
+  mulPlainTo(ct: Ciphertext, pt: Plaintext, out: Ciphertext): void {
+    sealGuard('ct×pt multiply', () => this.evaluator.multiplyPlain(ct, pt, out));
+    this.stats.count('mulPlain');
+  }
+
   /** acc += x (ciphertexts at the same level and scale) */
   addInplace(acc: Ciphertext, x: Ciphertext): void {
     sealGuard('add', () => this.evaluator.addInplace(acc, x));
@@ -288,6 +304,12 @@ export class HeContext<Params extends HeParams = CkksParams> {
   /** a·b as a new 3-component ciphertext (same level and scale; relinearize next). */
   mulCipher(scope: Scope, a: Ciphertext, b: Ciphertext): Ciphertext {
     return this.#fresh(scope, 'ct×ct multiply', 'mulCipher', (out) => this.evaluator.multiply(a, b, out));
+  }
+
+  /** a ← a·b (3 components; relinearize next). */
+  mulCipherInplace(a: Ciphertext, b: Ciphertext): void {
+    sealGuard('ct×ct multiply', () => this.evaluator.multiplyInplace(a, b));
+    this.stats.count('mulCipher');
   }
 
   /** Back to 2 components after a ct×ct multiplication (key switch with the relinearization keys). */
@@ -319,6 +341,17 @@ export class HeContext<Params extends HeParams = CkksParams> {
       this.stats.count('modSwitch');
       now--;
     }
+  }
+
+  /** `ct` one level down (its last prime dropped without dividing: the scale is kept), as a new ciphertext. */
+  modSwitchToNext(scope: Scope, ct: Ciphertext): Ciphertext {
+    return this.#fresh(scope, 'mod switch', 'modSwitch', (out) => this.evaluator.cipherModSwitchToNext(ct, out));
+  }
+
+  /** pt ← Dec(ct) with the caller's decryptor (the client's secret key never enters the context). */
+  decryptTo(decryptor: Decryptor, ct: Ciphertext, pt: Plaintext): void {
+    sealGuard('decrypting', () => decryptor.decrypt(ct, pt));
+    this.stats.count('decrypt');
   }
 
   /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */

@@ -201,21 +201,10 @@ export function validateParams(p: CkksParams, expect?: Partial<ParamsRequest>): 
     throw new PpnnError('HE_PARAMS', `CKKS parameters rejected: ${why}`);
   };
   if (typeof p !== 'object' || p === null || p.scheme !== 'ckks') bad('scheme must be ckks');
-  const n = p.polyModulusDegree;
-  if (!(n in MAX_BITS_128) || n < 4096) bad(`poly modulus degree ${n} not one of ${DEGREES.join(', ')}`);
   if (p.depth !== 1 && p.depth !== 2 && p.depth !== 3) bad(`depth ${String(p.depth)} not 1, 2 or 3`);
-  const bits = p.coeffModulusBits;
-  if (!Array.isArray(bits) || bits.length !== p.depth + 2)
-    bad(`expected ${p.depth + 2} primes (q0, ${p.depth} rescale primes, special), got ${String(bits?.length)}`);
-  for (const b of bits)
-    if (!Number.isInteger(b) || b < MIN_PRIME_BITS || b > MAX_PRIME_BITS)
-      bad(`prime size ${b} outside [${MIN_PRIME_BITS}, ${MAX_PRIME_BITS}] bits`);
-  const total = bits.reduce((a, b) => a + b, 0);
-  if (total > MAX_BITS_128[n]!)
-    bad(`${total} modulus bits exceed the 128-bit bound ${MAX_BITS_128[n]} for N=${n} (insecure)`);
-  if (p.securityLevel !== 128) bad('security level must be 128');
-  if (!Number.isInteger(p.scaleBits) || p.scaleBits < MIN_PRIME_BITS || p.scaleBits > MAX_PRIME_BITS)
-    bad(`scaleBits ${p.scaleBits} out of range`);
+  checkChain(p, MIN_PRIME_BITS, bad);
+  const n = p.polyModulusDegree,
+    bits = p.coeffModulusBits;
   for (let i = 1; i <= p.depth; i++)
     if (bits[i]! < p.scaleBits) bad(`rescale prime ${i} has ${bits[i]} bits < Δ = 2^${p.scaleBits}`);
   if (bits[bits.length - 1]! < Math.max(...bits.slice(0, -1))) bad('special prime smaller than a data prime');
@@ -240,10 +229,62 @@ export function validateParams(p: CkksParams, expect?: Partial<ParamsRequest>): 
     );
 }
 
+/**
+ * A CKKS chain for evaluating a whole network on ciphertexts (the CryptoNets baseline,
+ * core/baselines/cryptonets-params.ts chooses it): any depth, one rescale prime per
+ * multiplicative layer. HeContext runs it like a session's CkksParams; only the checks differ
+ * (validateNetworkParams: 128-bit security and a well-formed chain, nothing about masks).
+ */
+export interface CkksNetworkParams {
+  readonly scheme: 'ckks';
+  readonly purpose: 'network';
+  readonly polyModulusDegree: number;
+  /** bit sizes [q0, q_1 … q_depth, special] */
+  readonly coeffModulusBits: readonly number[];
+  readonly scaleBits: number;
+  readonly depth: number;
+  readonly securityLevel: 128;
+}
+
+/**
+ * HE_PARAMS unless `p` is a 128-bit secure, well-formed chain of `depth` rescale primes (the
+ * bounds SEAL needs to build it; the network's precision is the chooser's business).
+ */
+export function validateNetworkParams(p: CkksNetworkParams): void {
+  const bad = (why: string): never => {
+    throw new PpnnError('HE_PARAMS', `CKKS network parameters rejected: ${why}`);
+  };
+  if (typeof p !== 'object' || p === null || p.scheme !== 'ckks' || p.purpose !== 'network')
+    bad('not a ckks network parameter set');
+  if (!Number.isInteger(p.depth) || p.depth < 1) bad(`depth ${String(p.depth)} is not a positive integer`);
+  checkChain(p, 1, bad);
+}
+
+/**
+ * The checks every CKKS chain gets: N from the table, depth + 2 primes of minPrimeBits … 60
+ * bits, within the 128-bit bound, a usable scale.
+ */
+function checkChain(p: CkksParams | CkksNetworkParams, minPrimeBits: number, bad: (why: string) => never): void {
+  const n = p.polyModulusDegree;
+  if (!(n in MAX_BITS_128) || n < 4096) bad(`poly modulus degree ${n} not one of ${DEGREES.join(', ')}`);
+  const bits = p.coeffModulusBits;
+  if (!Array.isArray(bits) || bits.length !== p.depth + 2)
+    bad(`expected ${p.depth + 2} primes (q0, ${p.depth} rescale primes, special), got ${String(bits?.length)}`);
+  for (const b of bits)
+    if (!Number.isInteger(b) || b < minPrimeBits || b > MAX_PRIME_BITS)
+      bad(`prime size ${b} outside [${minPrimeBits}, ${MAX_PRIME_BITS}] bits`);
+  const total = bits.reduce((a, b) => a + b, 0);
+  if (total > MAX_BITS_128[n]!)
+    bad(`${total} modulus bits exceed the 128-bit bound ${MAX_BITS_128[n]} for N=${n} (insecure)`);
+  if (p.securityLevel !== 128) bad('security level must be 128');
+  if (!Number.isInteger(p.scaleBits) || p.scaleBits < MIN_PRIME_BITS || p.scaleBits > MAX_PRIME_BITS)
+    bad(`scaleBits ${p.scaleBits} out of range`);
+}
+
 /** 32-bit FNV-1a fingerprint of the parameter set: tags every ciphertext on the wire. */
-export function paramsFingerprint(p: CkksParams): number {
+export function paramsFingerprint(p: CkksParams | CkksNetworkParams): number {
   const fields = [p.polyModulusDegree, p.coeffModulusBits.join(','), p.scaleBits, p.depth, p.securityLevel];
-  const text = `ckks|${fields.join('|')}`;
+  const text = `${'purpose' in p ? 'ckks-network' : 'ckks'}|${fields.join('|')}`;
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
