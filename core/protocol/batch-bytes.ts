@@ -7,7 +7,7 @@
  * with FRAME_INVALID.
  *
  * Sizes are upper bounds, never estimates from below: a seeded upload carries one
- * polynomial over the data primes it is encrypted at (the top level here), a response two
+ * polynomial over the primes of the level it is encrypted at, a response two
  * polynomials over the primes it is sent with; every residue is counted at 8 bytes
  * (SEAL's in-memory word) plus zstd's worst-case expansion, the SEAL header, seed and the
  * project's envelope. Real frames are smaller by what zstd saves on residues under 64
@@ -41,27 +41,36 @@ const heLayerOf = (st: LinearLike) => ({
 
 /**
  * Largest offline frame of a batch of `count` images for the CKKS-preprocessed float
- * schemes (merged, unmerged): per linear step the seeded uploads of its input ciphertexts
- * at the top level and the level-0 responses (two per output when a square activation's
- * correlated product comes back too). Returns a function of `count`.
+ * schemes (merged, unmerged), following what the roles really send: per linear step the
+ * seeded uploads of its input ciphertexts (one polynomial at level 2 when a square's
+ * correlated product is computed, else level 1: 3 or 2 primes) and the level-0 responses
+ * (two per output with the product). The plan is the one both parties make: folding on the
+ * client (client-fold.ts; gazelle's online layers are planned without it) among the Galois
+ * keys the client makes, which are chosen for the batch sizes of the session
+ * (rotationStepsFor). The client passes those `batches`; the server, which learns them only
+ * in the set-up message, assumes keys made for the batch size it is asked about.
  */
 export function ckksOfflineFrameBytes(
   steps: readonly { kind: string }[],
-  proposal: Pick<CkksProposal, 'params' | 'layout'>,
+  proposal: Pick<CkksProposal, 'params' | 'layout'> & { scheme?: string },
+  opts: { batches?: readonly number[] } = {},
 ): (count: number) => number {
   const linear = steps.filter((s): s is LinearLike => s.kind === 'linear');
   const { params, layout } = proposal;
+  const clientFold = proposal.scheme !== 'gazelle';
   const n = params.polyModulusDegree,
     slots = n / 2;
-  const dataPrimes = params.coeffModulusBits.length - 1;
   const layers = linear.map(heLayerOf);
-  const keys = rotationStepsFor(layers, layout, slots);
-  const up = ciphertextBytes(n, dataPrimes, 1),
-    down = ciphertextBytes(n, 1, 2);
+  const keysFor = (batches: readonly number[]) => rotationStepsFor(layers, layout, slots, batches, { clientFold });
+  const fixed = opts.batches && opts.batches.length > 0 ? keysFor(opts.batches) : undefined;
+  const down = ciphertextBytes(n, 1, 2);
+  const memo = new Map<number, number>();
   return (count) => {
+    const known = memo.get(count);
+    if (known !== undefined) return known;
+    const keys = fixed ?? keysFor([count]);
     let most = 0;
     for (const l of layers) {
-      // the plan both parties make: restricted to the Galois keys the client generates (rotationStepsFor)
       const plan = planLayer(l.spec, {
         images: count,
         slots,
@@ -69,7 +78,9 @@ export function ckksOfflineFrameBytes(
         inputShape: l.inputShape,
         steps: keys,
         product: l.product,
+        clientFold,
       });
+      const up = ciphertextBytes(n, l.product ? 3 : 2, 1);
       const responses = plan.outputs.length * (l.product ? 2 : 1);
       most = Math.max(
         most,
@@ -77,6 +88,7 @@ export function ckksOfflineFrameBytes(
         responses * down + frameOverhead(responses),
       );
     }
+    memo.set(count, most);
     return most;
   };
 }

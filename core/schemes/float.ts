@@ -42,8 +42,12 @@ export function clientMasks(inputBits: number): MaskParams {
 function frameBytesOf(
   info: { kind: string; params: unknown },
   steps: readonly { kind: string }[],
+  batches?: readonly number[],
 ): { offlineFrameBytes?: (count: number) => number } {
-  return info.kind === 'ckks' ? { offlineFrameBytes: ckksOfflineFrameBytes(steps, info.params as CkksProposal) } : {};
+  // the client knows the batch sizes its keys are made for; the server assumes keys for the size it checks
+  return info.kind === 'ckks'
+    ? { offlineFrameBytes: ckksOfflineFrameBytes(steps, info.params as CkksProposal, batches ? { batches } : {}) }
+    : {};
 }
 
 function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme<FloatClientCtx, ClientStep> {
@@ -61,7 +65,7 @@ function floatClient(id: FloatSchemeId, opts: SchemeClientOptions): ClientScheme
         ctx: { provider, random: opts.random, masks },
         steps,
         protocolOf: floatProtocolOf,
-        ...frameBytesOf(arch.provider, steps),
+        ...frameBytesOf(arch.provider, steps, batches),
         setupBlobs: () => provider.setupBlobs(),
         stats: () => provider.stats(),
         close: () => provider.close(),
