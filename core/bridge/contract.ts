@@ -67,7 +67,21 @@ export interface DatasetSample {
 }
 
 /** The engine's RunRequest as the UI sends it (model/dataset are ModelSummary/DatasetSummary refs). */
-export type SessionStartRequest = Pick<RunRequest, 'model' | 'dataset' | 'limit' | 'scheme' | 'server' | 'seed'>;
+/**
+ * How the app reaches a remote `ppnn serve`: the token as a value or as a file the core reads
+ * (never echoed, logged or put in a report), the server's CA as a PEM file, or a pinned
+ * certificate fingerprint 'sha256:HEX' (wss:// only).
+ */
+export interface RemoteAccess {
+  token?: string;
+  tokenFile?: string;
+  caFile?: string;
+  pin?: string;
+}
+
+/** `model` is optional with `server`: it is then only the plaintext reference (see RunRequest). */
+export type SessionStartRequest = Pick<RunRequest, 'model' | 'dataset' | 'limit' | 'scheme' | 'server' | 'seed'> &
+  RemoteAccess;
 
 export type ReportFormat = 'json' | 'csv' | 'html';
 
@@ -104,7 +118,11 @@ export interface BridgeRequests {
   };
   'session:start': { payload: SessionStartRequest; value: { sessionId: string } };
   'session:cancel': { payload: { sessionId: string }; value: { cancelled: boolean } };
-  'server:connect': { payload: { url: string }; value: { url: string; reachable: true; ms: number } };
+  /** TLS verified and the token proved, without starting a session (core/transport/websocket.ts wsProbe) */
+  'server:connect': {
+    payload: { url: string } & RemoteAccess;
+    value: { url: string; reachable: true; authenticated: boolean; ms: number };
+  };
   'report:export': { payload: { reports: InferenceReport[]; format: ReportFormat }; value: ExportedReport };
   'report:import': { payload: { fileName: string; text: string }; value: InferenceReport[] };
   /** Electron only: the HTML report printed to PDF via webContents.printToPDF and saved through a dialog */

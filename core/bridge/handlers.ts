@@ -4,10 +4,9 @@
  * host both route to one `createBridgeHandlers(emit)` per window / socket, so sessions and
  * uploaded files belong to the UI that started them and die with it (`dispose`).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
-import { WebSocket } from 'ws';
 import { BUILTIN_DATASETS, loadDataset, type Dataset } from '../data/datasets.ts';
 import { PpnnError, toPpnnError } from '../errors.ts';
 import { builtinModels, loadModel, modelFromBytes } from '../model/load.ts';
@@ -17,7 +16,16 @@ import { mergeModel } from '../model/merge.ts';
 import type { Model } from '../model/types.ts';
 import type { RunSession } from '../runtime/api.ts';
 import { schemeById, schemeIds } from '../schemes/index.ts';
-import type { BridgeHandlers, BridgeResult, DatasetSummary, EmitEvent, ModelSummary, PayloadOf } from './contract.ts';
+import { parsePin, wsProbe } from '../transport/websocket.ts';
+import type {
+  BridgeHandlers,
+  BridgeResult,
+  DatasetSummary,
+  EmitEvent,
+  ModelSummary,
+  PayloadOf,
+  RemoteAccess,
+} from './contract.ts';
 import { reportsFromJSON, reportsToCSV, reportsToHTML, reportsToJSON } from './report-files.ts';
 
 export interface BridgeHost {
@@ -93,24 +101,42 @@ async function loadRunSession(): Promise<RunSession> {
 }
 
 /** Resolves when a WebSocket handshake with `url` succeeds; PEER_DISCONNECTED / TIMEOUT otherwise. */
-function probeServer(url: string, timeoutMs: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const ws = new WebSocket(url, { handshakeTimeout: timeoutMs });
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new PpnnError('TIMEOUT', `no answer from ${url} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    ws.once('open', () => {
-      clearTimeout(timer);
-      ws.close(1000, 'probe');
-      resolve(performance.now() - t0);
-    });
-    ws.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new PpnnError('PEER_DISCONNECTED', `cannot reach ${url}: ${e.message}`));
-    });
-  });
+function readSecretFile(file: unknown, what: string): string {
+  if (typeof file !== 'string' || file.length === 0)
+    throw new PpnnError('ARGUMENT_INVALID', `${what}: expected a path`);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    // the path is the user's own; the contents never go into a message
+    throw new PpnnError(
+      'FILE_NOT_FOUND',
+      `cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
+  }
+}
+
+/**
+ * The remote fields of a request as wsConnect / runSession take them: token from its value or
+ * file, CA from its PEM file, pin checked. Throws ARGUMENT_INVALID / FILE_NOT_FOUND (messages
+ * never contain the token).
+ */
+function remoteAccess(url: string, p: RemoteAccess): { token?: string; ca?: string; pin?: string } {
+  if (p.token && p.tokenFile) throw new PpnnError('ARGUMENT_INVALID', 'give the token or a token file, not both');
+  if ((p.caFile || p.pin) && !/^wss:/i.test(url))
+    throw new PpnnError('ARGUMENT_INVALID', 'a CA file or a pinned fingerprint needs a wss:// server');
+  if (p.pin) {
+    try {
+      parsePin(p.pin);
+    } catch {
+      throw new PpnnError('ARGUMENT_INVALID', 'the pinned fingerprint must be sha256: followed by 64 hex digits');
+    }
+  }
+  const token = (p.tokenFile ? readSecretFile(p.tokenFile, 'token file') : (p.token ?? '')).trim();
+  return {
+    ...(token ? { token } : {}),
+    ...(p.caFile ? { ca: readSecretFile(p.caFile, 'CA file') } : {}),
+    ...(p.pin ? { pin: p.pin.trim() } : {}),
+  };
 }
 
 function checkServerUrl(url: unknown): string {
@@ -207,22 +233,28 @@ export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
 
     'session:start': (p: PayloadOf<'session:start'>) =>
       answer(async () => {
-        if (!p || typeof p.model !== 'string' || typeof p.dataset !== 'string')
-          throw new PpnnError('ARGUMENT_INVALID', 'session:start needs a loaded model and dataset');
+        // a remote run needs no model (it is then only the plaintext reference)
+        if (
+          !p ||
+          typeof p.dataset !== 'string' ||
+          (typeof p.model !== 'string' && !(p.model === undefined && p.server))
+        )
+          throw new PpnnError('ARGUMENT_INVALID', 'session:start needs a loaded dataset, and a model unless remote');
         if (!Number.isInteger(p.limit) || p.limit < 1)
           throw new PpnnError('ARGUMENT_INVALID', `number of images must be a positive integer, got ${p.limit}`);
         schemeById(p.scheme);
         const server = p.server ? checkServerUrl(p.server) : undefined;
+        const remote = server ? remoteAccess(server, p) : {};
         const runSession = await loadRunSession();
         const sessionId = `s${nextSession++}`;
         const abort = new AbortController();
         sessions.set(sessionId, abort);
         const req = {
-          model: p.model,
+          ...(p.model !== undefined ? { model: p.model } : {}),
           dataset: p.dataset,
           limit: p.limit,
           scheme: p.scheme,
-          ...(server ? { server } : {}),
+          ...(server ? { server, ...remote } : {}),
           ...(p.seed !== undefined ? { seed: p.seed } : {}),
         };
         // Answer first, run after: the UI subscribes by sessionId and must not miss events.
@@ -254,8 +286,9 @@ export function createBridgeHandlers(emit: EmitEvent): BridgeHost {
     'server:connect': (p) =>
       answer(async () => {
         const url = checkServerUrl(p?.url);
-        const ms = await probeServer(url, 5000);
-        return { url, reachable: true as const, ms };
+        const remote = remoteAccess(url, p);
+        const ms = await wsProbe(url, { ...remote, timeoutMs: 5000 });
+        return { url, reachable: true as const, authenticated: remote.token !== undefined, ms };
       }),
 
     'report:export': (p) =>

@@ -226,12 +226,17 @@ export const CHART_SCRIPT = `
     ['agreement', 'agreement with plaintext', '#16a34a'],
   ];
   var lowest = Math.min.apply(null, schemes.map(function (s) {
-    return Math.min(s.accuracy, s.plaintextAccuracy, s.agreement) * 100;
+    // null: no plaintext reference (a remote run without one); such a figure is no bar, not a 0
+    return Math.min.apply(null, [s.accuracy, s.plaintextAccuracy, s.agreement].filter(function (x) {
+      return x !== null;
+    })) * 100;
   }));
   make('chart-quality', {
     type: 'bar',
     data: { labels: names, datasets: quality.map(function (q) {
-      return { label: q[1], backgroundColor: q[2], data: schemes.map(function (s) { return s[q[0]] * 100; }) };
+      return { label: q[1], backgroundColor: q[2], data: schemes.map(function (s) {
+        return s[q[0]] === null ? null : s[q[0]] * 100;
+      }) };
     }) },
     options: {
       scales: { y: {

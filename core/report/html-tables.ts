@@ -30,7 +30,8 @@ export function esc(v: unknown): string {
   return String(v).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-const pct = (x: number): string => `${(100 * x).toFixed(2)} %`;
+/** n/a: a figure the run has not got (a remote run without a plaintext reference) */
+const pct = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(2)} %`);
 
 function ratioCell(r: number | undefined): string {
   const cls = r === undefined ? '' : r < 1 ? 'better' : r > 1 ? 'worse' : '';
@@ -87,7 +88,7 @@ export function summaryTable(report: BenchReport): string {
         pct(r.accuracy),
         pct(r.plaintextAccuracy),
         pct(r.agreement),
-        r.maxLogitError.toExponential(2),
+        r.maxLogitError?.toExponential(2) ?? 'n/a',
         formatMs(c.onlineMs),
         formatBytes(c.onlineBytes),
         formatCount(r.stages.online.rounds),

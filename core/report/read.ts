@@ -45,6 +45,10 @@ class FieldChecker {
         `field '${path}.${key}' must be a finite number, got ${JSON.stringify(v) ?? 'nothing'}`,
       );
   }
+  /** A finite number, or null (a figure the run could not have: e.g. no plaintext reference). */
+  numberOrNull(o: Json, key: string, path: string): void {
+    if (o[key] !== null) this.number(o, key, path);
+  }
   string(o: Json, key: string, path: string): void {
     if (typeof o[key] !== 'string') throw invalid(this.source, `field '${path}.${key}' must be a string`);
   }
@@ -71,7 +75,9 @@ const STAGE_NUMBERS = [
   'messages',
   'rounds',
 ] as const;
-const INFERENCE_NUMBERS = ['images', 'accuracy', 'plaintextAccuracy', 'agreement', 'maxLogitError', 'seed'] as const;
+const INFERENCE_NUMBERS = ['images', 'accuracy', 'seed'] as const;
+/** null in a remote run without a local reference model */
+const REFERENCE_NUMBERS = ['plaintextAccuracy', 'agreement', 'maxLogitError'] as const;
 const PER_IMAGE_NUMBERS = ['onlineMs', 'onlineBytes', 'preprocessingMs', 'preprocessingBytes'] as const;
 const RATIO_FIELDS = [
   'onlineMs',
@@ -95,6 +101,7 @@ function checkInference(c: FieldChecker, v: unknown, path: string): InferenceRep
   c.string(r, 'model', path);
   c.string(r, 'dataset', path);
   for (const k of INFERENCE_NUMBERS) c.number(r, k, path);
+  for (const k of REFERENCE_NUMBERS) c.numberOrNull(r, k, path);
   const stages = c.object(r.stages, `${path}.stages`);
   for (const name of ['merging', 'setup', 'preprocessing', 'online'] as const) {
     if (name === 'setup' && stages.setup === undefined) continue;

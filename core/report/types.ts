@@ -54,8 +54,9 @@ export interface ImageResult {
   index: number;
   label: number;
   secure: number;
-  plaintext: number;
-  maxLogitError: number;
+  /** null when the run had no plaintext reference (a remote run without --reference) */
+  plaintext: number | null;
+  maxLogitError: number | null;
   /** per-class logits, when the run kept them (`ppnn infer --logits`) */
   secureLogits?: number[];
   plaintextLogits?: number[];
@@ -68,9 +69,13 @@ export interface InferenceReport {
   dataset: string;
   images: number;
   accuracy: number;
-  plaintextAccuracy: number;
-  agreement: number;
-  maxLogitError: number;
+  /**
+   * The plaintext reference figures: null when the run had none (a remote run without a local
+   * reference model, `ppnn infer --server URL` without --reference): never 0 or made up.
+   */
+  plaintextAccuracy: number | null;
+  agreement: number | null;
+  maxLogitError: number | null;
   /**
    * Whole-run figures per stage. `setup` (key generation and upload, once per session) is
    * its own entry; reports written before it existed folded it into `preprocessing`.
@@ -179,7 +184,7 @@ export type ProgressEvent =
       bytesClientToServer: number;
       bytesServerToClient: number;
     }
-  | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number }
+  | { type: 'image'; result: ImageResult; runningAccuracy: number; runningAgreement: number | null }
   | { type: 'log'; message: string };
 
 /**

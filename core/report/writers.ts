@@ -87,9 +87,10 @@ export function reportToCsv(report: BenchReport): string {
         s.rounds,
         s.peakRssBytes,
         r.accuracy,
-        r.plaintextAccuracy,
-        r.agreement,
-        r.maxLogitError,
+        // n/a: the run had no plaintext reference (a remote run without one)
+        r.plaintextAccuracy ?? 'n/a',
+        r.agreement ?? 'n/a',
+        r.maxLogitError ?? 'n/a',
         ...HE_OPS.map((op) => s.he?.[op]),
         r.latency?.coldMs,
         r.latency?.warmMs,

@@ -5,8 +5,12 @@
 import type { InferenceReport, ProgressEvent, SchemeId } from '../report/types.ts';
 
 export interface RunRequest {
-  /** built-in model name or a model file path */
-  model: string;
+  /**
+   * built-in model name or a model file path. Local runs: the model run. Remote runs (`server`): optional, only
+   * the plaintext reference (agreement, max logit error, plaintext accuracy), checked against the architecture
+   * the server sends before set-up (ARCH_MISMATCH); without it those figures are null.
+   */
+  model?: string;
   /** built-in dataset name or IDX path */
   dataset: string;
   /** number of test images, from the start of the test split */

@@ -8,6 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { normalizePixels } from '../data/datasets.ts';
 import { toPpnnError } from '../errors.ts';
+import { checkSameArchitecture } from './checks.ts';
 import type { MergeReport } from '../model/merge.ts';
 import type { Architecture, Model } from '../model/types.ts';
 import { ckksServerProviders, summarizeHe } from '../protocol/ckks-provider.ts';
@@ -17,7 +18,7 @@ import type { InferenceReport, LayerLevelTrace, ProgressEvent } from '../report/
 import { runClientSession, schemeById, serveSession } from '../schemes/index.ts';
 import { primeNetwork } from '../schemes/network.ts';
 import { messagePortTransport } from '../transport/message-port.ts';
-import type { Transport } from '../transport/transport.ts';
+import { sendError, type Transport } from '../transport/transport.ts';
 import { wsConnect } from '../transport/websocket.ts';
 
 export type RoleWorkerData =
@@ -46,6 +47,8 @@ export type RoleWorkerData =
       inputBits?: number;
       seed?: number;
       remote?: RemoteOptions;
+      /** remote runs with a local reference model: its (merged) architecture, checked before set-up */
+      reference?: { name: string; architecture: Architecture };
     };
 
 /** How a remote client authenticates itself and checks the server (see wsConnect). */
@@ -76,6 +79,8 @@ export type RoleWorkerEvent =
 const post = (ev: RoleWorkerEvent): void => parentPort!.postMessage(ev);
 
 function inputsFor(d: Extract<RoleWorkerData, { role: 'client' }>, arch: Architecture): Float64Array[] {
+  // the reference is checked on the arch message, before keys are made or any image is sent
+  if (d.reference) checkSameArchitecture(arch, d.reference.architecture, d.reference.name);
   return Array.from({ length: d.count }, (_, i) =>
     normalizePixels(d.images.subarray(i * d.imageSize, (i + 1) * d.imageSize), arch.meta.inputNormalization),
   );
@@ -110,7 +115,7 @@ async function main(): Promise<void> {
     return;
   }
   const t: Transport = d.server ? await wsConnect(d.server, { ...d.remote }) : messagePortTransport(d.port!);
-  const result = await runClientSession(t, (arch) => inputsFor(d, arch), {
+  const session = runClientSession(t, (arch) => inputsFor(d, arch), {
     scheme: d.scheme,
     random: d.seed !== undefined ? seededMasks(d.seed) : cryptoMasks,
     ...(d.batchSize ? { batchSize: d.batchSize } : {}),
@@ -128,6 +133,13 @@ async function main(): Promise<void> {
         bytesClientToServer: tally.bytesClientToServer,
         bytesServerToClient: tally.bytesServerToClient,
       }),
+  });
+  // a client-side refusal (ARCH_MISMATCH, SHAPE_MISMATCH) is told to the server and the socket closed,
+  // so the server frees its slot now instead of at its idle deadline
+  const result = await session.catch((e: unknown) => {
+    sendError(t, e);
+    t.close('client error');
+    throw e;
   });
   const { logits: _l, ...rest } = result;
   post({ type: 'done', result: rest });

@@ -15,11 +15,12 @@ import { summarizeHe } from '../protocol/ckks-provider.ts';
 import type { ClientSessionResult, ServerSessionSummary, StageTally } from '../protocol/roles.ts';
 import { schemeById } from '../schemes/index.ts';
 import { ringWrapTable, type RingProposal } from '../schemes/ring.ts';
-import type { Architecture } from '../model/types.ts';
+import type { Architecture, Model } from '../model/types.ts';
 import type { InferenceReport, RingSummary, SecuritySummary, StageMetrics } from '../report/types.ts';
 import { median } from '../report/median.ts';
 import type { RunHandlers, RunRequest } from './api.ts';
 import { checkDatasetFits, modelInput } from '../model/input.ts';
+import type { MergeReport } from '../model/merge.ts';
 import { SecureVsPlain } from '../report/score.ts';
 import type { ClientDone, RoleWorkerData, RoleWorkerEvent } from './role-worker.ts';
 
@@ -119,22 +120,6 @@ function ckksOf(p: unknown): InferenceReport['ckks'] {
     : undefined;
 }
 
-/**
- * Remote runs score the server's logits against the local model: that is only meaningful
- * when it is the server's model. Throws ARCH_MISMATCH when the architecture the server
- * sent (shapes, activations, public bounds) differs from the local model's.
- */
-function checkSameArchitecture(remote: Architecture, local: Architecture, localName: string): void {
-  const strip = (a: Architecture): string => JSON.stringify({ ...a, name: undefined });
-  if (strip(remote) !== strip(local)) {
-    throw new PpnnError(
-      'ARCH_MISMATCH',
-      `the server's network is not the local reference '${localName}' (architectures differ): its plaintext figures ` +
-        `would be meaningless`,
-    );
-  }
-}
-
 /** The precision plan the server proposed with its CKKS parameters (core/protocol/precision.ts), if any. */
 function precisionOf(p: unknown): Pick<InferenceReport, 'precision'> {
   const plan = (
@@ -155,6 +140,7 @@ async function runLocalSession(req: RunRequest, handlers: RunHandlers): Promise<
       'ARGUMENT_INVALID',
       `${req.scheme} runs locally only (it has no interactive protocol to serve)`,
     );
+  if (!req.model) throw new PpnnError('ARGUMENT_INVALID', `${req.scheme} needs a model`);
   const emit = handlers.onEvent ?? (() => {});
   const data: RoleWorkerData = {
     role: 'local',
@@ -181,23 +167,34 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   if (!Number.isInteger(req.limit) || req.limit < 1)
     throw new PpnnError('ARGUMENT_INVALID', `limit must be a positive integer, got ${req.limit}`);
   if (scheme.kind === 'local') return runLocalSession(req, handlers);
+  if (!req.server && !req.model)
+    throw new PpnnError('ARGUMENT_INVALID', 'a local run needs a model (only a remote run can do without one)');
   const emit = handlers.onEvent ?? (() => {});
-  const model = await loadModel(req.model);
-  const why = scheme.unsupported(architectureOf(model));
-  if (why) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', why);
+  // remote runs: the model, when given, is only the plaintext reference; without it the client works from the
+  // architecture the server sends and the plaintext figures are null
+  const model = req.model ? await loadModel(req.model) : undefined;
+  if (model) {
+    const why = scheme.unsupported(architectureOf(model));
+    if (why) throw new PpnnError('MODEL_UNSUPPORTED_LAYER', why);
+  }
   const ds = await loadDataset(req.dataset, 'test');
-  checkDatasetFits(model, ds);
+  if (model) checkDatasetFits(model, ds);
   const count = Math.min(req.limit, ds.count);
 
-  // merging stage, once: the server worker receives this network and does not merge again
-  emit({ type: 'stage', stage: 'merging', state: 'start' });
-  const m0 = performance.now();
-  const merged = scheme.network(model);
-  const mergeMs = performance.now() - m0;
-  emit({ type: 'stage', stage: 'merging', state: 'end', wallMs: mergeMs });
+  // merging stage, once: the server worker receives this network and does not merge again (a remote server
+  // merged its own at start-up; a remote reference is merged here only to compare architectures)
+  let merged: { model: Model; report: MergeReport } | undefined;
+  let mergeMs = 0;
+  if (model) {
+    emit({ type: 'stage', stage: 'merging', state: 'start' });
+    const m0 = performance.now();
+    merged = scheme.network(model);
+    mergeMs = performance.now() - m0;
+    emit({ type: 'stage', stage: 'merging', state: 'end', wallMs: mergeMs });
+  }
 
   // plaintext reference (the harness knows both sides; neither role sees it)
-  const plain = Array.from({ length: count }, (_, i) => forward(model, modelInput(model, ds, i)));
+  const plain = model ? Array.from({ length: count }, (_, i) => forward(model, modelInput(model, ds, i))) : null;
   const imageSize = shapeSize(ds.shape);
   const images = ds.images.slice(0, count * imageSize);
 
@@ -253,7 +250,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
       }
       onl.c2s += ev.bytesClientToServer;
       onl.s2c += ev.bytesServerToClient;
-      const r = score.add(ev.index, ds.labels[ev.index]!, ev.logits, plain[ev.index]!, req.keepLogits);
+      const r = score.add(ev.index, ds.labels[ev.index]!, ev.logits, plain?.[ev.index] ?? null, req.keepLogits);
       emit({
         type: 'image',
         result: r,
@@ -284,6 +281,9 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     ...(seed !== undefined ? { seed } : {}),
     ...(req.prefetch ? { prefetch: req.prefetch } : {}),
     ...(req.inputBits !== undefined ? { inputBits: req.inputBits } : {}),
+    ...(req.server && merged && req.model
+      ? { reference: { name: req.model, architecture: architectureOf(merged.model) } }
+      : {}),
     ...(req.server
       ? {
           remote: {
@@ -298,8 +298,8 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   if (req.server) {
     const c = startRole<ClientDone>(clientData(), [], onClientEvent, handlers.signal);
     client = await c.done;
-    checkSameArchitecture(client.architecture, architectureOf(merged.model), req.model);
   } else {
+    if (!merged) throw new PpnnError('INTERNAL', 'a local run has its merged network');
     const { port1, port2 } = new MessageChannel();
     const serverData: RoleWorkerData = {
       role: 'server',
@@ -346,7 +346,7 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
   return {
     formatVersion: 1,
     scheme: scheme.id,
-    model: model.name,
+    model: model?.name ?? client.architecture.name,
     dataset: ds.name,
     images: count,
     ...score.summary(count),
@@ -391,7 +391,9 @@ export async function runSession(req: RunRequest, handlers: RunHandlers = {}): P
     ...(req.server ? { server: req.server } : {}),
     seed: seed ?? -1,
     results,
-    mergeSummary: { before: merged.report.before.linearMaps, after: merged.report.after.linearMaps },
+    ...(merged
+      ? { mergeSummary: { before: merged.report.before.linearMaps, after: merged.report.after.linearMaps } }
+      : {}),
     wallMs,
   };
 }

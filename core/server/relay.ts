@@ -14,7 +14,7 @@
  */
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { PpnnError, errorFromJSON, toPpnnError } from '../errors.ts';
-import { AUTH_RESPONSE_TAG } from '../transport/auth.ts';
+import { AUTH_RESPONSE_TAG, PROBE_OK_TAG, PROBE_TAG } from '../transport/auth.ts';
 import type { FramedTransport } from '../transport/framed.ts';
 import { messagePortTransport } from '../transport/message-port.ts';
 import { ERROR_TAG, type Message, type Transport } from '../transport/transport.ts';
@@ -104,6 +104,12 @@ export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: R
       // a client holding a token answers even an open server's challenge: skip that answer
       if (!cfg.token && hello.tag === AUTH_RESPONSE_TAG)
         hello = await firstMessage(t, cfg.handshakeMs - (performance.now() - t0));
+      if (hello.tag === PROBE_TAG) {
+        // authenticated and asking only whether it may connect: no slot, no worker
+        t.send({ tag: PROBE_OK_TAG, header: { v: 1 }, blobs: [] });
+        log.debug({ ms: Math.round(performance.now() - t0) }, 'probe answered');
+        return;
+      }
       if (hello.tag === ERROR_TAG) throw errorFromJSON(hello.header);
       if (hello.tag !== 'hello') throw new PpnnError('PROTOCOL_VIOLATION', `expected 'hello', got '${hello.tag}'`);
       checkClientMessage(hello);

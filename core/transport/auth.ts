@@ -21,6 +21,13 @@ export const AUTH_RESPONSE_TAG = 'auth.response';
 /** Domain separation: a MAC over the nonce alone, or for another protocol, does not verify. */
 export const AUTH_CONTEXT = 'ppnn/1 auth v1';
 export const AUTH_NONCE_BYTES = 32;
+/**
+ * Instead of a hello, an authenticated client may send a probe: the server answers probe.ok and closes,
+ * so a "check server" button learns that the address, the certificate and the token are all right
+ * without starting a session (no slot, no keys).
+ */
+export const PROBE_TAG = 'probe';
+export const PROBE_OK_TAG = 'probe.ok';
 
 /** HMAC-SHA256(token, nonce ‖ AUTH_CONTEXT). Throws TypeError for non-byte arguments. */
 export function authProof(token: Uint8Array, nonce: Uint8Array): Uint8Array {

@@ -25,7 +25,7 @@ import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import WebSocket, { WebSocketServer } from 'ws';
 import { PpnnError, isPpnnError, toPpnnError } from '../errors.ts';
-import { AUTH_CHALLENGE_TAG, AUTH_RESPONSE_TAG, authProof, fromHex, toHex } from './auth.ts';
+import { AUTH_CHALLENGE_TAG, AUTH_RESPONSE_TAG, PROBE_OK_TAG, PROBE_TAG, authProof, fromHex, toHex } from './auth.ts';
 import { FramedTransport } from './framed.ts';
 import { decodeFrame, resolveFrameLimits, type FrameLimits } from './frame.ts';
 import { expectMessage, type Transport } from './transport.ts';
@@ -324,6 +324,25 @@ async function connectAndAuthenticate(
     throw e;
   }
   return transport;
+}
+
+/**
+ * Check a `ppnn serve` the way a session would reach it — TLS verified (`ca` / `pin`), the
+ * token proved — without starting a session (probe / probe.ok, core/transport/auth.ts).
+ * Resolves with the round-trip time in ms; rejects with wsConnect's errors, AUTH_FAILED for
+ * a wrong or missing token, TIMEOUT when no answer comes within `timeoutMs`.
+ */
+export async function wsProbe(url: string, opts: WsConnectOptions & { timeoutMs: number }): Promise<number> {
+  const t0 = performance.now();
+  const t = await wsConnect(url, opts);
+  try {
+    t.send({ tag: PROBE_TAG, header: null, blobs: [] });
+    const left = Math.max(1, opts.timeoutMs - (performance.now() - t0));
+    await expectMessage(t, PROBE_OK_TAG, { timeoutMs: left, ...(opts.signal ? { signal: opts.signal } : {}) });
+    return performance.now() - t0;
+  } finally {
+    t.close('probe done');
+  }
 }
 
 function validateListenOptions(opts: WsListenOptions): {

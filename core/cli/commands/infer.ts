@@ -25,8 +25,11 @@ export function formatReport(r: InferenceReport): string {
   const lines = [
     `${r.scheme} · ${r.model} on ${r.dataset} · ${r.images} images${r.server ? ` · server ${r.server}` : ''} · seed ` +
       `${formatSeed(r.seed)}`,
-    `accuracy ${(100 * r.accuracy).toFixed(2)} % (plaintext ${(100 * r.plaintextAccuracy).toFixed(2)} %), agreement ` +
-      `${(100 * r.agreement).toFixed(2)} %, max |logit error| ${r.maxLogitError.toExponential(2)}`,
+    r.agreement === null || r.plaintextAccuracy === null || r.maxLogitError === null
+      ? `accuracy ${(100 * r.accuracy).toFixed(2)} % (plaintext n/a), agreement n/a, max |logit error| n/a ` +
+        '(no local reference model: pass --reference M for these)'
+      : `accuracy ${(100 * r.accuracy).toFixed(2)} % (plaintext ${(100 * r.plaintextAccuracy).toFixed(2)} %), ` +
+        `agreement ${(100 * r.agreement).toFixed(2)} %, max |logit error| ${r.maxLogitError.toExponential(2)}`,
     'stage            wall ms   client ms  server ms  client→server  server→client  messages  rounds',
   ];
   const stages: [string, StageMetrics | undefined][] = [
@@ -106,6 +109,23 @@ function remoteOptions(
   return { ...(token ? { token } : {}), ...(ca ? { ca: readText(ca, 'CA file') } : {}), ...(pin ? { pin } : {}) };
 }
 
+/** The model a run loads: --model locally; with --server the optional reference (--reference, or --model). */
+function referenceOption(
+  server: string | undefined,
+  model: string | undefined,
+  reference: string | undefined,
+): string | undefined {
+  if (!server) {
+    if (reference !== undefined)
+      throw new PpnnError('ARGUMENT_INVALID', '--reference needs --server (a local run uses --model)');
+    if (model === undefined) throw new PpnnError('ARGUMENT_INVALID', 'missing --model (needed unless --server)');
+    return model;
+  }
+  if (model !== undefined && reference !== undefined && model !== reference)
+    throw new PpnnError('ARGUMENT_INVALID', 'give --reference or --model (its old spelling), not both');
+  return reference ?? model;
+}
+
 /** Per-image results as CSV (`.csv`) or JSON: index, label, predictions, max |logit error|, logits when kept. */
 export function perImageFile(report: InferenceReport, file: string): string {
   const rows = report.results ?? [];
@@ -129,8 +149,8 @@ export function perImageFile(report: InferenceReport, file: string): string {
       r.index,
       r.label,
       r.secure,
-      r.plaintext,
-      r.maxLogitError,
+      r.plaintext ?? 'n/a',
+      r.maxLogitError ?? 'n/a',
       ...(r.secureLogits ?? []),
       ...(r.plaintextLogits ?? []),
     ].join(',');
@@ -141,7 +161,16 @@ export const inferCommand = defineCommand({
   name: 'infer',
   summary: 'secure two-party inference (preprocessing + online) on N images',
   options: {
-    model: MODEL_OPTION,
+    model: {
+      ...MODEL_OPTION,
+      required: false,
+      description: `${MODEL_OPTION.description}; needed locally, with --server the old spelling of --reference`,
+    },
+    reference: {
+      type: 'string',
+      placeholder: 'M',
+      description: "with --server: a local copy of the server's model, for the plaintext figures (checked first)",
+    },
     dataset: DATASET_OPTION,
     limit: {
       type: 'int',
@@ -202,22 +231,26 @@ export const inferCommand = defineCommand({
     json: { ...JSON_OPTION, description: 'print the report as JSON (per-image results only with --logits)' },
   },
   notes: [
-    'locally, server and client run in two worker threads; with --server only the client runs here',
-    '(the local --model is then used only for the plaintext reference figures)',
+    'locally, server and client run in two worker threads; with --server only the client runs here and needs no',
+    'model: it works from the architecture the server sends; --reference M adds agreement, max |logit error| and',
+    "plaintext accuracy (n/a / null without it), after checking M against the server's network (ARCH_MISMATCH)",
   ].join('\n'),
   async run({ values: o }, io) {
     if (o.server !== undefined && !/^wss?:\/\/[^\s/]+/.test(o.server))
       throw new PpnnError('ARGUMENT_INVALID', `--server must be a ws:// or wss:// URL, got '${o.server}'`);
     const remote = remoteOptions(o.server, o['token-file'], o.ca, o.pin);
-    await warnDatasetMismatch(io, o.model, o.dataset);
-    const warning = missingBoundsWarning(await loadModel(o.model), o.model, o.dataset);
-    if (warning) io.err(warning);
+    const model = referenceOption(o.server, o.model, o.reference);
+    if (model) {
+      await warnDatasetMismatch(io, model, o.dataset);
+      const warning = missingBoundsWarning(await loadModel(model), model, o.dataset);
+      if (warning) io.err(warning);
+    }
     const bar = new ProgressBar(o.scheme, o.limit, io);
     const lines = new StageLines(io);
     let images = 0;
     const report = await runSession(
       {
-        model: o.model,
+        ...(model ? { model } : {}),
         dataset: o.dataset,
         limit: o.limit,
         scheme: o.scheme as SchemeId,

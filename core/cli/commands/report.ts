@@ -14,7 +14,8 @@ import type { BenchReport } from '../../report/types.ts';
 import { JSON_OPTION } from '../args.ts';
 import { defineCommand } from '../command.ts';
 
-const pct = (x: number): string => (100 * x).toFixed(2);
+/** percent with 2 decimals; n/a for a figure the run has not got (no plaintext reference) */
+const pct = (x: number | null): string => (x === null ? 'n/a' : (100 * x).toFixed(2));
 
 /** Columns of a plain-text table: left-aligned first column, right-aligned figures. */
 function alignTable(head: readonly string[], rows: readonly string[][]): string[] {
@@ -53,7 +54,7 @@ export function formatBenchSummary(report: BenchReport): string {
       formatCount(r.images),
       pct(r.accuracy),
       pct(r.agreement),
-      r.maxLogitError.toExponential(2),
+      r.maxLogitError?.toExponential(2) ?? 'n/a',
       formatMs(c.onlineMs),
       formatBytes(c.onlineBytes),
       formatCount(r.stages.online.rounds),

@@ -245,7 +245,7 @@ export function accuracyChart(run: RunRecord): ChartData<'line'> {
     datasets: [
       {
         label: 'agreement with plaintext',
-        data: run.agreement.map((a) => a * 100),
+        data: run.agreement.map((a) => (a === null ? null : a * 100)),
         borderColor: COLORS.agreement,
         backgroundColor: COLORS.agreement,
         pointRadius: 2,
@@ -320,7 +320,7 @@ export function qualityChart(reports: readonly InferenceReport[]): ChartData<'ba
       { label: 'accuracy', data: reports.map((r) => r.accuracy * 100), backgroundColor: COLORS.accuracy },
       {
         label: 'agreement with plaintext',
-        data: reports.map((r) => r.agreement * 100),
+        data: reports.map((r) => (r.agreement === null ? null : r.agreement * 100)),
         backgroundColor: COLORS.agreement,
       },
     ],

@@ -56,7 +56,8 @@ export interface RunRecord {
    */
   layerLevels: LayerLevels[];
   accuracy: number[];
-  agreement: number[];
+  /** null once an image had no plaintext reference (a remote run without one) */
+  agreement: (number | null)[];
   results: ImageResult[];
   lastLog?: string;
   preprocessing?: PreprocessingLive;
