@@ -27,7 +27,7 @@ import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
 import { HeContext } from '../he/context.ts';
 import type { CkksNetworkParams } from '../he/params.ts';
 import { Scope, sealGuard } from '../he/seal.ts';
-import { addReportCounts } from '../he/stats.ts';
+import { addReportCounts, zeroReportCounts } from '../he/stats.ts';
 import { evaluateNetwork } from './cryptonets-eval.ts';
 import { chooseCryptoNetsParams, cryptoNetsLayers } from './cryptonets-params.ts';
 import type { CryptoNetsLayer, CryptoNetsParams } from './cryptonets-params.ts';
@@ -64,20 +64,6 @@ export interface CryptoNetsResult {
 }
 
 const YIELD_EVERY_MS = 100;
-
-function zeroOps(): HeOpCounts {
-  return {
-    encryptions: 0,
-    decryptions: 0,
-    ctPtMul: 0,
-    ctCtMul: 0,
-    rotations: 0,
-    additions: 0,
-    rescales: 0,
-    modSwitches: 0,
-    relinearizations: 0,
-  };
-}
 
 /** The engine's parameter set for `p` (validated by HeContext.create). */
 function networkParams(p: CryptoNetsParams): CkksNetworkParams {
@@ -146,7 +132,7 @@ export async function runCryptoNets(
     serverMs: 0,
     bytesClientToServer: 0,
     bytesServerToClient: 0,
-    he: zeroOps(),
+    he: zeroReportCounts(),
     levels: [],
   };
   if (images.length === 0) return result;

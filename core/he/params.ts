@@ -137,6 +137,16 @@ export function chooseParams(req: ParamsRequest): CkksParams {
     }
     const scaleBits = Math.max(MIN_PRIME_BITS, Math.ceil(Math.log2(1 / req.precision) + noiseBits(n)));
     const q0 = scaleBits + topBits(req.maxAbsValue);
+    const proposal = (n: number, bits: number[]): CkksParams => ({
+      scheme: 'ckks',
+      polyModulusDegree: n,
+      coeffModulusBits: bits,
+      scaleBits,
+      depth: req.depth,
+      securityLevel: 128,
+      maxAbsValue: req.maxAbsValue,
+      precision: req.precision,
+    });
     if (scaleBits > MAX_PRIME_BITS || q0 > MAX_PRIME_BITS) {
       reasons.push(`N=${n}: needs a ${q0}-bit last prime (Δ = 2^${scaleBits}) but SEAL primes are ≤ 60 bits`);
       continue;
@@ -155,33 +165,13 @@ export function chooseParams(req: ParamsRequest): CkksParams {
         continue;
       }
       const bits = [q0, q1, ...Array<number>(req.depth - 1).fill(scaleBits), special];
-      return {
-        scheme: 'ckks',
-        polyModulusDegree: n,
-        coeffModulusBits: bits,
-        scaleBits,
-        depth: req.depth,
-        securityLevel: 128,
-        maxAbsValue: req.maxAbsValue,
-        precision: req.precision,
-        inputMaxAbs: req.inputMaxAbs,
-      };
+      return { ...proposal(n, bits), inputMaxAbs: req.inputMaxAbs };
     }
     // Spend the rest of the 128-bit budget on the rescale primes: a plaintext (weights, a)
     // is encoded at scale q_i, so its relative precision is ≈ 2^-(bits(q_i) − 7), and that
     // error is multiplied by the ciphertext's values (masks, shares: large). Same op cost.
     const mid = Math.min(MAX_PRIME_BITS, Math.floor((MAX_BITS_128[n]! - q0 - special) / req.depth));
-    const bits = [q0, ...Array<number>(req.depth).fill(mid), special];
-    return {
-      scheme: 'ckks',
-      polyModulusDegree: n,
-      coeffModulusBits: bits,
-      scaleBits,
-      depth: req.depth,
-      securityLevel: 128,
-      maxAbsValue: req.maxAbsValue,
-      precision: req.precision,
-    };
+    return proposal(n, [q0, ...Array<number>(req.depth).fill(mid), special]);
   }
   throw new PpnnError(
     'HE_PARAMS',

@@ -141,15 +141,7 @@ export class HeServer {
       throw new RangeError('evaluate: product.aRange and product.tRange must be positive');
     if (product && this.params.depth < 2)
       throw new PpnnError('HE_PARAMS', `layer '${layer.name}': the correlated product needs depth-2 parameters`);
-    const plan = planLayer(layer, {
-      images: B,
-      slots: this.he.slots,
-      layout: opts.layout,
-      inputShape: opts.inputShape,
-      steps: this.steps,
-      product: !!product,
-      clientFold: true,
-    });
+    const plan = this.#plan(layer, B, opts, { product: !!product, clientFold: true });
     checkCount(layer, plan, cts, B, opts.layout);
     const inputLevel = product ? 2 : 1;
     // the next batch will need as many zeros again: make them while the client works
@@ -238,13 +230,7 @@ export class HeServer {
         `layer '${layer.name}': the client's set-up message has no relinearization keys (HeClient.create with ` +
           `relinKeys: true)`,
       );
-    const plan = planLayer(layer, {
-      images: B,
-      slots: this.he.slots,
-      layout: opts.layout,
-      inputShape: opts.inputShape,
-      steps: this.steps,
-    });
+    const plan = this.#plan(layer, B, opts, {});
     const share = opts.serverShare ?? Array.from({ length: B }, () => new Float64Array(plan.inputSize));
     if (!Array.isArray(share) || share.length !== B)
       throw new PpnnError(
@@ -297,6 +283,17 @@ export class HeServer {
     checkLayer(layer);
     if (!(sRange > 0) || !Number.isFinite(sRange))
       throw new RangeError(`${caller}: sRange must be positive, got ${sRange}`);
+  }
+
+  /** The layer's plan for B images under this server's slots and Galois steps. */
+  #plan(
+    layer: Conv2dLayer | DenseLayer,
+    B: number,
+    opts: { readonly layout: Layout; readonly inputShape?: Shape | undefined },
+    extra: { product?: boolean; clientFold?: boolean },
+  ): HePlan {
+    const base = { images: B, slots: this.he.slots, layout: opts.layout, inputShape: opts.inputShape };
+    return planLayer(layer, { ...base, steps: this.steps, ...extra });
   }
 
   /** The output masks s (one full slot vector per response ciphertext) and the jobs that subtract them. */

@@ -159,6 +159,21 @@ export class StatsRecorder {
   }
 }
 
+/** The report's op counts, all zero (what addReportCounts adds into). */
+export function zeroReportCounts(): ReportHeOpCounts {
+  return {
+    encryptions: 0,
+    decryptions: 0,
+    ctPtMul: 0,
+    ctCtMul: 0,
+    rotations: 0,
+    additions: 0,
+    rescales: 0,
+    modSwitches: 0,
+    relinearizations: 0,
+  };
+}
+
 /**
  * The one mapping from the engine's operation names to the report's (core/report/types.ts):
  * encryptions of zero are encryptions, conjugations are rotations (both key switches).

@@ -7,6 +7,7 @@
 import { PpnnError } from '../errors.ts';
 import {
   addReportCounts,
+  zeroReportCounts,
   chooseParams,
   validateParams,
   HeClient,
@@ -247,17 +248,7 @@ export function summarizeHe(
   clientStats: HeStats | null | undefined,
   serverStats: HeStats | null | undefined,
 ): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
-  const counts: HeOpCounts = {
-    encryptions: 0,
-    decryptions: 0,
-    ctPtMul: 0,
-    ctCtMul: 0,
-    rotations: 0,
-    additions: 0,
-    rescales: 0,
-    modSwitches: 0,
-    relinearizations: 0,
-  };
+  const counts = zeroReportCounts();
   const levels = new Map<string, LayerLevelTrace>();
   const traceFrom = clientStats ?? serverStats;
   for (const st of [clientStats, serverStats]) {

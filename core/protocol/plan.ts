@@ -205,7 +205,14 @@ export function planClientNonlinear(arch: Architecture, masks: MaskParams): Nonl
 
 /** Server plan with ReLU / max-pool steps: planClientNonlinear on the model, with weights. */
 export function planServerNonlinear(model: Model, masks: MaskParams): NonlinearServerStep[] {
-  const steps = renumber(planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound, true));
+  return withWeights(
+    model,
+    renumber(planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound, true)),
+  ) as NonlinearServerStep[];
+}
+
+/** The server's steps: each linear step of the client's plan given its layer (weights) and row norm, in order. */
+function withWeights<S extends { kind: string }>(model: Model, steps: S[]) {
   const linear = model.layers.filter((l): l is Conv2dLayer | DenseLayer => l.kind === 'conv2d' || l.kind === 'dense');
   let k = 0;
   return steps.map((s) => {
@@ -227,14 +234,10 @@ export function planClient(arch: Architecture, masks: MaskParams): ClientStep[] 
 
 /** Server plan from the model (weights). Same steps as planClient on architectureOf(model). */
 export function planServer(model: Model, masks: MaskParams): ServerStep[] {
-  const steps = planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound) as ClientStep[];
-  const linear = model.layers.filter((l): l is Conv2dLayer | DenseLayer => l.kind === 'conv2d' || l.kind === 'dense');
-  let k = 0;
-  return steps.map((s) => {
-    if (s.kind !== 'linear') return s;
-    const layer = linear[k++]!;
-    return { ...s, layer, rowNorm: rowNorm(layer) };
-  });
+  return withWeights(
+    model,
+    planSteps(model.layers, model.inputShape, model.meta.inputBounds, masks.defaultBound) as ClientStep[],
+  ) as ServerStep[];
 }
 
 /** max_o Σ_i |W[o,i]| (for conv: over one output channel's kernel, which bounds every position). */

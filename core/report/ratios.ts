@@ -63,17 +63,22 @@ export function labelReports<T extends InferenceReport>(reports: readonly T[]): 
   });
 }
 
-/** Per-image figures a ratio compares: medians (over repeats when present) and total per image. */
-export interface PerImageCost {
-  onlineMs: number;
-  onlineBytes: number;
-  /** online rounds divided by images */
-  onlineRounds: number;
-  preprocessingMs: number;
-  preprocessingBytes: number;
-  /** one-offs (merging, setup) spread over the images, plus the preprocessing and online medians */
-  totalMs: number;
-}
+/**
+ * Per-image figures a ratio compares, one per SchemeRatios field: medians (over repeats when
+ * present), online rounds divided by images, and totalMs = the one-offs (merging, setup)
+ * spread over the images plus the preprocessing and online medians.
+ */
+export type PerImageCost = Record<keyof SchemeRatios, number>;
+
+/** The SchemeRatios fields, in report order (the reader checks each, computeRatios fills each). */
+export const RATIO_FIELDS: readonly (keyof SchemeRatios)[] = [
+  'onlineMs',
+  'onlineBytes',
+  'onlineRounds',
+  'preprocessingMs',
+  'preprocessingBytes',
+  'totalMs',
+];
 
 /** One-off cost of a run in ms: merging plus key setup, paid once however many images. */
 export function oneOffMs(r: InferenceReport): number {
@@ -137,14 +142,9 @@ export function computeRatios(
   const ratios: Record<string, SchemeRatios> = {};
   for (const r of reports) {
     const c = perImageCost(r);
-    ratios[r.label!] = {
-      onlineMs: ratioOf(c.onlineMs, b.onlineMs),
-      onlineBytes: ratioOf(c.onlineBytes, b.onlineBytes),
-      onlineRounds: ratioOf(c.onlineRounds, b.onlineRounds),
-      preprocessingMs: ratioOf(c.preprocessingMs, b.preprocessingMs),
-      preprocessingBytes: ratioOf(c.preprocessingBytes, b.preprocessingBytes),
-      totalMs: ratioOf(c.totalMs, b.totalMs),
-    };
+    const q = {} as SchemeRatios;
+    for (const k of RATIO_FIELDS) q[k] = ratioOf(c[k], b[k]);
+    ratios[r.label!] = q;
   }
   return ratios;
 }

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PpnnError } from '../errors.ts';
 import { assembleReport, UNKNOWN_MACHINE } from './assemble.ts';
+import { RATIO_FIELDS } from './ratios.ts';
 import { SCHEME_ID_PATTERN } from './types.ts';
 import type { BenchReport, InferenceReport, SchemeId } from './types.ts';
 
@@ -79,14 +80,6 @@ const INFERENCE_NUMBERS = ['images', 'accuracy', 'seed'] as const;
 /** null in a remote run without a local reference model */
 const REFERENCE_NUMBERS = ['plaintextAccuracy', 'agreement', 'maxLogitError'] as const;
 const PER_IMAGE_NUMBERS = ['onlineMs', 'onlineBytes', 'preprocessingMs', 'preprocessingBytes'] as const;
-const RATIO_FIELDS = [
-  'onlineMs',
-  'onlineBytes',
-  'onlineRounds',
-  'preprocessingMs',
-  'preprocessingBytes',
-  'totalMs',
-] as const;
 
 function checkInference(c: FieldChecker, v: unknown, path: string): InferenceReport {
   const r = c.object(v, path);

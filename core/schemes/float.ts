@@ -38,6 +38,11 @@ export function clientMasks(inputBits: number): MaskParams {
   return { ...DEFAULT_MASKS, inputBits };
 }
 
+/** The server's masks for a session: the client's input bits (from its hello), its own share bits. */
+export function serverMasks(inputBits: number, shareBits: number | undefined): MaskParams {
+  return { ...DEFAULT_MASKS, inputBits, shareBits: shareBits ?? DEFAULT_MASKS.shareBits };
+}
+
 /** The byte model of the batch's offline frames for CKKS preprocessing (none for other providers, e.g. the dealer). */
 function frameBytesOf(
   info: { kind: string; params: unknown },
@@ -85,11 +90,7 @@ function floatServer(
     id,
     prepare(model, hello) {
       const net = network(model).model;
-      const masks: MaskParams = {
-        ...DEFAULT_MASKS,
-        inputBits: hello.inputBits,
-        shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits,
-      };
+      const masks = serverMasks(hello.inputBits, opts.shareBits);
       const steps = planServer(net, masks);
       const info = providers.propose(steps, masks, id);
       return {

@@ -17,7 +17,6 @@ import { ckksClientProviders, ckksServerProviders } from '../protocol/ckks-provi
 import type { LayerProtocol } from '../protocol/layers/types.ts';
 import { TAG } from '../protocol/messages.ts';
 import {
-  DEFAULT_MASKS,
   gazelleShareRange,
   planClient,
   planServer,
@@ -30,7 +29,7 @@ import {
   type ServerStep,
 } from '../protocol/plan.ts';
 import type { ClientPreprocessor, ProviderInfo, ServerPreprocessor } from '../protocol/provider.ts';
-import { clientMasks, floatUnsupported } from './float.ts';
+import { clientMasks, floatUnsupported, serverMasks } from './float.ts';
 import { cachedNetwork } from './network.ts';
 import type { InteractiveScheme } from './types.ts';
 
@@ -148,11 +147,7 @@ export const gazelle: InteractiveScheme = {
       id: 'gazelle',
       prepare(model, hello) {
         const net = network(model).model;
-        const masks: MaskParams = {
-          ...DEFAULT_MASKS,
-          inputBits: hello.inputBits,
-          shareBits: opts.shareBits ?? DEFAULT_MASKS.shareBits,
-        };
+        const masks = serverMasks(hello.inputBits, opts.shareBits);
         const steps = planServer(net, masks);
         if (steps[steps.length - 1]!.kind !== 'linear') {
           throw new PpnnError(
