@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { chooseParams, validateParams, MAX_BITS_128, predictedPrecision } from '../../core/he/params.ts';
-import type { CkksParams } from '../../core/he/params.ts';
+import {
+  chooseParams,
+  paramsFingerprint,
+  validateNetworkParams,
+  validateParams,
+  MAX_BITS_128,
+  predictedPrecision,
+} from '../../core/he/params.ts';
+import type { CkksNetworkParams, CkksParams } from '../../core/he/params.ts';
+import { HeContext } from '../../core/he/context.ts';
+import { liveSealObjects } from '../../core/he/seal.ts';
 import { loadSeal } from '../../core/he/seal.ts';
 
 const code = (fn: () => unknown): string | undefined => {
@@ -80,5 +89,39 @@ describe('CKKS parameter choice', () => {
     expect(code(() => validateParams({ ...good, depth: 1, coeffModulusBits: [53, 60, 60] }, { depth: 2 }))).toBe(
       'PARAMS_MISMATCH',
     );
+  });
+
+  it('network chains (cryptonets): any depth within the 128-bit bound, their own fingerprint, built by HeContext', async () => {
+    // the chain docs/BASELINES.md gives for a depth-5 MNIST net at N = 8192 (special prime below q0 is allowed)
+    const net: CkksNetworkParams = {
+      scheme: 'ckks',
+      purpose: 'network',
+      polyModulusDegree: 8192,
+      coeffModulusBits: [42, 29, 29, 29, 29, 29, 31],
+      scaleBits: 29,
+      depth: 5,
+      securityLevel: 128,
+    };
+    expect(code(() => validateNetworkParams(net))).toBeUndefined();
+    // a session set may not be that deep; one bit more is insecure; the chain length must match the depth
+    expect(code(() => validateParams({ ...net, depth: 5 } as unknown as CkksParams))).toBe('HE_PARAMS');
+    expect(code(() => validateNetworkParams({ ...net, coeffModulusBits: [43, 29, 29, 29, 29, 29, 31] }))).toBe(
+      'HE_PARAMS',
+    );
+    expect(code(() => validateNetworkParams({ ...net, depth: 4 }))).toBe('HE_PARAMS');
+    expect(code(() => validateNetworkParams({ ...net, depth: 0, coeffModulusBits: [42, 31] }))).toBe('HE_PARAMS');
+    // the same numbers as a session set would tag its ciphertexts differently
+    const { purpose, ...numbers } = net;
+    expect(purpose).toBe('network');
+    expect(paramsFingerprint(net)).not.toBe(paramsFingerprint(numbers as unknown as CkksParams));
+    const he = await HeContext.create(net);
+    try {
+      expect(he.topLevel).toBe(5);
+      expect(he.slots).toBe(4096);
+    } finally {
+      he.delete();
+    }
+    await expect(HeContext.create({ ...net, polyModulusDegree: 4096 })).rejects.toMatchObject({ code: 'HE_PARAMS' });
+    expect(liveSealObjects()).toBe(0);
   });
 });
