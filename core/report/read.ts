@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PpnnError } from '../errors.ts';
 import { assembleReport, UNKNOWN_MACHINE } from './assemble.ts';
 import { RATIO_FIELDS } from './ratios.ts';
-import { SCHEME_ID_PATTERN } from './types.ts';
+import { SCHEME_ID_PATTERN, STAGE_NUMBERS } from './types.ts';
 import type { BenchReport, InferenceReport, SchemeId } from './types.ts';
 
 /**
@@ -67,15 +67,6 @@ class FieldChecker {
   }
 }
 
-const STAGE_NUMBERS = [
-  'wallMs',
-  'clientMs',
-  'serverMs',
-  'bytesClientToServer',
-  'bytesServerToClient',
-  'messages',
-  'rounds',
-] as const;
 const INFERENCE_NUMBERS = ['images', 'accuracy', 'seed'] as const;
 /** null in a remote run without a local reference model */
 const REFERENCE_NUMBERS = ['plaintextAccuracy', 'agreement', 'maxLogitError'] as const;

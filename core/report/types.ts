@@ -9,6 +9,17 @@
 export type SchemeId = string;
 /** What a scheme id looks like (lower-case, digits, dashes): how a report reader checks one without the registry. */
 export const SCHEME_ID_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** The numeric fields of every stage's StageMetrics, in CSV column order (the reader checks each). */
+export const STAGE_NUMBERS = [
+  'wallMs',
+  'clientMs',
+  'serverMs',
+  'bytesClientToServer',
+  'bytesServerToClient',
+  'messages',
+  'rounds',
+] as const;
 export type StageName = 'merging' | 'preprocessing' | 'online';
 /** Stages of a report's tables and CSV: `setup` (keys, one-off per session) is kept apart from preprocessing. */
 export type ReportStageName = 'merging' | 'setup' | 'preprocessing' | 'online';

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { reportToHtml } from './html.ts';
 import { stageOf } from './html-tables.ts';
+import { STAGE_NUMBERS } from './types.ts';
 import type { BenchReport, HeOpCounts, ReportStageName } from './types.ts';
 
 /**
@@ -33,13 +34,7 @@ export const CSV_COLUMNS: readonly string[] = [
   'model',
   'dataset',
   'images',
-  'wallMs',
-  'clientMs',
-  'serverMs',
-  'bytesClientToServer',
-  'bytesServerToClient',
-  'messages',
-  'rounds',
+  ...STAGE_NUMBERS,
   'peakRssBytes',
   'accuracy',
   'plaintextAccuracy',
