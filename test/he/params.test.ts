@@ -91,7 +91,7 @@ describe('CKKS parameter choice', () => {
     );
   });
 
-  it('network chains (cryptonets): any depth within the 128-bit bound, own fingerprint, built by HeContext', async () => {
+  it('network chains (cryptonets): any depth under the 128-bit bound, own fingerprint, made by HeContext', async () => {
     // the chain docs/BASELINES.md gives for a depth-5 MNIST net at N = 8192 (special prime below q0 is allowed)
     const net: CkksNetworkParams = {
       scheme: 'ckks',
