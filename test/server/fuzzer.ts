@@ -117,6 +117,8 @@ export interface ReplayOutcome {
   end: 'completed' | 'error' | 'closed' | 'killed' | 'silent' | 'stalled';
   /** the server's error code, when it sent one */
   code?: string;
+  /** the server's error message, when it sent one (to tell an INTERNAL's cause) */
+  message?: string;
   /** longest wait for the server, ms */
   maxWaitMs: number;
   /** the server message that took longest */
@@ -252,9 +254,10 @@ export async function replay(
     if (waited > maxWaitMs) [maxWaitMs, slowest] = [waited, got?.tag ?? 'close'];
     return got;
   };
-  const out = (end: ReplayOutcome['end'], code?: string): ReplayOutcome => ({
+  const out = (end: ReplayOutcome['end'], code?: string, message?: string): ReplayOutcome => ({
     end,
     ...(code !== undefined ? { code } : {}),
+    ...(message !== undefined ? { message } : {}),
     maxWaitMs,
     answerMs,
     excessMs,
@@ -262,6 +265,7 @@ export async function replay(
     ...(slowest ? { slowest } : {}),
   });
   const codeOf = (msg: Message) => String((msg.header as { code?: unknown })?.code);
+  const messageOf = (msg: Message) => String((msg.header as { message?: unknown })?.message);
   try {
     for (let i = 0; i < rec.events.length; i++) {
       if (m.kind === 'kill' && i === m.at) {
@@ -277,12 +281,12 @@ export async function replay(
       const got = await next(i);
       if (got === 'silent' || got === 'stalled') return out(got);
       if (got === undefined) return out('closed');
-      if (got.tag === 'error') return out('error', codeOf(got));
+      if (got.tag === 'error') return out('error', codeOf(got), messageOf(got));
     }
     // after bye the server ends the session: it must close (or report an error) promptly
     const last = await next(rec.events.length);
     if (last === 'silent' || last === 'stalled') return out(last);
-    if (last && last.tag === 'error') return out('error', codeOf(last));
+    if (last && last.tag === 'error') return out('error', codeOf(last), messageOf(last));
     return out('completed');
   } finally {
     ws.terminate();
