@@ -141,6 +141,15 @@ export async function measureOpCosts(
       dec.decrypt(low, out);
       he.decode(out);
     });
+    // ct×ct square and relinearisation (gazelle's online square, CryptoNets' activations)
+    const rk = s.own(kg.createRelinKeys());
+    const sq = s.own(new seal.Ciphertext());
+    c.mulCipher = time(() => he.evaluator.square(ct, sq));
+    c.relinearize =
+      time(() => {
+        he.evaluator.square(ct, sq);
+        he.evaluator.relinearizeInplace(sq, rk);
+      }) - c.mulCipher;
     const bytes = he.saveBytes(low, 'share');
     c.save = time(() => {
       he.saveBytes(low, 'share');

@@ -1,7 +1,8 @@
 /**
  * A plan before the run (`ppnn plan`): for every scheme, whether it can run the model and
- * why not, and for the float schemes with CKKS preprocessing (merged, unmerged) the
- * predicted time, bytes and logit error per stage, per image.
+ * why not, and for the CKKS schemes — merged and unmerged here, gazelle (predict-gazelle.ts)
+ * and cryptonets (predict-cryptonets.ts, from op counts) — the predicted time, bytes and
+ * logit error per stage, per image. The ring schemes (merged-ring, delphi) have no prediction yet.
  *
  * Bytes are computed, not modelled: the key-setup blob and every upload are produced by
  * the real client code (HeClient.create / encryptMasks on a batch of random masks, so the
@@ -10,103 +11,69 @@
  * transport's own encoder (online frames carry zero-filled float64 shares of the exact
  * lengths). Times come from the per-op cost model of core/he/layout.ts (planCost) with
  * per-op costs measured here and now (measureOpCosts), the merging stage is timed by
- * running it, and the online stage from a timed plaintext pass of the merged network.
+ * running it, and the online stage from a timed plaintext pass of the merged network; every
+ * stage adds its chain of messages between the role threads at the per-message cost measured
+ * now (latency.ts).
  * The logit error is the precision planner's bound (core/protocol/precision.ts).
  */
-import { HeClient, type CkksParams } from '../he/index.ts';
+import { HeClient } from '../he/index.ts';
 import { measureOpCosts } from '../he/bench.ts';
-import { HeContext } from '../he/context.ts';
-import { DEFAULT_COSTS, planCost, planLayer, type CostModel } from '../he/layout.ts';
-import { Scope } from '../he/seal.ts';
+import { planCost, planLayer, type CostModel } from '../he/layout.ts';
 import { rotationStepsFor } from '../he/setup.ts';
-import { forward } from '../model/forward.ts';
 import { architectureOf } from '../model/json.ts';
 import type { Model } from '../model/types.ts';
 import { shapeSize } from '../model/types.ts';
 import { ckksServerProviders, type CkksProposal } from '../protocol/ckks-provider.ts';
 import { TAG } from '../protocol/messages.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../protocol/plan.ts';
-import { schemeById, schemeSupport } from '../schemes/index.ts';
-import { encodeFrame } from '../transport/frame.ts';
+import { dealerClient, dealerServer } from '../protocol/dealer-provider.ts';
+import { cryptoMasks } from '../protocol/random.ts';
+import { median } from '../report/median.ts';
+import { runClientSession, schemeById, schemeSupport, serveSession } from '../schemes/index.ts';
+import { memoryPair } from '../transport/memory.ts';
+import { measureMessageCost, type MessageCost } from './latency.ts';
+import { predictCryptoNets } from './predict-cryptonets.ts';
+import { predictGazelle } from './predict-gazelle.ts';
+import {
+  costModelFrom,
+  frameBytes,
+  messagesMs,
+  responseCiphertextBytes,
+  type SchemePlan,
+  type StagePrediction,
+} from './predict-parts.ts';
 
-/** One stage's prediction (per image; setup once per session). */
-export interface StagePrediction {
-  readonly ms: number;
-  readonly bytesClientToServer: number;
-  readonly bytesServerToClient: number;
-}
+export type { SchemePlan, StagePrediction };
 
-export interface SchemePlan {
-  readonly scheme: string;
-  readonly label: string;
-  readonly ok: boolean;
-  /** why the scheme cannot run the model */
-  readonly reason?: string;
-  /** why there is no prediction (schemes the cost model does not cover) */
-  readonly notModelled?: string;
-  readonly params?: { polyModulusDegree: number; coeffModulusBits: readonly number[]; scaleBits: number };
-  readonly stages?: {
-    merging: StagePrediction;
-    setup: StagePrediction;
-    preprocessing: StagePrediction;
-    online: StagePrediction;
-  };
-  readonly perStep?: readonly {
-    name: string;
-    preprocessingMs: number;
-    bytesClientToServer: number;
-    bytesServerToClient: number;
-    predictedLogitError: number;
-  }[];
-  readonly logitError?: { predicted: number; target: number; meetsTarget: boolean; advice?: string };
-  readonly batch?: number;
-}
-
-const frameBytes = (tag: string, header: unknown, blobs: readonly number[]): number =>
-  encodeFrame({ tag, header, blobs: blobs.map((n) => new Uint8Array(n)) }).byteLength;
-
-/** Size of a real level-0 ciphertext (what a response carries) under `params`. */
-async function responseCiphertextBytes(params: CkksParams): Promise<number> {
-  const he = await HeContext.create(params);
-  const s = new Scope();
+/**
+ * ms per image of the online stage of `id` on `model`, run by the real roles over an in-memory
+ * transport (one thread), the preprocessing material made by the trusted-dealer test provider
+ * instead of CKKS (the online stage is the same code whatever made the material; the inputs
+ * are random). The median of 5 images after 2 warm-up images.
+ */
+async function onlineInProcess(model: Model, id: 'merged' | 'unmerged'): Promise<number> {
+  const inputs = Array.from({ length: 7 }, () =>
+    Float64Array.from({ length: shapeSize(model.inputShape) }, () => Math.random()),
+  );
+  const [ct, st] = memoryPair();
   try {
-    const kg = s.own(new he.seal.KeyGenerator(he.context));
-    const pk = s.own(kg.createPublicKey());
-    const enc = s.own(new he.seal.Encryptor(he.context, pk));
-    const pt = he.encode(
-      s,
-      Float64Array.from({ length: he.slots }, () => Math.random() * 2 - 1),
-      he.scale,
-      0,
-    );
-    const ct = s.own(new he.seal.Ciphertext());
-    enc.encrypt(pt, ct);
-    return he.saveBytes(ct, 'share').byteLength;
+    const server = serveSession(st, {
+      model,
+      providers: { propose: () => ({ kind: 'dealer', params: null }), create: async () => dealerServer(cryptoMasks) },
+    });
+    server.catch(() => {});
+    const client = await runClientSession(ct, inputs, {
+      scheme: id,
+      providers: { create: async () => dealerClient() },
+      random: cryptoMasks,
+      batchSize: inputs.length,
+    });
+    await server;
+    return median(client.perImage.onlineMs.slice(2));
   } finally {
-    s.free();
-    he.delete();
+    ct.close();
+    st.close();
   }
-}
-
-function costModelFrom(m: Record<string, number>): CostModel {
-  const pick = (k: keyof CostModel, alt?: string): number => {
-    const v = m[k] ?? (alt ? m[alt] : undefined);
-    return typeof v === 'number' && v > 0 ? v : DEFAULT_COSTS[k];
-  };
-  return {
-    encode: pick('encode'),
-    encrypt: pick('encrypt'),
-    load: pick('load'),
-    mulPlain: pick('mulPlain', 'ctPtMul'),
-    add: pick('add', 'additions'),
-    rotate: pick('rotate', 'rotations'),
-    conjugate: pick('conjugate', 'rotate'),
-    encryptZero: pick('encryptZero'),
-    rescale: pick('rescale', 'rescales'),
-    save: pick('save'),
-    decrypt: pick('decrypt', 'decryptions'),
-    msPerByte: 0, // in-process transports: frames are copied, not sent over a link (time is in the ops)
-  };
 }
 
 /** Predict a merged / unmerged run of `model` in batches of `batch` images. */
@@ -116,6 +83,7 @@ async function predictFloat(
   batch: number,
   targetError: number,
   onLog: (s: string) => void,
+  msg: MessageCost,
 ): Promise<SchemePlan> {
   const scheme = schemeById(id);
   if (scheme.kind !== 'interactive') throw new TypeError(`${id} is not interactive`);
@@ -190,26 +158,31 @@ async function predictFloat(
   } finally {
     client.delete();
   }
-  // Online: the frames of one image (client: x − r per linear step; server: d per square, the logit share).
+  // Online: the frames of one image (client: x − r per linear step; server: d per square, the logit share),
+  // a chain of messages each of which waits for the one before
   let onUp = 0,
-    onDown = 0;
+    onDown = 0,
+    onMessages = 1;
   for (const st of steps) {
-    if (st.kind === 'linear')
+    if (st.kind === 'linear') {
       onUp += frameBytes(st.index === 0 ? TAG.onInput : TAG.onShare, { step: st.index }, [8 * st.inSize]);
-    else if (st.poly.a !== 0) onDown += frameBytes(TAG.onAct, { step: st.index }, [8 * st.size]);
+      onMessages++;
+    } else if (st.poly.a !== 0) {
+      onDown += frameBytes(TAG.onAct, { step: st.index }, [8 * st.size]);
+      onMessages++;
+    }
   }
   onDown += frameBytes(TAG.onResult, { serverMs: 1.2345678901234 }, [
     8 * shapeSize(architectureOf(net).shapes.at(-1)!),
   ]);
-  const x = new Float64Array(shapeSize(net.inputShape)).fill(0.5);
-  forward(net, x);
-  const t0 = performance.now();
-  for (let i = 0; i < 5; i++) forward(net, x);
-  // both parties' arithmetic + message handling
-  const onlineMs = 2 * ((performance.now() - t0) / 5) + 0.05 * steps.length;
+  // both parties' share arithmetic and message handling, timed on the real roles in one thread, + the thread hops
+  const onlineMs = (await onlineInProcess(model, id)) + messagesMs(msg, onMessages, onUp + onDown);
   const sum = (k: 'preprocessingMs' | 'bytesClientToServer' | 'bytesServerToClient'): number =>
     perStep.reduce((a, s) => a + s[k], 0);
   const batchFrame = frameBytes(TAG.batch, { count: batch }, []) / batch;
+  // a batch: its request, then per linear step the uploads and the responses
+  const preMsgMs =
+    messagesMs(msg, 1 + 2 * linear.length, batch * (sum('bytesClientToServer') + sum('bytesServerToClient'))) / batch;
   const p = proposal.precision;
   return {
     scheme: id,
@@ -223,9 +196,9 @@ async function predictFloat(
     },
     stages: {
       merging: { ms: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0 },
-      setup: { ms: 0, bytesClientToServer: setupBytes, bytesServerToClient: 0 },
+      setup: { ms: messagesMs(msg, 1, setupBytes), bytesClientToServer: setupBytes, bytesServerToClient: 0 },
       preprocessing: {
-        ms: sum('preprocessingMs'),
+        ms: sum('preprocessingMs') + preMsgMs,
         bytesClientToServer: sum('bytesClientToServer') + batchFrame,
         bytesServerToClient: sum('bytesServerToClient'),
       },
@@ -256,21 +229,29 @@ export async function planRun(
 ): Promise<SchemePlan[]> {
   const support = schemeSupport(architectureOf(model)).filter((s) => !opts.only || s.id === opts.only);
   const out: SchemePlan[] = [];
+  const log = opts.onLog ?? (() => {});
+  let msg: MessageCost | undefined;
+  const messageCost = async (): Promise<MessageCost> => (msg ??= await measureMessageCost());
   for (const s of support) {
     if (!s.ok) {
       out.push({ scheme: s.id, label: s.label, ok: false, ...(s.reason ? { reason: s.reason } : {}) });
       continue;
     }
     if (s.id === 'merged' || s.id === 'unmerged') {
-      out.push(await predictFloat(model, s.id, opts.batch ?? 64, opts.targetError ?? 1e-3, opts.onLog ?? (() => {})));
+      out.push(await predictFloat(model, s.id, opts.batch ?? 64, opts.targetError ?? 1e-3, log, await messageCost()));
+    } else if (s.id === 'gazelle') {
+      out.push(await predictGazelle(model, log, await messageCost()));
+    } else if (s.id === 'cryptonets') {
+      // one batch holds up to N/2 images: `batch` is the run's image count here
+      out.push(await predictCryptoNets(model, s.label, opts.batch ?? 64, log));
     } else {
       out.push({
         scheme: s.id,
         label: s.label,
         ok: true,
         notModelled:
-          'runs this model; no prediction: the cost model covers the CKKS-preprocessed float schemes (merged, ' +
-          'unmerged) only',
+          'runs this model; no prediction: the cost model covers the CKKS schemes (merged, unmerged, gazelle, ' +
+          'cryptonets), not the ring (BFV + garbled-circuit) schemes yet',
       });
     }
   }

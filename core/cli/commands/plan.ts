@@ -1,6 +1,6 @@
 /**
  * `ppnn plan`: before a run, which schemes can run a model (and why not), and for the
- * CKKS-preprocessed float schemes the predicted time, bytes and max |logit error| per
+ * CKKS schemes (merged, unmerged, gazelle) the predicted time, bytes and max |logit error| per
  * stage (core/runtime/predict.ts says how each figure is obtained).
  */
 import { formatBytes, formatMs } from '../../report/format.ts';
@@ -17,24 +17,27 @@ function stageLine(name: string, s: StagePrediction, per: string): string {
   );
 }
 
+const noPre = (p: SchemePlan): boolean =>
+  p.stages!.preprocessing.ms === 0 && p.stages!.preprocessing.bytesClientToServer === 0;
+
 /** Text form of one scheme's plan. */
 export function formatPlan(p: SchemePlan): string {
   if (!p.ok) return `${p.scheme}: cannot run this model: ${p.reason ?? 'unsupported'}`;
   if (!p.stages) return `${p.scheme}: ${p.notModelled ?? 'no prediction'}`;
   const lines = [
     `${p.scheme}: CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale ` +
-      `2^${p.params!.scaleBits}, batches of ${p.batch}`,
+      `2^${p.params!.scaleBits}${noPre(p) ? '' : `, batches of ${p.batch}`}`,
   ];
   lines.push('    stage              predicted      bytes c→s      bytes s→c');
   lines.push(stageLine('merging', p.stages.merging, 'once (measured now)'));
   lines.push(stageLine('key setup', p.stages.setup, 'once per session'));
-  lines.push(stageLine('preprocessing', p.stages.preprocessing, 'per image'));
+  lines.push(stageLine('preprocessing', p.stages.preprocessing, noPre(p) ? 'none (HE online)' : 'per image'));
   lines.push(stageLine('online', p.stages.online, 'per image'));
   for (const s of p.perStep ?? []) {
     lines.push(
       `      ${s.name.padEnd(36)} ${formatMs(s.preprocessingMs).padStart(10)} ` +
         `${formatBytes(s.bytesClientToServer).padStart(12)} ${formatBytes(s.bytesServerToClient).padStart(12)}  ` +
-        `logit error <= ${s.predictedLogitError.toExponential(1)}`,
+        (s.predictedLogitError > 0 ? `logit error <= ${s.predictedLogitError.toExponential(1)}` : ''),
     );
   }
   if (p.logitError) {

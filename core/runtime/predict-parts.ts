@@ -1,0 +1,97 @@
+/**
+ * Shared parts of the plan's predictions (core/runtime/predict.ts, predict-gazelle.ts): the
+ * result types, frame sizes by the transport's own encoder, a real response ciphertext's
+ * size, the per-op cost model from measured medians, and the per-message time.
+ */
+import type { CkksParams } from '../he/index.ts';
+import { HeContext } from '../he/context.ts';
+import { DEFAULT_COSTS, type CostModel } from '../he/layout.ts';
+import { Scope } from '../he/seal.ts';
+import { encodeFrame } from '../transport/frame.ts';
+import type { MessageCost } from './latency.ts';
+
+/** One stage's prediction (per image; setup once per session). */
+export interface StagePrediction {
+  readonly ms: number;
+  readonly bytesClientToServer: number;
+  readonly bytesServerToClient: number;
+}
+
+export interface SchemePlan {
+  readonly scheme: string;
+  readonly label: string;
+  readonly ok: boolean;
+  /** why the scheme cannot run the model */
+  readonly reason?: string;
+  /** why there is no prediction (schemes the cost model does not cover) */
+  readonly notModelled?: string;
+  readonly params?: { polyModulusDegree: number; coeffModulusBits: readonly number[]; scaleBits: number };
+  readonly stages?: {
+    merging: StagePrediction;
+    setup: StagePrediction;
+    preprocessing: StagePrediction;
+    online: StagePrediction;
+  };
+  readonly perStep?: readonly {
+    name: string;
+    preprocessingMs: number;
+    bytesClientToServer: number;
+    bytesServerToClient: number;
+    predictedLogitError: number;
+  }[];
+  readonly logitError?: { predicted: number; target: number; meetsTarget: boolean; advice?: string };
+  readonly batch?: number;
+}
+
+/** Bytes of a frame with blobs of these sizes, encoded as the transport does. */
+export const frameBytes = (tag: string, header: unknown, blobs: readonly number[]): number =>
+  encodeFrame({ tag, header, blobs: blobs.map((n) => new Uint8Array(n)) }).byteLength;
+
+/** Size of a real level-0 ciphertext (what a response carries) under `params`. */
+export async function responseCiphertextBytes(params: CkksParams): Promise<number> {
+  const he = await HeContext.create(params);
+  const s = new Scope();
+  try {
+    const kg = s.own(new he.seal.KeyGenerator(he.context));
+    const pk = s.own(kg.createPublicKey());
+    const enc = s.own(new he.seal.Encryptor(he.context, pk));
+    const pt = he.encode(
+      s,
+      Float64Array.from({ length: he.slots }, () => Math.random() * 2 - 1),
+      he.scale,
+      0,
+    );
+    const ct = s.own(new he.seal.Ciphertext());
+    enc.encrypt(pt, ct);
+    return he.saveBytes(ct, 'share').byteLength;
+  } finally {
+    s.free();
+    he.delete();
+  }
+}
+
+/** The per-op cost model from measured medians (measureOpCosts); missing entries keep the defaults. */
+export function costModelFrom(m: Record<string, number>): CostModel {
+  const pick = (k: keyof CostModel, alt?: string): number => {
+    const v = m[k] ?? (alt ? m[alt] : undefined);
+    return typeof v === 'number' && v > 0 ? v : DEFAULT_COSTS[k];
+  };
+  return {
+    encode: pick('encode'),
+    encrypt: pick('encrypt'),
+    load: pick('load'),
+    mulPlain: pick('mulPlain', 'ctPtMul'),
+    add: pick('add', 'additions'),
+    rotate: pick('rotate', 'rotations'),
+    conjugate: pick('conjugate', 'rotate'),
+    encryptZero: pick('encryptZero'),
+    rescale: pick('rescale', 'rescales'),
+    save: pick('save'),
+    decrypt: pick('decrypt', 'decryptions'),
+    msPerByte: 0, // in-process transports: frames are copied, not sent over a link (time is in the ops)
+  };
+}
+
+/** Time of `messages` frames of `bytes` bytes in all, sent one after the other between the role threads. */
+export const messagesMs = (c: MessageCost, messages: number, bytes: number): number =>
+  messages * c.oneWayMs + bytes * c.msPerByte;
