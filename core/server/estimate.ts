@@ -6,7 +6,10 @@
  * Sizes (SEAL in memory, 8 bytes per coefficient; k = number of primes incl. special):
  *   ciphertext at the top level      2 · (k − 1) · N · 8
  *   one Galois / relinearisation key (k − 1) decomposition parts · 2 · k · N · 8
- * The Galois keys are those of the rotation steps the plans use plus conjugation; the
+ * The Galois keys are those a client makes since client-side folding: the rotation steps of
+ * the plans at the batch sizes a session uses — one image (cold) and the largest batch the
+ * server admits (maxBatch), with client folding — plus conjugation (mnist, maxBatch 16: 5
+ * keys where the old count, without folding, was 11). The
  * batch term is the request, its deserialised ciphertexts and the response of the largest
  * batch the server admits (maxBatch), counted twice because a frame is held as wire bytes
  * and as a decoded message while it is relayed to the session thread. A fixed thread
@@ -47,7 +50,10 @@ export function estimateSession(model: Model, maxBatch: number): SessionEstimate
   const slots = N / 2;
   const ctBytes = 2 * (k - 1) * N * 8;
   const keyBytes = (k - 1) * 2 * k * N * 8;
-  const galoisKeys = rotationStepsFor(layers, layout, slots).length + 1;
+  // what the default client makes (core/protocol/ckks-provider.ts): its batches are min(64, maxBatch) and the
+  // remainder; one image and maxBatch bound the common case (a client choosing other sizes is not bounded here)
+  const galoisKeys =
+    rotationStepsFor(layers, layout, slots, [...new Set([1, maxBatch])], { clientFold: true }).length + 1;
   let perBatchCts = 0,
     perImageCts = 0,
     requestCts = 0;
