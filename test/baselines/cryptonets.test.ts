@@ -11,6 +11,7 @@ import { MAX_BITS_128 } from '../../core/he/params.ts';
 import { forward } from '../../core/model/forward.ts';
 import type { Model } from '../../core/model/types.ts';
 import { rng } from '../helpers/random-model.ts';
+import { conv3x3 } from '../helpers/small-net.ts';
 
 function tinyNet(seed: number, activation: 'square' | 'relu' | 'poly' = 'square'): Model {
   const r = rng(seed);
@@ -22,17 +23,7 @@ function tinyNet(seed: number, activation: 'square' | 'relu' | 'poly' = 'square'
     inputShape: [1, 6, 6],
     meta: {},
     layers: [
-      {
-        kind: 'conv2d',
-        name: 'conv',
-        inChannels: 1,
-        outChannels: 2,
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: [0, 0],
-        weight,
-        bias: v(2, 0.2),
-      },
+      conv3x3('conv', 1, 2, weight, v(2, 0.2)),
       activation === 'poly'
         ? { kind: 'poly', name: 'act', a: 0.5, b: 0.3, c: -0.1 }
         : { kind: activation, name: 'act' },
@@ -122,29 +113,9 @@ describe('cryptonets baseline', () => {
       inputShape: [1, 8, 8],
       meta: {},
       layers: [
-        {
-          kind: 'conv2d',
-          name: 'c1',
-          inChannels: 1,
-          outChannels: 2,
-          kernel: [3, 3],
-          stride: [1, 1],
-          padding: [0, 0],
-          weight: v(18, 0.5),
-          bias: v(2, 0.2),
-        },
+        conv3x3('c1', 1, 2, v(18, 0.5), v(2, 0.2)),
         { kind: 'square', name: 's1' },
-        {
-          kind: 'conv2d',
-          name: 'c2',
-          inChannels: 2,
-          outChannels: 3,
-          kernel: [3, 3],
-          stride: [2, 2],
-          padding: [1, 1],
-          weight: v(54, 0.4),
-          bias: v(3, 0.1),
-        },
+        conv3x3('c2', 2, 3, v(54, 0.4), v(3, 0.1), 2, 1),
         { kind: 'square', name: 's2' }, // keeps c2 a conv (unmerged with fc)
         { kind: 'flatten', name: 'flat' },
         { kind: 'dense', name: 'fc', inFeatures: 27, outFeatures: 4, weight: v(108, 0.3), bias: v(4, 0.1) },

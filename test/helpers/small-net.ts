@@ -1,12 +1,36 @@
 /** A small network with the structure of the bundled models, and a CKKS session runner over an in-memory transport. */
 import { calibrateBounds } from '../../core/model/bounds.ts';
-import type { Model } from '../../core/model/types.ts';
+import type { Conv2dLayer, Model } from '../../core/model/types.ts';
 import { ckksClientProviders, ckksServerProviders } from '../../core/protocol/ckks-provider.ts';
 import { cryptoMasks, type MaskSource } from '../../core/protocol/random.ts';
 import { runClientSession, serveSession } from '../../core/schemes/index.ts';
 import { memoryPair } from '../../core/transport/memory.ts';
 import type { Transport } from '../../core/transport/transport.ts';
 import { randomInput, rng } from './random-model.ts';
+
+/** A 3×3 convolution layer with square stride and padding (weight and bias drawn by the caller, in that order). */
+export function conv3x3(
+  name: string,
+  inChannels: number,
+  outChannels: number,
+  weight: Float64Array,
+  bias: Float64Array,
+  step = 1,
+  pad = 0,
+): Conv2dLayer {
+  const kernel = [3, 3] as const;
+  return {
+    kind: 'conv2d',
+    name,
+    inChannels,
+    outChannels,
+    kernel,
+    stride: [step, step],
+    padding: [pad, pad],
+    weight,
+    bias,
+  };
+}
 
 /** conv → bn → avgpool → square → flatten → dense → dense: the shape of the bundled models, small. */
 export function smallSquareNet(seed: number): Model {
@@ -17,17 +41,7 @@ export function smallSquareNet(seed: number): Model {
     inputShape: [1, 10, 10],
     meta: {},
     layers: [
-      {
-        kind: 'conv2d',
-        name: 'conv',
-        inChannels: 1,
-        outChannels: 3,
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: [0, 0],
-        weight: v(27, 0.5),
-        bias: v(3, 0.1),
-      },
+      conv3x3('conv', 1, 3, v(27, 0.5), v(3, 0.1)),
       {
         kind: 'batchnorm',
         name: 'bn',

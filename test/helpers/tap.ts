@@ -1,15 +1,11 @@
 /** A transport wrapper that records every message its owner receives: a party's complete view. */
 import type { Message, Transport } from '../../core/transport/transport.ts';
 
-export function tap(t: Transport): { transport: Transport; received: Message[] } {
-  const received: Message[] = [];
-  const transport: Transport = {
-    send: (m) => t.send(m),
-    receive: async (o) => {
-      const m = await t.receive(o);
-      received.push(m);
-      return m;
-    },
+/** `t` with its send and/or receive replaced (everything else forwarded): a test's view or tamper point. */
+export function wrapTransport(t: Transport, over: Partial<Pick<Transport, 'send' | 'receive'>>): Transport {
+  return {
+    send: over.send ?? ((m) => t.send(m)),
+    receive: over.receive ?? ((o) => t.receive(o)),
     close: (r) => t.close(r),
     get closed() {
       return t.closed;
@@ -19,6 +15,18 @@ export function tap(t: Transport): { transport: Transport; received: Message[] }
     },
     onClose: (cb) => t.onClose(cb),
   };
+}
+
+/** `t` with every message its owner receives recorded in `received`. */
+export function tap(t: Transport): { transport: Transport; received: Message[] } {
+  const received: Message[] = [];
+  const transport = wrapTransport(t, {
+    receive: async (o) => {
+      const m = await t.receive(o);
+      received.push(m);
+      return m;
+    },
+  });
   return { transport, received };
 }
 

@@ -16,7 +16,7 @@ import { memoryPair } from '../../core/transport/memory.ts';
 import type { Message, Transport } from '../../core/transport/transport.ts';
 import { randomInput } from '../helpers/random-model.ts';
 import { smallSquareNet } from '../helpers/small-net.ts';
-import { tap } from '../helpers/tap.ts';
+import { tap, wrapTransport } from '../helpers/tap.ts';
 
 const model = smallSquareNet(5);
 
@@ -103,25 +103,17 @@ describe('ring schemes end to end (real BFV)', () => {
   });
 
   it('the client refuses a server whose BFV parameters are below its floor (coded error)', async () => {
-    const weaken = (t: Transport): Transport => ({
-      send: (m) => t.send(m),
-      close: (r) => t.close(r),
-      get closed() {
-        return t.closed;
-      },
-      get stats() {
-        return t.stats;
-      },
-      onClose: (cb) => t.onClose(cb),
-      receive: async (o) => {
-        const m = await t.receive(o);
-        if (m.tag === 'arch') {
-          const h = m.header as { provider: { params: { bfv: { floodBits: number } } } };
-          h.provider.params.bfv = { ...h.provider.params.bfv, floodBits: h.provider.params.bfv.floodBits - 20 };
-        }
-        return m;
-      },
-    });
+    const weaken = (t: Transport): Transport =>
+      wrapTransport(t, {
+        receive: async (o) => {
+          const m = await t.receive(o);
+          if (m.tag === 'arch') {
+            const h = m.header as { provider: { params: { bfv: { floodBits: number } } } };
+            h.provider.params.bfv = { ...h.provider.params.bfv, floodBits: h.provider.params.bfv.floodBits - 20 };
+          }
+          return m;
+        },
+      });
     await expect(run('merged-ring', [randomInput(model, 1)], weaken)).rejects.toMatchObject({ code: 'HE_PARAMS' });
   });
 });

@@ -11,6 +11,7 @@ import { mergeModel } from '../../core/model/merge.ts';
 import type { Model } from '../../core/model/types.ts';
 import { cryptoNetsOpCounts } from '../../core/runtime/predict-cryptonets.ts';
 import { randomInput, rng } from '../helpers/random-model.ts';
+import { conv3x3 } from '../helpers/small-net.ts';
 
 function tiny(seed: number, poly: boolean): Model {
   const r = rng(seed);
@@ -20,17 +21,7 @@ function tiny(seed: number, poly: boolean): Model {
     inputShape: [1, 5, 5],
     meta: {},
     layers: [
-      {
-        kind: 'conv2d',
-        name: 'c',
-        inChannels: 1,
-        outChannels: 2,
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: [1, 1],
-        weight: v(18, 0.5),
-        bias: Float64Array.from([0.1, 0]),
-      },
+      conv3x3('c', 1, 2, v(18, 0.5), Float64Array.from([0.1, 0]), 1, 1),
       poly ? { kind: 'poly', name: 'p', a: 0.5, b: 0.3, c: 0.1 } : { kind: 'square', name: 'sq' },
       { kind: 'flatten', name: 'f' },
       { kind: 'dense', name: 'd', inFeatures: 50, outFeatures: 3, weight: v(150, 0.2), bias: v(3, 0.1) },

@@ -16,6 +16,7 @@ import { runClientSession } from '../../core/schemes/index.ts';
 import { decodeFrame, encodeFrame, type Message } from '../../core/transport/frame.ts';
 import type { Transport } from '../../core/transport/transport.ts';
 import { wsConnect } from '../../core/transport/websocket.ts';
+import { wrapTransport } from '../helpers/tap.ts';
 
 export type Event = { dir: 'send'; frame: Uint8Array; tag: string } | { dir: 'recv'; tag: string };
 
@@ -26,7 +27,7 @@ export interface Recording {
 
 /** Wrap `t` so that every send and every completed receive is appended to `events`. */
 function recording(t: Transport, events: Event[]): Transport {
-  return {
+  return wrapTransport(t, {
     send(msg: Message) {
       events.push({ dir: 'send', frame: encodeFrame(msg), tag: msg.tag });
       t.send(msg);
@@ -36,15 +37,7 @@ function recording(t: Transport, events: Event[]): Transport {
       events.push({ dir: 'recv', tag: m.tag });
       return m;
     },
-    close: (r) => t.close(r),
-    get closed() {
-      return t.closed;
-    },
-    get stats() {
-      return t.stats;
-    },
-    onClose: (cb) => t.onClose(cb),
-  };
+  });
 }
 
 /** Run a real session of `inputs` against `url` (scheme merged) and record it. */
