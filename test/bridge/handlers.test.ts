@@ -6,6 +6,7 @@ import { reportsFromJSON, reportsToCSV, reportsToHTML, reportsToJSON } from '../
 import { modelToJSON } from '../../core/model/json.ts';
 import type { InferenceReport } from '../../core/report/types.ts';
 import { randomModel } from '../helpers/random-model.ts';
+import { sampleReport, STAGE } from '../helpers/report-fixtures.ts';
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 function value<T>(r: BridgeResult<T>): T {
@@ -17,37 +18,17 @@ function errorCode(r: BridgeResult<unknown>): string {
   return r.error.code;
 }
 
-const stage = {
-  wallMs: 10,
-  clientMs: 6,
-  serverMs: 4,
-  bytesClientToServer: 1000,
-  bytesServerToClient: 2000,
-  messages: 4,
-  rounds: 2,
-};
-const report: InferenceReport = {
-  formatVersion: 1,
-  scheme: 'merged',
-  model: 'mnist-square',
-  dataset: 'mnist',
-  images: 2,
-  accuracy: 0.5,
-  plaintextAccuracy: 1,
-  agreement: 0.5,
-  maxLogitError: 2e-4,
+const report: InferenceReport = sampleReport({
   stages: {
-    merging: stage,
+    merging: STAGE,
     preprocessing: {
-      ...stage,
+      ...STAGE,
       levels: [{ layer: 'conv1', levelsUsed: 1, levels: [2, 2], ciphertexts: 2, bytes: 4096 }],
     },
-    online: stage,
+    online: STAGE,
   },
-  perImage: { onlineMs: 5, onlineBytes: 1500, preprocessingMs: 5, preprocessingBytes: 1500 },
   ckks: { polyModulusDegree: 8192, coeffModulusBits: [60, 40, 40, 60], scaleBits: 40, slots: 4096 },
-  seed: 1,
-};
+});
 
 function handlers(): BridgeHandlers {
   return createBridgeHandlers(() => {}).handlers;

@@ -2,13 +2,12 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { flushSync } from 'svelte';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
 import type { ModelSummary } from '../../core/bridge/contract.ts';
-import type { InferenceReport } from '../../core/report/types.ts';
 import ErrorMessage from '../../renderer/src/components/ErrorMessage.svelte';
-import { setBridge } from '../../renderer/src/lib/bridge.ts';
-import { app, initApp } from '../../renderer/src/lib/state.svelte.ts';
+import { app } from '../../renderer/src/lib/state.svelte.ts';
 import ModelView from '../../renderer/src/views/ModelView.svelte';
 import RunView from '../../renderer/src/views/RunView.svelte';
-import { fakeBridge, type FakeBridge } from './fake-bridge.ts';
+import { mnistTest, sampleReport } from '../helpers/report-fixtures.ts';
+import { freshApp, type FakeBridge } from './fake-bridge.ts';
 
 const cost = {
   macs: 100,
@@ -73,19 +72,7 @@ const summary: ModelSummary = {
 
 let bridge: FakeBridge;
 beforeEach(async () => {
-  bridge = fakeBridge();
-  bridge.answer('model:list', {
-    ok: true,
-    value: { models: ['mnist'], datasets: ['mnist'], schemes: ['merged', 'unmerged'] },
-  });
-  setBridge(bridge.api);
-  app.model = null;
-  app.modelError = null;
-  app.dataset = null;
-  app.runs = [];
-  app.imported = [];
-  app.runError = null;
-  await initApp();
+  bridge = await freshApp();
 });
 
 describe('ErrorMessage', () => {
@@ -133,14 +120,7 @@ describe('ModelView', () => {
 describe('RunView', () => {
   test('folds live events into progress, accuracy and the results table, then the report', async () => {
     app.model = summary;
-    app.dataset = {
-      ref: 'mnist',
-      name: 'mnist',
-      split: 'test',
-      count: 10000,
-      shape: [1, 28, 28],
-      labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    };
+    app.dataset = mnistTest();
     bridge.answer('session:start', { ok: true, value: { sessionId: 's1' } });
     bridge.answer('dataset:samples', { ok: true, value: [] });
     render(RunView);
@@ -190,30 +170,7 @@ describe('RunView', () => {
         runningAgreement: 0.5,
       },
     });
-    const stage = {
-      wallMs: 10,
-      clientMs: 6,
-      serverMs: 4,
-      bytesClientToServer: 1000,
-      bytesServerToClient: 2000,
-      messages: 4,
-      rounds: 2,
-    };
-    const report: InferenceReport = {
-      formatVersion: 1,
-      scheme: 'merged',
-      model: 'mnist-square',
-      dataset: 'mnist',
-      images: 2,
-      accuracy: 0.5,
-      plaintextAccuracy: 1,
-      agreement: 0.5,
-      maxLogitError: 2e-4,
-      stages: { merging: stage, preprocessing: stage, online: stage },
-      perImage: { onlineMs: 5, onlineBytes: 1500, preprocessingMs: 5, preprocessingBytes: 1500 },
-      seed: 1,
-    };
-    bridge.emit('session:done', { sessionId: 's1', report });
+    bridge.emit('session:done', { sessionId: 's1', report: sampleReport() });
     flushSync();
     expect(screen.getByTestId('run-status').textContent).toContain('done · 2 images');
     expect(screen.getByTestId('accuracy').textContent).toBe('50.0 %');
@@ -225,14 +182,7 @@ describe('RunView', () => {
 
   test('preprocessing shows its layer and an ETA before any image; cancel reads "cancelled", not failed', async () => {
     app.model = summary;
-    app.dataset = {
-      ref: 'mnist',
-      name: 'mnist',
-      split: 'test',
-      count: 10000,
-      shape: [1, 28, 28],
-      labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    };
+    app.dataset = mnistTest();
     bridge.answer('session:start', { ok: true, value: { sessionId: 's5' } });
     bridge.answer('dataset:samples', { ok: true, value: [] });
     bridge.answer('session:cancel', { ok: true, value: { cancelled: true } });
@@ -272,14 +222,7 @@ describe('RunView', () => {
 
   test('before Start: a scheme that cannot run the model is named (Start off); a dataset mismatch warns', async () => {
     app.model = { ...summary, dataset: 'fashion-mnist' };
-    app.dataset = {
-      ref: 'mnist',
-      name: 'mnist',
-      split: 'test',
-      count: 10000,
-      shape: [1, 28, 28],
-      labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    };
+    app.dataset = mnistTest();
     app.schemes = ['merged', 'cryptonets'];
     render(RunView);
     expect(screen.getByTestId('dataset-warning').textContent).toContain(
@@ -299,14 +242,7 @@ describe('RunView', () => {
 
   test('a failed run shows the core error', async () => {
     app.model = summary;
-    app.dataset = {
-      ref: 'mnist',
-      name: 'mnist',
-      split: 'test',
-      count: 10000,
-      shape: [1, 28, 28],
-      labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    };
+    app.dataset = mnistTest();
     bridge.answer('session:start', { ok: true, value: { sessionId: 's9' } });
     bridge.answer('dataset:samples', { ok: true, value: [] });
     render(RunView);

@@ -4,6 +4,8 @@
  */
 import type { BridgeEvents, BridgeResult, EventChannel, PpnnApi } from '../../core/bridge/contract.ts';
 import { EVENT_CHANNELS, REQUEST_CHANNELS, listenerName, methodName } from '../../core/bridge/contract.ts';
+import { setBridge } from '../../renderer/src/lib/bridge.ts';
+import { app, initApp } from '../../renderer/src/lib/state.svelte.ts';
 
 export interface FakeBridge {
   api: PpnnApi;
@@ -37,4 +39,22 @@ export function fakeBridge(): FakeBridge {
       for (const l of listeners.get(event)!) l(payload);
     },
   };
+}
+
+/** A fake bridge listing mnist and two schemes, installed, and the app state emptied and initialised on it. */
+export async function freshApp(): Promise<FakeBridge> {
+  const bridge = fakeBridge();
+  bridge.answer('model:list', {
+    ok: true,
+    value: { models: ['mnist'], datasets: ['mnist'], schemes: ['merged', 'unmerged'] },
+  });
+  setBridge(bridge.api);
+  app.model = null;
+  app.modelError = null;
+  app.dataset = null;
+  app.runs = [];
+  app.imported = [];
+  app.runError = null;
+  await initApp();
+  return bridge;
 }

@@ -2,38 +2,19 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { flushSync } from 'svelte';
 import { beforeEach, describe, expect, test, vi } from 'vitest';
-import { setBridge } from '../../renderer/src/lib/bridge.ts';
-import { app, initApp } from '../../renderer/src/lib/state.svelte.ts';
+import { app } from '../../renderer/src/lib/state.svelte.ts';
 import RunView from '../../renderer/src/views/RunView.svelte';
-import { fakeBridge, type FakeBridge } from './fake-bridge.ts';
+import { mnistTest, sampleReport } from '../helpers/report-fixtures.ts';
+import { freshApp, type FakeBridge } from './fake-bridge.ts';
 
 let bridge: FakeBridge;
 beforeEach(async () => {
-  bridge = fakeBridge();
-  bridge.answer('model:list', {
-    ok: true,
-    value: { models: ['mnist'], datasets: ['mnist'], schemes: ['merged', 'unmerged'] },
-  });
-  setBridge(bridge.api);
-  app.model = null;
-  app.modelError = null;
-  app.dataset = null;
-  app.runs = [];
-  app.imported = [];
-  app.runError = null;
-  await initApp();
+  bridge = await freshApp();
 });
 
 describe('RunView remote mode', () => {
   test('no model needed: token, pin go to the bridge (never shown); null plaintext figures read n/a', async () => {
-    app.dataset = {
-      ref: 'mnist',
-      name: 'mnist',
-      split: 'test',
-      count: 10000,
-      shape: [1, 28, 28],
-      labelNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    };
+    app.dataset = mnistTest();
     const secret = 'f'.repeat(40);
     const pin = `sha256:${'a'.repeat(64)}`;
     bridge.answer('server:connect', {
@@ -81,32 +62,18 @@ describe('RunView remote mode', () => {
     expect(screen.getByTestId('agreement').textContent).toBe('n/a');
     const row = screen.getByTestId('results').querySelector('tbody tr')!;
     expect(row.textContent).toContain('n/a');
-    const stage = {
-      wallMs: 10,
-      clientMs: 6,
-      serverMs: 4,
-      bytesClientToServer: 1000,
-      bytesServerToClient: 2000,
-      messages: 4,
-      rounds: 2,
-    };
     bridge.emit('session:done', {
       sessionId: 'r1',
-      report: {
-        formatVersion: 1,
-        scheme: 'merged',
+      report: sampleReport({
         model: 'mnist',
-        dataset: 'mnist',
         images: 1,
         accuracy: 1,
         plaintextAccuracy: null,
         agreement: null,
         maxLogitError: null,
-        stages: { merging: stage, preprocessing: stage, online: stage },
-        perImage: { onlineMs: 5, onlineBytes: 1500, preprocessingMs: 5, preprocessingBytes: 1500 },
         server: 'wss://127.0.0.1:8443',
         seed: -1,
-      },
+      }),
     });
     flushSync();
     expect(screen.getByTestId('agreement').textContent).toBe('n/a');
