@@ -10,41 +10,26 @@ import { imageToInput, loadDataset } from '../core/data/datasets.ts';
 import { forward } from '../core/model/forward.ts';
 import { loadModel } from '../core/model/load.ts';
 import { mergeModel } from '../core/model/merge.ts';
-import { DEFAULT_MASKS, planServerNonlinear } from '../core/protocol/plan.ts';
-import {
-  chooseRingScales,
-  chooseScales,
-  ringSteps,
-  type RingServerStep,
-  type RingServerLinearStep,
-} from '../core/protocol/ring-plan.ts';
-import { simulateRing, type SimRounding } from '../core/protocol/ring-sim.ts';
-import { quantizeLinear, type QuantizedLinear } from '../core/ring/quantize.ts';
+import { chooseRingScales, chooseScales, type RingServerStep } from '../core/protocol/ring-plan.ts';
+import { quantizeSteps, ringSimPlan, simulateRing, type SimRounding } from '../core/protocol/ring-sim.ts';
+import type { QuantizedLinear } from '../core/ring/quantize.ts';
 import { cryptoRing } from '../core/ring/random.ts';
 
 const [modelName = 'mnist', dsName = 'mnist', limitArg = '1000', scheme = 'merged-ring'] = process.argv.slice(2);
 const model = await loadModel(modelName);
 const ds = await loadDataset(dsName, 'test');
 const net = mergeModel(model, scheme === 'delphi' ? { force: 'none' } : {}).model;
-const plan = planServerNonlinear(net, DEFAULT_MASKS);
 const gEnv = process.env.RING_G ? Number(process.env.RING_G) : undefined;
-// RING_F / RING_G: another activation scale (experiments); default the scheme's own choice
-const chosen = process.env.RING_F ? chooseScales(plan, Number(process.env.RING_F), gEnv) : chooseRingScales(plan);
-// RING_WS=20,18,18,16 overrides the weight exponents (experiments only)
-const scales = process.env.RING_WS ? { ...chosen, weightScales: process.env.RING_WS.split(',').map(Number) } : chosen;
-const steps = ringSteps(plan, scales) as RingServerStep[];
+const { scales, steps, quantized } = ringSimPlan(net, (plan) => {
+  // RING_F / RING_G: another activation scale (experiments); default the scheme's own choice
+  const chosen = process.env.RING_F ? chooseScales(plan, Number(process.env.RING_F), gEnv) : chooseRingScales(plan);
+  // RING_WS=20,18,18,16 overrides the weight exponents (experiments only)
+  return process.env.RING_WS ? { ...chosen, weightScales: process.env.RING_WS.split(',').map(Number) } : chosen;
+});
 const limit = Math.min(Number(limitArg), ds.count);
 
-const quantized = new Map<number, QuantizedLinear>();
-const realWeights = new Map<number, QuantizedLinear>();
-for (const s of steps) {
-  if (s.kind !== 'linear') continue;
-  const ls = s as RingServerLinearStep;
-  const q = quantizeLinear(ls.layer, ls.base.inShape, ls.inScale, ls.weightScale);
-  quantized.set(s.index, q);
-  // the same matrix with the real weights (scaled, not rounded): isolates the weight quantization
-  realWeights.set(s.index, quantizeLinear(ls.layer, ls.base.inShape, ls.inScale, ls.weightScale, true));
-}
+// the same matrices with the real weights (scaled, not rounded): isolates the weight quantization
+const realWeights = quantizeSteps(steps, true);
 // RING_REAL=0,2: real weights for those linear steps only, the others quantized (attribution)
 const realSet = new Set((process.env.RING_REAL ?? '').split(',').filter(Boolean).map(Number));
 const mixed = new Map<number, QuantizedLinear>();

@@ -12,30 +12,14 @@
 import { imageToInput, loadDataset } from '../core/data/datasets.ts';
 import { loadModel } from '../core/model/load.ts';
 import { mergeModel } from '../core/model/merge.ts';
-import { DEFAULT_MASKS, planServerNonlinear } from '../core/protocol/plan.ts';
-import {
-  chooseRingScales,
-  ringSteps,
-  type RingServerLinearStep,
-  type RingServerStep,
-} from '../core/protocol/ring-plan.ts';
-import { simulateRing, type SimTrace } from '../core/protocol/ring-sim.ts';
-import { quantizeLinear, type QuantizedLinear } from '../core/ring/quantize.ts';
+import { ringSimPlan, simulateRing, type SimTrace } from '../core/protocol/ring-sim.ts';
 import { cryptoRing } from '../core/ring/random.ts';
 
 const [modelName = 'mnist', dsName = 'mnist', limitArg = '10000', scheme = 'merged-ring'] = process.argv.slice(2);
 const model = await loadModel(modelName);
 const ds = await loadDataset(dsName, 'test');
 const net = mergeModel(model, scheme === 'delphi' ? { force: 'none' } : {}).model;
-const plan = planServerNonlinear(net, DEFAULT_MASKS);
-const scales = chooseRingScales(plan);
-const steps = ringSteps(plan, scales) as RingServerStep[];
-const quantized = new Map<number, QuantizedLinear>();
-for (const s of steps)
-  if (s.kind === 'linear') {
-    const ls = s as RingServerLinearStep;
-    quantized.set(s.index, quantizeLinear(ls.layer, ls.base.inShape, ls.inScale, ls.weightScale));
-  }
+const { scales, steps, quantized } = ringSimPlan(net);
 const limit = Math.min(Number(limitArg), ds.count);
 
 let values = 0,

@@ -11,6 +11,18 @@ import type { HeContext, HeParams } from './context.ts';
 import type { OutputRecipe } from './layout.ts';
 import type { Scope } from './seal.ts';
 
+/** Where one job's rotated inputs come from: the client's ciphertexts, the plan's terms and baby step. */
+export interface InputJob {
+  readonly he: HeContext<HeParams>;
+  readonly scope: Scope;
+  readonly keys: GaloisKeys;
+  readonly input: (i: number) => Ciphertext;
+  readonly outputs: readonly Pick<OutputRecipe, 'terms'>[];
+  readonly babyStep: number | undefined;
+  /** false for terms whose plaintext is all zero (skipped, not counted) */
+  readonly used: (pt: number) => boolean;
+}
+
 /** Rotated client inputs of one job, reference-counted over the terms that use them. */
 export class RotatedInputs {
   readonly #he: HeContext<HeParams>;
@@ -21,16 +33,7 @@ export class RotatedInputs {
   readonly #uses = new Map<string, number>();
   readonly #cache = new Map<string, Ciphertext>();
 
-  /** `used(term)`: false for terms whose plaintext is all zero (skipped, not counted). */
-  constructor(
-    he: HeContext<HeParams>,
-    scope: Scope,
-    keys: GaloisKeys,
-    input: (i: number) => Ciphertext,
-    outputs: readonly Pick<OutputRecipe, 'terms'>[],
-    babyStep: number | undefined,
-    used: (pt: number) => boolean,
-  ) {
+  constructor({ he, scope, keys, input, outputs, babyStep, used }: InputJob) {
     this.#he = he;
     this.#scope = scope;
     this.#keys = keys;

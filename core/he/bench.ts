@@ -77,6 +77,18 @@ export interface BenchOptions {
 
 const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random() * 2 - 1);
 
+/** Median ms of `f` over `reps` runs after one warm-up. */
+export function medianMs(f: () => void, reps: number): number {
+  f();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = performance.now();
+    f();
+    ts.push(performance.now() - t);
+  }
+  return ts.sort((a, b) => a - b)[reps >> 1]!;
+}
+
 /** Per-op cost (ms) at the given input level: median of `reps` runs (plus load/save of one ciphertext). */
 export async function measureOpCosts(
   params: CkksParams,
@@ -95,16 +107,7 @@ export async function measureOpCosts(
     const dec = s.own(new seal.Decryptor(he.context, sk));
     const gk = s.own(kg.createGaloisKeysWithSteps(Int32Array.from([0, 1])));
     const v = rand(he.slots);
-    const time = (f: () => void): number => {
-      f();
-      const ts: number[] = [];
-      for (let i = 0; i < reps; i++) {
-        const t = performance.now();
-        f();
-        ts.push(performance.now() - t);
-      }
-      return ts.sort((a, b) => a - b)[reps >> 1]!;
-    };
+    const time = (f: () => void): number => medianMs(f, reps);
     const pt = he.encode(s, v, he.scale, level);
     const ct = s.own(new seal.Ciphertext());
     enc.encryptSymmetric(pt, ct);

@@ -9,7 +9,7 @@
  * (rotations need coefficient form). Same recipe and result as accumulate.ts.
  */
 import type { Ciphertext, GaloisKeys, Plaintext } from 'node-seal';
-import { RotatedInputs, termsByGiant } from './accumulate.ts';
+import { type InputJob, RotatedInputs, termsByGiant } from './accumulate.ts';
 import type { HeContext, HeParams } from './context.ts';
 import type { OutputRecipe } from './layout.ts';
 import type { Scope } from './seal.ts';
@@ -25,15 +25,8 @@ export class NttInputs {
   readonly #uses = new Map<string, number>();
   readonly #cache = new Map<string, Ciphertext>();
 
-  constructor(
-    he: HeContext<HeParams>,
-    scope: Scope,
-    keys: GaloisKeys,
-    input: (i: number) => Ciphertext,
-    outputs: readonly Pick<OutputRecipe, 'terms'>[],
-    babyStep: number | undefined,
-    used: (pt: number) => boolean,
-  ) {
+  constructor(job: InputJob) {
+    const { he, scope, outputs, used } = job;
     this.#he = he;
     this.#scope = scope;
     const once: { input: number; rotation: number; pt: number }[] = [];
@@ -46,7 +39,7 @@ export class NttInputs {
         this.#uses.set(key, n + 1);
       }
     // the coefficient-form rotations: each needed once, for its NTT copy
-    this.#rotated = new RotatedInputs(he, scope, keys, input, [{ terms: once }], babyStep, () => true);
+    this.#rotated = new RotatedInputs({ ...job, outputs: [{ terms: once }], used: () => true });
   }
 
   get(i: number, r: number): Ciphertext {

@@ -284,15 +284,15 @@ export class BfvServer {
         }
         return pt;
       };
-      const rotated = new NttInputs(
+      const rotated = new NttInputs({
         he,
         scope,
-        this.#galois,
-        (i) => inputs[i]!,
-        plan.outputs,
-        plan.babyStep,
-        (id) => plaintext(id) !== null,
-      );
+        keys: this.#galois,
+        input: (i) => inputs[i]!,
+        outputs: plan.outputs,
+        babyStep: plan.babyStep,
+        used: (id) => plaintext(id) !== null,
+      });
       const out = plan.outputs.map((o, k) => {
         const acc = accumulateNtt(he, scope, this.#galois, o, rotated, plaintext);
         const ct = acc ?? he.encryptZeroAt(scope, this.#encryptor, top, 1);

@@ -113,15 +113,15 @@ export function evaluateJob(
     };
     const zeroAt = (level: number, scale: number): Ciphertext =>
       reuse.zeros ? reuse.zeros.take(scope, level, scale) : he.encryptZeroAt(scope, keys.encryptor, level, scale);
-    const inputs = new RotatedInputs(
+    const inputs = new RotatedInputs({
       he,
       scope,
-      keys.galois,
+      keys: keys.galois,
       input,
-      job.outputs,
-      job.babyStep,
-      (id) => plaintext(id) !== null,
-    );
+      outputs: job.outputs,
+      babyStep: job.babyStep,
+      used: (id) => plaintext(id) !== null,
+    });
     const share: Uint8Array[] = [],
       product: Uint8Array[] = [];
     for (const out of job.outputs) {

@@ -12,7 +12,8 @@
  */
 import { PpnnError } from '../errors.ts';
 import { P, addMod, subMod, toSigned } from '../ring/field.ts';
-import type { QuantizedLinear } from '../ring/quantize.ts';
+import type { Model } from '../model/types.ts';
+import { quantizeLinear, type QuantizedLinear } from '../ring/quantize.ts';
 import type { RingRandom } from '../ring/random.ts';
 import {
   clientOpening,
@@ -23,7 +24,15 @@ import {
   truncServerShare,
   type TruncSpec,
 } from '../ring/truncate.ts';
-import type { RingServerStep, RingTruncStep } from './ring-plan.ts';
+import { DEFAULT_MASKS, planServerNonlinear, type NonlinearServerStep } from './plan.ts';
+import {
+  chooseRingScales,
+  ringSteps,
+  type RingScales,
+  type RingServerLinearStep,
+  type RingServerStep,
+  type RingTruncStep,
+} from './ring-plan.ts';
 
 export type SimRounding = 'protocol' | 'floor' | 'nearest' | 'exact';
 
@@ -101,4 +110,34 @@ export function simulateRing(
     if (st.kind === 'square') v = v.map((a) => a * a);
   }
   throw new PpnnError('INTERNAL', 'ring simulation: the network does not end with a linear step');
+}
+
+/** A network's ring session in the clear: its steps at the chosen scales and its linear steps' fixed-point weights. */
+export interface RingSimPlan {
+  readonly scales: RingScales;
+  readonly steps: RingServerStep[];
+  /** by step index, as the server builds it */
+  readonly quantized: Map<number, QuantizedLinear>;
+}
+
+/** The session's plan for `net` (merged or not, as given) at `scalesOf`'s scales (default the scheme's choice). */
+export function ringSimPlan(
+  net: Model,
+  scalesOf: (plan: readonly NonlinearServerStep[]) => RingScales = chooseRingScales,
+): RingSimPlan {
+  const plan = planServerNonlinear(net, DEFAULT_MASKS);
+  const scales = scalesOf(plan);
+  const steps = ringSteps(plan, scales) as RingServerStep[];
+  return { scales, steps, quantized: quantizeSteps(steps) };
+}
+
+/** Every linear step's fixed-point form; `real`: scaled but not rounded (isolates the weight quantization). */
+export function quantizeSteps(steps: readonly RingServerStep[], real = false): Map<number, QuantizedLinear> {
+  const quantized = new Map<number, QuantizedLinear>();
+  for (const s of steps)
+    if (s.kind === 'linear') {
+      const ls = s as RingServerLinearStep;
+      quantized.set(s.index, quantizeLinear(ls.layer, ls.base.inShape, ls.inScale, ls.weightScale, real));
+    }
+  return quantized;
 }

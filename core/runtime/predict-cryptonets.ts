@@ -16,6 +16,7 @@ import type { Ciphertext } from 'node-seal';
 import { chooseCryptoNetsParams, cryptoNetsLayers, layerDepth } from '../baselines/cryptonets-params.ts';
 import type { CryptoNetsLayer, CryptoNetsParams } from '../baselines/cryptonets-params.ts';
 import { PpnnError } from '../errors.ts';
+import { medianMs } from '../he/bench.ts';
 import { Scope, loadSeal } from '../he/seal.ts';
 import { mergeModel } from '../model/merge.ts';
 import { layerOutputShape } from '../model/shapes.ts';
@@ -143,18 +144,6 @@ function affineTerms(
   return terms;
 }
 
-/** Median ms of `f` over `reps` runs after one warm-up. */
-function median(f: () => void, reps: number): number {
-  f();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = performance.now();
-    f();
-    ts.push(performance.now() - t);
-  }
-  return ts.sort((a, b) => a - b)[reps >> 1]!;
-}
-
 /** Per-op medians at the top level of `p` and the real sizes of keys, one upload and one logit. */
 async function measure(p: CryptoNetsParams, reps: number) {
   const seal = await loadSeal();
@@ -179,7 +168,7 @@ async function measure(p: CryptoNetsParams, reps: number) {
     const pt = s.own(new seal.Plaintext());
     const scale = 2 ** p.scaleBits;
     let uploadBytes = 0;
-    const encrypt = median(() => {
+    const encrypt = medianMs(() => {
       encoder.encode(values, scale, pt);
       const ser = enc.encryptSymmetricSerializable(pt);
       uploadBytes = (ser.saveToArray(seal.ComprModeType.zstd) as Uint8Array).length;
@@ -189,7 +178,7 @@ async function measure(p: CryptoNetsParams, reps: number) {
     enc.encryptSymmetric(pt, ct);
     const ctBytes = ct.saveToArray(seal.ComprModeType.zstd) as Uint8Array;
     const tmp = s.own(new seal.Ciphertext());
-    const load = median(() => tmp.loadFromArray(context, ctBytes), reps);
+    const load = medianMs(() => tmp.loadFromArray(context, ctBytes), reps);
     const w = s.own(new seal.Plaintext());
     encoder.encode(
       Float64Array.from({ length: p.slots }, () => 0.01),
@@ -198,26 +187,26 @@ async function measure(p: CryptoNetsParams, reps: number) {
     );
     const wBytes = w.saveToArray(seal.ComprModeType.none) as Uint8Array;
     const wt = s.own(new seal.Plaintext());
-    const constant = median(() => wt.loadFromArray(context, wBytes), reps);
-    const mulPlain = median(() => ev.multiplyPlain(ct, w, tmp), reps);
-    const add = median(() => ev.add(ct, ct, tmp), reps);
+    const constant = medianMs(() => wt.loadFromArray(context, wBytes), reps);
+    const mulPlain = medianMs(() => ev.multiplyPlain(ct, w, tmp), reps);
+    const add = medianMs(() => ev.add(ct, ct, tmp), reps);
     const rescale =
-      median(() => {
+      medianMs(() => {
         ev.multiplyPlain(ct, w, tmp);
         ev.rescaleToNextInplace(tmp);
       }, reps) - mulPlain;
-    const square = median(() => ev.square(ct, tmp), reps);
+    const square = medianMs(() => ev.square(ct, tmp), reps);
     const relin =
-      median(() => {
+      medianMs(() => {
         ev.square(ct, tmp);
         ev.relinearizeInplace(tmp, rk);
       }, reps) - square;
-    const modSwitch = median(() => ev.cipherModSwitchToNext(ct, tmp), reps);
+    const modSwitch = medianMs(() => ev.cipherModSwitchToNext(ct, tmp), reps);
     const low: Ciphertext = s.own(new seal.Ciphertext());
     ev.cipherModSwitchTo(ct, s.own(s.own(context.lastContextData()).parmsId()), low);
     const logitBytes = (low.saveToArray(seal.ComprModeType.zstd) as Uint8Array).length;
     const out = s.own(new seal.Plaintext());
-    const decrypt = median(() => {
+    const decrypt = medianMs(() => {
       dec.decrypt(low, out);
       encoder.decodeFloat64(out);
     }, reps);

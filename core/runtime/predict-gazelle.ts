@@ -25,7 +25,14 @@ import { TAG } from '../protocol/messages.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../protocol/plan.ts';
 import { schemeById } from '../schemes/index.ts';
 import type { MessageCost } from './latency.ts';
-import { costModelFrom, frameBytes, messagesMs, responseCiphertextBytes, type SchemePlan } from './predict-parts.ts';
+import {
+  ckksPlanHead,
+  costModelFrom,
+  frameBytes,
+  messagesMs,
+  responseCiphertextBytes,
+  type SchemePlan,
+} from './predict-parts.ts';
 
 /** Predict a gazelle run of `model` (per image: it has no batches). */
 export async function predictGazelle(model: Model, onLog: (s: string) => void, msg: MessageCost): Promise<SchemePlan> {
@@ -106,20 +113,17 @@ export async function predictGazelle(model: Model, onLog: (s: string) => void, m
     perStep.reduce((a, s) => a + s[k], 0);
   const up = sum('bytesClientToServer'),
     down = sum('bytesServerToClient') + result;
+  const head = ckksPlanHead(params, mergeMs, msg, setupBytes);
   const zero = { ms: 0, bytesClientToServer: 0, bytesServerToClient: 0 };
   return {
     scheme: 'gazelle',
     label: scheme.label,
     ok: true,
     batch: 1,
-    params: {
-      polyModulusDegree: params.polyModulusDegree,
-      coeffModulusBits: params.coeffModulusBits,
-      scaleBits: params.scaleBits,
-    },
+    params: head.params,
     stages: {
-      merging: { ms: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0 },
-      setup: { ms: messagesMs(msg, 1, setupBytes), bytesClientToServer: setupBytes, bytesServerToClient: 0 },
+      merging: head.merging,
+      setup: head.setup,
       preprocessing: zero,
       online: {
         ms: sum('preprocessingMs') + messagesMs(msg, 2 * linear.length + 1, up + down),

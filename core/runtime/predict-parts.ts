@@ -95,3 +95,24 @@ export function costModelFrom(m: Record<string, number>): CostModel {
 /** Time of `messages` frames of `bytes` bytes in all, sent one after the other between the role threads. */
 export const messagesMs = (c: MessageCost, messages: number, bytes: number): number =>
   messages * c.oneWayMs + bytes * c.msPerByte;
+
+/**
+ * The part of a CKKS plan its parameters and key upload decide: the parameters, merging (no messages)
+ * and setup (the key upload, one message).
+ */
+export function ckksPlanHead(
+  params: CkksParams,
+  mergeMs: number,
+  msg: MessageCost,
+  setupBytes: number,
+): { params: NonNullable<SchemePlan['params']>; merging: StagePrediction; setup: StagePrediction } {
+  return {
+    params: {
+      polyModulusDegree: params.polyModulusDegree,
+      coeffModulusBits: params.coeffModulusBits,
+      scaleBits: params.scaleBits,
+    },
+    merging: { ms: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0 },
+    setup: { ms: messagesMs(msg, 1, setupBytes), bytesClientToServer: setupBytes, bytesServerToClient: 0 },
+  };
+}

@@ -35,6 +35,7 @@ import { measureMessageCost, type MessageCost } from './latency.ts';
 import { predictCryptoNets } from './predict-cryptonets.ts';
 import { predictGazelle } from './predict-gazelle.ts';
 import {
+  ckksPlanHead,
   costModelFrom,
   frameBytes,
   messagesMs,
@@ -183,20 +184,17 @@ async function predictFloat(
   // a batch: its request, then per linear step the uploads and the responses
   const preMsgMs =
     messagesMs(msg, 1 + 2 * linear.length, batch * (sum('bytesClientToServer') + sum('bytesServerToClient'))) / batch;
+  const head = ckksPlanHead(params, mergeMs, msg, setupBytes);
   const p = proposal.precision;
   return {
     scheme: id,
     label: scheme.label,
     ok: true,
     batch,
-    params: {
-      polyModulusDegree: params.polyModulusDegree,
-      coeffModulusBits: params.coeffModulusBits,
-      scaleBits: params.scaleBits,
-    },
+    params: head.params,
     stages: {
-      merging: { ms: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0 },
-      setup: { ms: messagesMs(msg, 1, setupBytes), bytesClientToServer: setupBytes, bytesServerToClient: 0 },
+      merging: head.merging,
+      setup: head.setup,
       preprocessing: {
         ms: sum('preprocessingMs') + preMsgMs,
         bytesClientToServer: sum('bytesClientToServer') + batchFrame,

@@ -11,17 +11,9 @@ import { forward } from '../../core/model/forward.ts';
 import { loadModel } from '../../core/model/load.ts';
 import { mergeModel } from '../../core/model/merge.ts';
 import type { Model } from '../../core/model/types.ts';
-import { DEFAULT_MASKS, planServerNonlinear } from '../../core/protocol/plan.ts';
-import {
-  chooseRingScales,
-  chooseScales,
-  ringSteps,
-  type RingScales,
-  type RingServerLinearStep,
-  type RingServerStep,
-} from '../../core/protocol/ring-plan.ts';
-import { simulateRing, type SimTrace } from '../../core/protocol/ring-sim.ts';
-import { quantizeLinear, type QuantizedLinear } from '../../core/ring/quantize.ts';
+import type { NonlinearServerStep } from '../../core/protocol/plan.ts';
+import { chooseRingScales, chooseScales, type RingScales } from '../../core/protocol/ring-plan.ts';
+import { ringSimPlan, simulateRing, type SimTrace } from '../../core/protocol/ring-sim.ts';
 import { cryptoRing } from '../../core/ring/random.ts';
 
 const IMAGES = 100;
@@ -29,20 +21,12 @@ const IMAGES = 100;
 async function maxError(
   name: string,
   unmerged: boolean,
-  scalesOf: (plan: ReturnType<typeof planServerNonlinear>) => RingScales,
+  scalesOf: (plan: readonly NonlinearServerStep[]) => RingScales,
 ) {
   const model: Model = await loadModel(name);
   const ds = await loadDataset(name, 'test');
   const net = mergeModel(model, unmerged ? { force: 'none' } : {}).model;
-  const plan = planServerNonlinear(net, DEFAULT_MASKS);
-  const scales = scalesOf(plan);
-  const steps = ringSteps(plan, scales) as RingServerStep[];
-  const quantized = new Map<number, QuantizedLinear>();
-  for (const s of steps)
-    if (s.kind === 'linear') {
-      const ls = s as RingServerLinearStep;
-      quantized.set(s.index, quantizeLinear(ls.layer, ls.base.inShape, ls.inScale, ls.weightScale));
-    }
+  const { scales, steps, quantized } = ringSimPlan(net, scalesOf);
   const trace: SimTrace = { outOfRange: 0 };
   let worst = 0,
     agree = 0;

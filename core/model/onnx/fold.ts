@@ -160,36 +160,29 @@ function slice(
     step[a] = s;
     sizes[a] = Math.max(0, Math.ceil((e - b) / s));
   });
-  const src = strides(data.dims),
-    dst = strides(sizes);
-  const values = new Float64Array(count(sizes));
-  for (let i = 0; i < values.length; i++) {
-    let r = i,
-      at = 0;
-    for (let k = 0; k < rank; k++) {
-      const c = Math.floor(r / dst[k]!);
-      r -= c * dst[k]!;
-      at += (lo[k]! + c * step[k]!) * src[k]!;
-    }
-    values[i] = data.values[at]!;
-  }
-  return tensor(out, sizes, values, data.dtype);
+  const src = strides(data.dims);
+  return pick(data, sizes, out, (k, c) => (lo[k]! + c * step[k]!) * src[k]!);
 }
 
 function transpose(data: ConstTensor, perm: number[], out: string): ConstTensor {
   const rank = data.dims.length;
   const p = perm.length === rank ? perm : [...Array(rank).keys()].reverse();
   const dims = p.map((k) => data.dims[k]!);
-  const src = strides(data.dims),
-    dst = strides(dims);
-  const values = new Float64Array(data.values.length);
+  const src = strides(data.dims);
+  return pick(data, dims, out, (k, c) => c * src[p[k]!]!);
+}
+
+/** The tensor `out` of `dims` whose coordinate c on axis k reads `offset(k, c)` (summed) into `data`. */
+function pick(data: ConstTensor, dims: number[], out: string, offset: (k: number, c: number) => number): ConstTensor {
+  const dst = strides(dims);
+  const values = new Float64Array(count(dims));
   for (let i = 0; i < values.length; i++) {
     let r = i,
       at = 0;
-    for (let k = 0; k < rank; k++) {
+    for (let k = 0; k < dims.length; k++) {
       const c = Math.floor(r / dst[k]!);
       r -= c * dst[k]!;
-      at += c * src[p[k]!]!;
+      at += offset(k, c);
     }
     values[i] = data.values[at]!;
   }
