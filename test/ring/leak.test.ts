@@ -120,27 +120,36 @@ describe('leak measurements: float masks leak, ring shares do not', () => {
     expect(Math.abs(result.ring!)).toBeLessThan(0.15); // chance: σ ≈ 1/√784 = 0.036
   });
 
-  it('dictionary elimination on one session (2,000 candidate images)', async () => {
+  // One session's mask draw decides the result: when the pixels whose mask lies near ±R happen to be border pixels
+  // (background in every image), nothing is ruled out — CI once saw 0.1 % in one draw where the usual is 70–80 %.
+  // So each elimination uses one session, as the attack would, and the test reads the median over 25 sessions
+  // (over 200 sessions: median 69.5 %, 25th percentile 45.3 %, 10th 16.1 %, so a median below 30 % is ~1e-5 likely).
+  it('dictionary elimination on one session (2,000 candidate images, median over 25 sessions)', async () => {
     const R = inputMaskRange(first, DEFAULT_MASKS);
     const candidates = Array.from({ length: 2000 }, (_, i) => input(i));
     const x = candidates[7]!;
-    const out: Record<string, number> = {};
-    for (const family of ['float', 'ring'] as const) {
-      const u = await firstMessage(family, x);
-      let ruledOut = 0;
-      for (const c of candidates) {
-        // float: c is impossible if some implied mask c_j − u_j leaves ±R; ring: every c implies a valid r ∈ Z_p
-        const possible = family === 'float' ? c.every((cj, j) => Math.abs(cj - u[j]!) <= R) : true;
-        if (!possible) ruledOut++;
+    const out: Record<string, number[]> = { float: [], ring: [] };
+    for (let session = 0; session < 25; session++) {
+      for (const family of ['float', 'ring'] as const) {
+        const u = await firstMessage(family, x);
+        let ruledOut = 0;
+        for (const c of candidates) {
+          // float: c is impossible if some implied mask c_j − u_j leaves ±R; ring: every c implies a valid r ∈ Z_p
+          const possible = family === 'float' ? c.every((cj, j) => Math.abs(cj - u[j]!) <= R) : true;
+          if (!possible) ruledOut++;
+        }
+        out[family]!.push(ruledOut / candidates.length);
       }
-      out[family] = ruledOut / candidates.length;
     }
+    const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+    const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
     console.log(
-      `dictionary elimination, one session: float ${(100 * out.float!).toFixed(1)} % ruled out, ring ` +
-        `${(100 * out.ring!).toFixed(1)} %`,
+      `dictionary elimination, one session each: float median ${pct(median(out.float!))} ruled out ` +
+        `(min ${pct(Math.min(...out.float!))}, max ${pct(Math.max(...out.float!))}), ring max ` +
+        `${pct(Math.max(...out.ring!))}`,
     );
-    expect(out.float).toBeGreaterThan(0.3);
-    expect(out.ring).toBe(0);
+    expect(median(out.float!)).toBeGreaterThan(0.3);
+    expect(Math.max(...out.ring!)).toBe(0);
   });
 
   it('least-squares weight recovery from 200,000 client views of a dense layer', async () => {
