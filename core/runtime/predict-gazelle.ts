@@ -25,14 +25,8 @@ import { TAG } from '../protocol/messages.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../protocol/plan.ts';
 import { schemeById } from '../schemes/index.ts';
 import type { MessageCost } from './latency.ts';
-import {
-  ckksPlanHead,
-  costModelFrom,
-  frameBytes,
-  messagesMs,
-  responseCiphertextBytes,
-  type SchemePlan,
-} from './predict-parts.ts';
+import { ckksPlanHead, costModelFrom, frameBytes, messagesMs, responseCiphertextBytes } from './predict-parts.ts';
+import type { SchemePlan } from './predict-parts.ts';
 
 /** Predict a gazelle run of `model` (per image: it has no batches). */
 export async function predictGazelle(model: Model, onLog: (s: string) => void, msg: MessageCost): Promise<SchemePlan> {
