@@ -2,22 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { benchPreprocessing, formatPreprocessingBench } from '../../core/he/bench.ts';
 import { liveSealObjects } from '../../core/he/seal.ts';
 import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
+import { convLayer } from '../helpers/small-net.ts';
 
 const rand = (n: number) => Float64Array.from({ length: n }, () => Math.random() - 0.5);
 
 describe('benchPreprocessing', () => {
   it('reports per-layer and total figures as plain data and formats them', async () => {
-    const conv: Conv2dLayer = {
-      kind: 'conv2d',
-      name: 'c',
-      inChannels: 1,
-      outChannels: 2,
-      kernel: [3, 3],
-      stride: [2, 2],
-      padding: [1, 1],
-      weight: rand(18),
-      bias: new Float64Array(2),
-    };
+    const conv: Conv2dLayer = convLayer('c', 1, 2, { k: 3, weight: rand(18), stride: 2, padding: 1 });
     const fc: DenseLayer = {
       kind: 'dense',
       name: 'fc',
@@ -47,17 +38,7 @@ describe('benchPreprocessing', () => {
   }, 20_000);
 
   it('needs an input shape for conv layers', async () => {
-    const conv: Conv2dLayer = {
-      kind: 'conv2d',
-      name: 'c',
-      inChannels: 1,
-      outChannels: 1,
-      kernel: [1, 1],
-      stride: [1, 1],
-      padding: [0, 0],
-      weight: rand(1),
-      bias: new Float64Array(1),
-    };
+    const conv: Conv2dLayer = convLayer('c', 1, 1, { k: 1, weight: rand(1) });
     await expect(benchPreprocessing([conv], { images: 1, layout: 'fast', workers: 0 })).rejects.toMatchObject({
       code: 'SHAPE_MISMATCH',
     });

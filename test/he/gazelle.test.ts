@@ -16,6 +16,7 @@ import {
 import type { Layout, PolyActivation } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
+import { convLayer } from '../helpers/small-net.ts';
 
 const rand = (n: number, range = 1) => Float64Array.from({ length: n }, () => (Math.random() * 2 - 1) * range);
 const code = async (fn: () => unknown): Promise<string | undefined> => {
@@ -27,17 +28,7 @@ const code = async (fn: () => unknown): Promise<string | undefined> => {
   return undefined;
 };
 
-const convL: Conv2dLayer = {
-  kind: 'conv2d',
-  name: 'gconv',
-  inChannels: 4,
-  outChannels: 6,
-  kernel: [3, 3],
-  stride: [2, 2],
-  padding: [1, 1],
-  weight: rand(6 * 4 * 9, 0.5),
-  bias: new Float64Array(6),
-};
+const convL: Conv2dLayer = convLayer('gconv', 4, 6, { k: 3, weight: rand(6 * 4 * 9, 0.5), stride: 2, padding: 1 });
 const denseL: DenseLayer = {
   kind: 'dense',
   name: 'gfc',

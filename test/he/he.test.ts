@@ -8,6 +8,7 @@ import { HeClient, HeServer, chooseParams, liveSealObjects, planLayer, rotationS
 import type { Layout } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
+import { convLayer } from '../helpers/small-net.ts';
 
 const rand = (n: number, range = 1, sparsity = 0) =>
   Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : (Math.random() * 2 - 1) * range));
@@ -46,17 +47,7 @@ function avgpoolAsConv(): Conv2dLayer {
   const C = 4,
     w = new Float64Array(C * C * 4);
   for (let c = 0; c < C; c++) for (let i = 0; i < 4; i++) w[(c * C + c) * 4 + i] = 0.25;
-  return {
-    kind: 'conv2d',
-    name: 'pool',
-    inChannels: C,
-    outChannels: C,
-    kernel: [2, 2],
-    stride: [2, 2],
-    padding: [0, 0],
-    weight: w,
-    bias: new Float64Array(C),
-  };
+  return convLayer('pool', C, C, { k: 2, weight: w, stride: 2 });
 }
 
 const layers: { layer: Conv2dLayer | DenseLayer; shape: Shape }[] = [

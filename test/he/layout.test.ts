@@ -6,6 +6,7 @@ import { planDenseBsgs } from '../../core/he/layout-dense.ts';
 import { foldOffsets, foldedOutputs, replicateOverGroups, withClientFold } from '../../core/he/client-fold.ts';
 import { rotationStepsFor } from '../../core/he/setup.ts';
 import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
+import { convLayer } from '../helpers/small-net.ts';
 
 function rand(n: number, sparsity = 0): Float64Array {
   return Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : Math.random() * 2 - 1));
@@ -97,17 +98,7 @@ describe('slot layouts (plaintext simulation)', () => {
 
 describe('fast conv packing choice', () => {
   it('stacks input channels for a multi-channel conv on a batch (fewer uploads) and stays exact', () => {
-    const layer: Conv2dLayer = {
-      kind: 'conv2d',
-      name: 'conv2',
-      inChannels: 8,
-      outChannels: 16,
-      kernel: [6, 6],
-      stride: [2, 2],
-      padding: [0, 0],
-      weight: rand(16 * 8 * 36),
-      bias: new Float64Array(16),
-    };
+    const layer: Conv2dLayer = convLayer('conv2', 8, 16, { k: 6, weight: rand(16 * 8 * 36), stride: 2 });
     const B = 16;
     const plan = planLayer(layer, { images: B, slots: 4096, layout: 'fast', inputShape: [8, 12, 12] });
     expect(plan.inputCount).toBeLessThan(8 * 36);
@@ -164,17 +155,7 @@ describe('BSGS dense and channel-diagonal conv', () => {
     expect(planCost(plan, { product: true }).bytes).toBeLessThan(planCost(old, { product: true }).bytes / 4);
   });
   it('the channel-diagonal conv (8→16 on 12×12) is exact and returns one ciphertext per 16 images', () => {
-    const layer: Conv2dLayer = {
-      kind: 'conv2d',
-      name: 'conv2',
-      inChannels: 8,
-      outChannels: 16,
-      kernel: [6, 6],
-      stride: [2, 2],
-      padding: [0, 0],
-      weight: rand(16 * 8 * 36, 0.1),
-      bias: new Float64Array(16),
-    };
+    const layer: Conv2dLayer = convLayer('conv2', 8, 16, { k: 6, weight: rand(16 * 8 * 36, 0.1), stride: 2 });
     const B = 20,
       masks = Array.from({ length: B }, () => rand(8 * 144));
     const plan = planLayer(layer, { images: B, slots: 4096, layout: 'fast', inputShape: [8, 12, 12], product: true });
@@ -187,17 +168,7 @@ describe('BSGS dense and channel-diagonal conv', () => {
       [3, 5],
     ] as const) {
       // wide (fold) and non-power-of-two channels
-      const l2: Conv2dLayer = {
-        kind: 'conv2d',
-        name: 'c',
-        inChannels: C,
-        outChannels: O,
-        kernel: [3, 3],
-        stride: [1, 1],
-        padding: [1, 1],
-        weight: rand(O * C * 9),
-        bias: new Float64Array(O),
-      };
+      const l2: Conv2dLayer = convLayer('c', C, O, { k: 3, weight: rand(O * C * 9), padding: 1 });
       const diag = planConvDiagonal(l2, convGeometry(l2, [C, 4, 4]), 3, 1024)!;
       const ms = Array.from({ length: 3 }, () => rand(C * 16));
       const g2 = decodeAll(diag, simulatePlan(diag, l2.weight, ms), 3);
@@ -207,17 +178,7 @@ describe('BSGS dense and channel-diagonal conv', () => {
 });
 
 describe('folding on the client (client-fold.ts)', () => {
-  const conv2: Conv2dLayer = {
-    kind: 'conv2d',
-    name: 'c2',
-    inChannels: 8,
-    outChannels: 16,
-    kernel: [5, 5],
-    stride: [1, 1],
-    padding: [0, 0],
-    weight: rand(16 * 8 * 25),
-    bias: new Float64Array(16),
-  };
+  const conv2: Conv2dLayer = convLayer('c2', 8, 16, { k: 5, weight: rand(16 * 8 * 25) });
   const shape: [number, number, number] = [8, 12, 12];
 
   it('a folded plan sums each output over its group: decoded by foldedOutputs it equals the convolution', () => {

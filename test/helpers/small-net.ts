@@ -8,6 +8,27 @@ import { memoryPair } from '../../core/transport/memory.ts';
 import type { Transport } from '../../core/transport/transport.ts';
 import { randomInput, rng } from './random-model.ts';
 
+/** A k×k convolution layer with square stride and padding (1 and 0 unless given) and zero bias unless given. */
+export function convLayer(
+  name: string,
+  inChannels: number,
+  outChannels: number,
+  o: { k: number; weight: Float64Array; bias?: Float64Array; stride?: number; padding?: number },
+): Conv2dLayer {
+  const [st, pad] = [o.stride ?? 1, o.padding ?? 0];
+  return {
+    kind: 'conv2d',
+    name,
+    inChannels,
+    outChannels,
+    kernel: [o.k, o.k],
+    stride: [st, st],
+    padding: [pad, pad],
+    weight: o.weight,
+    bias: o.bias ?? new Float64Array(outChannels),
+  };
+}
+
 /** A 3×3 convolution layer with square stride and padding (weight and bias drawn by the caller, in that order). */
 export function conv3x3(
   name: string,
@@ -18,18 +39,7 @@ export function conv3x3(
   step = 1,
   pad = 0,
 ): Conv2dLayer {
-  const kernel = [3, 3] as const;
-  return {
-    kind: 'conv2d',
-    name,
-    inChannels,
-    outChannels,
-    kernel,
-    stride: [step, step],
-    padding: [pad, pad],
-    weight,
-    bias,
-  };
+  return convLayer(name, inChannels, outChannels, { k: 3, weight, bias, stride: step, padding: pad });
 }
 
 /** conv → bn → avgpool → square → flatten → dense → dense: the shape of the bundled models, small. */

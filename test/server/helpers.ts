@@ -1,7 +1,7 @@
 /**
  * Shared set-up of the server tests: a small model file, test certificates, an in-process server with captured logs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -242,4 +242,26 @@ export class RawWs {
 
 function randomKey(): string {
   return Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256))).toString('base64');
+}
+
+/** One finished `ppnn` CLI run. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `ppnn ARGS` as a child process (PPNN_TOKEN cleared, so only the flags give a token) and collect its output. */
+export function ppnn(args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, ['bin/ppnn.js', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PPNN_TOKEN: '' },
+    });
+    let stdout = '',
+      stderr = '';
+    p.stdout.on('data', (d) => (stdout += String(d)));
+    p.stderr.on('data', (d) => (stderr += String(d)));
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }

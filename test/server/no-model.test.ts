@@ -5,25 +5,15 @@
  * the text output); --reference mnist: agreement 1; --reference fashion-mnist (same layer
  * shapes, other public metadata): ARCH_MISMATCH, exit 2, refused before any key is sent.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSession } from '../../core/runtime/session.ts';
-import { startServer, stopServers } from './helpers.ts';
+import { ppnn, startServer, stopServers } from './helpers.ts';
 
 afterAll(stopServers);
 
-function ppnn(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/ppnn.js', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PPNN_TOKEN: '' },
-    });
-    let stdout = '',
-      stderr = '';
-    p.stdout.on('data', (d) => (stdout += String(d)));
-    p.stderr.on('data', (d) => (stderr += String(d)));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** `ppnn infer` of one mnist image against `url`, naming fashion-mnist as the reference with `flag`. */
+function reference(url: string, flag: '--reference' | '--model'): string[] {
+  return ['infer', '--dataset', 'mnist', '--limit', '1', '--server', url, flag, 'fashion-mnist'];
 }
 
 /** The server's /metrics as name → value. */
@@ -65,17 +55,7 @@ describe('ppnn infer --server without --model', () => {
 
   it('--reference fashion-mnist against a mnist server: ARCH_MISMATCH, exit 2, before set-up', async () => {
     const s = await startServer({ model: 'mnist' });
-    const bad = await ppnn([
-      'infer',
-      '--dataset',
-      'mnist',
-      '--limit',
-      '1',
-      '--server',
-      s.url,
-      '--reference',
-      'fashion-mnist',
-    ]);
+    const bad = await ppnn(reference(s.url, '--reference'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('error [ARCH_MISMATCH]');
     // the client told the server and left before sending its keys (a set-up frame is megabytes)
@@ -88,17 +68,7 @@ describe('ppnn infer --server without --model', () => {
     expect(m.get('ppnn_sessions_active')).toBe(0);
     expect(m.get('ppnn_bytes_received_total')!).toBeLessThan(100_000);
     // the old spelling (--model with --server) is the same reference
-    const old = await ppnn([
-      'infer',
-      '--dataset',
-      'mnist',
-      '--limit',
-      '1',
-      '--server',
-      s.url,
-      '--model',
-      'fashion-mnist',
-    ]);
+    const old = await ppnn(reference(s.url, '--model'));
     expect(old.code).toBe(2);
     expect(old.stderr).toContain('error [ARCH_MISMATCH]');
   }, 120_000);

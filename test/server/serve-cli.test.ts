@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeCerts } from './helpers.ts';
+import { makeCerts, ppnn } from './helpers.ts';
 
 const certs = makeCerts();
 const token = randomBytes(32).toString('hex');
@@ -20,27 +20,11 @@ afterAll(() => {
   for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+/** `ppnn infer` of the bundled mnist model on `limit` test images, then `more` flags. */
+function infer(limit: number, ...more: string[]): string[] {
+  return ['infer', '--model', 'mnist', '--dataset', 'mnist', '--limit', String(limit), ...more];
 }
 
-function ppnn(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ['bin/ppnn.js', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PPNN_TOKEN: '' },
-    });
-    let stdout = '',
-      stderr = '';
-    p.stdout.on('data', (d) => (stdout += String(d)));
-    p.stderr.on('data', (d) => (stderr += String(d)));
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Start `ppnn serve`; resolves with the process, its URL and a live view of its stderr. */
 function serve(args: string[]): Promise<{ proc: ChildProcess; url: string; log: () => string }> {
   const proc = spawn(process.execPath, ['bin/ppnn.js', 'serve', '--model', 'mnist', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,37 +55,10 @@ describe('ppnn serve --token-file --tls-cert --tls-key', () => {
     ) as { perSessionMiB: number; maxSessions: number };
     expect(start.perSessionMiB).toBeGreaterThan(0);
     expect(start.maxSessions).toBeGreaterThan(0);
-    const denied = await ppnn([
-      'infer',
-      '--model',
-      'mnist',
-      '--dataset',
-      'mnist',
-      '--limit',
-      '2',
-      '--server',
-      s.url,
-      '--ca',
-      certs.certFile,
-    ]);
+    const denied = await ppnn(infer(2, '--server', s.url, '--ca', certs.certFile));
     expect(denied.code).toBe(2);
     expect(denied.stderr).toContain('error [AUTH_FAILED]');
-    const ok = await ppnn([
-      'infer',
-      '--model',
-      'mnist',
-      '--dataset',
-      'mnist',
-      '--limit',
-      '2',
-      '--server',
-      s.url,
-      '--ca',
-      certs.certFile,
-      '--token-file',
-      tokenFile,
-      '--json',
-    ]);
+    const ok = await ppnn(infer(2, '--server', s.url, '--ca', certs.certFile, '--token-file', tokenFile, '--json'));
     expect(ok.code, ok.stderr).toBe(0);
     const report = JSON.parse(ok.stdout) as { agreement: number; images: number };
     expect(report).toMatchObject({ agreement: 1, images: 2 });
@@ -112,23 +69,12 @@ describe('ppnn serve --token-file --tls-cert --tls-key', () => {
 
   it('SIGTERM: the running session finishes, new connections are refused, exit 0', async () => {
     const s = await serve(['--drain-ms', '60000']);
-    const running = ppnn([
-      'infer',
-      '--model',
-      'mnist',
-      '--dataset',
-      'mnist',
-      '--limit',
-      '3',
-      '--server',
-      s.url,
-      '--json',
-    ]);
+    const running = ppnn(infer(3, '--server', s.url, '--json'));
     await expect.poll(() => s.log().includes('session started'), { timeout: 60_000, interval: 100 }).toBe(true);
     const exited = new Promise<number | null>((r) => s.proc.on('exit', r));
     s.proc.kill('SIGTERM');
     await expect.poll(() => s.log().includes('draining'), { timeout: 10_000, interval: 50 }).toBe(true);
-    const late = await ppnn(['infer', '--model', 'mnist', '--dataset', 'mnist', '--limit', '1', '--server', s.url]);
+    const late = await ppnn(infer(1, '--server', s.url));
     expect(late.code).not.toBe(0);
     const r = await running;
     expect(r.code, r.stderr).toBe(0);
