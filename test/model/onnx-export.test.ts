@@ -13,29 +13,11 @@ import { isPpnnError } from '../../core/errors.ts';
 import { argmax, forward } from '../../core/model/forward.ts';
 import { importOnnx } from '../../core/model/onnx.ts';
 import type { Conv2dLayer, DenseLayer, PoolLayer } from '../../core/model/types.ts';
-import { F, OnnxBuilder, seededRandom } from '../vectors/build-onnx.ts';
-import { assertClose, float32Inputs, runOrt } from '../vectors/ort-reference.ts';
+import { F, OnnxBuilder } from '../vectors/build-onnx.ts';
+import { assertClose, ortComparison, runOrt } from '../vectors/ort-reference.ts';
 
-const maxDiffs: Record<string, number> = {};
+const { maxDiffs, expectMatchesOrt } = ortComparison();
 afterAll(() => console.log('max |ours − onnxruntime-web| per model:', maxDiffs));
-
-async function expectMatchesOrt(
-  label: string,
-  bytes: Uint8Array,
-  imageDims: readonly number[],
-  batch: number,
-  seed: number,
-): Promise<void> {
-  const model = importOnnx(bytes);
-  const size = imageDims.reduce((a, b) => a * b, 1);
-  const inputs = float32Inputs(seededRandom(seed), batch, size);
-  const reference = await runOrt(bytes, inputs, [batch, ...imageDims]);
-  let worst = 0;
-  inputs.forEach((x, i) => {
-    worst = Math.max(worst, assertClose(`${label} image ${i}`, forward(model, x), reference[i]!));
-  });
-  maxDiffs[label] = worst;
-}
 
 /** Pad(0) → Conv, Pad(1) → Conv, Pad(1) → AveragePool, the dynamic view chain with Cast and Slice, Gemm. */
 function buildPadsAndView(seed: number, batch: number | string): Uint8Array {

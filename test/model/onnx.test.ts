@@ -15,29 +15,10 @@ import { importOnnx } from '../../core/model/onnx.ts';
 import { decodeTensor } from '../../core/model/onnx/tensors.ts';
 import type { DenseLayer, PolyLayer } from '../../core/model/types.ts';
 import { F, OnnxBuilder, seededRandom } from '../vectors/build-onnx.ts';
-import { assertClose, float32Inputs, restampOpset6ForOrt, runOrt } from '../vectors/ort-reference.ts';
+import { assertClose, float32Inputs, ortComparison, restampOpset6ForOrt, runOrt } from '../vectors/ort-reference.ts';
 
-const maxDiffs: Record<string, number> = {};
+const { maxDiffs, expectMatchesOrt } = ortComparison();
 afterAll(() => console.log('max |ours − reference| per model:', maxDiffs));
-
-/** Import, run our float64 forward and ORT on the same float32-exact inputs, compare per image. */
-async function expectMatchesOrt(
-  label: string,
-  bytes: Uint8Array,
-  imageDims: readonly number[],
-  batch: number,
-  seed: number,
-): Promise<void> {
-  const model = importOnnx(bytes);
-  const size = imageDims.reduce((a, b) => a * b, 1);
-  const inputs = float32Inputs(seededRandom(seed), batch, size);
-  const reference = await runOrt(bytes, inputs, [batch, ...imageDims]);
-  let worst = 0;
-  inputs.forEach((x, i) => {
-    worst = Math.max(worst, assertClose(`${label} image ${i}`, forward(model, x), reference[i]!));
-  });
-  maxDiffs[label] = worst;
-}
 
 /** Conv→BN→Relu→MaxPool→strided Conv→padded AvgPool→Pow 2→Flatten→Gemm(alpha, beta, transB). */
 function buildCnn(seed: number): Uint8Array {

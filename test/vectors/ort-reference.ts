@@ -7,6 +7,9 @@ import { createRequire } from 'node:module';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema } from 'onnx-buf';
 import * as ort from 'onnxruntime-web';
+import { forward } from '../../core/model/forward.ts';
+import { importOnnx } from '../../core/model/onnx.ts';
+import { seededRandom } from './build-onnx.ts';
 
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web')) + '/';
 ort.env.wasm.numThreads = 1;
@@ -100,4 +103,39 @@ export function float32Inputs(random: () => number, count: number, size: number,
   return Array.from({ length: count }, () =>
     Float64Array.from({ length: size }, () => Math.fround((2 * random() - 1) * scale)),
   );
+}
+
+/**
+ * Per-model worst |ours − ORT| (`maxDiffs`, for a test file's summary line) and the check that fills it:
+ * import `bytes`, run our float64 forward and ORT on the same float32-exact inputs, compare per image.
+ */
+export function ortComparison(): {
+  maxDiffs: Record<string, number>;
+  expectMatchesOrt(
+    label: string,
+    bytes: Uint8Array,
+    imageDims: readonly number[],
+    batch: number,
+    seed: number,
+  ): Promise<void>;
+} {
+  const maxDiffs: Record<string, number> = {};
+  async function expectMatchesOrt(
+    label: string,
+    bytes: Uint8Array,
+    imageDims: readonly number[],
+    batch: number,
+    seed: number,
+  ): Promise<void> {
+    const model = importOnnx(bytes);
+    const size = imageDims.reduce((a, b) => a * b, 1);
+    const inputs = float32Inputs(seededRandom(seed), batch, size);
+    const reference = await runOrt(bytes, inputs, [batch, ...imageDims]);
+    let worst = 0;
+    inputs.forEach((x, i) => {
+      worst = Math.max(worst, assertClose(`${label} image ${i}`, forward(model, x), reference[i]!));
+    });
+    maxDiffs[label] = worst;
+  }
+  return { maxDiffs, expectMatchesOrt };
 }
