@@ -26,19 +26,14 @@ import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../protocol/pl
 import { schemeById } from '../schemes/index.ts';
 import type { MessageCost } from './latency.ts';
 import { ckksPlanHead, costModelFrom, frameBytes, messagesMs, responseCiphertextBytes } from './predict-parts.ts';
+import { timedMerge } from './predict-parts.ts';
 import type { SchemePlan } from './predict-parts.ts';
 
 /** Predict a gazelle run of `model` (per image: it has no batches). */
 export async function predictGazelle(model: Model, onLog: (s: string) => void, msg: MessageCost): Promise<SchemePlan> {
   const scheme = schemeById('gazelle');
   if (scheme.kind !== 'interactive') throw new TypeError('gazelle is not interactive');
-  let mergeMs = Infinity,
-    net = model;
-  for (let i = 0; i < 2; i++) {
-    const m0 = performance.now();
-    net = scheme.network({ ...model }).model;
-    mergeMs = Math.min(mergeMs, performance.now() - m0);
-  }
+  const { net, mergeMs } = timedMerge(() => scheme.network({ ...model }).model);
   const steps = planServer(net, DEFAULT_MASKS);
   const proposal = ckksServerProviders().propose(steps, DEFAULT_MASKS, 'gazelle').params as CkksProposal;
   const { params, layout } = proposal;

@@ -43,6 +43,7 @@ import {
   type SchemePlan,
   type StagePrediction,
 } from './predict-parts.ts';
+import { timedMerge } from './predict-parts.ts';
 
 export type { SchemePlan, StagePrediction };
 
@@ -88,14 +89,7 @@ async function predictFloat(
 ): Promise<SchemePlan> {
   const scheme = schemeById(id);
   if (scheme.kind !== 'interactive') throw new TypeError(`${id} is not interactive`);
-  // Merging timed twice, the faster kept: the first run also pays for loading and JIT warm-up.
-  let mergeMs = Infinity,
-    net = model;
-  for (let i = 0; i < 2; i++) {
-    const m0 = performance.now();
-    net = scheme.network({ ...model }).model;
-    mergeMs = Math.min(mergeMs, performance.now() - m0);
-  }
+  const { net, mergeMs } = timedMerge(() => scheme.network({ ...model }).model);
   const masks = DEFAULT_MASKS;
   const steps = planServer(net, masks);
   const proposal = ckksServerProviders({ targetError }).propose(steps, masks, id).params as CkksProposal;
