@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromiumPath, launchHeadlessChromium } from '../helpers/chromium.ts';
 
 /** The bits of a page's <canvas> the checks read (this file is type-checked without the DOM lib). */
 export interface PageCanvas {
@@ -25,27 +26,36 @@ export const SCREENSHOTS_DIR = join(RESULTS_DIR, 'screenshots');
 const NODE = join(ROOT, 'node_modules/.bin/node');
 const PPNN = join(ROOT, 'bin/ppnn.js');
 
+/** A started server: its announced URL, the process, and its stderr so far (for failure messages). */
+export interface Started {
+  url: string;
+  child: ChildProcess;
+  log: () => string;
+}
+
 /**
- * `npm start` in browser mode (`scripts/start.js --browser --build`): rebuilds the renderer,
- * starts the web host under the project's Node 22 — the engine's worker threads need its
- * type stripping whatever Node runs vitest — and resolves with the printed URL.
+ * Spawn `node ARGS` from the repository root and resolve with the URL its stdout announces
+ * (first group of `announce`); rejects with its stderr when it exits first or is silent
+ * for `timeoutMs`. `what` names it in those errors.
  */
-export function startApp(): Promise<{ url: string; child: ChildProcess; log: () => string }> {
+function spawnUntilUrl(
+  args: string[],
+  announce: RegExp,
+  what: string,
+  timeoutMs: number,
+): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [join(ROOT, 'scripts/start.js'), '--browser', '--build', '--port', '0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(NODE, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '',
       err = '';
     const timer = setTimeout(() => {
       child.kill();
-      reject(new Error(`the app did not start: ${err}`));
-    }, 120_000);
+      reject(new Error(`${what} did not start: ${err}`));
+    }, timeoutMs);
     child.stderr.on('data', (d) => (err += d));
     child.stdout.on('data', (d) => {
       out += d;
-      const m = /served at (http:\/\/\S+)/.exec(out);
+      const m = announce.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve({ url: m[1]!, child, log: () => err });
@@ -53,32 +63,26 @@ export function startApp(): Promise<{ url: string; child: ChildProcess; log: () 
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`the app exited ${code}: ${err}`));
+      reject(new Error(`${what} exited ${code}: ${err}`));
     });
   });
 }
 
+/**
+ * `npm start` in browser mode (`scripts/start.js --browser --build`): rebuilds the renderer,
+ * starts the web host under the project's Node 22 — the engine's worker threads need its
+ * type stripping whatever Node runs vitest — and resolves with the printed URL.
+ */
+export function startApp(): Promise<Started> {
+  const args = [join(ROOT, 'scripts/start.js'), '--browser', '--build', '--port', '0'];
+  return spawnUntilUrl(args, /served at (http:\/\/\S+)/, 'the app', 120_000);
+}
+
 /** Chromium headless with a fresh profile; downloads are accepted. */
 export async function launchChromium(): Promise<BrowserContext> {
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (!existsSync(executablePath))
-    throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  chromiumPath(); // fail with the install hint before making a profile folder
   const profile = mkdtempSync(join(tmpdir(), 'ppnn-e2e-profile-'));
-  return chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-    viewport: { width: 1280, height: 800 },
-    acceptDownloads: true,
-  });
+  return launchHeadlessChromium(profile, { viewport: { width: 1280, height: 800 }, acceptDownloads: true });
 }
 
 /** Run `ppnn ARGS` to completion; rejects with its stderr on a non-zero exit. */
@@ -96,32 +100,9 @@ export function ppnn(args: string[]): Promise<string> {
 }
 
 /** `ppnn serve --model MODEL` on 127.0.0.1 and a free port; resolves with its ws:// URL. */
-export function startServe(model: string): Promise<{ url: string; child: ChildProcess; log: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [PPNN, 'serve', '--model', model, '--host', '127.0.0.1', '--port', '0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '',
-      err = '';
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`ppnn serve did not start: ${err}`));
-    }, 60_000);
-    child.stderr.on('data', (d) => (err += d));
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (ws:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ url: m[1]!, child, log: () => err });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`ppnn serve exited ${code}: ${err}`));
-    });
-  });
+export function startServe(model: string): Promise<Started> {
+  const args = [PPNN, 'serve', '--model', model, '--host', '127.0.0.1', '--port', '0'];
+  return spawnUntilUrl(args, /listening (ws:\/\/\S+)/, 'ppnn serve', 60_000);
 }
 
 /**

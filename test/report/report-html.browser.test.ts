@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeReport } from '../../core/report/writers.ts';
+import { launchHeadlessChromium } from '../helpers/chromium.ts';
 import { benchFixture } from './fixture.ts';
 
 /**
@@ -29,28 +30,14 @@ declare const document: { querySelectorAll(selector: 'canvas'): Iterable<PageCan
 declare const window: { Chart: { getChart(id: string): PageChart | undefined } };
 
 const SCREENSHOT = resolve('test-results/screenshots/report.png');
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('report.html in offline headless Chromium', () => {
   let context: BrowserContext;
   let work: string;
 
   beforeAll(async () => {
-    if (!existsSync(executablePath))
-      throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     work = mkdtempSync(join(tmpdir(), 'ppnn-report-html-'));
-    context = await chromium.launchPersistentContext(join(work, 'profile'), {
-      executablePath,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+    context = await launchHeadlessChromium(join(work, 'profile'), {
       viewport: { width: 1280, height: 900 },
       offline: true,
     });
