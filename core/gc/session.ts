@@ -10,15 +10,22 @@ import { FixedKeyPermutation } from './hash.ts';
 import type { IknpReceiver, IknpSender } from './iknp.ts';
 import { otAccept, otComplete, otOffer, otSetupReceiver, otSetupSender } from './ot.ts';
 
-/** The server's (garbler's) session state. */
-export class GcServerSession {
+/**
+ * What both ends hold alike: the fixed-key hash and the tweak counter, which must advance
+ * identically on both sides, and the OT extension state (sender or receiver).
+ */
+abstract class GcSessionBase<Ot> {
   readonly perm = new FixedKeyPermutation();
   /** next unused tweak; both sides advance it identically */
   tweak = 0;
-  readonly ot: IknpSender;
-  private constructor(ot: IknpSender) {
+  readonly ot: Ot;
+  protected constructor(ot: Ot) {
     this.ot = ot;
   }
+}
+
+/** The server's (garbler's) session state. */
+export class GcServerSession extends GcSessionBase<IknpSender> {
   /** Run the base OTs with the client over `t` (it must call GcClientSession.open on its end). */
   static async open(t: Transport): Promise<GcServerSession> {
     return new GcServerSession(await otSetupSender(t));
@@ -34,13 +41,7 @@ export class GcServerSession {
 }
 
 /** The client's (evaluator's) session state. */
-export class GcClientSession {
-  readonly perm = new FixedKeyPermutation();
-  tweak = 0;
-  readonly ot: IknpReceiver;
-  private constructor(ot: IknpReceiver) {
-    this.ot = ot;
-  }
+export class GcClientSession extends GcSessionBase<IknpReceiver> {
   /** Run the base OTs with the server over `t` (it must call GcServerSession.open on its end). */
   static async open(t: Transport): Promise<GcClientSession> {
     return new GcClientSession(await otSetupReceiver(t));

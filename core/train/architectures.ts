@@ -37,55 +37,31 @@ const relu: PlanLayer = { kind: 'relu' };
 const flatten: PlanLayer = { kind: 'flatten' };
 
 /**
- * conv 1→8 5×5, pool, BN, x², conv 8→16 5×5, pool, BN, x², flatten, dense 256→100, BN, x²,
- * dense 100→32, dense 32→10: ≈ 349k MACs, 3 activations. Linear runs for merging:
- * conv→avgpool→batchnorm (×2), flatten→dense→batchnorm, dense→dense.
+ * The trunk the three full-size nets share: conv 1→8 5×5, pool, BN, act, conv 8→16 5×5, pool,
+ * BN, act, flatten (256 features). One definition, so changing it changes them together.
  */
-const squareNet: readonly PlanLayer[] = [
+const trunk = (pool: PlanLayer, act: PlanLayer): PlanLayer[] => [
   conv(8, 5),
-  avgpool,
+  pool,
   bn,
-  square,
+  act,
   conv(16, 5),
-  avgpool,
+  pool,
   bn,
-  square,
+  act,
   flatten,
-  dense(100),
-  bn,
-  square,
-  dense(32),
-  dense(10),
 ];
+
+/**
+ * The square trunk, then dense 256→100, BN, x², dense 100→32, dense 32→10: ≈ 349k MACs,
+ * 3 activations. Linear runs for merging: conv→avgpool→batchnorm (×2), flatten→dense→batchnorm,
+ * dense→dense.
+ */
+const squareNet: readonly PlanLayer[] = [...trunk(avgpool, square), dense(100), bn, square, dense(32), dense(10)];
 /** The two-activation version: the same trunk, then dense 256→64→10 (≈ 336k MACs). */
-const squareNetLite: readonly PlanLayer[] = [
-  conv(8, 5),
-  avgpool,
-  bn,
-  square,
-  conv(16, 5),
-  avgpool,
-  bn,
-  square,
-  flatten,
-  dense(64),
-  dense(10),
-];
+const squareNetLite: readonly PlanLayer[] = [...trunk(avgpool, square), dense(64), dense(10)];
 /** Same trunk with ReLU and max pooling (not evaluable by the polynomial protocol): ≈ 336k MACs. */
-const reluNet: readonly PlanLayer[] = [
-  conv(8, 5),
-  maxpool,
-  bn,
-  relu,
-  conv(16, 5),
-  maxpool,
-  bn,
-  relu,
-  flatten,
-  dense(64),
-  relu,
-  dense(10),
-];
+const reluNet: readonly PlanLayer[] = [...trunk(maxpool, relu), dense(64), relu, dense(10)];
 /** Tiny net for tests: one conv, x², one dense. */
 const tinyNet: readonly PlanLayer[] = [conv(4, 5), avgpool, bn, square, avgpool, flatten, dense(10)];
 
