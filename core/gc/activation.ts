@@ -240,14 +240,21 @@ export function activationOfflineServer(
   return { blobs, states };
 }
 
-function gatherShare(layer: GcLayer, share: Float64Array, what: string): Float64Array {
+/**
+ * What both online halves read off the layer: its circuit and layout, the bit width n, the
+ * window w, the window count V, the circuit's input count and the modulus p, and the party's
+ * share gathered into window order (`what` names it in the RangeError for a bad share).
+ */
+function onlineInputs(layer: GcLayer, share: Float64Array, what: string) {
+  const { circuit, layout } = circuitOf(layer);
   if (!(share instanceof Float64Array) || share.length !== layer.inputSize) {
     throw new RangeError(`${what} must be a Float64Array of ${layer.inputSize} ring elements`);
   }
   const g = layer.gather,
-    out = new Float64Array(g.length);
-  for (let i = 0; i < g.length; i++) out[i] = share[g[i]!]!;
-  return out;
+    x = new Float64Array(g.length);
+  for (let i = 0; i < g.length; i++) x[i] = share[g[i]!]!;
+  const { n } = layout;
+  return { circuit, layout, n, w: layer.spec.window, V: layer.windows, nIn: circuit.inputCount, p: layer.spec.p, x };
 }
 
 /** Online, client: send c = ⟨x⟩c − ρ, receive the server's labels, evaluate. Returns its share of F(x). */
@@ -258,13 +265,7 @@ export async function activationOnlineClient(
   clientShare: Float64Array,
   io: GcStepIo,
 ): Promise<Float64Array> {
-  const { circuit, layout } = circuitOf(layer);
-  const { n } = layout,
-    w = layer.spec.window,
-    V = layer.windows,
-    nIn = circuit.inputCount,
-    p = layer.spec.p;
-  const x = gatherShare(layer, clientShare, 'clientShare');
+  const { circuit, layout, n, w, V, nIn, p, x } = onlineInputs(layer, clientShare, 'clientShare');
   const c = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const d = x[i]! - state.rho[i]!;
@@ -303,13 +304,7 @@ export async function activationOnlineServer(
   serverShare: Float64Array,
   io: GcStepIo,
 ): Promise<Float64Array> {
-  const { circuit, layout } = circuitOf(layer);
-  const { n } = layout,
-    w = layer.spec.window,
-    V = layer.windows,
-    nIn = circuit.inputCount,
-    p = layer.spec.p;
-  const x = gatherShare(layer, serverShare, 'serverShare');
+  const { circuit, layout, n, w, V, nIn, p, x } = onlineInputs(layer, serverShare, 'serverShare');
   const [cb] = await io.expect(ACT_TAG.corr, [1, 1]);
   const c = unpackElements(cb!, x.length, n, p);
   const bits = new Uint8Array(V * w * n);

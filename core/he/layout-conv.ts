@@ -46,6 +46,44 @@ function tap(g: ConvGeometry, r: Float64Array, c: number, kk: number, p: number)
   return iy < 0 || iy >= g.H || ix < 0 || ix >= g.W ? 0 : r[(c * g.H + iy) * g.W + ix]!;
 }
 
+/**
+ * The fields every conv plan fills alike: sizes, and the outCt/outSlot map of the plan
+ * contract (output (b, o, p) = image b, channel o, position p of OH·OW) from the layout's
+ * own `ct(b, o)` and `slot(b, o, p)`. One loop, so the three layouts cannot disagree on
+ * the output order.
+ */
+function convPlanFrame(
+  g: ConvGeometry,
+  B: number,
+  slots: number,
+  layout: 'fast' | 'reference',
+  ct: (b: number, o: number) => number,
+  slot: (b: number, o: number, p: number) => number,
+) {
+  const P = g.OH * g.OW,
+    outSize = g.O * P;
+  const outCt = new Int32Array(B * outSize),
+    outSlot = new Int32Array(B * outSize);
+  for (let b = 0; b < B; b++)
+    for (let o = 0; o < g.O; o++) {
+      const c = ct(b, o);
+      for (let p = 0; p < P; p++) {
+        outCt[b * outSize + o * P + p] = c;
+        outSlot[b * outSize + o * P + p] = slot(b, o, p);
+      }
+    }
+  return {
+    kind: 'conv2d' as const,
+    layout,
+    slots,
+    images: B,
+    inputSize: g.C * g.H * g.W,
+    outputSize: outSize,
+    outCt,
+    outSlot,
+  };
+}
+
 export interface Im2colChoice {
   readonly R: number;
   readonly Cb: number;
@@ -88,30 +126,21 @@ export function planConvIm2col(
       const terms: Term[] = groups.map((_, k) => ({ input: gi * NG + k, rotation: 0, pt: og * NG + k }));
       outputs.push({ terms, foldSteps: fold });
     }
-  const outSize = g.O * P;
-  const outCt = new Int32Array(B * outSize),
-    outSlot = new Int32Array(B * outSize);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < g.O; o++)
-      for (let p = 0; p < P; p++) {
-        outCt[b * outSize + o * P + p] = Math.floor(b / imgs) * OG + Math.floor(o / R);
-        outSlot[b * outSize + o * P + p] = ((b % imgs) * R + (o % R)) * Cb * P + p;
-      }
   /** slot of (image-in-ct bi, replica j, row-in-group cl, position p) */
   const at = (bi: number, j: number, cl: number, p: number) => ((bi * R + j) * Cb + cl) * P + p;
   return {
-    kind: 'conv2d',
-    layout: 'fast',
-    slots,
-    images: B,
-    inputSize: g.C * g.H * g.W,
-    outputSize: outSize,
+    ...convPlanFrame(
+      g,
+      B,
+      slots,
+      'fast',
+      (b, o) => Math.floor(b / imgs) * OG + Math.floor(o / R),
+      (b, o, p) => ((b % imgs) * R + (o % R)) * Cb * P + p,
+    ),
     inputCount: G * NG,
     outputs,
     ptCount: OG * NG,
     rotationSteps: fold.slice().sort((a, b) => a - b),
-    outCt,
-    outSlot,
     utilisation: (B * g.C * g.H * g.W) / (G * NG * slots),
     description:
       `im2col, ${NG} shifted copies (${Cb} row(s) stacked each, ${fold.length} fold rotations), R=${R} ` +
@@ -183,30 +212,21 @@ export function planConvDiagonal(spec: Conv2dSpec, g: ConvGeometry, B: number, s
       for (let kk = 0; kk < KK; kk++) terms.push({ input: gi * KK + kk, rotation: 0, pt: d * KK + kk, giant: d });
     outputs.push({ terms, foldSteps: fold, ...(K > 1 ? { giantStep: step } : {}) });
   }
-  const outSize = g.O * P;
-  const outCt = new Int32Array(B * outSize),
-    outSlot = new Int32Array(B * outSize);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < g.O; o++)
-      for (let p = 0; p < P; p++) {
-        outCt[b * outSize + o * P + p] = Math.floor(b / I);
-        outSlot[b * outSize + o * P + p] = (o * P2 + p) * I + (b % I);
-      }
   const steps = new Set<number>(fold);
   if (K > 1) steps.add(step);
   return {
-    kind: 'conv2d',
-    layout: 'fast',
-    slots,
-    images: B,
-    inputSize: g.C * g.H * g.W,
-    outputSize: outSize,
+    ...convPlanFrame(
+      g,
+      B,
+      slots,
+      'fast',
+      (b) => Math.floor(b / I),
+      (b, o, p) => (o * P2 + p) * I + (b % I),
+    ),
     inputCount: G * KK,
     outputs,
     ptCount: K * KK,
     rotationSteps: [...steps].sort((a, b) => a - b),
-    outCt,
-    outSlot,
     utilisation: (B * g.C * g.H * g.W) / (G * KK * slots),
     description:
       `channel diagonals, ${KK} shifted copies, ${K} diagonals (${K - 1} Horner rotations, ` +
@@ -272,31 +292,20 @@ export function planConvReference(spec: Conv2dSpec, g: ConvGeometry, B: number, 
           }
       outputs.push({ terms, foldSteps: [] });
     }
-  const P = g.OH * g.OW,
-    outSize = g.O * P;
-  const outCt = new Int32Array(B * outSize),
-    outSlot = new Int32Array(B * outSize);
-  for (let b = 0; b < B; b++)
-    for (let o = 0; o < g.O; o++)
-      for (let oy = 0; oy < g.OH; oy++)
-        for (let ox = 0; ox < g.OW; ox++) {
-          const i = b * outSize + o * P + oy * g.OW + ox;
-          outCt[i] = Math.floor(b / imgs) * g.O + o;
-          outSlot[i] = (b % imgs) * D + oy * g.sh * Wp + ox * g.sw;
-        }
   return {
-    kind: 'conv2d',
-    layout: 'reference',
-    slots,
-    images: B,
-    inputSize: g.C * g.H * g.W,
-    outputSize: outSize,
+    ...convPlanFrame(
+      g,
+      B,
+      slots,
+      'reference',
+      (b, o) => Math.floor(b / imgs) * g.O + o,
+      // p = oy·OW + ox: the top-left tap of output (oy, ox) in the padded image
+      (b, _o, p) => (b % imgs) * D + Math.floor(p / g.OW) * g.sh * Wp + (p % g.OW) * g.sw,
+    ),
     inputCount: G * g.C,
     outputs,
     ptCount: g.O * g.C * KK,
     rotationSteps: [...steps].sort((a, b) => a - b),
-    outCt,
-    outSlot,
     utilisation: (B * g.C * g.H * g.W) / (G * g.C * slots),
     description: `per-channel padded ${Hp}×${Wp} images, ${imgs} images per ciphertext, one rotation per kernel offset`,
     inputVectors(masks) {

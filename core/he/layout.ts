@@ -18,6 +18,7 @@
  * ms, plus bytes × ms per byte) among those whose rotation steps the client has keys for.
  */
 import { PpnnError } from '../errors.ts';
+import { windowGeometry } from '../model/shapes.ts';
 import type { Shape } from '../model/types.ts';
 import type { Conv2dSpec, HeLayerSpec, HePlan, Layout } from './layout-base.ts';
 import { nextPow2 } from './layout-base.ts';
@@ -139,11 +140,7 @@ export function convInputShape(
 /** Output size, kernel, stride and padding of a conv on a CHW input. */
 export function convGeometry(spec: Conv2dSpec, shape: [number, number, number]): ConvGeometry {
   const [C, H, W] = shape;
-  const [kh, kw] = spec.kernel,
-    [sh, sw] = spec.stride,
-    [ph, pw] = spec.padding;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
-    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const { kh, kw, sh, sw, ph, pw, OH, OW } = windowGeometry(spec, H, W);
   if (OH < 1 || OW < 1) throw new PpnnError('SHAPE_MISMATCH', `conv '${spec.name}': kernel larger than padded input`);
   return { C, H, W, O: spec.outChannels, kh, kw, sh, sw, ph, pw, OH, OW };
 }

@@ -4,7 +4,7 @@
  * images in seconds, and obviously correct).
  */
 import { PpnnError } from '../errors.ts';
-import { layerOutputShape } from './shapes.ts';
+import { layerOutputShape, windowGeometry } from './shapes.ts';
 import type { Conv2dLayer, DenseLayer, Layer, LayerSpec, Model, PoolLayer, Shape } from './types.ts';
 import { shapeSize } from './types.ts';
 
@@ -59,11 +59,7 @@ export function conv2d(
   shape: Shape,
 ): Float64Array {
   const [, H, W] = shape as [number, number, number];
-  const [kh, kw] = l.kernel,
-    [sh, sw] = l.stride,
-    [ph, pw] = l.padding;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
-    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const { kh, kw, sh, sw, ph, pw, OH, OW } = windowGeometry(l, H, W);
   const P = OH * OW,
     T = l.inChannels * kh * kw,
     O = l.outChannels;
@@ -134,11 +130,7 @@ export function dense(
 
 function pool(l: PoolLayer, x: Float64Array, shape: Shape): Float64Array {
   const [C, H, W] = shape as [number, number, number];
-  const [kh, kw] = l.kernel,
-    [sh, sw] = l.stride,
-    [ph, pw] = l.padding;
-  const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
-    OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+  const { kh, kw, sh, sw, ph, pw, OH, OW } = windowGeometry(l, H, W);
   const out = new Float64Array(C * OH * OW);
   const isMax = l.kind === 'maxpool';
   for (let c = 0; c < C; c++) {

@@ -6,6 +6,37 @@ export function windowOut(n: number, k: number, s: number, p: number): number {
   return Math.floor((n + 2 * p - k) / s) + 1;
 }
 
+/** A conv/pool window over an H×W input: kernel, stride and padding unpacked, and the output size. */
+export interface WindowGeometry {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  OH: number;
+  OW: number;
+}
+
+/**
+ * The geometry every conv/pool loop starts from (plaintext forward, ring quantisation, HE
+ * layouts): one place for the unpacking and the output-size formula.
+ */
+export function windowGeometry(
+  w: {
+    readonly kernel: readonly [number, number];
+    readonly stride: readonly [number, number];
+    readonly padding: readonly [number, number];
+  },
+  H: number,
+  W: number,
+): WindowGeometry {
+  const [kh, kw] = w.kernel,
+    [sh, sw] = w.stride,
+    [ph, pw] = w.padding;
+  return { kh, kw, sh, sw, ph, pw, OH: windowOut(H, kh, sh, ph), OW: windowOut(W, kw, sw, pw) };
+}
+
 /**
  * Output shape of `layer` applied to an input of shape `input`.
  * Throws PpnnError('SHAPE_MISMATCH') naming the layer when the input does not fit.

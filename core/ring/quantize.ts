@@ -5,6 +5,7 @@
  * bias at the output scale 2^(e+w), one ring element per output value.
  */
 import { PpnnError } from '../errors.ts';
+import { windowGeometry } from '../model/shapes.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../model/types.ts';
 import { SMALL_WEIGHT_BITS, type SmallMatrix } from './field.ts';
 import { encodeFixed } from './fixed.ts';
@@ -53,11 +54,7 @@ export function quantizeLinear(
     }
   } else {
     const [C, H, W] = inShape as [number, number, number];
-    const [kh, kw] = layer.kernel,
-      [sh, sw] = layer.stride,
-      [ph, pw] = layer.padding;
-    const OH = Math.floor((H + 2 * ph - kh) / sh) + 1,
-      OW = Math.floor((W + 2 * pw - kw) / sw) + 1;
+    const { kh, kw, sh, sw, ph, pw, OH, OW } = windowGeometry(layer, H, W);
     perOut = OH * OW;
     for (let o = 0; o < layer.outChannels; o++)
       for (let oy = 0; oy < OH; oy++)

@@ -38,12 +38,7 @@ export interface Started {
  * (first group of `announce`); rejects with its stderr when it exits first or is silent
  * for `timeoutMs`. `what` names it in those errors.
  */
-function spawnUntilUrl(
-  args: string[],
-  announce: RegExp,
-  what: string,
-  timeoutMs: number,
-): Promise<Started> {
+function spawnUntilUrl(args: string[], announce: RegExp, what: string, timeoutMs: number): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(NODE, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '',
