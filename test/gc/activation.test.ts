@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { PpnnError } from '../../core/errors.ts';
 import { activationReference, ringBits, type ActivationSpec } from '../../core/gc/activation-circuit.ts';
 import {
   ACT_TAG,
@@ -11,6 +10,7 @@ import {
 import { maxPoolLayer, poolWindows, reluLayer, runActivationPair } from '../../core/gc/harness.ts';
 import { GcClientSession, GcServerSession, uniformBelow } from '../../core/gc/session.ts';
 import { mulberry32 } from '../../core/data/datasets.ts';
+import { thrownCode as code } from '../helpers/error-code.ts';
 
 const P = 2 ** 51 - 131071; // the ring family's prime (core/ring)
 const F = 13;
@@ -105,14 +105,6 @@ describe('activation layer protocol (one offline exchange, online labels)', () =
     const { reply, session: cs } = GcClientSession.accept(offer);
     const ss = complete(reply);
     const layer = reluLayer(P, F, 4);
-    const code = (f: () => unknown): string | undefined => {
-      try {
-        f();
-      } catch (e) {
-        return (e as PpnnError).code ?? (e as Error).name;
-      }
-      return undefined;
-    };
     const req = activationOfflineClient(cs, layer, 2);
     expect(code(() => activationOfflineServer(ss, layer, [req.blobs[0]!.subarray(1)], 2))).toBe('PROTOCOL_VIOLATION');
     const resp = activationOfflineServer(ss, layer, req.blobs, 2);

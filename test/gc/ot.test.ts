@@ -16,6 +16,7 @@ import {
   transferSend,
 } from '../../core/gc/ot.ts';
 import { memoryPair } from '../../core/transport/memory.ts';
+import { thrownCode as code } from '../helpers/error-code.ts';
 
 const hex = (b: Uint8Array | Uint32Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
@@ -162,14 +163,6 @@ describe('Masny–Rindal base OT', () => {
     expect(hex(sent.keys0.subarray(0, 16)) + hex(sent.keys1.subarray(16, 32))).toBe(KAT.baseOt);
   });
   it('rejects malformed points and messages with PROTOCOL_VIOLATION', () => {
-    const code = (f: () => unknown): string | undefined => {
-      try {
-        f();
-      } catch (e) {
-        return (e as PpnnError).code ?? (e as Error).name;
-      }
-      return undefined;
-    };
     const { state, message } = baseOtReceiverStart(Uint8Array.of(0));
     expect(code(() => baseOtSend(new Uint8Array(64).fill(0xff), 1))).toBe('PROTOCOL_VIOLATION');
     expect(code(() => baseOtSend(new Uint8Array(64), 1))).toBe('PROTOCOL_VIOLATION'); // identity

@@ -17,16 +17,9 @@ import type { Layout, PolyActivation } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
 import { convLayer } from '../helpers/small-net.ts';
+import { rejectedCode as code } from '../helpers/error-code.ts';
 
 const rand = (n: number, range = 1) => Float64Array.from({ length: n }, () => (Math.random() * 2 - 1) * range);
-const code = async (fn: () => unknown): Promise<string | undefined> => {
-  try {
-    await fn();
-  } catch (e) {
-    return (e as { code?: string }).code ?? (e as Error).name;
-  }
-  return undefined;
-};
 
 const convL: Conv2dLayer = convLayer('gconv', 4, 6, { k: 3, weight: rand(6 * 4 * 9, 0.5), stride: 2, padding: 1 });
 const denseL: DenseLayer = {

@@ -9,17 +9,10 @@ import type { Layout } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
 import { convLayer } from '../helpers/small-net.ts';
+import { rejectedCode as code } from '../helpers/error-code.ts';
 
 const rand = (n: number, range = 1, sparsity = 0) =>
   Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : (Math.random() * 2 - 1) * range));
-const code = async (fn: () => unknown): Promise<string | undefined> => {
-  try {
-    await fn();
-  } catch (e) {
-    return (e as { code?: string }).code ?? (e as Error).name;
-  }
-  return undefined;
-};
 
 function conv(
   name: string,
@@ -30,17 +23,7 @@ function conv(
   pad: number,
   sparsity = 0.2,
 ): Conv2dLayer {
-  return {
-    kind: 'conv2d',
-    name,
-    inChannels: inC,
-    outChannels: outC,
-    kernel: [k, k],
-    stride: [stride, stride],
-    padding: [pad, pad],
-    weight: rand(outC * inC * k * k, 0.5, sparsity),
-    bias: new Float64Array(outC),
-  };
+  return convLayer(name, inC, outC, { k, weight: rand(outC * inC * k * k, 0.5, sparsity), stride, padding: pad });
 }
 /** 2×2 average pooling on 4 channels written as a depthwise conv: mostly zero weights. */
 function avgpoolAsConv(): Conv2dLayer {

@@ -6,7 +6,7 @@ import { planDenseBsgs } from '../../core/he/layout-dense.ts';
 import { foldOffsets, foldedOutputs, replicateOverGroups, withClientFold } from '../../core/he/client-fold.ts';
 import { rotationStepsFor } from '../../core/he/setup.ts';
 import type { Conv2dLayer, DenseLayer } from '../../core/model/types.ts';
-import { convLayer } from '../helpers/small-net.ts';
+import { convLayer, denseLayer } from '../helpers/small-net.ts';
 
 function rand(n: number, sparsity = 0): Float64Array {
   return Float64Array.from({ length: n }, () => (Math.random() < sparsity ? 0 : Math.random() * 2 - 1));
@@ -79,14 +79,7 @@ describe('slot layouts (plaintext simulation)', () => {
   ])
     for (const layout of ['fast', 'reference'] as const) {
       it(`dense ${n}→${m} ${layout} equals the plaintext product`, () => {
-        const layer: DenseLayer = {
-          kind: 'dense',
-          name: 'd',
-          inFeatures: n!,
-          outFeatures: m!,
-          weight: rand(n! * m!, 0.2),
-          bias: new Float64Array(m!),
-        };
+        const layer: DenseLayer = denseLayer('d', n!, m!, rand(n! * m!, 0.2));
         const B = 5;
         const masks = Array.from({ length: B }, () => rand(n!));
         const plan = planLayer(layer, { images: B, slots: 1024, layout });
@@ -116,14 +109,7 @@ describe('BSGS dense and channel-diagonal conv', () => {
       [10, 37],
       [100, 100],
     ] as const) {
-      const layer: DenseLayer = {
-        kind: 'dense',
-        name: 'd',
-        inFeatures: n,
-        outFeatures: m,
-        weight: rand(n * m, 0.2),
-        bias: new Float64Array(m),
-      };
+      const layer: DenseLayer = denseLayer('d', n, m, rand(n * m, 0.2));
       const B = 9,
         masks = Array.from({ length: B }, () => rand(n));
       const K = Math.min(2 ** Math.ceil(Math.log2(n)), 2 ** Math.ceil(Math.log2(m)));
@@ -140,14 +126,7 @@ describe('BSGS dense and channel-diagonal conv', () => {
     }
   });
   it('the merged MNIST dense1 (256→128) uploads one ciphertext per 16 images instead of 128 copies', () => {
-    const layer: DenseLayer = {
-      kind: 'dense',
-      name: 'dense1',
-      inFeatures: 256,
-      outFeatures: 128,
-      weight: rand(256 * 128),
-      bias: new Float64Array(128),
-    };
+    const layer: DenseLayer = denseLayer('dense1', 256, 128, rand(256 * 128));
     const plan = planLayer(layer, { images: 64, slots: 4096, layout: 'fast', product: true });
     expect(plan.inputCount).toBeLessThanOrEqual((64 / 16) * 16);
     expect(plan.utilisation).toBeGreaterThan(0.06);
@@ -203,14 +182,7 @@ describe('folding on the client (client-fold.ts)', () => {
     expect(cold.rotationSteps).toEqual([]);
     const old = planLayer(conv2, { images: 1, slots: 4096, layout: 'fast', inputShape: shape });
     expect(old.rotationSteps.length).toBeGreaterThan(0);
-    const fc: DenseLayer = {
-      kind: 'dense',
-      name: 'fc',
-      inFeatures: 256,
-      outFeatures: 64,
-      weight: rand(256 * 64),
-      bias: new Float64Array(64),
-    };
+    const fc: DenseLayer = denseLayer('fc', 256, 64, rand(256 * 64));
     const layers = [
       { spec: conv2, inputShape: shape, product: true },
       { spec: fc, product: true },

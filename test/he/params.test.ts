@@ -11,15 +11,7 @@ import type { CkksNetworkParams, CkksParams } from '../../core/he/params.ts';
 import { HeContext } from '../../core/he/context.ts';
 import { liveSealObjects } from '../../core/he/seal.ts';
 import { loadSeal } from '../../core/he/seal.ts';
-
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return (e as { code?: string }).code ?? (e as Error).name;
-  }
-  return undefined;
-};
+import { thrownCode as code } from '../helpers/error-code.ts';
 
 describe('CKKS parameter choice', () => {
   it('uses SEAL’s own 128-bit bounds', async () => {

@@ -1,6 +1,6 @@
 /** A small network with the structure of the bundled models, and a CKKS session runner over an in-memory transport. */
 import { calibrateBounds } from '../../core/model/bounds.ts';
-import type { Conv2dLayer, Model } from '../../core/model/types.ts';
+import type { Conv2dLayer, DenseLayer, Model } from '../../core/model/types.ts';
 import { ckksClientProviders, ckksServerProviders } from '../../core/protocol/ckks-provider.ts';
 import { cryptoMasks, type MaskSource } from '../../core/protocol/random.ts';
 import { runClientSession, serveSession } from '../../core/schemes/index.ts';
@@ -27,6 +27,17 @@ export function convLayer(
     weight: o.weight,
     bias: o.bias ?? new Float64Array(outChannels),
   };
+}
+
+/** A dense layer with the given weight (out × in, row-major); bias zero unless given. */
+export function denseLayer(
+  name: string,
+  inFeatures: number,
+  outFeatures: number,
+  weight: Float64Array,
+  bias: Float64Array = new Float64Array(outFeatures),
+): DenseLayer {
+  return { kind: 'dense', name, inFeatures, outFeatures, weight, bias };
 }
 
 /** A 3×3 convolution layer with square stride and padding (weight and bias drawn by the caller, in that order). */

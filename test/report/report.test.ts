@@ -68,20 +68,23 @@ function expectReportInvalid(fn: () => unknown, message: RegExp): void {
   throw new Error('expected REPORT_INVALID, nothing was thrown');
 }
 
+/** The baseline run against itself: every ratio is exactly 1. */
+const BASELINE_RATIOS = {
+  onlineMs: 1,
+  onlineBytes: 1,
+  onlineRounds: 1,
+  preprocessingMs: 1,
+  preprocessingBytes: 1,
+  totalMs: 1,
+};
+
 describe('computeRatios', () => {
   it('divides each run by the baseline per image: online time, both-way bytes, rounds, preprocessing, total', () => {
     const r = benchFixture();
     expect(r.baseline).toBe(fixtureLabel('merged'));
     const ratios = computeRatios(r.schemes, r.baseline);
     const [merged, unmerged, , cryptonets] = r.schemes;
-    expect(ratios[fixtureLabel('merged')]).toEqual({
-      onlineMs: 1,
-      onlineBytes: 1,
-      onlineRounds: 1,
-      preprocessingMs: 1,
-      preprocessingBytes: 1,
-      totalMs: 1,
-    });
+    expect(ratios[fixtureLabel('merged')]).toEqual(BASELINE_RATIOS);
     const u = ratios[fixtureLabel('unmerged')]!;
     expect(u.onlineMs).toBeCloseTo(910 / 480, 12);
     expect(u.onlineBytes).toBeCloseTo((3_800_000 + 2_700_000) / (1_300_000 + 900_000), 12);
@@ -145,14 +148,7 @@ describe('computeRatios', () => {
     expect(report.images).toBe(20);
     const base = report.schemes[1]!;
     const q = (label: string) => report.ratios[label]!;
-    expect(q('merged · local · 10 images')).toEqual({
-      onlineMs: 1,
-      onlineBytes: 1,
-      onlineRounds: 1,
-      preprocessingMs: 1,
-      preprocessingBytes: 1,
-      totalMs: 1,
-    });
+    expect(q('merged · local · 10 images')).toEqual(BASELINE_RATIOS);
     // per-image medians: the remote run costs 1.5× per image, the second local one 2×, whatever their counts
     expect(q('merged · 10.0.0.2:9000 · 5 images').onlineMs).toBeCloseTo(1.5, 12);
     expect(q('merged · 10.0.0.2:9000 · 5 images').preprocessingBytes).toBeCloseTo(1.5, 12);
