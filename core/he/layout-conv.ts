@@ -17,22 +17,16 @@
  * conv / reference  the input image per channel, zero-padded (Hp×Wp) so no tap wraps; one
  *                   output ciphertext per output channel = Σ_{c,ky,kx} w ⊙ rot(X_c, ky·Wp+kx).
  */
+import type { WindowGeometry } from '../model/shapes.ts';
 import type { Conv2dSpec, HePlan, OutputRecipe, Term } from './layout-base.ts';
 import { nextPow2, tooBig } from './layout-base.ts';
 
-export interface ConvGeometry {
+/** The window geometry of a conv plus its input (C×H×W) and output channel counts. */
+export interface ConvGeometry extends WindowGeometry {
   C: number;
   H: number;
   W: number;
   O: number;
-  kh: number;
-  kw: number;
-  sh: number;
-  sw: number;
-  ph: number;
-  pw: number;
-  OH: number;
-  OW: number;
 }
 
 /** Shifted input value r[c, oy·sh+ky−ph, ox·sw+kx−pw] or 0 outside the image. */

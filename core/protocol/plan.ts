@@ -240,17 +240,29 @@ export function planServer(model: Model, masks: MaskParams): ServerStep[] {
   ) as ServerStep[];
 }
 
-/** max_o Σ_i |W[o,i]| (for conv: over one output channel's kernel, which bounds every position). */
-export function rowNorm(layer: Conv2dLayer | DenseLayer): number {
+/**
+ * max over output rows of ‖row‖₁ or ‖row‖₂ (for conv: one output channel's kernel, which
+ * bounds every position). The mask ranges need the 1-norm, the error propagation in
+ * precision.ts the 2-norm; one walk over the rows serves both.
+ */
+export function maxRowNorm(layer: Conv2dLayer | DenseLayer, norm: 1 | 2): number {
   const rows = layer.kind === 'dense' ? layer.outFeatures : layer.outChannels;
   const per = layer.weight.length / rows;
   let best = 0;
   for (let o = 0; o < rows; o++) {
     let s = 0;
-    for (let i = 0; i < per; i++) s += Math.abs(layer.weight[o * per + i]!);
-    best = Math.max(best, s);
+    for (let i = 0; i < per; i++) {
+      const w = layer.weight[o * per + i]!;
+      s += norm === 1 ? Math.abs(w) : w ** 2;
+    }
+    best = Math.max(best, norm === 1 ? s : Math.sqrt(s));
   }
   return best;
+}
+
+/** max_o Σ_i |W[o,i]|: |M·r| ≤ rowNorm · max|r|. */
+export function rowNorm(layer: Conv2dLayer | DenseLayer): number {
+  return maxRowNorm(layer, 1);
 }
 
 /** Ranges of the masks of one linear step (both parties can compute R; only the server knows rowNorm). */

@@ -22,7 +22,14 @@
 import { PpnnError } from '../errors.ts';
 import { chooseParams, predictedPrecision, type CkksParams, type ParamsRequest } from '../he/index.ts';
 import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
-import { inputMaskRange, serverMaskRanges, type MaskParams, type ServerLinearStep, type ServerStep } from './plan.ts';
+import {
+  inputMaskRange,
+  maxRowNorm,
+  serverMaskRanges,
+  type MaskParams,
+  type ServerLinearStep,
+  type ServerStep,
+} from './plan.ts';
 
 /** Default target for the max |logit error| a secure run should stay under. */
 export const DEFAULT_TARGET_ERROR = 1e-3;
@@ -57,17 +64,9 @@ export interface PrecisionPlan {
   readonly advice?: string;
 }
 
-/** max over output rows of ‖row‖₂ (for conv: one output channel's kernel, which bounds every position). */
+/** max over output rows of ‖row‖₂ (see maxRowNorm). */
 export function rowNorm2(layer: Conv2dLayer | DenseLayer): number {
-  const rows = layer.kind === 'dense' ? layer.outFeatures : layer.outChannels;
-  const per = layer.weight.length / rows;
-  let best = 0;
-  for (let o = 0; o < rows; o++) {
-    let s = 0;
-    for (let i = 0; i < per; i++) s += layer.weight[o * per + i]! ** 2;
-    best = Math.max(best, Math.sqrt(s));
-  }
-  return best;
+  return maxRowNorm(layer, 2);
 }
 
 const pow2Ceil = (x: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(x)));
