@@ -10,12 +10,12 @@ import { liveSealObjects } from '../../core/he/seal.ts';
 import { MAX_BITS_128 } from '../../core/he/params.ts';
 import { forward } from '../../core/model/forward.ts';
 import type { Model } from '../../core/model/types.ts';
-import { rng } from '../helpers/random-model.ts';
+import { rng, signedUniform } from '../helpers/random-model.ts';
 import { conv3x3 } from '../helpers/small-net.ts';
 
 function tinyNet(seed: number, activation: 'square' | 'relu' | 'poly' = 'square'): Model {
   const r = rng(seed);
-  const v = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const v = signedUniform(r);
   const weight = v(18, 0.5);
   weight[4] = 0; // a zero weight: skipped, must not change the result
   return {
@@ -107,7 +107,7 @@ describe('cryptonets baseline', () => {
     // conv → square → conv (stride 2, padding 1): the second conv is evaluated by scattering
     // each squared output into the windows that contain it, not by gathering its inputs
     const r = rng(7);
-    const v = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+    const v = signedUniform(r);
     const model: Model = {
       name: 'two-conv',
       inputShape: [1, 8, 8],

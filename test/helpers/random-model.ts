@@ -6,6 +6,14 @@ import { mulberry32 } from '../../core/data/datasets.ts';
 /** Deterministic PRNG so failures reproduce from the printed seed (the data layer's mulberry32). */
 export const rng = mulberry32;
 
+/**
+ * `v(n, s)`: n values uniform in (−s, s) drawn from `r`, for the hand-written test nets'
+ * weights (one formula, so a net built from a seed is the same whichever file builds it).
+ */
+export function signedUniform(r: () => number): (n: number, s?: number) => Float64Array {
+  return (n, s = 1) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+}
+
 const vec = (n: number, r: () => number, lo = -1, hi = 1): Float64Array =>
   Float64Array.from({ length: n }, () => lo + (hi - lo) * r());
 
@@ -32,6 +40,18 @@ export function randomModel(seed: number, opts: { activationProb?: number; withM
     else if (k < 0.8) push({ kind: 'poly', name: `poly${i++}`, a: 0.1 + r(), b: r() - 0.5, c: r() - 0.5 });
     else push({ kind: 'relu', name: `relu${i++}` });
   };
+  /** A batchnorm with random statistics after a conv or dense block of `channels` outputs. */
+  const batchnorm = (channels: number): void =>
+    push({
+      kind: 'batchnorm',
+      name: `bn${i++}`,
+      channels,
+      gamma: vec(channels, r, 0.5, 1.5),
+      beta: vec(channels, r),
+      mean: vec(channels, r),
+      variance: vec(channels, r, 0.2, 2),
+      epsilon: 1e-5,
+    });
   const convBlocks = 1 + Math.floor(r() * 3);
   for (let b = 0; b < convBlocks; b++) {
     const [C, H] = shape as [number, number, number];
@@ -50,17 +70,7 @@ export function randomModel(seed: number, opts: { activationProb?: number; withM
       weight: vec(out * C * k * k, r),
       bias: vec(out, r),
     });
-    if (r() < 0.6)
-      push({
-        kind: 'batchnorm',
-        name: `bn${i++}`,
-        channels: out,
-        gamma: vec(out, r, 0.5, 1.5),
-        beta: vec(out, r),
-        mean: vec(out, r),
-        variance: vec(out, r, 0.2, 2),
-        epsilon: 1e-5,
-      });
+    if (r() < 0.6) batchnorm(out);
     const h = (shape as number[])[1]!;
     if (r() < 0.5 && h >= 2)
       push({ kind: 'avgpool', name: `pool${i++}`, kernel: [2, 2], stride: [2, 2], padding: [0, 0] });
@@ -81,17 +91,7 @@ export function randomModel(seed: number, opts: { activationProb?: number; withM
       weight: vec(m * n, r, -0.5, 0.5),
       bias: vec(m, r),
     });
-    if (r() < 0.3)
-      push({
-        kind: 'batchnorm',
-        name: `bn${i++}`,
-        channels: m,
-        gamma: vec(m, r, 0.5, 1.5),
-        beta: vec(m, r),
-        mean: vec(m, r),
-        variance: vec(m, r, 0.2, 2),
-        epsilon: 1e-5,
-      });
+    if (r() < 0.3) batchnorm(m);
     if (b < denseBlocks - 1 && r() < pAct) act();
   }
   return { name: `random-${seed}`, inputShape: [C0, H0, H0], layers, meta: {} };

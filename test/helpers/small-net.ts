@@ -6,7 +6,7 @@ import { cryptoMasks, type MaskSource } from '../../core/protocol/random.ts';
 import { runClientSession, serveSession } from '../../core/schemes/index.ts';
 import { memoryPair } from '../../core/transport/memory.ts';
 import type { Transport } from '../../core/transport/transport.ts';
-import { randomInput, rng } from './random-model.ts';
+import { randomInput, rng, signedUniform } from './random-model.ts';
 
 /** A k×k convolution layer with square stride and padding (1 and 0 unless given) and zero bias unless given. */
 export function convLayer(
@@ -56,7 +56,7 @@ export function conv3x3(
 /** conv → bn → avgpool → square → flatten → dense → dense: the shape of the bundled models, small. */
 export function smallSquareNet(seed: number): Model {
   const r = rng(seed);
-  const v = (n: number, s = 1) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const v = signedUniform(r);
   const m: Model = {
     name: 'small',
     inputShape: [1, 10, 10],

@@ -27,7 +27,7 @@ import type { InteractiveScheme } from '../../core/schemes/types.ts';
 import { encodeFrame } from '../../core/transport/frame.ts';
 import { memoryPair } from '../../core/transport/memory.ts';
 import type { Transport } from '../../core/transport/transport.ts';
-import { randomInput, relErr, rng } from '../helpers/random-model.ts';
+import { randomInput, relErr, rng, signedUniform } from '../helpers/random-model.ts';
 
 /**
  * 4096 inputs fill the 4096 slots of N = 8192: one upload ciphertext per image. Folded by the client, one or
@@ -35,7 +35,7 @@ import { randomInput, relErr, rng } from '../helpers/random-model.ts';
  */
 function wideNet(): Model {
   const r = rng(5);
-  const v = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const v = signedUniform(r);
   const m: Model = {
     name: 'wide',
     inputShape: [1, 64, 64],

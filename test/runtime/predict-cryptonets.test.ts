@@ -10,12 +10,12 @@ import { calibrateBounds } from '../../core/model/bounds.ts';
 import { mergeModel } from '../../core/model/merge.ts';
 import type { Model } from '../../core/model/types.ts';
 import { cryptoNetsOpCounts } from '../../core/runtime/predict-cryptonets.ts';
-import { randomInput, rng } from '../helpers/random-model.ts';
+import { randomInput, rng, signedUniform } from '../helpers/random-model.ts';
 import { conv3x3 } from '../helpers/small-net.ts';
 
 function tiny(seed: number, poly: boolean): Model {
   const r = rng(seed);
-  const v = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() * 2 - 1) * s);
+  const v = signedUniform(r);
   const m: Model = {
     name: 'tiny',
     inputShape: [1, 5, 5],
