@@ -81,51 +81,38 @@ export function decodeTensor(t: TensorProto, what: string): ConstTensor {
   const count = elementCount(dims);
   const values = new Float64Array(count);
   const hasRaw = t.rawData.length > 0;
+  /**
+   * One dtype's two encodings, read the same way for all four: raw_data as little-endian
+   * `bytes`-wide elements through `readRaw`, else the typed field `field` (named in the error).
+   */
+  const fill = (
+    bytes: number,
+    readRaw: (v: DataView, at: number) => number,
+    typed: ArrayLike<number | bigint>,
+    field: string,
+  ): void => {
+    if (hasRaw) {
+      const v = rawView(t.rawData, bytes, count, what);
+      for (let i = 0; i < count; i++) values[i] = readRaw(v, i * bytes);
+    } else {
+      if (typed.length !== count)
+        invalid(`${what}: ${field} holds ${typed.length} values, dims [${dims.join(',')}] need ${count}`);
+      for (let i = 0; i < count; i++) values[i] = Number(typed[i]!);
+    }
+  };
   switch (t.dataType) {
-    case ONNX_DTYPE.FLOAT: {
-      if (hasRaw) {
-        const v = rawView(t.rawData, 4, count, what);
-        for (let i = 0; i < count; i++) values[i] = v.getFloat32(i * 4, true);
-      } else {
-        if (t.floatData.length !== count)
-          invalid(`${what}: float_data holds ${t.floatData.length} values, dims [${dims.join(',')}] need ${count}`);
-        values.set(t.floatData);
-      }
+    case ONNX_DTYPE.FLOAT:
+      fill(4, (v, at) => v.getFloat32(at, true), t.floatData, 'float_data');
       break;
-    }
-    case ONNX_DTYPE.DOUBLE: {
-      if (hasRaw) {
-        const v = rawView(t.rawData, 8, count, what);
-        for (let i = 0; i < count; i++) values[i] = v.getFloat64(i * 8, true);
-      } else {
-        if (t.doubleData.length !== count)
-          invalid(`${what}: double_data holds ${t.doubleData.length} values, dims [${dims.join(',')}] need ${count}`);
-        values.set(t.doubleData);
-      }
+    case ONNX_DTYPE.DOUBLE:
+      fill(8, (v, at) => v.getFloat64(at, true), t.doubleData, 'double_data');
       break;
-    }
-    case ONNX_DTYPE.INT64: {
-      if (hasRaw) {
-        const v = rawView(t.rawData, 8, count, what);
-        for (let i = 0; i < count; i++) values[i] = Number(v.getBigInt64(i * 8, true));
-      } else {
-        if (t.int64Data.length !== count)
-          invalid(`${what}: int64_data holds ${t.int64Data.length} values, dims [${dims.join(',')}] need ${count}`);
-        for (let i = 0; i < count; i++) values[i] = Number(t.int64Data[i]!);
-      }
+    case ONNX_DTYPE.INT64:
+      fill(8, (v, at) => Number(v.getBigInt64(at, true)), t.int64Data, 'int64_data');
       break;
-    }
-    case ONNX_DTYPE.INT32: {
-      if (hasRaw) {
-        const v = rawView(t.rawData, 4, count, what);
-        for (let i = 0; i < count; i++) values[i] = v.getInt32(i * 4, true);
-      } else {
-        if (t.int32Data.length !== count)
-          invalid(`${what}: int32_data holds ${t.int32Data.length} values, dims [${dims.join(',')}] need ${count}`);
-        values.set(t.int32Data);
-      }
+    case ONNX_DTYPE.INT32:
+      fill(4, (v, at) => v.getInt32(at, true), t.int32Data, 'int32_data');
       break;
-    }
     default:
       throw new PpnnError(
         'MODEL_UNSUPPORTED_OP',
