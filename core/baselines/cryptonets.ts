@@ -16,7 +16,7 @@
  *
  * Engine: client and server each hold an HeContext (core/he/context.ts) under the network's
  * CkksNetworkParams; every encryption, operation and decryption runs through it and is counted
- * there, in the engine's names, then mapped to the report's once (addReportCounts).
+ * there, in the report's own vocabulary (core/report/he-ops.ts): the counts are added, not mapped.
  */
 import type { Ciphertext } from 'node-seal';
 import { PpnnError } from '../errors.ts';
@@ -27,7 +27,7 @@ import type { HeOpCounts, LayerLevelTrace } from '../report/types.ts';
 import { HeContext } from '../he/context.ts';
 import type { CkksNetworkParams } from '../he/params.ts';
 import { Scope, sealGuard } from '../he/seal.ts';
-import { addReportCounts, zeroReportCounts } from '../he/stats.ts';
+import { addCounts, zeroCounts } from '../he/stats.ts';
 import { evaluateNetwork } from './cryptonets-eval.ts';
 import { chooseCryptoNetsParams, cryptoNetsLayers } from './cryptonets-params.ts';
 import type { CryptoNetsLayer, CryptoNetsParams } from './cryptonets-params.ts';
@@ -132,7 +132,7 @@ export async function runCryptoNets(
     serverMs: 0,
     bytesClientToServer: 0,
     bytesServerToClient: 0,
-    he: zeroReportCounts(),
+    he: zeroCounts(),
     levels: [],
   };
   if (images.length === 0) return result;
@@ -264,7 +264,7 @@ export async function runCryptoNets(
     }
     result.levels = [...trace.values()];
     // one count per operation, made by the engine: the client's encryptions and decryptions, the server's evaluation
-    for (const he of [client, server]) addReportCounts(result.he, he.stats.snapshot().totals.ops);
+    for (const he of [client, server]) addCounts(result.he, he.stats.snapshot().totals.ops);
     return result;
   } finally {
     serverScope.free();

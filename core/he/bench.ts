@@ -19,8 +19,11 @@ import { Scope } from './seal.ts';
 import { HeServer } from './server.ts';
 import { rotationStepsFor } from './setup.ts';
 import { OP_NAMES, addCounts, zeroCounts } from './stats.ts';
-import type { HeLayerStats, HeOpCounts } from './stats.ts';
+import type { HeLayerStats, HeOpCounts, OpName } from './stats.ts';
 import type { WeightCacheStats } from './reuse.ts';
+
+/** ms per operation, in the one op vocabulary (core/report/he-ops.ts), plus ciphertext load and save. */
+export type OpCostMs = Record<OpName | 'load' | 'save', number>;
 
 export interface LayerBench {
   layer: string;
@@ -52,7 +55,7 @@ export interface PreprocessingBench {
   workers: number;
   setup: { keygenMs: number; serverLoadMs: number; bytes: number; rotationSteps: number };
   /** ms per operation measured in this run (micro-benchmark at the input level) */
-  opCostMs: Record<keyof HeOpCounts | 'load' | 'save', number>;
+  opCostMs: OpCostMs;
   layers: LayerBench[];
   total: Omit<LayerBench, 'layer' | 'kind' | 'description' | 'inputLevel' | 'outputLevel' | 'ratio' | 'plan'> & {
     ratioMeasuredToPredicted: number;
@@ -90,11 +93,7 @@ export function medianMs(f: () => void, reps: number): number {
 }
 
 /** Per-op cost (ms) at the given input level: median of `reps` runs (plus load/save of one ciphertext). */
-export async function measureOpCosts(
-  params: CkksParams,
-  level: number,
-  reps = 9,
-): Promise<Record<keyof HeOpCounts | 'load' | 'save', number>> {
+export async function measureOpCosts(params: CkksParams, level: number, reps = 9): Promise<OpCostMs> {
   const he = await HeContext.create(params);
   const s = new Scope();
   try {
@@ -113,46 +112,46 @@ export async function measureOpCosts(
     enc.encryptSymmetric(pt, ct);
     const wpt = he.encode(s, v, he.primes[level]!, level);
     const tmp = s.own(new seal.Ciphertext());
-    const c: Record<keyof HeOpCounts | 'load' | 'save', number> = { ...zeroCounts(), load: 0, save: 0 };
-    c.encode = time(() => {
+    const c: OpCostMs = { ...zeroCounts(), load: 0, save: 0 };
+    c.encodes = time(() => {
       const p = he.encode(s, v, he.scale, level);
       s.release(p);
     });
-    c.encrypt = time(() => {
+    c.encryptions = time(() => {
       he.encryptSymmetricBytes(enc, pt, 'mask');
     });
-    c.mulPlain = time(() => he.evaluator.multiplyPlain(ct, wpt, tmp));
-    c.add = time(() => he.evaluator.add(ct, ct, tmp));
-    c.rotate = time(() => he.evaluator.rotateVector(ct, 1, gk, tmp));
-    c.conjugate = time(() => he.evaluator.complexConjugate(ct, gk, tmp));
-    c.rescale =
+    c.ctPtMul = time(() => he.evaluator.multiplyPlain(ct, wpt, tmp));
+    c.additions = time(() => he.evaluator.add(ct, ct, tmp));
+    c.rotations = time(() => he.evaluator.rotateVector(ct, 1, gk, tmp));
+    c.conjugations = time(() => he.evaluator.complexConjugate(ct, gk, tmp));
+    c.rescales =
       time(() => {
         he.evaluator.multiplyPlain(ct, wpt, tmp);
         he.evaluator.rescaleToNextInplace(tmp);
-      }) - c.mulPlain;
-    c.modSwitch = time(() => {
+      }) - c.ctPtMul;
+    c.modSwitches = time(() => {
       he.evaluator.cipherModSwitchToNext(ct, tmp);
     });
-    c.encryptZero = time(() => {
+    c.zeroEncryptions = time(() => {
       const z = he.encryptZeroAt(s, encPk, level, ct.scale());
       s.release(z);
     });
     const low = s.own(new seal.Ciphertext());
     he.evaluator.cipherModSwitchTo(ct, he.parmsIdAt(0), low);
     const out = s.own(new seal.Plaintext());
-    c.decrypt = time(() => {
+    c.decryptions = time(() => {
       dec.decrypt(low, out);
       he.decode(out);
     });
     // ct×ct square and relinearisation (gazelle's online square, CryptoNets' activations)
     const rk = s.own(kg.createRelinKeys());
     const sq = s.own(new seal.Ciphertext());
-    c.mulCipher = time(() => he.evaluator.square(ct, sq));
-    c.relinearize =
+    c.ctCtMul = time(() => he.evaluator.square(ct, sq));
+    c.relinearizations =
       time(() => {
         he.evaluator.square(ct, sq);
         he.evaluator.relinearizeInplace(sq, rk);
-      }) - c.mulCipher;
+      }) - c.ctCtMul;
     const bytes = he.saveBytes(low, 'share');
     c.save = time(() => {
       he.saveBytes(low, 'share');
@@ -348,7 +347,7 @@ export function formatPreprocessingBench(b: PreprocessingBench): string {
     'meas/pred',
     'model ms',
     'util',
-    'mulPlain',
+    'ct×pt',
     'rot',
     'conj',
     'add',
@@ -368,11 +367,11 @@ export function formatPreprocessingBench(b: PreprocessingBench): string {
     l.ratio.toFixed(2),
     l.plan.modelMs.toFixed(0),
     `${(100 * l.plan.utilisation).toFixed(0)} %`,
-    String(l.ops.mulPlain),
-    String(l.ops.rotate),
-    String(l.ops.conjugate),
-    String(l.ops.add),
-    String(l.ops.encrypt),
+    String(l.ops.ctPtMul),
+    String(l.ops.rotations),
+    String(l.ops.conjugations),
+    String(l.ops.additions),
+    String(l.ops.encryptions),
     `${l.inputLevel}→${l.outputLevel}`,
     `${l.ciphertextsToServer}/${l.ciphertextsToClient}`,
     mb(l.bytesToServer),
@@ -389,11 +388,11 @@ export function formatPreprocessingBench(b: PreprocessingBench): string {
     t.ratioMeasuredToPredicted.toFixed(2),
     '',
     '',
-    String(t.ops.mulPlain),
-    String(t.ops.rotate),
-    String(t.ops.conjugate),
-    String(t.ops.add),
-    String(t.ops.encrypt),
+    String(t.ops.ctPtMul),
+    String(t.ops.rotations),
+    String(t.ops.conjugations),
+    String(t.ops.additions),
+    String(t.ops.encryptions),
     '',
     `${t.ciphertextsToServer}/${t.ciphertextsToClient}`,
     mb(t.bytesToServer),

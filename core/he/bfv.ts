@@ -156,7 +156,7 @@ export class BfvClient {
         });
         const pt = scope.own(new this.he.seal.Plaintext());
         sealGuard('decrypting', () => this.#decryptor.decrypt(ct, pt));
-        this.he.stats.count('decrypt');
+        this.he.stats.count('decryptions');
         const v = this.he.decodeInts(pt);
         scope.release(pt);
         scope.release(ct);

@@ -251,7 +251,7 @@ export class HeClient {
       const ct = this.he.loadBytes(scope, bytes, role, 0, what);
       const pt = scope.own(new this.he.seal.Plaintext());
       sealGuard('decrypting', () => this.#decryptor.decrypt(ct, pt));
-      this.he.stats.count('decrypt');
+      this.he.stats.count('decryptions');
       return this.he.decode(pt);
     });
   }

@@ -144,7 +144,7 @@ export class HeContext<Params extends HeParams = CkksParams> {
       const pt = scope.own(new this.seal.Plaintext());
       this.encoder.encode(values, scale, pt);
       if (level < this.topLevel) this.evaluator.plainModSwitchToInplace(pt, this.parmsIdAt(level));
-      this.stats.count('encode');
+      this.stats.count('encodes');
       return pt;
     });
   }
@@ -164,7 +164,7 @@ export class HeContext<Params extends HeParams = CkksParams> {
       const pt = scope.own(new this.seal.Plaintext());
       this.batch.encode(v, pt);
       if (level < this.topLevel) this.evaluator.plainModSwitchToInplace(pt, this.parmsIdAt(level));
-      this.stats.count('encode');
+      this.stats.count('encodes');
       return pt;
     });
   }
@@ -183,7 +183,7 @@ export class HeContext<Params extends HeParams = CkksParams> {
     return sealGuard('encrypting', () => {
       const ser = encryptor.encryptSymmetricSerializable(pt);
       try {
-        this.stats.count('encrypt');
+        this.stats.count('encryptions');
         return this.envelope(ser.saveToArray(this.seal.ComprModeType.zstd) as Uint8Array, role);
       } finally {
         ser.delete();
@@ -276,82 +276,82 @@ export class HeContext<Params extends HeParams = CkksParams> {
   }
 
   mulPlain(scope: Scope, ct: Ciphertext, pt: Plaintext): Ciphertext {
-    return this.#fresh(scope, 'ct×pt multiply', 'mulPlain', (out) => this.evaluator.multiplyPlain(ct, pt, out));
+    return this.#fresh(scope, 'ct×pt multiply', 'ctPtMul', (out) => this.evaluator.multiplyPlain(ct, pt, out));
   }
 
   /** out = ct·pt into an existing ciphertext (a scratch accumulator term: no allocation per product). */
   mulPlainTo(ct: Ciphertext, pt: Plaintext, out: Ciphertext): void {
     sealGuard('ct×pt multiply', () => this.evaluator.multiplyPlain(ct, pt, out));
-    this.stats.count('mulPlain');
+    this.stats.count('ctPtMul');
   }
 
   /** acc += x (ciphertexts at the same level and scale) */
   addInplace(acc: Ciphertext, x: Ciphertext): void {
     sealGuard('add', () => this.evaluator.addInplace(acc, x));
-    this.stats.count('add');
+    this.stats.count('additions');
   }
 
   addPlainInplace(acc: Ciphertext, pt: Plaintext): void {
     sealGuard('add plain', () => this.evaluator.addPlainInplace(acc, pt));
-    this.stats.count('add');
+    this.stats.count('additions');
   }
 
   /** ct² as a new 3-component ciphertext (a ct×ct multiplication; relinearize next). */
   square(scope: Scope, ct: Ciphertext): Ciphertext {
-    return this.#fresh(scope, 'ct×ct multiply (square)', 'mulCipher', (out) => this.evaluator.square(ct, out));
+    return this.#fresh(scope, 'ct×ct multiply (square)', 'ctCtMul', (out) => this.evaluator.square(ct, out));
   }
 
   /** a·b as a new 3-component ciphertext (same level and scale; relinearize next). */
   mulCipher(scope: Scope, a: Ciphertext, b: Ciphertext): Ciphertext {
-    return this.#fresh(scope, 'ct×ct multiply', 'mulCipher', (out) => this.evaluator.multiply(a, b, out));
+    return this.#fresh(scope, 'ct×ct multiply', 'ctCtMul', (out) => this.evaluator.multiply(a, b, out));
   }
 
   /** a ← a·b (3 components; relinearize next). */
   mulCipherInplace(a: Ciphertext, b: Ciphertext): void {
     sealGuard('ct×ct multiply', () => this.evaluator.multiplyInplace(a, b));
-    this.stats.count('mulCipher');
+    this.stats.count('ctCtMul');
   }
 
   /** Back to 2 components after a ct×ct multiplication (key switch with the relinearization keys). */
   relinearizeInplace(ct: Ciphertext, keys: RelinKeys): void {
     sealGuard('relinearization', () => this.evaluator.relinearizeInplace(ct, keys));
-    this.stats.count('relinearize');
+    this.stats.count('relinearizations');
   }
 
   rotate(scope: Scope, ct: Ciphertext, steps: number, keys: GaloisKeys): Ciphertext {
-    return this.#fresh(scope, `rotation by ${steps}`, 'rotate', (out) => {
+    return this.#fresh(scope, `rotation by ${steps}`, 'rotations', (out) => {
       if (this.params.scheme === 'bfv') this.evaluator.rotateRows(ct, steps, keys, out);
       else this.evaluator.rotateVector(ct, steps, keys, out);
     });
   }
 
   conjugate(scope: Scope, ct: Ciphertext, keys: GaloisKeys): Ciphertext {
-    return this.#fresh(scope, 'conjugation', 'conjugate', (out) => this.evaluator.complexConjugate(ct, keys, out));
+    return this.#fresh(scope, 'conjugation', 'conjugations', (out) => this.evaluator.complexConjugate(ct, keys, out));
   }
 
   rescaleInplace(ct: Ciphertext): void {
     sealGuard('rescale', () => this.evaluator.rescaleToNextInplace(ct));
-    this.stats.count('rescale');
+    this.stats.count('rescales');
   }
 
   modSwitchInplace(ct: Ciphertext, level: number): void {
     let now = this.levelOf(ct);
     while (now > level) {
       sealGuard('mod switch', () => this.evaluator.cipherModSwitchToNextInplace(ct));
-      this.stats.count('modSwitch');
+      this.stats.count('modSwitches');
       now--;
     }
   }
 
   /** `ct` one level down (its last prime dropped without dividing: the scale is kept), as a new ciphertext. */
   modSwitchToNext(scope: Scope, ct: Ciphertext): Ciphertext {
-    return this.#fresh(scope, 'mod switch', 'modSwitch', (out) => this.evaluator.cipherModSwitchToNext(ct, out));
+    return this.#fresh(scope, 'mod switch', 'modSwitches', (out) => this.evaluator.cipherModSwitchToNext(ct, out));
   }
 
   /** pt ← Dec(ct) with the caller's decryptor (the client's secret key never enters the context). */
   decryptTo(decryptor: Decryptor, ct: Ciphertext, pt: Plaintext): void {
     sealGuard('decrypting', () => decryptor.decrypt(ct, pt));
-    this.stats.count('decrypt');
+    this.stats.count('decryptions');
   }
 
   /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */
@@ -360,7 +360,7 @@ export class HeContext<Params extends HeParams = CkksParams> {
       this.params.scheme === 'bfv'
         ? this.encodeInts(scope, new Float64Array(0), level)
         : this.encode(scope, new Float64Array(0), scale, level);
-    return this.#fresh(scope, 'encrypting zero', 'encryptZero', (out) => {
+    return this.#fresh(scope, 'encrypting zero', 'zeroEncryptions', (out) => {
       encryptor.encrypt(zero, out);
       scope.release(zero);
     });

@@ -13,7 +13,7 @@ import { WeightCache, ZeroPool } from './reuse.ts';
 import { Scope } from './seal.ts';
 import { loadServerKeys } from './server-jobs.ts';
 import type { HeOpCounts } from './stats.ts';
-import { addCounts, zeroCounts } from './stats.ts';
+import { OP_NAMES, addCounts, zeroCounts } from './stats.ts';
 
 export interface WorkerTask {
   readonly sessionId: string;
@@ -72,7 +72,7 @@ export default async function evaluateChunk(task: WorkerTask): Promise<WorkerRep
       if (job.outputs.some((o) => o.product)) zeros.want(job.layer, job.inputLevel - 1, job.outputs.length);
       const after = he.stats.use(job.layer).ops;
       const ops = zeroCounts();
-      for (const k of Object.keys(ops) as (keyof HeOpCounts)[]) ops[k] = after[k] - before[k];
+      for (const k of OP_NAMES) ops[k] = after[k] - before[k];
       return { share: r.share, product: r.product, ops };
     } finally {
       scope.free();

@@ -12,4 +12,4 @@ export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout } from './layou
 export { DEFAULT_KEY_BATCHES, rotationStepsFor } from './setup.ts';
 export { liveSealObjects, loadSeal } from './seal.ts';
 export type { HeStats, HeLayerStats, HeOpCounts, CiphertextRecord } from './stats.ts';
-export { zeroReportCounts, addReportCounts } from './stats.ts';
+export { zeroCounts, addCounts, OP_NAMES } from './stats.ts';

@@ -27,6 +27,7 @@ import { planConvDiagonal, planConvIm2col, planConvReference } from './layout-co
 import type { ConvGeometry } from './layout-conv.ts';
 import { denseGeometry, planDenseBsgs, planDenseReference } from './layout-dense.ts';
 import { withClientFold } from './client-fold.ts';
+import type { OpName } from './stats.ts';
 
 export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout, OutputRecipe, Term } from './layout-base.ts';
 
@@ -35,34 +36,37 @@ export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout, OutputRecipe, 
  * by `ppnn bench --stage preprocessing`) and the wire cost. The model is a constant so that
  * both parties choose the same layout; the bench reports predicted vs measured per layer.
  */
-export interface CostModel {
-  readonly encode: number;
-  readonly encrypt: number;
-  readonly load: number;
-  readonly mulPlain: number;
-  readonly add: number;
-  readonly rotate: number;
-  readonly conjugate: number;
-  readonly encryptZero: number;
-  readonly rescale: number;
-  readonly save: number;
-  readonly decrypt: number;
+export interface CostModel extends Readonly<Record<CostedOp | 'load' | 'save', number>> {
   /** ms per byte on the wire (8e-5 = a 100 Mbit/s link) */
   readonly msPerByte: number;
 }
 
+/** The ops of the one vocabulary (core/report/he-ops.ts) a plan's cost is made of. */
+export type CostedOp = Extract<
+  OpName,
+  | 'encodes'
+  | 'encryptions'
+  | 'ctPtMul'
+  | 'additions'
+  | 'rotations'
+  | 'conjugations'
+  | 'zeroEncryptions'
+  | 'rescales'
+  | 'decryptions'
+>;
+
 export const DEFAULT_COSTS: CostModel = {
-  encode: 0.96,
-  encrypt: 2.75,
+  encodes: 0.96,
+  encryptions: 2.75,
   load: 0.9,
-  mulPlain: 0.6,
-  add: 0.06,
-  rotate: 5.8,
-  conjugate: 5.8,
-  encryptZero: 7.4,
-  rescale: 1.4,
+  ctPtMul: 0.6,
+  additions: 0.06,
+  rotations: 5.8,
+  conjugations: 5.8,
+  zeroEncryptions: 7.4,
+  rescales: 1.4,
   save: 0.8,
-  decrypt: 0.5,
+  decryptions: 0.5,
   msPerByte: 8e-5,
 };
 
@@ -70,7 +74,7 @@ export interface PlanCost {
   readonly ms: number;
   readonly bytes: number;
   readonly uploads: number;
-  readonly mulPlain: number;
+  readonly ctPtMul: number;
   readonly rotations: number;
   readonly outputs: number;
 }
@@ -87,13 +91,13 @@ export function planCost(plan: HePlan, opts: { product?: boolean; n?: number; co
     f = n / 8192,
     level = opts.product ? 2 : 1;
   const uploads = plan.inputCount;
-  let mulPlain = 0,
+  let ctPtMul = 0,
     rotations = 0;
   const rotated = new Set<string>();
   for (const o of plan.outputs) {
     const giants = new Set<number>();
     for (const t of o.terms) {
-      mulPlain++;
+      ctPtMul++;
       giants.add(t.giant ?? 0);
       if (t.rotation) rotated.add(`${t.input}/${t.rotation}`);
     }
@@ -101,17 +105,18 @@ export function planCost(plan: HePlan, opts: { product?: boolean; n?: number; co
   }
   rotations += rotated.size;
   const outputs = plan.outputs.length * (opts.product ? 2 : 1);
-  const finish = c.encryptZero + c.conjugate + c.rescale + c.encode + c.add + c.save + c.load + c.decrypt;
+  const finish =
+    c.zeroEncryptions + c.conjugations + c.rescales + c.encodes + c.additions + c.save + c.load + c.decryptions;
   const ms =
     f *
-    (uploads * (c.encode + c.encrypt + c.load) +
-      mulPlain * (c.mulPlain + c.add) +
-      rotations * (c.rotate + c.add) +
+    (uploads * (c.encodes + c.encryptions + c.load) +
+      ctPtMul * (c.ctPtMul + c.additions) +
+      rotations * (c.rotations + c.additions) +
       outputs * finish +
-      (opts.product ? plan.outputs.length * (c.encode + c.mulPlain) : 0) +
-      plan.ptCount * c.encode * 0.05);
+      (opts.product ? plan.outputs.length * (c.encodes + c.ctPtMul) : 0) +
+      plan.ptCount * c.encodes * 0.05);
   const bytes = uploads * n * 8 * (level + 1) * 0.9 + outputs * 2 * n * 8 * 0.94;
-  return { ms: ms + bytes * c.msPerByte, bytes, uploads, mulPlain, rotations, outputs };
+  return { ms: ms + bytes * c.msPerByte, bytes, uploads, ctPtMul, rotations, outputs };
 }
 
 /** Input spatial shape of a conv spec: `inputShape` if given, else the square one implied by `inputSize`. */

@@ -160,7 +160,7 @@ export class ZeroPool {
 
   /**
    * A fresh encryption of zero at `level` with `scale`, owned by `scope` (the caller).
-   * Counted as one encryptZero of the current layer whether it was ready or made now.
+   * Counted as one of the zeroEncryptions of the current layer whether it was ready or made now.
    */
   take(scope: Scope, level: number, scale: number): Ciphertext {
     const he = this.#he;
@@ -173,7 +173,7 @@ export class ZeroPool {
     this.#scope.release(ct);
     sealGuard('setting the scale of a zero', () => out.setScale(scale));
     this.#taken++;
-    he.stats.count('encryptZero');
+    he.stats.count('zeroEncryptions');
     return out;
   }
 

@@ -3,65 +3,12 @@
  * it feeds reports, the benchmark and the UI's ciphertext-level chart.
  */
 
-import type { HeOpCounts as ReportHeOpCounts } from '../report/types.ts';
+import { OP_NAMES, addCounts, zeroCounts } from '../report/he-ops.ts';
+import type { HeOpCounts, OpName } from '../report/he-ops.ts';
 
-export interface HeOpCounts {
-  encode: number;
-  encrypt: number;
-  decrypt: number;
-  mulPlain: number;
-  /** ct×ct multiplications (squarings included: gazelle's online activations) */
-  mulCipher: number;
-  /** relinearizations after a ct×ct multiplication (a key switch) */
-  relinearize: number;
-  rotate: number;
-  /** complex conjugation (a key switch like a rotation; used for circuit privacy) */
-  conjugate: number;
-  add: number;
-  rescale: number;
-  modSwitch: number;
-  /** public-key encryptions of zero added to re-randomise results */
-  encryptZero: number;
-}
-
-export type OpName = keyof HeOpCounts;
-
-export const OP_NAMES: readonly OpName[] = [
-  'encode',
-  'encrypt',
-  'decrypt',
-  'mulPlain',
-  'mulCipher',
-  'relinearize',
-  'rotate',
-  'conjugate',
-  'add',
-  'rescale',
-  'modSwitch',
-  'encryptZero',
-];
-
-export function zeroCounts(): HeOpCounts {
-  return {
-    encode: 0,
-    encrypt: 0,
-    decrypt: 0,
-    mulPlain: 0,
-    mulCipher: 0,
-    relinearize: 0,
-    rotate: 0,
-    conjugate: 0,
-    add: 0,
-    rescale: 0,
-    modSwitch: 0,
-    encryptZero: 0,
-  };
-}
-
-export function addCounts(into: HeOpCounts, more: Readonly<HeOpCounts>): HeOpCounts {
-  for (const k of OP_NAMES) into[k] += more[k];
-  return into;
-}
+// The engine counts in the report's vocabulary (core/report/he-ops.ts): one type, no mapping.
+export { OP_NAMES, addCounts, zeroCounts };
+export type { HeOpCounts, OpName };
 
 /** One ciphertext that crossed the wire. */
 export interface CiphertextRecord {
@@ -157,36 +104,4 @@ export class StatsRecorder {
     }
     return { layers, totals };
   }
-}
-
-/** The report's op counts, all zero (what addReportCounts adds into). */
-export function zeroReportCounts(): ReportHeOpCounts {
-  return {
-    encryptions: 0,
-    decryptions: 0,
-    ctPtMul: 0,
-    ctCtMul: 0,
-    rotations: 0,
-    additions: 0,
-    rescales: 0,
-    modSwitches: 0,
-    relinearizations: 0,
-  };
-}
-
-/**
- * The one mapping from the engine's operation names to the report's (core/report/types.ts):
- * encryptions of zero are encryptions, conjugations are rotations (both key switches).
- */
-export function addReportCounts(into: ReportHeOpCounts, o: Readonly<HeOpCounts>): ReportHeOpCounts {
-  into.encryptions += o.encrypt + o.encryptZero;
-  into.decryptions += o.decrypt;
-  into.ctPtMul += o.mulPlain;
-  into.ctCtMul += o.mulCipher;
-  into.rotations += o.rotate + o.conjugate;
-  into.additions += o.add;
-  into.rescales += o.rescale;
-  into.modSwitches += o.modSwitch;
-  into.relinearizations += o.relinearize;
-  return into;
 }

@@ -6,8 +6,8 @@
  */
 import { PpnnError } from '../errors.ts';
 import {
-  addReportCounts,
-  zeroReportCounts,
+  addCounts,
+  zeroCounts,
   chooseParams,
   validateParams,
   HeClient,
@@ -240,21 +240,22 @@ export function ckksClientProviders(): ClientProviderFactory {
 }
 
 /**
- * Merge client and server HE statistics into the report's op counts and per-layer level
- * trace. Each side counts its own operations; both sides record every ciphertext that
- * crosses the wire, so the level trace is taken from one side only (the client's when present).
+ * Merge client and server HE statistics into the run's op counts (one vocabulary: the engine
+ * counts in the report's names, so they are added, not mapped) and per-layer level trace. Each
+ * side counts its own operations; both sides record every ciphertext that crosses the wire, so
+ * the level trace is taken from one side only (the client's when present).
  */
 export function summarizeHe(
   clientStats: HeStats | null | undefined,
   serverStats: HeStats | null | undefined,
 ): { counts: HeOpCounts; levels: LayerLevelTrace[] } {
-  const counts = zeroReportCounts();
+  const counts = zeroCounts();
   const levels = new Map<string, LayerLevelTrace>();
   const traceFrom = clientStats ?? serverStats;
   for (const st of [clientStats, serverStats]) {
     if (!st) continue;
     for (const l of st.layers) {
-      addReportCounts(counts, l.ops);
+      addCounts(counts, l.ops);
       if (st !== traceFrom) continue;
       const tr = levels.get(l.layer) ?? { layer: l.layer, levelsUsed: 0, levels: [], ciphertexts: 0, bytes: 0 };
       for (const c of l.ciphertexts) {

@@ -14,6 +14,7 @@ import {
   formatSpread,
   NA,
 } from './format.ts';
+import { OP_LABELS, OP_NAMES } from './he-ops.ts';
 import { SCHEME_COLORS } from './html-page.ts';
 import { perImageCost } from './ratios.ts';
 import type { BenchReport, InferenceReport, LayerLevelTrace, ReportStageName, StageMetrics } from './types.ts';
@@ -213,40 +214,14 @@ export function heTable(report: BenchReport): string {
       if (!he) return [];
       return [
         `${schemeCell(r)}<td class="text">${st}</td>` +
-          [
-            he.encryptions,
-            he.decryptions,
-            he.ctPtMul,
-            he.ctCtMul,
-            he.rotations,
-            he.additions,
-            he.rescales,
-            he.modSwitches,
-            he.relinearizations,
-          ]
+          OP_NAMES.map((op) => he[op])
             .map((n) => `<td>${formatCount(n)}</td>`)
             .join(''),
       ];
     }),
   );
   if (rows.length === 0) return '<p class="note">No HE operation counts recorded.</p>';
-  return table(
-    [
-      'scheme',
-      'stage',
-      'encrypt',
-      'decrypt',
-      'ct×pt mul',
-      'ct×ct mul',
-      'rotations',
-      'additions',
-      'rescales',
-      'mod switches',
-      'relin.',
-    ],
-    rows,
-    [1],
-  );
+  return table(['scheme', 'stage', ...OP_NAMES.map((op) => OP_LABELS[op])], rows, [1]);
 }
 
 export function levelTables(report: BenchReport): string {

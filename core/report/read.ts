@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PpnnError } from '../errors.ts';
 import { assembleReport, UNKNOWN_MACHINE } from './assemble.ts';
+import { readCounts } from './he-ops.ts';
 import { RATIO_FIELDS } from './ratios.ts';
 import { SCHEME_ID_PATTERN, STAGE_NUMBERS } from './types.ts';
 import type { BenchReport, InferenceReport, SchemeId } from './types.ts';
@@ -91,7 +92,11 @@ function checkInference(c: FieldChecker, v: unknown, path: string): InferenceRep
     if (name === 'setup' && stages.setup === undefined) continue;
     const s = c.object(stages[name], `${path}.stages.${name}`);
     for (const k of STAGE_NUMBERS) c.number(s, k, `${path}.stages.${name}`);
-    if (s.he !== undefined) c.object(s.he, `${path}.stages.${name}.he`);
+    // every op a number; ops a report was written without (the finer kinds added later) read as 0
+    if (s.he !== undefined)
+      s.he = readCounts(c.object(s.he, `${path}.stages.${name}.he`), (op) => {
+        throw invalid(c.source, `field '${path}.stages.${name}.he.${op}' must be a finite number`);
+      });
     if (s.levels !== undefined) {
       c.array(s, 'levels', `${path}.stages.${name}`).forEach((l, i) => {
         const lp = `${path}.stages.${name}.levels[${i}]`;

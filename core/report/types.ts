@@ -5,6 +5,8 @@
  * crosses worker, socket and IPC boundaries.
  */
 
+import type { HeOpCounts } from './he-ops.ts';
+
 /** A scheme id of the registry (core/schemes/index.ts); reports from other builds may name others. */
 export type SchemeId = string;
 /** What a scheme id looks like (lower-case, digits, dashes): how a report reader checks one without the registry. */
@@ -24,17 +26,8 @@ export type StageName = 'merging' | 'preprocessing' | 'online';
 /** Stages of a report's tables and CSV: `setup` (keys, one-off per session) is kept apart from preprocessing. */
 export type ReportStageName = 'merging' | 'setup' | 'preprocessing' | 'online';
 
-export interface HeOpCounts {
-  encryptions: number;
-  decryptions: number;
-  ctPtMul: number;
-  ctCtMul: number;
-  rotations: number;
-  additions: number;
-  rescales: number;
-  modSwitches: number;
-  relinearizations: number;
-}
+/** The one HE op vocabulary (he-ops.ts): a stage's `he` counts. */
+export type { HeOpCounts } from './he-ops.ts';
 
 export interface LayerLevelTrace {
   /** layer name in the (merged or unmerged) network */

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { reportToHtml } from './html.ts';
 import { stageOf } from './html-tables.ts';
 import { STAGE_NUMBERS } from './types.ts';
-import type { BenchReport, HeOpCounts, ReportStageName } from './types.ts';
+import type { BenchReport, ReportStageName } from './types.ts';
+import { OP_NAMES } from './he-ops.ts';
 
 /**
  * The three files `ppnn bench --out DIR` leaves behind: report.json (the whole
@@ -14,17 +15,6 @@ import type { BenchReport, HeOpCounts, ReportStageName } from './types.ts';
 export { reportToHtml } from './html.ts';
 
 const STAGES: readonly ReportStageName[] = ['merging', 'setup', 'preprocessing', 'online'];
-const HE_OPS: readonly (keyof HeOpCounts)[] = [
-  'encryptions',
-  'decryptions',
-  'ctPtMul',
-  'ctCtMul',
-  'rotations',
-  'additions',
-  'rescales',
-  'modSwitches',
-  'relinearizations',
-];
 
 /** The report.csv header, in column order. */
 export const CSV_COLUMNS: readonly string[] = [
@@ -40,7 +30,7 @@ export const CSV_COLUMNS: readonly string[] = [
   'plaintextAccuracy',
   'agreement',
   'maxLogitError',
-  ...HE_OPS.map((op) => `he_${op}`),
+  ...OP_NAMES.map((op) => `he_${op}`),
   'coldMs',
   'warmMs',
 ];
@@ -86,7 +76,7 @@ export function reportToCsv(report: BenchReport): string {
         r.plaintextAccuracy ?? 'n/a',
         r.agreement ?? 'n/a',
         r.maxLogitError ?? 'n/a',
-        ...HE_OPS.map((op) => s.he?.[op]),
+        ...OP_NAMES.map((op) => s.he?.[op]),
         r.latency?.coldMs,
         r.latency?.warmMs,
       ];

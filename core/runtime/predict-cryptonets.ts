@@ -21,21 +21,30 @@ import { Scope, loadSeal } from '../he/seal.ts';
 import { mergeModel } from '../model/merge.ts';
 import { layerOutputShape } from '../model/shapes.ts';
 import type { Model, Shape } from '../model/types.ts';
+import type { OpName } from '../report/he-ops.ts';
 import { shapeSize } from '../model/types.ts';
 import type { SchemePlan } from './predict-parts.ts';
 
-/** Per-op counts by chain level (index = level). */
-export interface CryptoNetsOpCounts {
-  mulPlain: number[];
-  add: number[];
-  rescale: number[];
-  square: number[];
-  relin: number[];
-  modSwitch: number[];
-  /** constant plaintexts built (ConstantEncoder) */
+/** The ops the evaluator makes at a chain level, named as in the one op vocabulary (core/report/he-ops.ts). */
+export type CryptoNetsLevelOp = Extract<
+  OpName,
+  'ctPtMul' | 'additions' | 'rescales' | 'ctCtMul' | 'relinearizations' | 'modSwitches'
+>;
+export const CRYPTONETS_LEVEL_OPS: readonly CryptoNetsLevelOp[] = [
+  'ctPtMul',
+  'additions',
+  'rescales',
+  'ctCtMul',
+  'relinearizations',
+  'modSwitches',
+];
+
+/** Per-op counts by chain level (index = level); a run reports each one's sum under the same name. */
+export interface CryptoNetsOpCounts extends Record<CryptoNetsLevelOp, number[]> {
+  /** constant plaintexts built (ConstantEncoder: a plaintext load, not an encode, so no op of the vocabulary) */
   constants: number[];
-  encrypt: number;
-  decrypt: number;
+  encryptions: number;
+  decryptions: number;
 }
 
 /** Count the evaluator's ops for one batch (the counts do not depend on how many images share the slots). */
@@ -43,15 +52,15 @@ export function cryptoNetsOpCounts(network: Model, layers: readonly CryptoNetsLa
   const L = p.depth + 1;
   const z = () => new Array<number>(L).fill(0);
   const c: CryptoNetsOpCounts = {
-    mulPlain: z(),
-    add: z(),
-    rescale: z(),
-    square: z(),
-    relin: z(),
-    modSwitch: z(),
+    ctPtMul: z(),
+    additions: z(),
+    rescales: z(),
+    ctCtMul: z(),
+    relinearizations: z(),
+    modSwitches: z(),
     constants: z(),
-    encrypt: shapeSize(network.inputShape),
-    decrypt: 0,
+    encryptions: shapeSize(network.inputShape),
+    decryptions: 0,
   };
   let level = p.depth,
     shape: Shape = network.inputShape;
@@ -67,42 +76,42 @@ export function cryptoNetsOpCounts(network: Model, layers: readonly CryptoNetsLa
       for (const t of terms) {
         const k = Math.max(1, t); // no surviving weight: one product by 1/q
         total += k;
-        c.mulPlain[level]! += k;
-        c.add[level]! += k - 1;
+        c.ctPtMul[level]! += k;
+        c.additions[level]! += k - 1;
       }
       c.constants[level]! += cached ? new Set(Array.from(l.weight).filter(live)).size : total;
-      c.rescale[level]! += terms.length;
+      c.rescales[level]! += terms.length;
       // a bias is added (a constant built) per output whose bias is not zero; conv outputs are channel-major
       const per = terms.length / l.bias.length;
       const biased = terms.filter((_, i) => l.bias[Math.floor(i / per)] !== 0).length;
-      c.add[level - 1]! += biased;
+      c.additions[level - 1]! += biased;
       c.constants[level - 1]! += biased;
     } else if (l.kind === 'square' || l.kind === 'poly') {
       const n = shapeSize(out);
       const a = l.kind === 'poly' ? l.a : 1;
       const depth = layerDepth(l);
       if (a === 0) {
-        c.mulPlain[level]! += n;
-        c.rescale[level]! += n;
+        c.ctPtMul[level]! += n;
+        c.rescales[level]! += n;
       } else if (depth === 1) {
-        c.square[level]! += n;
-        c.relin[level]! += n;
-        c.rescale[level]! += n;
+        c.ctCtMul[level]! += n;
+        c.relinearizations[level]! += n;
+        c.rescales[level]! += n;
       } else {
-        c.mulPlain[level]! += n;
-        c.rescale[level]! += n;
-        c.add[level - 1]! += l.kind === 'poly' && l.b !== 0 ? n : 0;
-        c.modSwitch[level]! += n;
-        c.square[level - 1]! += n;
-        c.relin[level - 1]! += n;
-        c.rescale[level - 1]! += n;
+        c.ctPtMul[level]! += n;
+        c.rescales[level]! += n;
+        c.additions[level - 1]! += l.kind === 'poly' && l.b !== 0 ? n : 0;
+        c.modSwitches[level]! += n;
+        c.ctCtMul[level - 1]! += n;
+        c.relinearizations[level - 1]! += n;
+        c.rescales[level - 1]! += n;
       }
-      if (l.kind === 'poly' && l.c !== 0) c.add[level - depth]! += n;
+      if (l.kind === 'poly' && l.c !== 0) c.additions[level - depth]! += n;
     }
     level -= layerDepth(l);
     shape = out;
   }
-  c.decrypt = shapeSize(shape);
+  c.decryptions = shapeSize(shape);
   return c;
 }
 
@@ -210,7 +219,19 @@ async function measure(p: CryptoNetsParams, reps: number) {
       dec.decrypt(low, out);
       encoder.decodeFloat64(out);
     }, reps);
-    const ms = { encrypt, load, constant, mulPlain, add, rescale, square, relin, modSwitch, decrypt };
+    // named as the counts they multiply (the one op vocabulary), plus load and constant (plaintext load)
+    const ms = {
+      encryptions: encrypt,
+      load,
+      constant,
+      ctPtMul: mulPlain,
+      additions: add,
+      rescales: rescale,
+      ctCtMul: square,
+      relinearizations: relin,
+      modSwitches: modSwitch,
+      decryptions: decrypt,
+    };
     return { ms, relinBytes, uploadBytes, logitBytes };
   } finally {
     s.free();
@@ -236,15 +257,10 @@ export async function predictCryptoNets(
   // an op at chain level l works on l + 1 primes (the top level has depth + 1)
   const at = (counts: number[], cost: number): number => counts.reduce((a, n, l) => a + n * cost * ((l + 1) / top), 0);
   const batchMs =
-    c.encrypt * (m.ms.encrypt + m.ms.load) +
-    at(c.mulPlain, m.ms.mulPlain) +
-    at(c.add, m.ms.add) +
-    at(c.rescale, m.ms.rescale) +
-    at(c.square, m.ms.square) +
-    at(c.relin, m.ms.relin) +
-    at(c.modSwitch, m.ms.modSwitch) +
+    c.encryptions * (m.ms.encryptions + m.ms.load) +
+    CRYPTONETS_LEVEL_OPS.reduce((a, k) => a + at(c[k], m.ms[k]), 0) +
     at(c.constants, m.ms.constant) +
-    c.decrypt * m.ms.decrypt;
+    c.decryptions * m.ms.decryptions;
   const batches = Math.ceil(Math.max(1, images) / p.slots);
   const n = Math.max(1, images);
   return {
@@ -260,8 +276,8 @@ export async function predictCryptoNets(
       // the report counts the relinearisation keys in the online bytes: so does the prediction
       online: {
         ms: (batches * batchMs) / n,
-        bytesClientToServer: (m.relinBytes + batches * c.encrypt * m.uploadBytes) / n,
-        bytesServerToClient: (batches * c.decrypt * m.logitBytes) / n,
+        bytesClientToServer: (m.relinBytes + batches * c.encryptions * m.uploadBytes) / n,
+        bytesServerToClient: (batches * c.decryptions * m.logitBytes) / n,
       },
     },
     perStep: [],

@@ -59,7 +59,7 @@ export async function predictGazelle(model: Model, onLog: (s: string) => void, m
     setupBytes = frameBytes(TAG.setup, null, [client.setupMessage().byteLength]);
     const responseBytes = await responseCiphertextBytes(params);
     const raw = await measureOpCosts(params, params.depth, 3);
-    const cost = costModelFrom(raw as unknown as Record<string, number>);
+    const cost = costModelFrom(raw);
     for (const st of linear) {
       const act = activationBefore(st);
       const share = Float64Array.from({ length: st.inSize }, () => 2 * Math.random() - 1);
@@ -72,7 +72,9 @@ export async function predictGazelle(model: Model, onLog: (s: string) => void, m
       const sq = act !== undefined && act.a !== 0;
       const actMs =
         plan.inputCount *
-        (cost.encode + cost.add + (sq ? raw.mulCipher + raw.relinearize + cost.rescale + cost.encode + cost.add : 0));
+        (cost.encodes +
+          cost.additions +
+          (sq ? raw.ctCtMul + raw.relinearizations + cost.rescales + cost.encodes + cost.additions : 0));
       const ms = planCost(plan, { n: params.polyModulusDegree, cost }).ms + actMs;
       const up = frameBytes(
         TAG.onEnc,

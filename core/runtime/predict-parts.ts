@@ -5,7 +5,8 @@
  */
 import type { CkksParams } from '../he/index.ts';
 import { HeContext } from '../he/context.ts';
-import { DEFAULT_COSTS, type CostModel } from '../he/layout.ts';
+import type { OpCostMs } from '../he/bench.ts';
+import { DEFAULT_COSTS, type CostModel, type CostedOp } from '../he/layout.ts';
 import { Scope } from '../he/seal.ts';
 import { encodeFrame } from '../transport/frame.ts';
 import type { MessageCost } from './latency.ts';
@@ -70,24 +71,27 @@ export async function responseCiphertextBytes(params: CkksParams): Promise<numbe
   }
 }
 
-/** The per-op cost model from measured medians (measureOpCosts); missing entries keep the defaults. */
-export function costModelFrom(m: Record<string, number>): CostModel {
-  const pick = (k: keyof CostModel, alt?: string): number => {
+/**
+ * The per-op cost model from measured medians (measureOpCosts); entries that are missing or not
+ * positive keep the defaults (a conjugation missing costs what a rotation measured: both key switches).
+ */
+export function costModelFrom(m: Readonly<Partial<OpCostMs>>): CostModel {
+  const pick = (k: CostedOp | 'load' | 'save', alt?: CostedOp): number => {
     const v = m[k] ?? (alt ? m[alt] : undefined);
     return typeof v === 'number' && v > 0 ? v : DEFAULT_COSTS[k];
   };
   return {
-    encode: pick('encode'),
-    encrypt: pick('encrypt'),
+    encodes: pick('encodes'),
+    encryptions: pick('encryptions'),
     load: pick('load'),
-    mulPlain: pick('mulPlain', 'ctPtMul'),
-    add: pick('add', 'additions'),
-    rotate: pick('rotate', 'rotations'),
-    conjugate: pick('conjugate', 'rotate'),
-    encryptZero: pick('encryptZero'),
-    rescale: pick('rescale', 'rescales'),
+    ctPtMul: pick('ctPtMul'),
+    additions: pick('additions'),
+    rotations: pick('rotations'),
+    conjugations: pick('conjugations', 'rotations'),
+    zeroEncryptions: pick('zeroEncryptions'),
+    rescales: pick('rescales'),
     save: pick('save'),
-    decrypt: pick('decrypt', 'decryptions'),
+    decryptions: pick('decryptions'),
     msPerByte: 0, // in-process transports: frames are copied, not sent over a link (time is in the ops)
   };
 }

@@ -110,7 +110,7 @@ async function predictFloat(
   try {
     setupBytes = frameBytes(TAG.setup, null, [client.setupMessage().byteLength]);
     responseBytes = await responseCiphertextBytes(params);
-    cost = costModelFrom((await measureOpCosts(params, params.depth, 3)) as unknown as Record<string, number>);
+    cost = costModelFrom(await measureOpCosts(params, params.depth, 3));
     for (const [k, st] of linear.entries()) {
       const masksB = Array.from({ length: batch }, () =>
         Float64Array.from({ length: st.inSize }, () => (2 * Math.random() - 1) * 1e3),

@@ -22,12 +22,12 @@ describe('benchPreprocessing', () => {
     const [c] = b.layers;
     // the op counts are those of the plan the cost model chose, and weights were encoded once
     // per upload one mask encode, per output the −s mask and the zero plaintext: no weight encodes
-    expect(c!.ops.encode).toBe(c!.ciphertextsToServer + 2 * c!.ciphertextsToClient);
+    expect(c!.ops.encodes).toBe(c!.ciphertextsToServer + 2 * c!.ciphertextsToClient);
     expect(b.weightCache.hits).toBeGreaterThan(0);
     expect(b.weightCache.bytes).toBeGreaterThan(0);
     expect(c!.plan.utilisation).toBeGreaterThan(0);
-    expect(c!.ops.encrypt).toBe(c!.ciphertextsToServer);
-    expect(c!.ops.decrypt).toBe(c!.ciphertextsToClient);
+    expect(c!.ops.encryptions).toBe(c!.ciphertextsToServer);
+    expect(c!.ops.decryptions).toBe(c!.ciphertextsToClient);
     expect(c!.bytesToServer).toBeGreaterThan(0);
     expect(b.total.predictedMs).toBeGreaterThan(0);
     expect(b.total.ratioMeasuredToPredicted).toBeGreaterThan(0);

@@ -161,9 +161,10 @@ describe('CKKS preprocessing: share = M·r − s', () => {
     const counts: Record<string, number> = {};
     const results: Float64Array[][] = [];
     for (const layout of ['fast', 'reference'] as const) {
-      const before = sessions.get(layout)!.server.stats.layers.find((x) => x.layer === 'conv1')?.ops.rotate ?? 0;
+      const conv1 = () => sessions.get(layout)!.server.stats.layers.find((x) => x.layer === 'conv1');
+      const before = conv1()?.ops.rotations ?? 0;
       const { res, dec } = await run(layout, l, masks, false);
-      counts[layout] = sessions.get(layout)!.server.stats.layers.find((x) => x.layer === 'conv1')!.ops.rotate - before;
+      counts[layout] = conv1()!.ops.rotations - before;
       results.push(dec.share.map((v, b) => v.map((x, k) => x + res.s[b]![k]!)));
     }
     expect(counts.fast).toBeLessThan(counts.reference!); // chosen by the cost model: 0 when no keys (test/he/layout)
@@ -291,7 +292,7 @@ describe('validation and memory', () => {
           1e-4,
           `pooled share ${b}`,
         );
-      expect(pooled.stats.layers.find((x) => x.layer === 'conv1')!.ops.mulPlain).toBeGreaterThan(0);
+      expect(pooled.stats.layers.find((x) => x.layer === 'conv1')!.ops.ctPtMul).toBeGreaterThan(0);
     } finally {
       await pooled.delete();
     }

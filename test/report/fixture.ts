@@ -44,6 +44,9 @@ function he(scale: number): HeOpCounts {
     rescales: 4 * scale,
     modSwitches: 2 * scale,
     relinearizations: 0,
+    encodes: 0,
+    conjugations: 0,
+    zeroEncryptions: 0,
   };
 }
 
