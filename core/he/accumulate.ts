@@ -90,14 +90,26 @@ export function termsByGiant(terms: OutputRecipe['terms']): {
   return { byGiant, top: Math.max(0, ...byGiant.keys()) };
 }
 
-/** Σ_g rot(A_g, g·giantStep) for one output (null when every plaintext is zero). */
+/** What accumulateOutput reads its (possibly rotated) inputs from: RotatedInputs, or bfv-ntt.ts's NttInputs. */
+export interface TermInputs {
+  get(i: number, r: number): Ciphertext;
+  done(i: number, r: number): void;
+}
+
+/**
+ * Σ_g rot(A_g, g·giantStep) for one output (null when every plaintext is zero). With `finishGroup`
+ * each A_g is summed apart and passed through it before it is added (bfv-ntt.ts: products in NTT
+ * form, turned back once per group); without it the products go straight into the accumulator,
+ * so no extra addition is made (the cost model's count).
+ */
 export function accumulateOutput(
   he: HeContext<HeParams>,
   scope: Scope,
   keys: GaloisKeys,
   out: Pick<OutputRecipe, 'terms' | 'giantStep'>,
-  inputs: RotatedInputs,
+  inputs: TermInputs,
   plaintext: (id: number) => Plaintext | null,
+  finishGroup?: (sum: Ciphertext) => void,
 ): Ciphertext | null {
   const { byGiant, top } = termsByGiant(out.terms);
   let acc: Ciphertext | null = null;
@@ -107,15 +119,24 @@ export function accumulateOutput(
       scope.release(acc);
       acc = r;
     }
+    let sum: Ciphertext | null = finishGroup ? null : acc;
     for (const t of byGiant.get(g) ?? []) {
       const pt = plaintext(t.pt);
       if (!pt) continue;
       const prod = he.mulPlain(scope, inputs.get(t.input, t.rotation), pt);
       inputs.done(t.input, t.rotation);
-      if (acc) {
-        he.addInplace(acc, prod);
+      if (sum) {
+        he.addInplace(sum, prod);
         scope.release(prod);
-      } else acc = prod;
+      } else sum = prod;
+    }
+    if (!finishGroup) acc = sum;
+    else if (sum) {
+      finishGroup(sum);
+      if (acc) {
+        he.addInplace(acc, sum);
+        scope.release(sum);
+      } else acc = sum;
     }
   }
   return acc;

@@ -9,7 +9,7 @@
  * (rotations need coefficient form). Same recipe and result as accumulate.ts.
  */
 import type { Ciphertext, GaloisKeys, Plaintext } from 'node-seal';
-import { type InputJob, RotatedInputs, termsByGiant } from './accumulate.ts';
+import { type InputJob, RotatedInputs, accumulateOutput } from './accumulate.ts';
 import type { HeContext, HeParams } from './context.ts';
 import type { OutputRecipe } from './layout.ts';
 import type { Scope } from './seal.ts';
@@ -74,31 +74,8 @@ export function accumulateNtt(
   inputs: NttInputs,
   plaintext: (id: number) => Plaintext | null,
 ): Ciphertext | null {
-  const { byGiant, top } = termsByGiant(out.terms);
-  let acc: Ciphertext | null = null;
-  for (let g = top; g >= 0; g--) {
-    if (acc && g < top) {
-      const r = he.rotate(scope, acc, out.giantStep!, keys);
-      scope.release(acc);
-      acc = r;
-    }
-    let sum: Ciphertext | null = null;
-    for (const t of byGiant.get(g) ?? []) {
-      const pt = plaintext(t.pt);
-      if (!pt) continue;
-      const prod = he.mulPlain(scope, inputs.get(t.input, t.rotation), pt);
-      inputs.done(t.input, t.rotation);
-      if (sum) {
-        he.addInplace(sum, prod);
-        scope.release(prod);
-      } else sum = prod;
-    }
-    if (!sum) continue;
-    he.evaluator.cipherTransformFromNttInplace(sum);
-    if (acc) {
-      he.addInplace(acc, sum);
-      scope.release(sum);
-    } else acc = sum;
-  }
-  return acc;
+  // each giant group's products are summed in NTT form and turned back once, before rotating
+  return accumulateOutput(he, scope, keys, out, inputs, plaintext, (sum) =>
+    he.evaluator.cipherTransformFromNttInplace(sum),
+  );
 }
