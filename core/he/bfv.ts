@@ -37,12 +37,36 @@ type BfvContext = HeContext<BfvParams>;
 /** Slot vectors of a plan's inputs, as ring elements (row 0 of each ciphertext). */
 export type SlotVectors = readonly Float64Array[];
 
-export class BfvClient {
+/** What both halves hold alike: the engine, its statistics and the use-after-delete check. */
+abstract class BfvParty {
   readonly he: BfvContext;
+  readonly #name: string;
+  #deleted = false;
+
+  protected constructor(he: BfvContext, name: string) {
+    this.he = he;
+    this.#name = name;
+  }
+
+  get stats(): HeStats {
+    return this.he.stats.snapshot();
+  }
+
+  /** Free SEAL objects (safe to call twice). */
+  delete(): void {
+    this.#deleted = true;
+    this.he.delete();
+  }
+
+  protected alive(): void {
+    if (this.#deleted) throw new PpnnError('INTERNAL', `${this.#name} used after delete()`);
+  }
+}
+
+export class BfvClient extends BfvParty {
   #encryptor: Encryptor;
   #decryptor: Decryptor;
   #setup: Uint8Array;
-  #deleted = false;
 
   /** Galois steps of the keys sent: plans are chosen among the layouts these allow */
   readonly steps: readonly number[];
@@ -54,7 +78,7 @@ export class BfvClient {
     setup: Uint8Array,
     steps: readonly number[],
   ) {
-    this.he = he;
+    super(he, 'BfvClient');
     this.steps = steps;
     this.#encryptor = encryptor;
     this.#decryptor = decryptor;
@@ -98,7 +122,7 @@ export class BfvClient {
 
   /** Public key and Galois keys for the server (send once per session). */
   setupMessage(): Uint8Array {
-    this.#alive();
+    this.alive();
     return this.#setup;
   }
 
@@ -107,7 +131,7 @@ export class BfvClient {
    * N/2 in row 0, the rest in row 1) at the top level. Counted under `layer`.
    */
   encrypt(layer: string, vectors: readonly Float64Array[]): Uint8Array[] {
-    this.#alive();
+    this.alive();
     const t0 = performance.now();
     const S = this.he.slots,
       top = this.he.topLevel;
@@ -134,7 +158,7 @@ export class BfvClient {
 
   /** Decrypt response ciphertexts (at the parameters' send level) into all N slots each. */
   decrypt(layer: string, response: readonly Uint8Array[], count: number, role: WireRole = 'share'): Float64Array[] {
-    this.#alive();
+    this.alive();
     if (!Array.isArray(response) || response.length !== count)
       throw new PpnnError(
         'CIPHERTEXT_INVALID',
@@ -174,20 +198,6 @@ export class BfvClient {
       return sealGuard('noise budget', () => this.#decryptor.invariantNoiseBudget(ct));
     });
   }
-
-  get stats(): HeStats {
-    return this.he.stats.snapshot();
-  }
-
-  /** Free SEAL objects (safe to call twice). */
-  delete(): void {
-    this.#deleted = true;
-    this.he.delete();
-  }
-
-  #alive(): void {
-    if (this.#deleted) throw new PpnnError('INTERNAL', 'BfvClient used after delete()');
-  }
 }
 
 /** One output of an element-wise job: Σ_k input[k] ⊙ factor[k] − mask, all N slots. */
@@ -197,20 +207,18 @@ export interface ElementwiseOutput {
   readonly negMask: Float64Array;
 }
 
-export class BfvServer {
-  readonly he: BfvContext;
+export class BfvServer extends BfvParty {
   readonly #galois: GaloisKeys;
   readonly #encryptor: Encryptor;
   /** weight plaintexts (NTT form, owned by the context's scope) by layer, plan and id; bytes kept */
   readonly #weights = new Map<string, Plaintext | null>();
   #weightBytes = 0;
-  #deleted = false;
 
   /** Galois steps of the client's keys: plans are chosen among the layouts these allow */
   readonly steps: readonly number[];
 
   private constructor(he: BfvContext, galois: GaloisKeys, encryptor: Encryptor, steps: readonly number[]) {
-    this.he = he;
+    super(he, 'BfvServer');
     this.steps = steps;
     this.#galois = galois;
     this.#encryptor = encryptor;
@@ -250,7 +258,7 @@ export class BfvServer {
     request: readonly Uint8Array[],
     negMasks: readonly Float64Array[],
   ): Uint8Array[] {
-    this.#alive();
+    this.alive();
     if (!Array.isArray(request) || request.length !== plan.inputCount)
       throw new PpnnError(
         'CIPHERTEXT_INVALID',
@@ -319,7 +327,7 @@ export class BfvServer {
     outputs: readonly ElementwiseOutput[],
     role: WireRole = 'product',
   ): Uint8Array[] {
-    this.#alive();
+    this.alive();
     const t0 = performance.now();
     const he = this.he,
       top = he.topLevel,
@@ -382,20 +390,6 @@ export class BfvServer {
       bytes: bytes.length,
     });
     return bytes;
-  }
-
-  get stats(): HeStats {
-    return this.he.stats.snapshot();
-  }
-
-  /** Free SEAL objects (safe to call twice). */
-  delete(): void {
-    this.#deleted = true;
-    this.he.delete();
-  }
-
-  #alive(): void {
-    if (this.#deleted) throw new PpnnError('INTERNAL', 'BfvServer used after delete()');
   }
 }
 
