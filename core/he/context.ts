@@ -275,25 +275,28 @@ export class HeContext<Params extends HeParams = CkksParams> {
     });
   }
 
+  /** The one wrapper of every in-place operation: SEAL exceptions translated (naming `what`), counted as `op`. */
+  #inplace(what: string, op: OpName, run: () => void): void {
+    sealGuard(what, run);
+    this.stats.count(op);
+  }
+
   mulPlain(scope: Scope, ct: Ciphertext, pt: Plaintext): Ciphertext {
     return this.#fresh(scope, 'ct×pt multiply', 'ctPtMul', (out) => this.evaluator.multiplyPlain(ct, pt, out));
   }
 
   /** out = ct·pt into an existing ciphertext (a scratch accumulator term: no allocation per product). */
   mulPlainTo(ct: Ciphertext, pt: Plaintext, out: Ciphertext): void {
-    sealGuard('ct×pt multiply', () => this.evaluator.multiplyPlain(ct, pt, out));
-    this.stats.count('ctPtMul');
+    this.#inplace('ct×pt multiply', 'ctPtMul', () => this.evaluator.multiplyPlain(ct, pt, out));
   }
 
   /** acc += x (ciphertexts at the same level and scale) */
   addInplace(acc: Ciphertext, x: Ciphertext): void {
-    sealGuard('add', () => this.evaluator.addInplace(acc, x));
-    this.stats.count('additions');
+    this.#inplace('add', 'additions', () => this.evaluator.addInplace(acc, x));
   }
 
   addPlainInplace(acc: Ciphertext, pt: Plaintext): void {
-    sealGuard('add plain', () => this.evaluator.addPlainInplace(acc, pt));
-    this.stats.count('additions');
+    this.#inplace('add plain', 'additions', () => this.evaluator.addPlainInplace(acc, pt));
   }
 
   /** ct² as a new 3-component ciphertext (a ct×ct multiplication; relinearize next). */
@@ -308,14 +311,12 @@ export class HeContext<Params extends HeParams = CkksParams> {
 
   /** a ← a·b (3 components; relinearize next). */
   mulCipherInplace(a: Ciphertext, b: Ciphertext): void {
-    sealGuard('ct×ct multiply', () => this.evaluator.multiplyInplace(a, b));
-    this.stats.count('ctCtMul');
+    this.#inplace('ct×ct multiply', 'ctCtMul', () => this.evaluator.multiplyInplace(a, b));
   }
 
   /** Back to 2 components after a ct×ct multiplication (key switch with the relinearization keys). */
   relinearizeInplace(ct: Ciphertext, keys: RelinKeys): void {
-    sealGuard('relinearization', () => this.evaluator.relinearizeInplace(ct, keys));
-    this.stats.count('relinearizations');
+    this.#inplace('relinearization', 'relinearizations', () => this.evaluator.relinearizeInplace(ct, keys));
   }
 
   rotate(scope: Scope, ct: Ciphertext, steps: number, keys: GaloisKeys): Ciphertext {
@@ -330,15 +331,13 @@ export class HeContext<Params extends HeParams = CkksParams> {
   }
 
   rescaleInplace(ct: Ciphertext): void {
-    sealGuard('rescale', () => this.evaluator.rescaleToNextInplace(ct));
-    this.stats.count('rescales');
+    this.#inplace('rescale', 'rescales', () => this.evaluator.rescaleToNextInplace(ct));
   }
 
   modSwitchInplace(ct: Ciphertext, level: number): void {
     let now = this.levelOf(ct);
     while (now > level) {
-      sealGuard('mod switch', () => this.evaluator.cipherModSwitchToNextInplace(ct));
-      this.stats.count('modSwitches');
+      this.#inplace('mod switch', 'modSwitches', () => this.evaluator.cipherModSwitchToNextInplace(ct));
       now--;
     }
   }
@@ -350,8 +349,7 @@ export class HeContext<Params extends HeParams = CkksParams> {
 
   /** pt ← Dec(ct) with the caller's decryptor (the client's secret key never enters the context). */
   decryptTo(decryptor: Decryptor, ct: Ciphertext, pt: Plaintext): void {
-    sealGuard('decrypting', () => decryptor.decrypt(ct, pt));
-    this.stats.count('decryptions');
+    this.#inplace('decrypting', 'decryptions', () => decryptor.decrypt(ct, pt));
   }
 
   /** Public-key encryption of zero at `level` with `scale` (re-randomises a result when added). */
