@@ -5,7 +5,8 @@
  * the same process — or, with `--report FILE`, the runs of an existing report (a
  * `ppnn bench --json` report.json or a `ppnn infer --json` report: for a slow scheme such
  * as cryptonets, whose batch takes 7–40 min) — and predicted vs measured per stage with the
- * ratio measured / predicted. Schemes the cost model does not cover are listed with no prediction.
+ * ratio measured / predicted. Schemes the cost model does not cover are listed with no prediction
+ * (merged-ring and delphi are covered on square-activation models: predict-ring.ts).
  *
  *   nice -n 19 node_modules/.bin/node scripts/plan-check.ts [model=mnist] [images=20] [schemes=merged,unmerged]
  *   nice -n 19 node_modules/.bin/node scripts/plan-check.ts --report report.json [schemes]
@@ -57,7 +58,7 @@ for (const scheme of schemesArg.split(',') as SchemeId[]) {
   const images = given ? given.images : Number(imagesArg);
   // cryptonets puts every image of the run in one batch (up to N/2 of them)
   const batch = scheme === 'cryptonets' ? images : Math.min(images, 64);
-  const [plan] = await planRun(model, { only: scheme, batch });
+  const [plan] = await planRun(model, { only: scheme, batch, images });
   if (!plan) continue;
   if (!plan.ok || !plan.stages) {
     console.log(`${scheme}: ${plan.reason ?? plan.notModelled ?? 'no prediction'}`);
@@ -68,7 +69,7 @@ for (const scheme of schemesArg.split(',') as SchemeId[]) {
   const n = r.images;
   console.log(
     `${scheme}: ${n} images${given ? ` (from ${reportFile})` : ''}, batch ${plan.batch}, ` +
-      `N=${plan.params?.polyModulusDegree}`,
+      `N=${(plan.params ?? plan.bfv)?.polyModulusDegree}`,
   );
   const p = plan.stages,
     m = r.stages;

@@ -27,6 +27,8 @@ export interface SchemePlan {
   /** why there is no prediction (schemes the cost model does not cover) */
   readonly notModelled?: string;
   readonly params?: { polyModulusDegree: number; coeffModulusBits: readonly number[]; scaleBits: number };
+  /** the ring schemes' BFV parameters (instead of `params`) */
+  readonly bfv?: { polyModulusDegree: number; coeffModulusBits: readonly number[]; plainModulus: number };
   readonly stages?: {
     merging: StagePrediction;
     setup: StagePrediction;

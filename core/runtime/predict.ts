@@ -2,7 +2,7 @@
  * A plan before the run (`ppnn plan`): for every scheme, whether it can run the model and
  * why not, and for the CKKS schemes — merged and unmerged here, gazelle (predict-gazelle.ts)
  * and cryptonets (predict-cryptonets.ts, from op counts) — the predicted time, bytes and
- * logit error per stage, per image. The ring schemes (merged-ring, delphi) have no prediction yet.
+ * logit error per stage, per image; the ring schemes (merged-ring, delphi) in predict-ring.ts.
  *
  * Bytes are computed, not modelled: the key-setup blob and every upload are produced by
  * the real client code (HeClient.create / encryptMasks on a batch of random masks, so the
@@ -11,9 +11,10 @@
  * transport's own encoder (online frames carry zero-filled float64 shares of the exact
  * lengths). Times come from the per-op cost model of core/he/layout.ts (planCost) with
  * per-op costs measured here and now (measureOpCosts), the merging stage is timed by
- * running it, and the online stage from a timed plaintext pass of the merged network; every
- * stage adds its chain of messages between the role threads at the per-message cost measured
- * now (latency.ts).
+ * running it, and the online stage is the real roles' online code run for the run's images
+ * in two fresh worker threads over the roles' transport (predict-online.ts: that is where the
+ * round-4 model's 3–12x misses were); set-up and preprocessing add their messages between
+ * the role threads at the per-message cost measured now (latency.ts).
  * The logit error is the precision planner's bound (core/protocol/precision.ts).
  */
 import { HeClient } from '../he/index.ts';
@@ -26,14 +27,12 @@ import { shapeSize } from '../model/types.ts';
 import { ckksServerProviders, type CkksProposal } from '../protocol/ckks-provider.ts';
 import { TAG } from '../protocol/messages.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../protocol/plan.ts';
-import { dealerClient, dealerServer } from '../protocol/dealer-provider.ts';
-import { cryptoMasks } from '../protocol/random.ts';
-import { median } from '../report/median.ts';
-import { runClientSession, schemeById, schemeSupport, serveSession } from '../schemes/index.ts';
-import { memoryPair } from '../transport/memory.ts';
+import { schemeById, schemeSupport } from '../schemes/index.ts';
 import { measureMessageCost, type MessageCost } from './latency.ts';
+import { onlineInThreads } from './predict-online.ts';
 import { predictCryptoNets } from './predict-cryptonets.ts';
 import { predictGazelle } from './predict-gazelle.ts';
+import { predictRing } from './predict-ring.ts';
 import {
   ckksPlanHead,
   costModelFrom,
@@ -47,37 +46,6 @@ import { timedMerge } from './predict-parts.ts';
 
 export type { SchemePlan, StagePrediction };
 
-/**
- * ms per image of the online stage of `id` on `model`, run by the real roles over an in-memory
- * transport (one thread), the preprocessing material made by the trusted-dealer test provider
- * instead of CKKS (the online stage is the same code whatever made the material; the inputs
- * are random). The median of 5 images after 2 warm-up images.
- */
-async function onlineInProcess(model: Model, id: 'merged' | 'unmerged'): Promise<number> {
-  const inputs = Array.from({ length: 7 }, () =>
-    Float64Array.from({ length: shapeSize(model.inputShape) }, () => Math.random()),
-  );
-  const [ct, st] = memoryPair();
-  try {
-    const server = serveSession(st, {
-      model,
-      providers: { propose: () => ({ kind: 'dealer', params: null }), create: async () => dealerServer(cryptoMasks) },
-    });
-    server.catch(() => {});
-    const client = await runClientSession(ct, inputs, {
-      scheme: id,
-      providers: { create: async () => dealerClient() },
-      random: cryptoMasks,
-      batchSize: inputs.length,
-    });
-    await server;
-    return median(client.perImage.onlineMs.slice(2));
-  } finally {
-    ct.close();
-    st.close();
-  }
-}
-
 /** Predict a merged / unmerged run of `model` in batches of `batch` images. */
 async function predictFloat(
   model: Model,
@@ -86,6 +54,7 @@ async function predictFloat(
   targetError: number,
   onLog: (s: string) => void,
   msg: MessageCost,
+  images = batch,
 ): Promise<SchemePlan> {
   const scheme = schemeById(id);
   if (scheme.kind !== 'interactive') throw new TypeError(`${id} is not interactive`);
@@ -156,22 +125,20 @@ async function predictFloat(
   // Online: the frames of one image (client: x − r per linear step; server: d per square, the logit share),
   // a chain of messages each of which waits for the one before
   let onUp = 0,
-    onDown = 0,
-    onMessages = 1;
+    onDown = 0;
   for (const st of steps) {
     if (st.kind === 'linear') {
       onUp += frameBytes(st.index === 0 ? TAG.onInput : TAG.onShare, { step: st.index }, [8 * st.inSize]);
-      onMessages++;
     } else if (st.poly.a !== 0) {
       onDown += frameBytes(TAG.onAct, { step: st.index }, [8 * st.size]);
-      onMessages++;
     }
   }
   onDown += frameBytes(TAG.onResult, { serverMs: 1.2345678901234 }, [
     8 * shapeSize(architectureOf(net).shapes.at(-1)!),
   ]);
-  // both parties' share arithmetic and message handling, timed on the real roles in one thread, + the thread hops
-  const onlineMs = (await onlineInProcess(model, id)) + messagesMs(msg, onMessages, onUp + onDown);
+  // the real roles' online stage of a run of `images` images in two fresh worker threads (predict-online.ts)
+  onLog(`${id}: timing the online stage of ${images} image(s) in two worker threads…`);
+  const onlineMs = (await onlineInThreads('float', id, model, images)).meanMs;
   const sum = (k: 'preprocessingMs' | 'bytesClientToServer' | 'bytesServerToClient'): number =>
     perStep.reduce((a, s) => a + s[k], 0);
   const batchFrame = frameBytes(TAG.batch, { count: batch }, []) / batch;
@@ -210,42 +177,51 @@ async function predictFloat(
   };
 }
 
+/** One supported scheme's plan (`cost`: the per-message cost, measured once per plan). */
+async function planScheme(
+  model: Model,
+  s: { id: string; label: string },
+  opts: { batch?: number; images?: number; targetError?: number },
+  log: (s: string) => void,
+  cost: () => Promise<MessageCost>,
+): Promise<SchemePlan> {
+  const batch = opts.batch ?? 64,
+    images = opts.images ?? batch;
+  switch (s.id) {
+    case 'merged':
+    case 'unmerged':
+      return predictFloat(model, s.id, batch, opts.targetError ?? 1e-3, log, await cost(), images);
+    case 'gazelle':
+      return predictGazelle(model, log, await cost());
+    case 'cryptonets':
+      // one batch holds up to N/2 images: `batch` is the run's image count here
+      return predictCryptoNets(model, s.label, batch, log);
+    case 'merged-ring':
+    case 'delphi':
+      return predictRing(model, s.id, batch, log, await cost(), images);
+    default:
+      return { scheme: s.id, label: s.label, ok: true, notModelled: 'runs this model; no prediction for this scheme' };
+  }
+}
+
 /**
  * The plan of every scheme (or `only`) for `model`: support and, where modelled, the
- * predictions. Needs node-seal for the float schemes (keys and ciphertexts are made to
- * be measured). Throws what the planner throws (HE_PARAMS, MODEL_UNSUPPORTED_LAYER).
+ * predictions for a run of `images` images (default: one batch) in batches of `batch`. Needs
+ * node-seal (keys and ciphertexts are made to be measured). Throws what the planner throws
+ * (HE_PARAMS, MODEL_UNSUPPORTED_LAYER).
  */
 export async function planRun(
   model: Model,
-  opts: { only?: string; batch?: number; targetError?: number; onLog?: (s: string) => void } = {},
+  opts: { only?: string; batch?: number; images?: number; targetError?: number; onLog?: (s: string) => void } = {},
 ): Promise<SchemePlan[]> {
   const support = schemeSupport(architectureOf(model)).filter((s) => !opts.only || s.id === opts.only);
   const out: SchemePlan[] = [];
   const log = opts.onLog ?? (() => {});
   let msg: MessageCost | undefined;
-  const messageCost = async (): Promise<MessageCost> => (msg ??= await measureMessageCost());
+  const cost = async (): Promise<MessageCost> => (msg ??= await measureMessageCost());
   for (const s of support) {
-    if (!s.ok) {
-      out.push({ scheme: s.id, label: s.label, ok: false, ...(s.reason ? { reason: s.reason } : {}) });
-      continue;
-    }
-    if (s.id === 'merged' || s.id === 'unmerged') {
-      out.push(await predictFloat(model, s.id, opts.batch ?? 64, opts.targetError ?? 1e-3, log, await messageCost()));
-    } else if (s.id === 'gazelle') {
-      out.push(await predictGazelle(model, log, await messageCost()));
-    } else if (s.id === 'cryptonets') {
-      // one batch holds up to N/2 images: `batch` is the run's image count here
-      out.push(await predictCryptoNets(model, s.label, opts.batch ?? 64, log));
-    } else {
-      out.push({
-        scheme: s.id,
-        label: s.label,
-        ok: true,
-        notModelled:
-          'runs this model; no prediction: the cost model covers the CKKS schemes (merged, unmerged, gazelle, ' +
-          'cryptonets), not the ring (BFV + garbled-circuit) schemes yet',
-      });
-    }
+    if (!s.ok) out.push({ scheme: s.id, label: s.label, ok: false, ...(s.reason ? { reason: s.reason } : {}) });
+    else out.push(await planScheme(model, s, opts, log, cost));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
- * `ppnn plan`: before a run, which schemes can run a model (and why not), and for the
- * CKKS schemes (merged, unmerged, gazelle) the predicted time, bytes and max |logit error| per
- * stage (core/runtime/predict.ts says how each figure is obtained).
+ * `ppnn plan`: before a run, which schemes can run a model (and why not), and for every
+ * scheme the cost model covers (the CKKS schemes; merged-ring and delphi on square
+ * activations) the predicted time, bytes and max |logit error| per stage
+ * (core/runtime/predict.ts and predict-ring.ts say how each figure is obtained).
  */
 import { formatBytes, formatMs } from '../../report/format.ts';
 import { loadModel } from '../../model/load.ts';
@@ -24,10 +25,11 @@ const noPre = (p: SchemePlan): boolean =>
 export function formatPlan(p: SchemePlan): string {
   if (!p.ok) return `${p.scheme}: cannot run this model: ${p.reason ?? 'unsupported'}`;
   if (!p.stages) return `${p.scheme}: ${p.notModelled ?? 'no prediction'}`;
-  const lines = [
-    `${p.scheme}: CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale ` +
-      `2^${p.params!.scaleBits}${noPre(p) ? '' : `, batches of ${p.batch}`}`,
-  ];
+  const he = p.bfv
+    ? `BFV N=${p.bfv.polyModulusDegree}, primes [${p.bfv.coeffModulusBits.join(',')}], t = ${p.bfv.plainModulus}`
+    : `CKKS N=${p.params!.polyModulusDegree}, primes [${p.params!.coeffModulusBits.join(',')}], scale ` +
+      `2^${p.params!.scaleBits}`;
+  const lines = [`${p.scheme}: ${he}${noPre(p) ? '' : `, batches of ${p.batch}`}`];
   lines.push('    stage              predicted      bytes c→s      bytes s→c');
   lines.push(stageLine('merging', p.stages.merging, 'once (measured now)'));
   lines.push(stageLine('key setup', p.stages.setup, 'once per session'));
@@ -73,7 +75,8 @@ export const planCommand = defineCommand({
     json: JSON_OPTION,
   },
   notes:
-    'times: per-op costs measured at plan time × op counts of the chosen layouts; bytes: real keys, uploads and frames',
+    'times: per-op costs measured at plan time × op counts of the chosen layouts, + message chains timed now ' +
+    'between two worker threads; bytes: real keys, uploads and frames',
   async run({ values: o }, io) {
     const model = await loadModel(o.model);
     const plans = await planRun(model, {
