@@ -8,12 +8,13 @@
  * roles in the planning thread, median of warm images, + messages × a ping-pong's one-way
  * time) predicted merged 3.4x and unmerged 12x too fast. A ping-pong of the online frames
  * between two worker threads takes ~0.2 ms a message even at load 10 (latency.ts); what the
- * model missed is that a run's threads are fresh: their first images run cold code (in two
- * fresh threads, merged's first images take 25–55 ms, the 10th ~1.5 ms, at load 11), and a
- * run of a few images is mostly those. So the threads run the run's own number of images
- * (up to MAX_TIMED; beyond, the last ones' median stands for the rest) and the prediction is
- * the mean per image.
- *
+ * model missed is (1) that a run's threads are fresh: their first images run cold code (in
+ * two fresh threads, merged's first images take 10–55 ms, the 10th ~1.5 ms, at load 4–11),
+ * and a run of a few images is mostly those — so the threads run the run's own number of
+ * images (up to MAX_TIMED; beyond, the last ones' median stands for the rest) and the
+ * prediction is the mean per image; and (2) the CKKS server's zero-pool refill during the
+ * online stage, which no HE-free timing shows (predict-parts.ts, zeroRefillMs).
+
  * The material the online code consumes is not made by HE here (that is the preprocessing,
  * timed from op counts): the float schemes take the trusted-dealer test provider's, the ring
  * schemes random states of the right shapes — the online arithmetic does not depend on the

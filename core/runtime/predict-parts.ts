@@ -134,3 +134,29 @@ export function timedMerge<M>(merge: () => M): { net: M; mergeMs: number } {
   }
   return { net: net!, mergeMs };
 }
+
+/**
+ * ms per image the CKKS server's zero pool (core/he/reuse.ts) adds to a batch's online stage.
+ * After a batch's preprocessing has taken its Enc_pk(0)s, the server makes the next batch's
+ * `zeros` again in the background, one encryption per macrotask, while it waits for the
+ * client; so each burst of client messages that reaches it finds an encryption under way
+ * and waits for the rest of it (half of one, on average) until the refill is done. The
+ * refill lasts `zeros × encryptZeroMs` of the server's idle time, i.e. about that many ms of
+ * online images. (Found from the round-5 plan-check gap: merged/unmerged online 4–12× over
+ * a fresh-thread timing without HE material, bimodal 5 ms / 25–45 ms images; the ring
+ * schemes, whose BFV server has no pool, did not show it.)
+ */
+export function zeroRefillMs(o: {
+  zeros: number;
+  encryptZeroMs: number;
+  /** client→server bursts per image (the server waits for the client once per burst) */
+  bursts: number;
+  /** ms per image without the refill */
+  baseMs: number;
+  batch: number;
+}): number {
+  const perImage = (o.bursts * o.encryptZeroMs) / 2;
+  const refillMs = o.zeros * o.encryptZeroMs;
+  const images = Math.min(o.batch, refillMs / Math.max(1e-9, o.baseMs + perImage));
+  return (images * perImage) / o.batch;
+}

@@ -13,7 +13,8 @@
  * per-op costs measured here and now (measureOpCosts), the merging stage is timed by
  * running it, and the online stage is the real roles' online code run for the run's images
  * in two fresh worker threads over the roles' transport (predict-online.ts: that is where the
- * round-4 model's 3–12x misses were); set-up and preprocessing add their messages between
+ * round-4 model's 3–12x misses were) plus what the server's zero-pool refill adds to it
+ * (zeroRefillMs); set-up and preprocessing add their messages between
  * the role threads at the per-message cost measured now (latency.ts).
  * The logit error is the precision planner's bound (core/protocol/precision.ts).
  */
@@ -42,7 +43,7 @@ import {
   type SchemePlan,
   type StagePrediction,
 } from './predict-parts.ts';
-import { timedMerge } from './predict-parts.ts';
+import { timedMerge, zeroRefillMs } from './predict-parts.ts';
 
 export type { SchemePlan, StagePrediction };
 
@@ -76,6 +77,7 @@ async function predictFloat(
   const client = await HeClient.create(params, { rotationSteps });
   const perStep: NonNullable<SchemePlan['perStep']>[number][] = [];
   let cost: CostModel, responseBytes: number, setupBytes: number;
+  let zeros = 0;
   try {
     setupBytes = frameBytes(TAG.setup, null, [client.setupMessage().byteLength]);
     responseBytes = await responseCiphertextBytes(params);
@@ -99,6 +101,7 @@ async function predictFloat(
         clientFold: true,
       });
       const responses = plan.outputs.length * (product ? 2 : 1);
+      zeros += responses; // one Enc_pk(0) per response (the pool's refill, zeroRefillMs)
       const up = frameBytes(
         TAG.preMasks,
         { step: st.index, count: batch },
@@ -125,12 +128,17 @@ async function predictFloat(
   // Online: the frames of one image (client: x − r per linear step; server: d per square, the logit share),
   // a chain of messages each of which waits for the one before
   let onUp = 0,
-    onDown = 0;
+    onDown = 0,
+    bursts = 0,
+    lastFromClient = false;
   for (const st of steps) {
     if (st.kind === 'linear') {
       onUp += frameBytes(st.index === 0 ? TAG.onInput : TAG.onShare, { step: st.index }, [8 * st.inSize]);
+      if (!lastFromClient) bursts++;
+      lastFromClient = true;
     } else if (st.poly.a !== 0) {
       onDown += frameBytes(TAG.onAct, { step: st.index }, [8 * st.size]);
+      lastFromClient = false;
     }
   }
   onDown += frameBytes(TAG.onResult, { serverMs: 1.2345678901234 }, [
@@ -138,7 +146,10 @@ async function predictFloat(
   ]);
   // the real roles' online stage of a run of `images` images in two fresh worker threads (predict-online.ts)
   onLog(`${id}: timing the online stage of ${images} image(s) in two worker threads…`);
-  const onlineMs = (await onlineInThreads('float', id, model, images)).meanMs;
+  const baseMs = (await onlineInThreads('float', id, model, images)).meanMs;
+  const zeros1 = Math.min(zeros, 2 * 512); // the pool holds at most 512 per level (two levels here)
+  const poolMs = zeroRefillMs({ zeros: zeros1, encryptZeroMs: cost!.encryptZero, bursts, baseMs, batch });
+  const onlineMs = baseMs + poolMs;
   const sum = (k: 'preprocessingMs' | 'bytesClientToServer' | 'bytesServerToClient'): number =>
     perStep.reduce((a, s) => a + s[k], 0);
   const batchFrame = frameBytes(TAG.batch, { count: batch }, []) / batch;
