@@ -148,7 +148,7 @@ async function predictFloat(
   onLog(`${id}: timing the online stage of ${images} image(s) in two worker threads…`);
   const baseMs = (await onlineInThreads('float', id, model, images)).meanMs;
   const zeros1 = Math.min(zeros, 2 * 512); // the pool holds at most 512 per level (two levels here)
-  const poolMs = zeroRefillMs({ zeros: zeros1, encryptZeroMs: cost!.encryptZero, bursts, baseMs, batch });
+  const poolMs = zeroRefillMs({ zeros: zeros1, encryptZeroMs: cost!.zeroEncryptions, bursts, baseMs, batch });
   const onlineMs = baseMs + poolMs;
   const sum = (k: 'preprocessingMs' | 'bytesClientToServer' | 'bytesServerToClient'): number =>
     perStep.reduce((a, s) => a + s[k], 0);
