@@ -9,6 +9,9 @@
  *   ppnn_bytes_received_total            counter  frame bytes from clients
  *   ppnn_bytes_sent_total                counter  frame bytes to clients
  *   ppnn_stage_duration_seconds{stage}   histogram handshake, preprocessing, online, session
+ *   ppnn_session_processes_rss_bytes     gauge    resident memory of the session processes (spares
+ *                                                 included); ppnn_process_resident_memory_bytes is
+ *                                                 the server process's own
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -22,10 +25,14 @@ export interface ServerMetrics {
   bytesOut: Counter;
   stage: Histogram<'stage'>;
   queued: Gauge;
+  sessionRss: Gauge;
 }
 
-/** A fresh registry with the server's metrics (plus process metrics: RSS, CPU, event loop). */
-export function createMetrics(): ServerMetrics {
+/**
+ * A fresh registry with the server's metrics (plus process metrics: RSS, CPU, event loop).
+ * `sessionRssBytes` reads the session processes' memory when /metrics is scraped.
+ */
+export function createMetrics(sessionRssBytes: () => number = () => 0): ServerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ppnn_process_' });
   const registers = [registry];
@@ -33,6 +40,14 @@ export function createMetrics(): ServerMetrics {
     registry,
     active: new Gauge({ name: 'ppnn_sessions_active', help: 'sessions running now', registers }),
     queued: new Gauge({ name: 'ppnn_sessions_queued', help: 'sessions waiting for a free slot', registers }),
+    sessionRss: new Gauge({
+      name: 'ppnn_session_processes_rss_bytes',
+      help: 'resident memory of the session processes, spares included',
+      registers,
+      collect() {
+        this.set(sessionRssBytes());
+      },
+    }),
     total: new Counter({ name: 'ppnn_sessions_total', help: 'sessions admitted', registers }),
     failed: new Counter({
       name: 'ppnn_sessions_failed_total',

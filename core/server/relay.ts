@@ -1,10 +1,10 @@
 /**
  * One client connection, from greeting to close: authentication, the hello and its
  * policies, a session slot, then a relay between the client's socket and the session's
- * own worker thread (core/server/session-worker.ts), every client message checked
+ * own child process (core/server/session-worker.ts), every client message checked
  * strictly on the way (core/server/validate.ts).
  *
- *   client ──ws──▶ relay (main thread) ──MessagePort──▶ session worker: serveSession
+ *   client ──ws──▶ relay (server process) ──IPC──▶ session process: serveSession
  *          auth · hello policy · BUSY · checkClientMessage       SEAL, idle deadline
  *
  * Deadlines: the whole handshake (greeting → authenticated hello) must end within
@@ -12,11 +12,10 @@
  * message (serveSession's receive timeout) and answers TIMEOUT. A slow sender — 1 byte/s —
  * is cut by whichever deadline it is in.
  */
-import { MessageChannel, type Worker } from 'node:worker_threads';
 import { PpnnError, errorFromJSON, toPpnnError } from '../errors.ts';
 import { AUTH_RESPONSE_TAG, PROBE_OK_TAG, PROBE_TAG } from '../transport/auth.ts';
 import type { FramedTransport } from '../transport/framed.ts';
-import { messagePortTransport } from '../transport/message-port.ts';
+import { ipcTransport } from '../transport/ipc.ts';
 import { ERROR_TAG, type Message, type Transport } from '../transport/transport.ts';
 import { authenticate } from './auth.ts';
 import { collectIfExposed } from './memory.ts';
@@ -24,7 +23,7 @@ import type { Admission } from './limits.ts';
 import type { Logger } from './log.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { SessionStart, SessionWorkerEvent } from './session-worker.ts';
-import type { WarmWorkers } from './workers.ts';
+import type { SessionProcess, WarmWorkers } from './workers.ts';
 import { ClientSequence, checkClientMessage, helloFields } from './validate.ts';
 
 export interface RelayConfig {
@@ -78,7 +77,7 @@ async function firstMessage(t: Transport, timeoutMs: number): Promise<Message> {
  * as a coded error, counted and logged). `live.abort` ends it early.
  */
 export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: RelayConfig): LiveConnection {
-  let worker: Worker | undefined;
+  let worker: SessionProcess | undefined;
   const gone = new AbortController();
   t.onClose(() => gone.abort());
   const live: LiveConnection = {
@@ -199,11 +198,14 @@ const FLUSH_GRACE_MS = 1000;
  * with the worker's final event; a client message that fails the strict check ends the
  * session with PROTOCOL_VIOLATION (the worker is terminated, the caller tells the client).
  */
-function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Worker): Promise<RelayOutcome> {
-  const { port1, port2 } = new MessageChannel();
+function relaySession(
+  t: Transport,
+  hello: Message,
+  cfg: RelayConfig,
+  worker: SessionProcess,
+): Promise<RelayOutcome> {
   const start: SessionStart = {
     type: 'start',
-    port: port2,
     idleMs: cfg.idleMs,
     maxBatch: cfg.maxBatch,
     maxFrameBytes: cfg.maxFrameBytes,
@@ -211,8 +213,9 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Wo
     ...(cfg.workers !== undefined ? { workers: cfg.workers } : {}),
   };
   worker.ref();
-  worker.postMessage(start, [port2]);
-  const wp = messagePortTransport(port1, { maxFrameBytes: cfg.maxFrameBytes });
+  // listen before starting: the session's first frame may follow its start at once
+  const wp = ipcTransport(worker.channel, { maxFrameBytes: cfg.maxFrameBytes });
+  worker.start(start);
   let errorRelayed = false;
   // worker → client: everything the session sends, its error report included
   const toClient = (async () => {
@@ -249,13 +252,14 @@ function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: Wo
         end();
       });
     };
+    // the channel carries frames too ({ ppnnFrame }: the transport's); only events have a type
     worker.on('message', (ev: SessionWorkerEvent) => {
-      if (ev.type !== 'ready') final = ev;
+      if (ev.type === 'done' || ev.type === 'error') final = ev;
     });
     worker.on('error', (e) => finish({ type: 'error', error: toPpnnError(e).toJSON() }));
     worker.on('exit', (code) =>
       finish(
-        final ?? { type: 'error', error: { code: 'INTERNAL', message: `session worker exited with code ${code}` } },
+        final ?? { type: 'error', error: { code: 'INTERNAL', message: `session process exited with code ${code}` } },
       ),
     );
     // client → worker, each message checked first

@@ -44,7 +44,7 @@ export interface PpnnServerOptions extends Omit<AdmissionOptions, 'maxSessions'>
   workers?: number | undefined;
   /** count sessions per X-Forwarded-For address (only behind a proxy you run) */
   trustProxy: boolean;
-  /** warm session threads kept ready (default 1) */
+  /** warm session processes kept ready (default 1) */
   spareWorkers?: number;
   log: Logger;
 }
@@ -58,6 +58,8 @@ export interface PpnnServer {
   pending(): number;
   /** sessions holding a slot now */
   active(): number;
+  /** resident memory of this server's session processes (spares included), bytes; 0 without /proc */
+  sessionRssBytes(): number;
   /** Graceful stop; resolves when every connection is gone. Safe to call twice. */
   close(drainMs?: number): Promise<void>;
 }
@@ -73,7 +75,8 @@ function peerAddress(req: IncomingMessage, trustProxy: boolean): string {
  * cannot be bound; throws RangeError for invalid limits.
  */
 export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServer> {
-  const metrics = createMetrics();
+  // the stock of session processes starts below; /metrics reads its memory only when scraped
+  const metrics = createMetrics(() => threads.rssBytes());
   const log = opts.log;
   const admission = new Admission({
     maxSessions: opts.maxSessions,
@@ -228,6 +231,7 @@ export async function startPpnnServer(opts: PpnnServerOptions): Promise<PpnnServ
     admission,
     pending: () => guard.pending,
     active: () => admission.active,
+    sessionRssBytes: () => threads.rssBytes(),
     close: (drainMs = 30_000) => (closing ??= shutdown(drainMs)),
   };
 }

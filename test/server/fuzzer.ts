@@ -286,8 +286,35 @@ export async function replay(
   }
 }
 
-/** Read VmRSS of `pid` in MiB (Linux). */
+/**
+ * VmRSS of `pid` and all its descendants in MiB (Linux): `ppnn serve` runs each session, and
+ * its warm spare, in a child process, so the server's memory is its whole process tree.
+ */
 export async function rssMiB(pid: number): Promise<number> {
-  const { readFileSync } = await import('node:fs');
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const read = (p: number): string | undefined => {
+    try {
+      return readFileSync(`/proc/${p}/status`, 'utf8');
+    } catch {
+      return undefined; // exited since it was listed
+    }
+  };
+  const children = (p: number): number[] => {
+    try {
+      return readdirSync(`/proc/${p}/task`).flatMap((tid) =>
+        readFileSync(`/proc/${p}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
+    } catch {
+      return [];
+    }
+  };
+  let kib = 0;
+  for (const todo = [pid]; todo.length > 0; ) {
+    const p = todo.pop()!;
+    const status = read(p);
+    if (status === undefined) continue;
+    kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    todo.push(...children(p));
+  }
+  return kib / 1024;
 }
