@@ -15,7 +15,7 @@
  * had no proper code for a frame) are listed with their seed and mutation; `--pick REGEX`
  * runs only the seeds whose mutation's JSON matches (e.g. '"kind":"header"') to reproduce one.
  *
- * Cost: a session that gets past its hello takes a fresh session thread (~0.5 s of CPU:
+ * Cost: a session that gets past its hello takes a fresh session process (~0.5 s of CPU:
  * module loading) and, past `setup`, the key set-up and HE evaluation of the offline stage
  * (~1 s of CPU for the small test network, about the same for a smaller one: the cost is
  * the parameters, not the layers). Without --model the small test network
@@ -99,7 +99,7 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * Idle RSS, measured the same way after warm-up and after the run: wait until the server
  * has no session running and RSS has moved less than 2 MiB over the last 4 s (its spare
- * session thread warmed up, its idle collection done), at most 60 s; report the settled
+ * session process warmed up, its idle collection done), at most 60 s; report the settled
  * figure and how long settling took. A fixed 3 s under load caught a spare still warming.
  */
 async function settledRss(): Promise<{ mib: number; waitedS: number }> {

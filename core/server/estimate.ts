@@ -12,23 +12,28 @@
  * keys where the old count, without folding, was 11). The
  * batch term is the request, its deserialised ciphertexts and the response of the largest
  * batch the server admits (maxBatch), counted twice because a frame is held as wire bytes
- * and as a decoded message while it is relayed to the session thread. A fixed thread
- * overhead (node-seal instance, model, V8 heap) comes on top; it was measured for the
- * bundled models (see test/server/memory.test.ts, which checks estimate vs. measurement).
+ * and as a decoded message while it is relayed to the session process. A fixed process
+ * overhead (a Node process with its node-seal instance, modules, model and merged
+ * networks) comes on top: a warm spare of `ppnn serve --model mnist` holds 115 MiB
+ * (VmRSS, 2026-12-02; test/server/estimate-rss.test.ts checks estimate vs. measurement).
  */
 import { chooseParamsForModel } from './params.ts';
 import { planLayer, rotationStepsFor } from '../he/index.ts';
 import type { Model } from '../model/types.ts';
 
-/** Thread overhead of one session (node-seal WASM instance, V8 isolate, model copy), bytes. */
-export const SESSION_THREAD_BYTES = 48 * 1024 * 1024;
+/**
+ * Process overhead of one session (Node runtime, node-seal WASM instance, modules, model):
+ * the measured RSS of an idle warm session process for the bundled mnist model, bytes.
+ * It was 48 MiB for a worker thread, which shared the runtime and modules with the server.
+ */
+export const SESSION_PROCESS_BYTES = 115 * 1024 * 1024;
 
 export interface SessionEstimate {
   /** total bytes per session */
   bytes: number;
   keysBytes: number;
   batchBytes: number;
-  threadBytes: number;
+  processBytes: number;
   polyModulusDegree: number;
   primes: number;
   galoisKeys: number;
@@ -68,12 +73,12 @@ export function estimateSession(model: Model, maxBatch: number): SessionEstimate
   }
   const keysBytes = galoisKeys * keyBytes + (params.depth > 1 ? keyBytes : 0) + ctBytes; // + public key
   const batchBytes = 2 * perBatchCts * ctBytes;
-  const threadBytes = SESSION_THREAD_BYTES;
+  const processBytes = SESSION_PROCESS_BYTES;
   return {
-    bytes: keysBytes + batchBytes + threadBytes,
+    bytes: keysBytes + batchBytes + processBytes,
     keysBytes,
     batchBytes,
-    threadBytes,
+    processBytes,
     polyModulusDegree: N,
     primes: k,
     galoisKeys,

@@ -198,12 +198,7 @@ const FLUSH_GRACE_MS = 1000;
  * with the worker's final event; a client message that fails the strict check ends the
  * session with PROTOCOL_VIOLATION (the worker is terminated, the caller tells the client).
  */
-function relaySession(
-  t: Transport,
-  hello: Message,
-  cfg: RelayConfig,
-  worker: SessionProcess,
-): Promise<RelayOutcome> {
+function relaySession(t: Transport, hello: Message, cfg: RelayConfig, worker: SessionProcess): Promise<RelayOutcome> {
   const start: SessionStart = {
     type: 'start',
     idleMs: cfg.idleMs,

@@ -128,7 +128,7 @@ export interface ReplayOutcome {
  * How long each step of the recording takes unmutated, kept current: every wait a replay
  * makes before its mutated frame is unmutated traffic and is observed here, and the limit
  * of a step is the longest of its last `window` observations. Under load a step of real
- * work (HE evaluation, a cold session thread) takes seconds longer than on an idle
+ * work (HE evaluation, a cold session process) takes seconds longer than on an idle
  * machine; a fixed baseline measured at the start then counts that as "silence" (the 88
  * silent sessions of 200 at load 4-16 before this, none of them a frame the server waited
  * on: a client killed at event 10 was "silent" at event 6).

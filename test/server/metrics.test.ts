@@ -35,6 +35,8 @@ describe('/metrics', () => {
     expect(m.get('ppnn_sessions_failed_total{code="PROTOCOL_VIOLATION"}')).toBe(1);
     expect(m.get('ppnn_bytes_received_total')!).toBeGreaterThan(1e5);
     expect(m.get('ppnn_bytes_sent_total')!).toBeGreaterThan(1e3);
+    // the warm spare session process is alive and counted (tens of MiB: a Node runtime with SEAL)
+    expect(m.get('ppnn_session_processes_rss_bytes')!).toBeGreaterThan(20 * 2 ** 20);
     for (const stage of ['handshake', 'preprocessing', 'online', 'session'])
       expect(m.get(`ppnn_stage_duration_seconds_count{stage="${stage}"}`), stage).toBeGreaterThanOrEqual(1);
   }, 200_000);

@@ -188,7 +188,7 @@ export const serveCommand = defineCommand({
         perSessionMiB: Math.round(est.bytes / MiB),
         keysMiB: Math.round(est.keysBytes / MiB),
         batchMiB: Math.round(est.batchBytes / MiB),
-        threadMiB: Math.round(est.threadBytes / MiB),
+        processMiB: Math.round(est.processBytes / MiB),
         maxBatch: o['max-batch'],
         N: est.polyModulusDegree,
         galoisKeys: est.galoisKeys,
