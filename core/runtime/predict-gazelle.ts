@@ -23,17 +23,14 @@ import type { CkksProposal } from '../protocol/ckks-provider.ts';
 import { ckksServerProviders } from '../protocol/ckks-provider.ts';
 import { TAG } from '../protocol/messages.ts';
 import { DEFAULT_MASKS, planServer, type ServerLinearStep } from '../protocol/plan.ts';
-import { schemeById } from '../schemes/index.ts';
 import type { MessageCost } from './latency.ts';
 import { ckksPlanHead, costModelFrom, frameBytes, messagesMs, responseCiphertextBytes } from './predict-parts.ts';
-import { timedMerge } from './predict-parts.ts';
+import { schemeNetwork } from './predict-parts.ts';
 import type { SchemePlan } from './predict-parts.ts';
 
 /** Predict a gazelle run of `model` (per image: it has no batches). */
 export async function predictGazelle(model: Model, onLog: (s: string) => void, msg: MessageCost): Promise<SchemePlan> {
-  const scheme = schemeById('gazelle');
-  if (scheme.kind !== 'interactive') throw new TypeError('gazelle is not interactive');
-  const { net, mergeMs } = timedMerge(() => scheme.network({ ...model }).model);
+  const { net, mergeMs, label } = schemeNetwork('gazelle', model);
   const steps = planServer(net, DEFAULT_MASKS);
   const proposal = ckksServerProviders().propose(steps, DEFAULT_MASKS, 'gazelle').params as CkksProposal;
   const { params, layout } = proposal;
@@ -108,7 +105,7 @@ export async function predictGazelle(model: Model, onLog: (s: string) => void, m
   const zero = { ms: 0, bytesClientToServer: 0, bytesServerToClient: 0 };
   return {
     scheme: 'gazelle',
-    label: scheme.label,
+    label,
     ok: true,
     batch: 1,
     params: head.params,

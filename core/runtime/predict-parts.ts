@@ -8,6 +8,8 @@ import { HeContext } from '../he/context.ts';
 import type { OpCostMs } from '../he/bench.ts';
 import { DEFAULT_COSTS, type CostModel, type CostedOp } from '../he/layout.ts';
 import { Scope } from '../he/seal.ts';
+import type { Model } from '../model/types.ts';
+import { schemeById } from '../schemes/index.ts';
 import { encodeFrame } from '../transport/frame.ts';
 import type { MessageCost } from './latency.ts';
 
@@ -121,6 +123,16 @@ export function ckksPlanHead(
     merging: { ms: mergeMs, bytesClientToServer: 0, bytesServerToClient: 0 },
     setup: { ms: messagesMs(msg, 1, setupBytes), bytesClientToServer: setupBytes, bytesServerToClient: 0 },
   };
+}
+
+/**
+ * The network interactive scheme `id` runs for `model` (merged or not, as the scheme does),
+ * with its best-of-two merge time. Throws TypeError for a scheme that is not interactive.
+ */
+export function schemeNetwork(id: string, model: Model): { net: Model; mergeMs: number; label: string } {
+  const scheme = schemeById(id);
+  if (scheme.kind !== 'interactive') throw new TypeError(`${id} is not interactive`);
+  return { ...timedMerge(() => scheme.network({ ...model }).model), label: scheme.label };
 }
 
 /** Run `merge` twice and keep the faster time: the first run also pays for loading and JIT warm-up. */

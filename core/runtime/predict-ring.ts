@@ -32,10 +32,9 @@ import { packedBytes } from '../ring/pack.ts';
 import { quantizeLinear } from '../ring/quantize.ts';
 import { cryptoRing } from '../ring/random.ts';
 import type { Model } from '../model/types.ts';
-import { schemeById } from '../schemes/index.ts';
 import type { MessageCost } from './latency.ts';
 import { onlineInThreads } from './predict-online.ts';
-import { frameBytes, messagesMs, timedMerge, type SchemePlan, type StagePrediction } from './predict-parts.ts';
+import { frameBytes, messagesMs, schemeNetwork, type SchemePlan, type StagePrediction } from './predict-parts.ts';
 
 /** ms per op on the BFV parameters, measured now (medians). */
 interface BfvCosts {
@@ -163,15 +162,13 @@ export async function predictRing(
   msg: MessageCost,
   images = batch,
 ): Promise<SchemePlan> {
-  const scheme = schemeById(id);
-  if (scheme.kind !== 'interactive') throw new TypeError(`${id} is not interactive`);
-  const { net, mergeMs } = timedMerge(() => scheme.network({ ...model }).model);
+  const { net, mergeMs, label } = schemeNetwork(id, model);
   const plan = planServerNonlinear(net, DEFAULT_MASKS);
   const steps = ringSteps(plan, chooseRingScales(plan));
   if (steps.some((s) => s.kind === 'gc'))
     return {
       scheme: id,
-      label: scheme.label,
+      label,
       ok: true,
       notModelled: 'runs this model; no prediction: its ReLU / max-pool steps (garbled circuits) are not modelled yet',
     };
@@ -261,7 +258,7 @@ export async function predictRing(
   const zero: StagePrediction = { ms: 0, bytesClientToServer: 0, bytesServerToClient: 0 };
   return {
     scheme: id,
-    label: scheme.label,
+    label,
     ok: true,
     batch,
     bfv: { polyModulusDegree: N, coeffModulusBits: bfv.coeffModulusBits, plainModulus: bfv.plainModulus },

@@ -43,7 +43,7 @@ import {
   type SchemePlan,
   type StagePrediction,
 } from './predict-parts.ts';
-import { timedMerge, zeroRefillMs } from './predict-parts.ts';
+import { schemeNetwork, zeroRefillMs } from './predict-parts.ts';
 
 export type { SchemePlan, StagePrediction };
 
@@ -57,9 +57,7 @@ async function predictFloat(
   msg: MessageCost,
   images = batch,
 ): Promise<SchemePlan> {
-  const scheme = schemeById(id);
-  if (scheme.kind !== 'interactive') throw new TypeError(`${id} is not interactive`);
-  const { net, mergeMs } = timedMerge(() => scheme.network({ ...model }).model);
+  const { net, mergeMs, label } = schemeNetwork(id, model);
   const masks = DEFAULT_MASKS;
   const steps = planServer(net, masks);
   const proposal = ckksServerProviders({ targetError }).propose(steps, masks, id).params as CkksProposal;
@@ -160,7 +158,7 @@ async function predictFloat(
   const p = proposal.precision;
   return {
     scheme: id,
-    label: scheme.label,
+    label,
     ok: true,
     batch,
     params: head.params,
