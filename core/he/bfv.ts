@@ -270,10 +270,7 @@ export class BfvServer extends BfvParty {
     he.stats.use(layer);
     const scope = new Scope();
     try {
-      const inputs = request.map((b, i) => {
-        he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length });
-        return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`);
-      });
+      const inputs = this.#loadMasks(scope, layer, request);
       // weight plaintexts in NTT form, kept for the session (the same full-batch plan recurs every batch)
       const planKey = `${layer}|${plan.description}|${plan.images}|`;
       const pts = new Map<number, ReturnType<BfvContext['encodeInts']> | null>();
@@ -335,10 +332,7 @@ export class BfvServer extends BfvParty {
     he.stats.use(layer);
     const scope = new Scope();
     try {
-      const inputs = request.map((b, i) => {
-        he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length });
-        return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`);
-      });
+      const inputs = this.#loadMasks(scope, layer, request);
       const out = outputs.map((o) => {
         let acc: Ciphertext | null = null;
         o.inputs.forEach((idx, k) => {
@@ -366,6 +360,16 @@ export class BfvServer extends BfvParty {
   }
 
   /** − s in every slot, re-randomise, mod switch to the send level, flood, serialise. */
+  /** The client's Enc(r) of one request, loaded at the top level and recorded as uploads. */
+  #loadMasks(scope: Scope, layer: string, request: readonly Uint8Array[]): Ciphertext[] {
+    const he = this.he,
+      top = he.topLevel;
+    return request.map((b, i) => {
+      he.stats.record({ layer, direction: 'toServer', role: 'mask', level: top, primes: top + 1, bytes: b.length });
+      return he.loadBytes(scope, b, 'mask', top, `layer '${layer}' ciphertext ${i}`);
+    });
+  }
+
   #finish(scope: Scope, ct: Ciphertext, negMask: Float64Array, layer: string, role: WireRole): Uint8Array {
     const he = this.he,
       S = he.slots,
