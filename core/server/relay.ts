@@ -24,7 +24,7 @@ import type { Logger } from './log.ts';
 import type { ServerMetrics } from './metrics.ts';
 import type { SessionStart, SessionWorkerEvent } from './session-worker.ts';
 import type { SessionProcess, WarmWorkers } from './workers.ts';
-import { ClientSequence, checkClientMessage, helloFields } from './validate.ts';
+import { ClientSequence, checkClientMessage, clientReportedError, helloFields } from './validate.ts';
 
 export interface RelayConfig {
   model: string;
@@ -109,7 +109,7 @@ export function serveConnection(t: FramedTransport, info: ConnectionInfo, cfg: R
         log.debug({ ms: Math.round(performance.now() - t0) }, 'probe answered');
         return;
       }
-      if (hello.tag === ERROR_TAG) throw errorFromJSON(hello.header);
+      if (hello.tag === ERROR_TAG) throw clientReportedError(hello.header);
       if (hello.tag !== 'hello') throw new PpnnError('PROTOCOL_VIOLATION', `expected 'hello', got '${hello.tag}'`);
       checkClientMessage(hello);
       const h = helloFields(hello);

@@ -12,7 +12,7 @@
  * added later (core/schemes/) need not be listed here to be served. Adding a field to a
  * known message means adding it here as well (the relay test will say so).
  */
-import { PpnnError } from '../errors.ts';
+import { PpnnError, type ErrorCode } from '../errors.ts';
 import type { Message } from '../transport/transport.ts';
 
 type Check = (header: unknown, blobs: number) => string | undefined;
@@ -118,4 +118,38 @@ export class ClientSequence {
 export function helloFields(msg: Message): { protocol: string; scheme: string; inputBits: number } {
   const h = msg.header as { protocol: string; scheme: string; inputBits: number };
   return { protocol: h.protocol, scheme: h.scheme, inputBits: h.inputBits };
+}
+
+/**
+ * Codes a client may report instead of its hello (its own failures before a session):
+ * a fixed set, so a client cannot invent metric label values (failed/refused counters are
+ * labelled by code) nor claim the server's INTERNAL.
+ */
+const CLIENT_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'CANCELLED',
+  'TIMEOUT',
+  'ARGUMENT_INVALID',
+  'SHAPE_MISMATCH',
+  'ARCH_MISMATCH',
+  'PARAMS_MISMATCH',
+  'POLICY_REFUSED',
+  'MODEL_INVALID',
+  'DATASET_INVALID',
+  'HE_ERROR',
+  'HE_PARAMS',
+]);
+
+/**
+ * The error a client reports instead of its hello: its code when the header is a
+ * well-formed error ({ code, message: string }) with a code from CLIENT_CODES, else
+ * PROTOCOL_VIOLATION — a malformed report is the client's fault, never the server's INTERNAL.
+ */
+export function clientReportedError(header: unknown): PpnnError {
+  const h = header as { code?: unknown; message?: unknown } | null;
+  if (typeof h === 'object' && h !== null && typeof h.message === 'string' && CLIENT_CODES.has(h.code as ErrorCode))
+    return new PpnnError(h.code as ErrorCode, `the client reported: ${h.message.slice(0, 200)}`);
+  return new PpnnError(
+    'PROTOCOL_VIOLATION',
+    "an 'error' frame instead of hello without a valid { code, message } header",
+  );
 }

@@ -4,7 +4,7 @@
  * HE work queued ahead of them.
  */
 import { describe, expect, it } from 'vitest';
-import { ClientSequence, checkClientMessage } from '../../core/server/validate.ts';
+import { ClientSequence, checkClientMessage, clientReportedError } from '../../core/server/validate.ts';
 import type { Message } from '../../core/transport/transport.ts';
 
 const msg = (tag: string, header: unknown, blobs = 0): Message => ({
@@ -65,5 +65,16 @@ describe('ClientSequence', () => {
       msg('pre.masks', { step: 1, count: 2 }),
     );
     refused([], msg('pre.masks', { step: 0, count: 2 }));
+  });
+});
+
+describe('clientReportedError', () => {
+  it("keeps a client's own well-formed code and turns anything else into PROTOCOL_VIOLATION", () => {
+    expect(clientReportedError({ code: 'CANCELLED', message: 'user stopped' })).toMatchObject({ code: 'CANCELLED' });
+    // fuzz seeds 1088 / 1322: the hello retagged 'error' (its header has no code) was answered INTERNAL
+    expect(clientReportedError({ protocol: 'ppnn/1', scheme: 'merged' })).toMatchObject({ code: 'PROTOCOL_VIOLATION' });
+    expect(clientReportedError({ code: 'INTERNAL', message: 'x' })).toMatchObject({ code: 'PROTOCOL_VIOLATION' });
+    expect(clientReportedError({ code: 'MADE_UP_CODE', message: 'x' })).toMatchObject({ code: 'PROTOCOL_VIOLATION' });
+    expect(clientReportedError(null)).toMatchObject({ code: 'PROTOCOL_VIOLATION' });
   });
 });
