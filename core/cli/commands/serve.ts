@@ -152,8 +152,11 @@ export const serveCommand = defineCommand({
         ? { cert: readPem(o['tls-cert'], 'certificate'), key: readPem(o['tls-key'], 'private key') }
         : undefined;
     const est = estimateSession(model, o['max-batch']);
+    // what the budget must also hold: this process and its one warm spare session process
     const budget =
-      (o['memory-budget'] ?? Math.floor((0.5 * memoryLimitBytes()) / MiB)) * MiB - process.memoryUsage().rss;
+      (o['memory-budget'] ?? Math.floor((0.5 * memoryLimitBytes()) / MiB)) * MiB -
+      process.memoryUsage().rss -
+      est.processBytes;
     const fromMemory = sessionsForBudget(budget, est);
     const maxSessions = Math.min(o['max-sessions'], fromMemory);
     const server = await startPpnnServer({
