@@ -264,13 +264,9 @@ export class BfvServer extends BfvParty {
         'CIPHERTEXT_INVALID',
         `layer '${layer}': expected ${plan.inputCount} ciphertexts, got ${(request as { length?: number })?.length}`,
       );
-    const t0 = performance.now();
     const he = this.he,
       top = he.topLevel;
-    he.stats.use(layer);
-    const scope = new Scope();
-    try {
-      const inputs = this.#loadMasks(scope, layer, request);
+    return this.#evaluate(layer, request, (scope, inputs) => {
       // weight plaintexts in NTT form, kept for the session (the same full-batch plan recurs every batch)
       const planKey = `${layer}|${plan.description}|${plan.images}|`;
       const pts = new Map<number, ReturnType<BfvContext['encodeInts']> | null>();
@@ -298,7 +294,7 @@ export class BfvServer extends BfvParty {
         babyStep: plan.babyStep,
         used: (id) => plaintext(id) !== null,
       });
-      const out = plan.outputs.map((o, k) => {
+      return plan.outputs.map((o, k) => {
         const acc = accumulateNtt(he, scope, this.#galois, o, rotated, plaintext);
         const ct = acc ?? he.encryptZeroAt(scope, this.#encryptor, top, 1);
         for (const s of o.foldSteps) {
@@ -310,11 +306,7 @@ export class BfvServer extends BfvParty {
         scope.release(ct);
         return bytes;
       });
-      he.stats.addTime(layer, performance.now() - t0);
-      return out;
-    } finally {
-      scope.free();
-    }
+    });
   }
 
   /** Element-wise products Σ_k Enc(x_k) ⊙ B_k − μ (client ciphertexts at the top level). */
@@ -325,15 +317,11 @@ export class BfvServer extends BfvParty {
     role: WireRole = 'product',
   ): Uint8Array[] {
     this.alive();
-    const t0 = performance.now();
     const he = this.he,
       top = he.topLevel,
       S = he.slots;
-    he.stats.use(layer);
-    const scope = new Scope();
-    try {
-      const inputs = this.#loadMasks(scope, layer, request);
-      const out = outputs.map((o) => {
+    return this.#evaluate(layer, request, (scope, inputs) =>
+      outputs.map((o) => {
         let acc: Ciphertext | null = null;
         o.inputs.forEach((idx, k) => {
           const x = inputs[idx];
@@ -351,15 +339,28 @@ export class BfvServer extends BfvParty {
         const bytes = this.#finish(scope, acc, o.negMask, layer, role);
         scope.release(acc);
         return bytes;
-      });
-      he.stats.addTime(layer, performance.now() - t0);
+      }),
+    );
+  }
+
+  /** − s in every slot, re-randomise, mod switch to the send level, flood, serialise. */
+  /**
+   * One evaluation of `layer`: its request's Enc(r) loaded and recorded, `body` run over them
+   * in a scope freed whatever happens, the time added to the layer's stats.
+   */
+  #evaluate<T>(layer: string, request: readonly Uint8Array[], body: (scope: Scope, inputs: Ciphertext[]) => T): T {
+    const t0 = performance.now();
+    this.he.stats.use(layer);
+    const scope = new Scope();
+    try {
+      const out = body(scope, this.#loadMasks(scope, layer, request));
+      this.he.stats.addTime(layer, performance.now() - t0);
       return out;
     } finally {
       scope.free();
     }
   }
 
-  /** − s in every slot, re-randomise, mod switch to the send level, flood, serialise. */
   /** The client's Enc(r) of one request, loaded at the top level and recorded as uploads. */
   #loadMasks(scope: Scope, layer: string, request: readonly Uint8Array[]): Ciphertext[] {
     const he = this.he,
