@@ -33,7 +33,7 @@ export class SessionProcess {
     // either ends it here; the relay and warm-up see it as an exit (INTERNAL)
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', () => resolve());
-      this.#child.once('error', () => resolve());
+      this.#child.on('error', () => resolve()); // every 'error' handled: a second one must not crash the server
     });
     void this.exited.then(() => (this.#gone = true));
   }
