@@ -180,6 +180,8 @@ export class WarmWorkers {
         reject(new PpnnError('INTERNAL', `session process exited with code ${code} while warming up`));
       worker.once('message', onMessage);
       worker.once('exit', onExit);
+      // a process that failed to start may report only 'error' (no 'exit'): do not wait forever
+      void worker.exited.then(() => reject(new PpnnError('INTERNAL', 'session process ended while warming up')));
     });
     ready.catch(() => {}); // observed by take() or refill
     return { worker, ready };
