@@ -15,7 +15,7 @@ import { HeContext } from './context.ts';
 import { planLayer } from './layout.ts';
 import { foldedOutputs } from './client-fold.ts';
 import type { HeLayerSpec, HePlan, Layout } from './layout.ts';
-import type { CkksParams } from './params.ts';
+import { uploadScaleBits, type CkksParams } from './params.ts';
 import { sealGuard, withScope } from './seal.ts';
 import { encodeSetup } from './setup.ts';
 import type { HeStats } from './stats.ts';
@@ -167,11 +167,14 @@ export class HeClient {
           );
     });
     const level = product || online?.activation ? 2 : 1;
+    // masks for preprocessing go up at Δ·2^b (params.ts uploadScaleBits: their fresh noise is
+    // then 2^b smaller against the values); gazelle's online shares stay at Δ
+    const scale = online ? this.he.scale : this.he.scale * 2 ** uploadScaleBits(this.params, level);
     const t0 = performance.now();
     this.he.stats.use(spec.name);
     const out = withScope((scope) =>
       plan.inputVectors(masks).map((v) => {
-        const pt = this.he.encode(scope, v, this.he.scale, level);
+        const pt = this.he.encode(scope, v, scale, level);
         const bytes = this.he.encryptSymmetricBytes(this.#encryptor, pt, 'mask');
         scope.release(pt);
         this.he.stats.record({

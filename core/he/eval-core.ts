@@ -20,6 +20,7 @@ import { RotatedInputs, accumulateOutput } from './accumulate.ts';
 import type { Term } from './layout.ts';
 import type { WeightCache, ZeroPool } from './reuse.ts';
 import { Scope } from './seal.ts';
+import { PpnnError } from '../errors.ts';
 
 export interface EvalOutputJob {
   readonly index: number;
@@ -113,11 +114,25 @@ export function evaluateJob(
     };
     const zeroAt = (level: number, scale: number): Ciphertext =>
       reuse.zeros ? reuse.zeros.take(scope, level, scale) : he.encryptZeroAt(scope, keys.encryptor, level, scale);
+    // The weights are encoded for this input scale: an upload at another one (a client that
+    // does not follow the parameters) would decrypt to garbage, so it is refused instead.
+    const expectScale = job.inputScale ?? he.scale;
+    const checkedInput = (i: number): Ciphertext => {
+      const ct = input(i);
+      const sc = ct.scale();
+      if (!(Math.abs(sc / expectScale - 1) < 1e-9))
+        throw new PpnnError(
+          'PARAMS_MISMATCH',
+          `layer '${job.layer}': ciphertext ${i} is at scale 2^${Math.log2(sc).toFixed(2)}, expected ` +
+            `2^${Math.log2(expectScale).toFixed(2)}`,
+        );
+      return ct;
+    };
     const inputs = new RotatedInputs({
       he,
       scope,
       keys: keys.galois,
-      input,
+      input: checkedInput,
       outputs: job.outputs,
       babyStep: job.babyStep,
       used: (id) => plaintext(id) !== null,

@@ -1,5 +1,13 @@
 /** CKKS preprocessing layer: public surface of core/he. */
-export { chooseParams, validateParams, predictedPrecision, paramsFingerprint, MAX_BITS_128 } from './params.ts';
+export {
+  chooseParams,
+  validateParams,
+  predictedPrecision,
+  paramsFingerprint,
+  uploadScaleBits,
+  noiseBits,
+  MAX_BITS_128,
+} from './params.ts';
 export type { CkksParams, ParamsRequest } from './params.ts';
 export { HeClient } from './client.ts';
 export type { EncryptOptions, DecryptedShares } from './client.ts';

@@ -105,6 +105,24 @@ export function predictedPrecision(p: Pick<CkksParams, 'polyModulusDegree' | 'sc
   return 2 ** (noiseBits(p.polyModulusDegree) - p.scaleBits);
 }
 
+/**
+ * Bits above Δ at which the client's masks are encrypted at `level` (merged / unmerged
+ * preprocessing): the upload is at scale Δ·2^b and the server encodes the weights at
+ * q_L/2^b instead of q_L, so the product is still at Δ·q_L and the rescale brings it back
+ * to Δ. Why: the fresh encryption noise (and the key-switch noise of rotated inputs) is an
+ * absolute O(√N) integer, i.e. 2^noise/scale per value, and the weights multiply it by their
+ * row norm — up to ~200 for a dense map scaled per feature by BatchNorm1d — so at scale Δ it
+ * dominates such a share. A larger upload scale divides it by 2^b; the weight plaintext's
+ * rounding grows by 2^b instead, but it multiplies the (small) values r/g, not the noise.
+ * Half of the top prime's bits above Δ go to each side (b = 0 when q_L ≈ Δ). Public: a
+ * function of the parameters only, so both parties compute it and nothing else is sent.
+ */
+export function uploadScaleBits(p: Pick<CkksParams, 'coeffModulusBits' | 'scaleBits'>, level: number): number {
+  const top = p.coeffModulusBits[level];
+  if (top === undefined || level < 1) return 0;
+  return Math.max(0, Math.ceil((top - 1 - p.scaleBits) / 2));
+}
+
 /** Bits q0 needs above Δ for values up to maxAbs: sign, the circuit-privacy doubling, 1 bit margin. */
 function topBits(maxAbsValue: number): number {
   return Math.max(0, Math.ceil(Math.log2(maxAbsValue))) + 3;

@@ -8,9 +8,15 @@ import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import type { HeContext } from './context.ts';
 import type { EvalJob, EvalOutputJob, ServerKeys } from './eval-core.ts';
 import type { HePlan } from './layout.ts';
+import { uploadScaleBits, type CkksParams } from './params.ts';
 import { weightKey } from './reuse.ts';
 import { sealGuard } from './seal.ts';
 import { decodeSetup } from './setup.ts';
+
+/** Scale of the client's preprocessing masks at `inputLevel`: Δ·2^b (params.ts uploadScaleBits). */
+export function maskUploadScale(params: CkksParams, inputLevel: number): number {
+  return 2 ** (params.scaleBits + uploadScaleBits(params, inputLevel));
+}
 
 /** The evaluation job for a subset of outputs (weights as slot vectors, only those used). */
 export function buildJob(
@@ -18,6 +24,7 @@ export function buildJob(
   plan: HePlan,
   inputLevel: number,
   outputs: readonly EvalOutputJob[],
+  inputScale?: number,
 ): EvalJob {
   const pts = new Map<number, Float64Array | null>();
   for (const o of outputs)
@@ -29,6 +36,7 @@ export function buildJob(
     pts,
     weightKey: `${weightKey(layer.weight)}|${plan.kind}|${plan.slots}|${plan.description}`,
     babyStep: plan.babyStep,
+    ...(inputScale !== undefined ? { inputScale } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ import type { PolyActivation } from './online.ts';
 import type { CkksParams } from './params.ts';
 import { EvalPool } from './pool.ts';
 import { Scope, sealGuard } from './seal.ts';
-import { buildJob, loadServerKeys } from './server-jobs.ts';
+import { buildJob, loadServerKeys, maskUploadScale } from './server-jobs.ts';
 import { decodeSetup } from './setup.ts';
 import type { HeStats } from './stats.ts';
 
@@ -179,7 +179,8 @@ export class HeServer {
         const loaded: Ciphertext[] = cts.map((bytes, i) =>
           this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`),
         );
-        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, buildJob(layer, plan, inputLevel, outputs), {
+        const job = buildJob(layer, plan, inputLevel, outputs, maskUploadScale(this.params, inputLevel));
+        result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, job, {
           weights: this.#weights,
           zeros: this.#zeros,
         });

@@ -17,10 +17,26 @@
  * and zero-mean, so they add in 2-norm, not 1-norm). The correlated product of a square
  * activation carries error e·g_l·f_l (f_l its own range scale) at the activation output.
  * The budget is split evenly over the K error sources: tolerance = target / (K · gain).
+ * The client's masks go up at scale Δ·2^b (core/he/params.ts uploadScaleBits), and two
+ * errors of M·(r/g) grow with the map instead of staying at e: the upload's own noise
+ * (fresh encryption and input rotations, ≤ 2^(noise−3)/(Δ·2^b) per value: ~2× a 6σ bound)
+ * summed through a row, × ‖M‖₂,row; and the weight plaintext's rounding at q_L/2^b
+ * (≤ 6σ = 1.73√N/(q_L/2^b) per slot) times the values r/g of the row, in 2-norm
+ * ≤ √(n/3)·R/g for uniform masks (n weights per row). Both reach the share ×1 and the
+ * correlated product ×|a| (≤ aRange): at b = 0 the conv → flatten → BatchNorm1d fixture's
+ * rows (‖M‖₂ = 195, aRange 1,313) made them the largest error of all (measured 5.7e-3
+ * on 1,000 images, where the model without them predicted 2.7e-3).
  * Masks dominate every range (2^k times the values they hide), so range comes from them.
  */
 import { PpnnError } from '../errors.ts';
-import { chooseParams, predictedPrecision, type CkksParams, type ParamsRequest } from '../he/index.ts';
+import {
+  chooseParams,
+  noiseBits,
+  predictedPrecision,
+  uploadScaleBits,
+  type CkksParams,
+  type ParamsRequest,
+} from '../he/index.ts';
 import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import {
   inputMaskRange,
@@ -69,6 +85,9 @@ export function rowNorm2(layer: Conv2dLayer | DenseLayer): number {
   return maxRowNorm(layer, 2);
 }
 
+/** A larger ring degree must cut the predicted error below this fraction of the smaller one's. */
+const LARGER_N_GAIN = 0.9;
+
 const pow2Ceil = (x: number): number => 2 ** Math.max(0, Math.ceil(Math.log2(x)));
 
 /** Derivative bound of the activations between two linear steps (1 when there are none). */
@@ -90,6 +109,14 @@ interface StepNeeds {
   readonly tolerance: number;
   /** gain of an error on the activation output right after this step */
   readonly productGain: number;
+  /** ‖M‖₂,row of this step's own map */
+  readonly ownRowNorm2: number;
+  /** weights per row (dense: inputs; conv: in-channels × kernel taps) */
+  readonly rowLength: number;
+  /** largest |mask| of this step's input (before the scale g) */
+  readonly inputRange: number;
+  /** |a| of the correlated product (0 when none) */
+  readonly aRange: number;
 }
 
 /** Per-step scales and predictions under `params` (capacity of q0 known). */
@@ -105,7 +132,20 @@ function evaluate(
     // The least scale that fits q0: any larger g only multiplies the share's error.
     const g = pow2Ceil(s.maxAbs / capacity);
     const f = s.productAbs > 0 ? pow2Ceil(s.productAbs / (g * capacity)) : 1;
-    const productError = s.productAbs > 0 ? e * g * f * s.productGain : 0;
+    // Errors of M·(r/g) that scale with the map (see the header), in units of e, × g.
+    const level = s.productAbs > 0 ? 2 : 1;
+    const b = uploadScaleBits(params, level);
+    const weightScaleBits = params.coeffModulusBits[level]! - 1 - b; // q_L ≥ 2^(bits − 1)
+    const uploadNoise = s.ownRowNorm2 * 2 ** -(b + 3);
+    const weightRounding =
+      (1.73 *
+        Math.sqrt(params.polyModulusDegree) *
+        2 ** (params.scaleBits - weightScaleBits) *
+        Math.sqrt(s.rowLength / 3) *
+        (s.inputRange / g)) /
+      2 ** noiseBits(params.polyModulusDegree);
+    const mapError = e * g * (uploadNoise + weightRounding);
+    const productError = s.productAbs > 0 ? e * g * f * s.productGain + mapError * s.aRange * s.productGain : 0;
     return {
       index: s.st.index,
       name: s.st.name,
@@ -114,7 +154,7 @@ function evaluate(
       tolerance: s.tolerance,
       shareScale: g,
       productScale: f,
-      predictedLogitError: e * g * gain[s.k]! + productError,
+      predictedLogitError: (e * g + mapError) * gain[s.k]! + productError,
     };
   });
   return { steps, total: steps.reduce((a, s) => a + s.predictedLogitError, 0) };
@@ -124,7 +164,8 @@ function evaluate(
  * Plan the HE precision of the merged / unmerged protocol: for every N and scale Δ that
  * fit 128-bit security (q0 at the full 60 bits, so products need the least scaling), the
  * per-step scales and the predicted max |logit error|; the smallest N whose best Δ meets
- * `targetError` wins, else the set with the least predicted error (`meetsTarget` false,
+ * `targetError` wins, else the set with the least predicted error (a larger N only when it cuts the bound by
+ * more than 10 %; `meetsTarget` false,
  * `advice` says what would fit: fewer mask bits, calibration, a ring scheme).
  * Throws RangeError for a bad target, HE_PARAMS when no parameter set exists at all.
  */
@@ -153,6 +194,11 @@ export function planPrecision(
       productAbs: ranges.product ? st.rowNorm * R * ranges.product.aRange + ranges.product.tRange : 0,
       tolerance: targetError / (sources * Math.max(gain[k]!, 1e-300)),
       productGain: gain[k]! / slopeAfter(steps, st),
+      ownRowNorm2: rowNorm2(st.layer),
+      rowLength:
+        st.layer.kind === 'dense' ? st.layer.inFeatures : st.layer.inChannels * st.layer.kernel[0] * st.layer.kernel[1],
+      inputRange: R,
+      aRange: ranges.product?.aRange ?? 0,
     };
   });
   const depth: 1 | 2 = needs.some((s) => s.productAbs > 0) ? 2 : 1;
@@ -178,7 +224,15 @@ export function planPrecision(
       const r = evaluate(needs, gain, params);
       if (!bestHere || r.total < bestHere.total) bestHere = { params, request, ...r };
     }
-    if (bestHere && (!best || bestHere.total < best.total)) best = bestHere;
+    // A larger N doubles every ciphertext and op: it is taken when it meets the target, else only
+    // for a clearly smaller bound (10 %: the bound's terms are worst cases, not that exact).
+    if (
+      bestHere &&
+      (!best ||
+        (bestHere.total <= targetError && bestHere.total < best.total) ||
+        bestHere.total < best.total * LARGER_N_GAIN)
+    )
+      best = bestHere;
     if (best && best.total <= targetError) break;
   }
   if (!best)
