@@ -15,7 +15,7 @@ import { HeContext } from './context.ts';
 import { planLayer } from './layout.ts';
 import { foldedOutputs } from './client-fold.ts';
 import type { HeLayerSpec, HePlan, Layout } from './layout.ts';
-import { uploadScaleBits, type CkksParams } from './params.ts';
+import { checkUploadScaleBits, type CkksParams } from './params.ts';
 import { sealGuard, withScope } from './seal.ts';
 import { encodeSetup } from './setup.ts';
 import type { HeStats } from './stats.ts';
@@ -31,6 +31,11 @@ export interface EncryptOptions {
    * before the linear map (HeServer.evaluateOnShares), so encrypt one level higher.
    */
   readonly online?: { readonly activation: boolean };
+  /**
+   * preprocessing masks: encrypt at scale Δ·2^b instead of Δ (the precision plan's per-step
+   * choice, params.ts maxUploadScaleBits; the server must be told the same b). Default 0.
+   */
+  readonly uploadScaleBits?: number;
 }
 
 export interface DecryptedShares {
@@ -167,9 +172,12 @@ export class HeClient {
           );
     });
     const level = product || online?.activation ? 2 : 1;
-    // masks for preprocessing go up at Δ·2^b (params.ts uploadScaleBits: their fresh noise is
+    // preprocessing masks may go up at Δ·2^b (params.ts maxUploadScaleBits: their fresh noise is
     // then 2^b smaller against the values); gazelle's online shares stay at Δ
-    const scale = online ? this.he.scale : this.he.scale * 2 ** uploadScaleBits(this.params, level);
+    const b = opts.uploadScaleBits ?? 0;
+    if (online && b !== 0) throw new RangeError('encryptMasks: uploadScaleBits applies to preprocessing masks only');
+    checkUploadScaleBits(this.params, level, b);
+    const scale = this.he.scale * 2 ** b;
     const t0 = performance.now();
     this.he.stats.use(spec.name);
     const out = withScope((scope) =>

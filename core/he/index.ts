@@ -4,7 +4,8 @@ export {
   validateParams,
   predictedPrecision,
   paramsFingerprint,
-  uploadScaleBits,
+  maxUploadScaleBits,
+  checkUploadScaleBits,
   noiseBits,
   MAX_BITS_128,
 } from './params.ts';

@@ -106,21 +106,30 @@ export function predictedPrecision(p: Pick<CkksParams, 'polyModulusDegree' | 'sc
 }
 
 /**
- * Bits above Δ at which the client's masks are encrypted at `level` (merged / unmerged
- * preprocessing): the upload is at scale Δ·2^b and the server encodes the weights at
- * q_L/2^b instead of q_L, so the product is still at Δ·q_L and the rescale brings it back
- * to Δ. Why: the fresh encryption noise (and the key-switch noise of rotated inputs) is an
- * absolute O(√N) integer, i.e. 2^noise/scale per value, and the weights multiply it by their
- * row norm — up to ~200 for a dense map scaled per feature by BatchNorm1d — so at scale Δ it
- * dominates such a share. A larger upload scale divides it by 2^b; the weight plaintext's
- * rounding grows by 2^b instead, but it multiplies the (small) values r/g, not the noise.
- * Half of the top prime's bits above Δ go to each side (b = 0 when q_L ≈ Δ). Public: a
- * function of the parameters only, so both parties compute it and nothing else is sent.
+ * Most bits above Δ a preprocessing upload at `level` may carry (its scale Δ·2^b): the server
+ * encodes the weights at q_L/2^b so the product is still at Δ·q_L and the rescale brings it
+ * back to Δ; b ≤ bits(q_L) − 1 − scaleBits keeps that weight scale ≥ Δ. Why a larger upload
+ * scale at all: the upload's fresh encryption noise (and its rotations' key-switch noise)
+ * is an absolute O(√N) integer, 2^noise/scale per value, and the weights multiply it by
+ * their row norm — ~200 for a dense map scaled per feature by BatchNorm1d — while the
+ * weight plaintext's rounding, which grows by 2^b, multiplies only the values r/g. The
+ * precision plan (core/protocol/precision.ts) picks b per step; 0 for the usual small rows.
  */
-export function uploadScaleBits(p: Pick<CkksParams, 'coeffModulusBits' | 'scaleBits'>, level: number): number {
+export function maxUploadScaleBits(p: Pick<CkksParams, 'coeffModulusBits' | 'scaleBits'>, level: number): number {
   const top = p.coeffModulusBits[level];
   if (top === undefined || level < 1) return 0;
-  return Math.max(0, Math.ceil((top - 1 - p.scaleBits) / 2));
+  return Math.max(0, top - 1 - p.scaleBits);
+}
+
+/** RangeError unless `bits` is an integer upload scale in [0, maxUploadScaleBits(p, level)]. */
+export function checkUploadScaleBits(
+  p: Pick<CkksParams, 'coeffModulusBits' | 'scaleBits'>,
+  level: number,
+  bits: number,
+): void {
+  const max = maxUploadScaleBits(p, level);
+  if (!Number.isInteger(bits) || bits < 0 || bits > max)
+    throw new RangeError(`uploadScaleBits must be an integer in [0, ${max}] at level ${level}, got ${bits}`);
 }
 
 /** Bits q0 needs above Δ for values up to maxAbs: sign, the circuit-privacy doubling, 1 bit margin. */

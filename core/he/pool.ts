@@ -16,7 +16,7 @@ import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import type { EvalOutputJob, EvalResult } from './eval-core.ts';
 import type { HePlan } from './layout.ts';
 import type { CkksParams } from './params.ts';
-import { buildJob, maskUploadScale } from './server-jobs.ts';
+import { buildJob } from './server-jobs.ts';
 import { zeroCounts, addCounts } from './stats.ts';
 import type { HeOpCounts } from './stats.ts';
 import type { WorkerTask, WorkerReply } from './eval-worker.ts';
@@ -90,11 +90,12 @@ export class EvalPool {
     inputLevel: number,
     outputs: readonly EvalOutputJob[],
     cts: readonly Uint8Array[],
+    inputScale?: number,
   ): Promise<{ result: EvalResult; ops: HeOpCounts }> {
     const chunks = splitByWork(outputs, this.size);
     const replies = await Promise.all(
       chunks.map((chunk) => {
-        const job = buildJob(layer, plan, inputLevel, chunk, maskUploadScale(this.#params, inputLevel));
+        const job = buildJob(layer, plan, inputLevel, chunk, inputScale);
         const inputs = new Map<number, Uint8Array>();
         for (const o of chunk)
           for (const t of o.terms) if (!inputs.has(t.input) && job.pts.get(t.pt)) inputs.set(t.input, cts[t.input]!);

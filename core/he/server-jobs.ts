@@ -8,15 +8,9 @@ import type { Conv2dLayer, DenseLayer } from '../model/types.ts';
 import type { HeContext } from './context.ts';
 import type { EvalJob, EvalOutputJob, ServerKeys } from './eval-core.ts';
 import type { HePlan } from './layout.ts';
-import { uploadScaleBits, type CkksParams } from './params.ts';
 import { weightKey } from './reuse.ts';
 import { sealGuard } from './seal.ts';
 import { decodeSetup } from './setup.ts';
-
-/** Scale of the client's preprocessing masks at `inputLevel`: Δ·2^b (params.ts uploadScaleBits). */
-export function maskUploadScale(params: CkksParams, inputLevel: number): number {
-  return 2 ** (params.scaleBits + uploadScaleBits(params, inputLevel));
-}
 
 /** The evaluation job for a subset of outputs (weights as slot vectors, only those used). */
 export function buildJob(

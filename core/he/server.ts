@@ -18,10 +18,10 @@ import { WeightCache, ZeroPool, weightKey } from './reuse.ts';
 import type { WeightCacheStats, ZeroPoolStats } from './reuse.ts';
 import { activationLevels, applyOnlineActivation, checkActivation } from './online.ts';
 import type { PolyActivation } from './online.ts';
-import type { CkksParams } from './params.ts';
+import { checkUploadScaleBits, type CkksParams } from './params.ts';
 import { EvalPool } from './pool.ts';
 import { Scope, sealGuard } from './seal.ts';
-import { buildJob, loadServerKeys, maskUploadScale } from './server-jobs.ts';
+import { buildJob, loadServerKeys } from './server-jobs.ts';
 import { decodeSetup } from './setup.ts';
 import type { HeStats } from './stats.ts';
 
@@ -33,6 +33,8 @@ export interface EvaluateOptions {
   readonly product?: { readonly aRange: number; readonly tRange: number } | undefined;
   /** CHW input shape of a conv layer (default: square) */
   readonly inputShape?: Shape | undefined;
+  /** the client encrypted its masks at Δ·2^b (HeClient.encryptMasks uploadScaleBits); default 0 */
+  readonly uploadScaleBits?: number | undefined;
 }
 
 export interface EvaluateResult {
@@ -144,6 +146,9 @@ export class HeServer {
     const plan = this.#plan(layer, B, opts, { product: !!product, clientFold: true });
     checkCount(layer, plan, cts, B, opts.layout);
     const inputLevel = product ? 2 : 1;
+    const uploadBits = opts.uploadScaleBits ?? 0;
+    checkUploadScaleBits(this.params, inputLevel, uploadBits);
+    const inputScale = this.he.scale * 2 ** uploadBits;
     // the next batch will need as many zeros again: make them while the client works
     const wantZeros = () => {
       this.#zeros.want(layer.name, inputLevel, plan.outputs.length);
@@ -179,13 +184,13 @@ export class HeServer {
         const loaded: Ciphertext[] = cts.map((bytes, i) =>
           this.he.loadBytes(scope, bytes, 'mask', inputLevel, `layer '${layer.name}' ciphertext ${i}`),
         );
-        const job = buildJob(layer, plan, inputLevel, outputs, maskUploadScale(this.params, inputLevel));
+        const job = buildJob(layer, plan, inputLevel, outputs, inputScale);
         result = evaluateJob(this.he, this.#keys, (i) => loaded[i]!, job, {
           weights: this.#weights,
           zeros: this.#zeros,
         });
       } else {
-        const { result: r, ops } = await this.#pool.run(layer, plan, inputLevel, outputs, cts);
+        const { result: r, ops } = await this.#pool.run(layer, plan, inputLevel, outputs, cts, inputScale);
         this.he.stats.merge(ops);
         result = r;
       }

@@ -54,6 +54,11 @@ export interface CkksProposal {
    * both parties multiply by g (core/protocol/precision.ts). Public; absent = 1.
    */
   shareScale?: Record<number, number>;
+  /**
+   * Per linear step index: the client encrypts its masks at scale Δ·2^b, the server encodes
+   * the weights at q_L/2^b (core/he/params.ts maxUploadScaleBits). Public; absent = 0.
+   */
+  uploadScaleBits?: Record<number, number>;
   /** the precision plan's prediction (public: derived from public bounds and the parameters) */
   precision?: {
     targetError: number;
@@ -86,6 +91,9 @@ export function ckksServerProviders(
       const plan = planPrecision(steps, masks, opts.targetError ?? DEFAULT_TARGET_ERROR);
       const scales = (key: 'shareScale' | 'productScale'): Record<number, number> =>
         Object.fromEntries(plan.steps.filter((p) => p[key] !== 1).map((p) => [p.index, p[key]]));
+      const uploadScaleBits = Object.fromEntries(
+        plan.steps.filter((p) => p.uploadScaleBits !== 0).map((p) => [p.index, p.uploadScaleBits]),
+      );
       const { targetError, predictedLogitError, meetsTarget, advice } = plan;
       return {
         kind: 'ckks',
@@ -94,6 +102,7 @@ export function ckksServerProviders(
           layout,
           productScale: scales('productScale'),
           shareScale: scales('shareScale'),
+          uploadScaleBits,
           scheme,
           precision: {
             targetError,
@@ -106,7 +115,7 @@ export function ckksServerProviders(
       };
     },
     async create(info, setupBlobs): Promise<ServerPreprocessor> {
-      const { params, layout: lay, productScale, shareScale = {} } = info.params as CkksProposal;
+      const { params, layout: lay, productScale, shareScale = {}, uploadScaleBits = {} } = info.params as CkksProposal;
       if (setupBlobs.length !== 1)
         throw new PpnnError('PROTOCOL_VIOLATION', `setup: expected 1 blob (keys), got ${setupBlobs.length}`);
       const server = await HeServer.create(params, setupBlobs[0]!, opts.workers ? { workers: opts.workers } : {});
@@ -118,6 +127,7 @@ export function ckksServerProviders(
           const r = await server.evaluate(step.layer, request, count, {
             layout: lay,
             sRange: ranges.sRange / g,
+            uploadScaleBits: uploadScaleBits[step.index] ?? 0,
             product: ranges.product
               ? { aRange: ranges.product.aRange / f, tRange: ranges.product.tRange / (g * f) }
               : undefined,
@@ -193,7 +203,14 @@ export function ckksClientProviders(): ClientProviderFactory {
           'PROTOCOL_VIOLATION',
           `server proposed provider '${info.kind}'; this client only accepts CKKS`,
         );
-      const { params, layout, productScale, scheme, shareScale = {} } = info.params as CkksProposal;
+      const {
+        params,
+        layout,
+        productScale,
+        scheme,
+        shareScale = {},
+        uploadScaleBits = {},
+      } = info.params as CkksProposal;
       validateParams(params);
       const all = planClient(arch, { inputBits: 0, shareBits: 0, defaultBound: 1 });
       const steps = all.filter((s): s is ClientLinearStep => s.kind === 'linear');
@@ -216,6 +233,7 @@ export function ckksClientProviders(): ClientProviderFactory {
         encryptMasks: (step, masks) =>
           client.encryptMasks(step.spec, scaleDown(masks, shareScale[step.index] ?? 1), layout, {
             product: step.next !== undefined,
+            uploadScaleBits: uploadScaleBits[step.index] ?? 0,
             ...(step.spec.kind === 'conv2d' ? { inputShape: step.inShape } : {}),
           }),
         decryptShares: (step, response, count) => {

@@ -17,7 +17,7 @@
  * and zero-mean, so they add in 2-norm, not 1-norm). The correlated product of a square
  * activation carries error e·g_l·f_l (f_l its own range scale) at the activation output.
  * The budget is split evenly over the K error sources: tolerance = target / (K · gain).
- * The client's masks go up at scale Δ·2^b (core/he/params.ts uploadScaleBits), and two
+ * The client's masks go up at scale Δ·2^b (b per step, chosen below), and two
  * errors of M·(r/g) grow with the map instead of staying at e: the upload's own noise
  * (fresh encryption and input rotations, ≤ 2^(noise−3)/(Δ·2^b) per value: ~2× a 6σ bound)
  * summed through a row, × ‖M‖₂,row; and the weight plaintext's rounding at q_L/2^b
@@ -33,7 +33,7 @@ import {
   chooseParams,
   noiseBits,
   predictedPrecision,
-  uploadScaleBits,
+  maxUploadScaleBits,
   type CkksParams,
   type ParamsRequest,
 } from '../he/index.ts';
@@ -64,6 +64,8 @@ export interface StepPrecision {
   readonly shareScale: number;
   /** public scale f of the correlated product (1 when none) */
   readonly productScale: number;
+  /** the client encrypts this step's masks at scale Δ·2^b (core/he/params.ts maxUploadScaleBits) */
+  readonly uploadScaleBits: number;
   /** predicted contribution to the max |logit error|, given the chosen parameters */
   readonly predictedLogitError: number;
 }
@@ -133,18 +135,22 @@ function evaluate(
     const g = pow2Ceil(s.maxAbs / capacity);
     const f = s.productAbs > 0 ? pow2Ceil(s.productAbs / (g * capacity)) : 1;
     // Errors of M·(r/g) that scale with the map (see the header), in units of e, × g.
+    // The upload scale Δ·2^b divides the first by 2^b and multiplies the second by 2^b: the
+    // b that minimises their sum (0 when the rows are small and the masked values large).
     const level = s.productAbs > 0 ? 2 : 1;
-    const b = uploadScaleBits(params, level);
-    const weightScaleBits = params.coeffModulusBits[level]! - 1 - b; // q_L ≥ 2^(bits − 1)
-    const uploadNoise = s.ownRowNorm2 * 2 ** -(b + 3);
+    const uploadNoise = s.ownRowNorm2 / 8;
+    // weights at q_L ≥ 2^(bits − 1) when b = 0
     const weightRounding =
       (1.73 *
         Math.sqrt(params.polyModulusDegree) *
-        2 ** (params.scaleBits - weightScaleBits) *
+        2 ** (params.scaleBits - (params.coeffModulusBits[level]! - 1)) *
         Math.sqrt(s.rowLength / 3) *
         (s.inputRange / g)) /
       2 ** noiseBits(params.polyModulusDegree);
-    const mapError = e * g * (uploadNoise + weightRounding);
+    const mapAt = (bits: number) => uploadNoise * 2 ** -bits + weightRounding * 2 ** bits;
+    let b = 0;
+    for (let c = 1; c <= maxUploadScaleBits(params, level); c++) if (mapAt(c) < mapAt(b)) b = c;
+    const mapError = e * g * mapAt(b);
     const productError = s.productAbs > 0 ? e * g * f * s.productGain + mapError * s.aRange * s.productGain : 0;
     return {
       index: s.st.index,
@@ -154,6 +160,7 @@ function evaluate(
       tolerance: s.tolerance,
       shareScale: g,
       productScale: f,
+      uploadScaleBits: b,
       predictedLogitError: (e * g + mapError) * gain[s.k]! + productError,
     };
   });
