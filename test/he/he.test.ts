@@ -4,7 +4,15 @@
  * circuit privacy (statistical test), coded errors and SEAL object ownership.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeClient, HeServer, chooseParams, liveSealObjects, planLayer, rotationStepsFor } from '../../core/he/index.ts';
+import {
+  HeClient,
+  HeServer,
+  chooseParams,
+  liveSealObjects,
+  maxUploadScaleBits,
+  planLayer,
+  rotationStepsFor,
+} from '../../core/he/index.ts';
 import type { Layout } from '../../core/he/index.ts';
 import { conv2d, dense } from '../../core/model/forward.ts';
 import type { Conv2dLayer, DenseLayer, Shape } from '../../core/model/types.ts';
@@ -50,6 +58,19 @@ const layers: { layer: Conv2dLayer | DenseLayer; shape: Shape }[] = [
   },
 ];
 
+/** Rows of 2-norm ≈ 200, like the dense map a BatchNorm1d scales per feature (docs/ONNX.md). */
+const wideRows: { layer: DenseLayer; shape: Shape } = {
+  layer: {
+    kind: 'dense',
+    name: 'wide_rows',
+    inFeatures: 256,
+    outFeatures: 16,
+    weight: rand(4096, 21.7),
+    bias: new Float64Array(16),
+  },
+  shape: [256],
+};
+
 const params = chooseParams({ depth: 2, maxAbsValue: 2 ** 12, precision: 1e-6 });
 const S_RANGE = 1024,
   A_RANGE = 4,
@@ -60,7 +81,7 @@ beforeAll(async () => {
   for (const layout of ['fast', 'reference'] as const) {
     const client = await HeClient.create(params, {
       rotationSteps: rotationStepsFor(
-        layers.map((l) => ({ spec: l.layer, inputShape: l.shape })),
+        [...layers, wideRows].map((l) => ({ spec: l.layer, inputShape: l.shape })),
         layout,
         params.polyModulusDegree / 2,
       ),
@@ -225,6 +246,53 @@ describe('masking and circuit privacy', () => {
     const exposed = await ks(0.25);
     expect(exposed.d).toBeGreaterThan(exposed.critical);
   });
+});
+
+describe('upload scale Δ·2^b (precision plan: uploadScaleBits)', () => {
+  it('divides the upload noise a large-norm row multiplies; inline and pooled agree; a wrong b is refused', async () => {
+    // its own server: the shared one's pool of encryptions of zero stays as the other tests expect it
+    const { client } = sessions.get('fast')!;
+    const server = await HeServer.create(params, client.setupMessage());
+    const l = wideRows;
+    const masks = [rand(256), rand(256)];
+    const worst = async (b: number, srv: HeServer = server) => {
+      const cts = client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: b });
+      const res = await srv.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE, uploadScaleBits: b });
+      const dec = client.decryptShares(l.layer, res.response, 2);
+      let e = 0;
+      masks.forEach((r, i) => {
+        const want = reference(l.layer, r, l.shape);
+        dec.share[i]!.forEach((x, k) => (e = Math.max(e, Math.abs(x + res.s[i]![k]! - want[k]!))));
+      });
+      return e;
+    };
+    const bMax = maxUploadScaleBits(params, 1);
+    expect(bMax).toBeGreaterThanOrEqual(6);
+    const b = Math.min(7, bMax);
+    const e0 = await worst(0),
+      eb = await worst(b);
+    // the measured errors (stdout) back the precision plan's terms in core/protocol/precision.ts
+    console.log(
+      `wide rows (‖M‖₂ ≈ 200): max share error ${e0.toExponential(2)} at b = 0, ${eb.toExponential(2)} at b = ${b}`,
+    );
+    expect(eb).toBeLessThan(e0 / 4);
+    const pooled = await HeServer.create(params, client.setupMessage(), { workers: 2 });
+    try {
+      expect(await worst(b, pooled)).toBeLessThan(e0 / 4);
+    } finally {
+      await pooled.delete();
+    }
+    // the server encodes the weights for the b it is told: another scale is refused, not decrypted to garbage
+    const cts = client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: 3 });
+    expect(await code(() => server.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE }))).toBe(
+      'PARAMS_MISMATCH',
+    );
+    expect(() => client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: bMax + 1 })).toThrow(RangeError);
+    await expect(
+      server.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE, uploadScaleBits: -1 }),
+    ).rejects.toThrow(RangeError);
+    await server.delete();
+  }, 60_000);
 });
 
 describe('validation and memory', () => {
