@@ -249,7 +249,7 @@ describe('masking and circuit privacy', () => {
 });
 
 describe('upload scale Δ·2^b (precision plan: uploadScaleBits)', () => {
-  it('divides the upload noise a large-norm row multiplies; inline and pooled agree; a wrong b is refused', async () => {
+  it('divides the upload noise of large-norm rows; inline and pooled agree; a wrong b is refused', async () => {
     // its own server: the shared one's pool of encryptions of zero stays as the other tests expect it
     const { client } = sessions.get('fast')!;
     const server = await HeServer.create(params, client.setupMessage());
