@@ -18,6 +18,7 @@
  *    so rescaling by q_i brings the scale back to Δ exactly and levels stay aligned; we
  *    make them as large as the 128-bit budget allows (≤ 60 bits) because the plaintext's
  *    relative precision is ≈ 2^-bits(q_i), multiplied by the (large, masked) values.
+ *    (A preprocessing upload at Δ·2^b has its weights at q_i/2^b instead: maxUploadScaleBits.)
  *  - q0 must hold the largest value any slot may take (masks included — they dominate),
  *    with sign and one doubling (see circuit privacy in docs/HE.md): q0 ≥ 2·2·maxAbs·Δ·2^margin.
  *  - Special prime P = 60 bits, the largest SEAL allows: key-switching noise is about
