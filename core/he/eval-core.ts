@@ -13,7 +13,8 @@
  *                     imaginary part of the noise, which no real-valued mask can hide.
  * Weights are encoded at scale exactly q_L·Δ/inputScale (the prime the rescale drops; q_L/2^b
  * for masks uploaded at Δ·2^b, params.ts maxUploadScaleBits) so the result comes back at Δ;
- * an input at another scale than the job's is refused (PARAMS_MISMATCH). All-zero plaintexts are skipped (sparse avgpool/batch-norm convs).
+ * an input at another scale than the job's is refused (PARAMS_MISMATCH). All-zero plaintexts
+ * are skipped (sparse avgpool/batch-norm convs).
  */
 import type { Ciphertext, Encryptor, GaloisKeys, Plaintext, RelinKeys } from 'node-seal';
 import type { HeContext } from './context.ts';
