@@ -248,53 +248,6 @@ describe('masking and circuit privacy', () => {
   });
 });
 
-describe('upload scale Δ·2^b (precision plan: uploadScaleBits)', () => {
-  it('divides the upload noise of large-norm rows; inline and pooled agree; a wrong b is refused', async () => {
-    // its own server: the shared one's pool of encryptions of zero stays as the other tests expect it
-    const { client } = sessions.get('fast')!;
-    const server = await HeServer.create(params, client.setupMessage());
-    const l = wideRows;
-    const masks = [rand(256), rand(256)];
-    const worst = async (b: number, srv: HeServer = server) => {
-      const cts = client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: b });
-      const res = await srv.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE, uploadScaleBits: b });
-      const dec = client.decryptShares(l.layer, res.response, 2);
-      let e = 0;
-      masks.forEach((r, i) => {
-        const want = reference(l.layer, r, l.shape);
-        dec.share[i]!.forEach((x, k) => (e = Math.max(e, Math.abs(x + res.s[i]![k]! - want[k]!))));
-      });
-      return e;
-    };
-    const bMax = maxUploadScaleBits(params, 1);
-    expect(bMax).toBeGreaterThanOrEqual(6);
-    const b = Math.min(7, bMax);
-    const e0 = await worst(0),
-      eb = await worst(b);
-    // the measured errors (stdout) back the precision plan's terms in core/protocol/precision.ts
-    console.log(
-      `wide rows (‖M‖₂ ≈ 200): max share error ${e0.toExponential(2)} at b = 0, ${eb.toExponential(2)} at b = ${b}`,
-    );
-    expect(eb).toBeLessThan(e0 / 4);
-    const pooled = await HeServer.create(params, client.setupMessage(), { workers: 2 });
-    try {
-      expect(await worst(b, pooled)).toBeLessThan(e0 / 4);
-    } finally {
-      await pooled.delete();
-    }
-    // the server encodes the weights for the b it is told: another scale is refused, not decrypted to garbage
-    const cts = client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: 3 });
-    expect(await code(() => server.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE }))).toBe(
-      'PARAMS_MISMATCH',
-    );
-    expect(() => client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: bMax + 1 })).toThrow(RangeError);
-    await expect(
-      server.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE, uploadScaleBits: -1 }),
-    ).rejects.toThrow(RangeError);
-    await server.delete();
-  }, 60_000);
-});
-
 describe('validation and memory', () => {
   it('corrupt, truncated, foreign or miscounted ciphertexts: coded errors, objects stay usable', async () => {
     const { client, server } = sessions.get('fast')!;
@@ -365,4 +318,51 @@ describe('validation and memory', () => {
       await pooled.delete();
     }
   }, 30_000);
+});
+
+describe('upload scale Δ·2^b (precision plan: uploadScaleBits)', () => {
+  it('divides the upload noise of large-norm rows; inline and pooled agree; a wrong b is refused', async () => {
+    // its own server: the shared one's pool of encryptions of zero is left as the other tests found it
+    const { client } = sessions.get('fast')!;
+    const server = await HeServer.create(params, client.setupMessage());
+    const l = wideRows;
+    const masks = [rand(256), rand(256)];
+    const worst = async (b: number, srv: HeServer = server) => {
+      const cts = client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: b });
+      const res = await srv.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE, uploadScaleBits: b });
+      const dec = client.decryptShares(l.layer, res.response, 2);
+      let e = 0;
+      masks.forEach((r, i) => {
+        const want = reference(l.layer, r, l.shape);
+        dec.share[i]!.forEach((x, k) => (e = Math.max(e, Math.abs(x + res.s[i]![k]! - want[k]!))));
+      });
+      return e;
+    };
+    const bMax = maxUploadScaleBits(params, 1);
+    expect(bMax).toBeGreaterThanOrEqual(6);
+    const b = Math.min(7, bMax);
+    const e0 = await worst(0),
+      eb = await worst(b);
+    // the measured errors (stdout) back the precision plan's terms in core/protocol/precision.ts
+    console.log(
+      `wide rows (‖M‖₂ ≈ 200): max share error ${e0.toExponential(2)} at b = 0, ${eb.toExponential(2)} at b = ${b}`,
+    );
+    expect(eb).toBeLessThan(e0 / 4);
+    const pooled = await HeServer.create(params, client.setupMessage(), { workers: 2 });
+    try {
+      expect(await worst(b, pooled)).toBeLessThan(e0 / 4);
+    } finally {
+      await pooled.delete();
+    }
+    // the server encodes the weights for the b it is told: another scale is refused, not decrypted to garbage
+    const cts = client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: 3 });
+    expect(await code(() => server.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE }))).toBe(
+      'PARAMS_MISMATCH',
+    );
+    expect(() => client.encryptMasks(l.layer, masks, 'fast', { uploadScaleBits: bMax + 1 })).toThrow(RangeError);
+    await expect(
+      server.evaluate(l.layer, cts, 2, { layout: 'fast', sRange: S_RANGE, uploadScaleBits: -1 }),
+    ).rejects.toThrow(RangeError);
+    await server.delete();
+  }, 60_000);
 });
