@@ -39,6 +39,8 @@ export type { Conv2dSpec, DenseSpec, HeLayerSpec, HePlan, Layout, OutputRecipe, 
 export interface CostModel extends Readonly<Record<CostedOp | 'load' | 'save', number>> {
   /** ms per byte on the wire (8e-5 = a 100 Mbit/s link) */
   readonly msPerByte: number;
+  /** load of one client upload (a seeded ciphertext at the input level, validated); default `load` */
+  readonly loadMask?: number;
 }
 
 /** The ops of the one vocabulary (core/report/he-ops.ts) a plan's cost is made of. */
@@ -81,11 +83,15 @@ export interface PlanCost {
 
 /**
  * Predicted cost of running `plan` once: client encryption, server evaluation (weights
- * counted as cached), circuit-private finish of every output (and of the product), client
- * decryption; bytes of the uploads (seeded: one polynomial of level+1 primes) and of the
- * level-0 responses. `n` is the ring degree (scales the per-op costs).
+ * counted as cached — `coldWeights`: encoded, as in a session's first batch of this plan,
+ * whose weight cache is empty), circuit-private finish of every output (and of the product),
+ * client decryption; bytes of the uploads (seeded: one polynomial of level+1 primes) and of
+ * the level-0 responses. `n` is the ring degree (scales the per-op costs).
  */
-export function planCost(plan: HePlan, opts: { product?: boolean; n?: number; cost?: CostModel } = {}): PlanCost {
+export function planCost(
+  plan: HePlan,
+  opts: { product?: boolean; n?: number; cost?: CostModel; coldWeights?: boolean } = {},
+): PlanCost {
   const c = opts.cost ?? DEFAULT_COSTS,
     n = opts.n ?? 2 * plan.slots,
     f = n / 8192,
@@ -109,12 +115,12 @@ export function planCost(plan: HePlan, opts: { product?: boolean; n?: number; co
     c.zeroEncryptions + c.conjugations + c.rescales + c.encodes + c.additions + c.save + c.load + c.decryptions;
   const ms =
     f *
-    (uploads * (c.encodes + c.encryptions + c.load) +
+    (uploads * (c.encodes + c.encryptions + (c.loadMask ?? c.load)) +
       ctPtMul * (c.ctPtMul + c.additions) +
       rotations * (c.rotations + c.additions) +
       outputs * finish +
       (opts.product ? plan.outputs.length * (c.encodes + c.ctPtMul) : 0) +
-      plan.ptCount * c.encodes * 0.05);
+      plan.ptCount * c.encodes * (opts.coldWeights ? 1.05 : 0.05));
   const bytes = uploads * n * 8 * (level + 1) * 0.9 + outputs * 2 * n * 8 * 0.94;
   return { ms: ms + bytes * c.msPerByte, bytes, uploads, ctPtMul, rotations, outputs };
 }

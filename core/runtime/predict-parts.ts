@@ -97,6 +97,8 @@ export function costModelFrom(m: Readonly<Partial<OpCostMs>>): CostModel {
     save: pick('save'),
     decryptions: pick('decryptions'),
     msPerByte: 0, // in-process transports: frames are copied, not sent over a link (time is in the ops)
+    // an upload is a seeded ciphertext at the input level: loading it expands the seed (not a response's cost)
+    loadMask: typeof m.loadMask === 'number' && m.loadMask > 0 ? m.loadMask : pick('load'),
   };
 }
 
