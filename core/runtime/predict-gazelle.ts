@@ -28,8 +28,16 @@ import { ckksPlanHead, costModelFrom, frameBytes, messagesMs, responseCiphertext
 import { schemeNetwork } from './predict-parts.ts';
 import type { SchemePlan } from './predict-parts.ts';
 
-/** Predict a gazelle run of `model` (per image: it has no batches). */
-export async function predictGazelle(model: Model, onLog: (s: string) => void, msg: MessageCost): Promise<SchemePlan> {
+/**
+ * Predict a gazelle run of `model` (per image: its HE work has no batches; the client still opens each batch
+ * of `batch` images with a batch request, the only preprocessing bytes).
+ */
+export async function predictGazelle(
+  model: Model,
+  onLog: (s: string) => void,
+  msg: MessageCost,
+  batch = 1,
+): Promise<SchemePlan> {
   const { net, mergeMs, label } = schemeNetwork('gazelle', model);
   const steps = planServer(net, DEFAULT_MASKS);
   const proposal = ckksServerProviders().propose(steps, DEFAULT_MASKS, 'gazelle').params as CkksProposal;
@@ -112,7 +120,8 @@ export async function predictGazelle(model: Model, onLog: (s: string) => void, m
     stages: {
       merging: head.merging,
       setup: head.setup,
-      preprocessing: zero,
+      // the batch request (sent without waiting for an answer: no time)
+      preprocessing: { ...zero, bytesClientToServer: frameBytes(TAG.batch, { count: batch }, []) / batch },
       online: {
         ms: sum('preprocessingMs') + messagesMs(msg, 2 * linear.length + 1, up + down),
         bytesClientToServer: up,

@@ -207,7 +207,7 @@ async function planScheme(
     case 'unmerged':
       return predictFloat(model, s.id, batch, opts.targetError ?? 1e-3, log, await cost(), images);
     case 'gazelle':
-      return predictGazelle(model, log, await cost());
+      return predictGazelle(model, log, await cost(), Math.min(batch, images));
     case 'cryptonets':
       // one batch holds up to N/2 images: `batch` is the run's image count here
       return predictCryptoNets(model, s.label, batch, log);
