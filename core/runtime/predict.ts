@@ -10,7 +10,9 @@
  * level-0 ciphertext of the proposed parameters, and every frame is encoded with the
  * transport's own encoder (online frames carry zero-filled float64 shares of the exact
  * lengths). Times come from the per-op cost model of core/he/layout.ts (planCost) with
- * per-op costs measured here and now (measureOpCosts), the merging stage is timed by
+ * per-op costs measured here and now (measureOpCosts: the mean of a stream of each op, an
+ * upload's load being that of a seeded ciphertext at its level; the run's first batch also
+ * encodes every weight plaintext, which later batches find in the weight cache), the merging stage is timed by
  * running it, and the online stage is the real roles' online code run for the run's images
  * in two fresh worker threads over the roles' transport (predict-online.ts: that is where the
  * round-4 model's 3–12x misses were) plus what the server's zero-pool refill adds to it
