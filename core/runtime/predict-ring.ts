@@ -18,7 +18,7 @@
  */
 import { BfvClient, BfvServer } from '../he/bfv.ts';
 import { chooseBfvParams } from '../he/bfv-params.ts';
-import { medianMs } from '../he/bench.ts';
+import { meanMs } from '../he/bench.ts';
 import type { HePlan, Layout } from '../he/layout.ts';
 import { planLayer } from '../he/layout.ts';
 import { Scope } from '../he/seal.ts';
@@ -36,7 +36,7 @@ import type { MessageCost } from './latency.ts';
 import { onlineInThreads } from './predict-online.ts';
 import { frameBytes, messagesMs, schemeNetwork, type SchemePlan, type StagePrediction } from './predict-parts.ts';
 
-/** ms per op on the BFV parameters, measured now (medians). */
+/** ms per op on the BFV parameters, measured now (means of a stream of each op, as a batch is: bench.ts meanMs). */
 interface BfvCosts {
   /** client: encode + seeded encryption + save of one upload */
   encrypt: number;
@@ -64,7 +64,7 @@ function measureBfv(client: BfvClient, server: BfvServer): { cost: BfvCosts; upB
     S = he.slots,
     top = he.topLevel;
   const v = cryptoRing.uniform(he.params.polyModulusDegree);
-  const time = (f: () => void) => medianMs(f, REPS);
+  const time = (f: () => void) => meanMs(f, REPS);
   let up: Uint8Array = new Uint8Array(),
     resp: Uint8Array = new Uint8Array();
   const encrypt = time(() => ([up] = client.encrypt('plan', [v]) as [Uint8Array]));
